@@ -1,0 +1,52 @@
+//! Embeddings: text in, L2-normalised vectors out, behind the [`Embedder`]
+//! trait, with a cache keyed by (content hash, model id).
+
+pub mod lexical;
+
+pub use lexical::LexicalEmbedder;
+
+/// Why embedding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The model or the ONNX Runtime could not be found or loaded.
+    #[error("{0}")]
+    ModelUnavailable(String),
+    /// The backend failed while embedding.
+    #[error("embedding failed: {0}")]
+    Backend(String),
+    /// An I/O error on the named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file that failed.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The job was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Turns texts into vectors. Implementations are deterministic: the same
+/// text always gives the same vector, whatever the batch it came in.
+pub trait Embedder: Send + Sync {
+    /// A stable id of the model and its settings (part of the cache key).
+    fn model_id(&self) -> &str;
+    /// Length of every vector returned.
+    fn dimension(&self) -> usize;
+    /// Embeds a batch; one L2-normalised vector per text, in order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Cosine similarity of two L2-normalised vectors (their dot product).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

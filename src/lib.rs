@@ -1,0 +1,15 @@
+//! dreamwork keeps an AI agent's long-term memory on the device and
+//! "dreams" over it: it reads the memory store and past session transcripts
+//! and writes a new, cleaner store while the input stays untouched.
+
+#![warn(missing_docs)]
+
+pub mod embed;
+pub mod index;
+pub mod memory;
+pub mod progress;
+pub mod session;
+
+pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
+pub use progress::{CancelToken, Observer, Progress};
+pub use session::{Excerpt, Session, SessionId};
