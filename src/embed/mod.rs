@@ -1,9 +1,23 @@
 //! Embeddings: text in, L2-normalised vectors out, behind the [`Embedder`]
 //! trait, with a cache keyed by (content hash, model id).
+//!
+//! - [`lexical`]: the built-in, model-free embedder.
+//! - [`minilm`] (feature `minilm`): all-MiniLM-L6-v2 on ONNX Runtime.
+//! - [`locate`]: where the model and the runtime are looked for.
+//! - [`fetch`] (feature `minilm`): `dreamwork model fetch`, the installer.
+//! - [`cache`]: the on-disk vector cache and [`embed_cached`], which embeds
+//!   only what the cache lacks.
 
+pub mod cache;
 pub mod lexical;
+pub mod locate;
+#[cfg(feature = "minilm")]
+pub mod minilm;
 
+pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
 pub use lexical::LexicalEmbedder;
+#[cfg(feature = "minilm")]
+pub use minilm::{MiniLmEmbedder, MiniLmOptions};
 
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +39,9 @@ pub enum EmbedError {
     /// The job was cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The vector cache could not be read or written.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
 }
 
 /// Turns texts into vectors. Implementations are deterministic: the same
