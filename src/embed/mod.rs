@@ -9,6 +9,8 @@
 //!   only what the cache lacks.
 
 pub mod cache;
+#[cfg(feature = "minilm")]
+pub mod fetch;
 pub mod lexical;
 pub mod locate;
 #[cfg(feature = "minilm")]
