@@ -7,17 +7,23 @@
 //! - [`fetch`] (feature `minilm`): `dreamwork model fetch`, the installer.
 //! - [`cache`]: the on-disk vector cache and [`embed_cached`], which embeds
 //!   only what the cache lacks.
+//! - [`memories`]: a store's memories through its cache (`STORE/vectors`).
+//! - [`choice`]: picking a backend by name.
 
 pub mod cache;
+pub mod choice;
 #[cfg(feature = "minilm")]
 pub mod fetch;
 pub mod lexical;
 pub mod locate;
+pub mod memories;
 #[cfg(feature = "minilm")]
 pub mod minilm;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
+pub use choice::{EmbedderChoice, load_embedder};
 pub use lexical::LexicalEmbedder;
+pub use memories::{embed_memories, similar_memories, vectors_dir};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
 
