@@ -9,7 +9,9 @@ pub mod index;
 pub mod memory;
 pub mod progress;
 pub mod session;
+pub mod store;
 
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use session::{Excerpt, Session, SessionId};
+pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};
