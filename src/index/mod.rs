@@ -56,7 +56,7 @@ pub(crate) fn pairs_from_neighbours(lists: &[Vec<Neighbour>], min_similarity: f3
                 .map(move |n| CandidatePair { a: i.min(n.id), b: i.max(n.id), similarity: n.similarity })
         })
         .collect();
-    pairs.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    pairs.sort_by_key(|p| (p.a, p.b));
     pairs.dedup_by(|x, y| x.a == y.a && x.b == y.b);
     pairs
 }
