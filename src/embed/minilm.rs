@@ -15,7 +15,7 @@
 //! so replacing the model file changes every cache key.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 use rayon::prelude::*;
@@ -38,7 +38,7 @@ pub struct MiniLmOptions {
 
 /// all-MiniLM-L6-v2 on ONNX Runtime (see the module doc).
 pub struct MiniLmEmbedder {
-    sessions: Vec<Mutex<TextEmbedding>>,
+    pool: SessionPool,
     model_id: String,
     dimension: usize,
     model_dir: PathBuf,
@@ -52,7 +52,7 @@ impl std::fmt::Debug for MiniLmEmbedder {
             .field("dimension", &self.dimension)
             .field("model_dir", &self.model_dir)
             .field("ort_lib", &self.ort_lib)
-            .field("sessions", &self.sessions.len())
+            .field("sessions", &self.pool.size)
             .finish()
     }
 }
@@ -110,24 +110,20 @@ impl MiniLmEmbedder {
 
         let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
         let threads_each = (std::thread::available_parallelism().map_or(1, |n| n.get()) / sessions).max(1);
-        let sessions = (0..sessions)
+        let count = sessions;
+        let sessions = (0..count)
             .map(|_| {
                 let options = InitOptionsUserDefined::new()
                     .with_environment(environment.clone())
                     .with_max_length(MAX_TOKENS)
                     .with_intra_threads(threads_each);
-                TextEmbedding::try_new_from_user_defined(model.clone(), options).map(Mutex::new).map_err(
-                    |e| {
-                        EmbedError::ModelUnavailable(format!(
-                            "cannot load model {}: {e}",
-                            model_dir.display()
-                        ))
-                    },
-                )
+                TextEmbedding::try_new_from_user_defined(model.clone(), options).map_err(|e| {
+                    EmbedError::ModelUnavailable(format!("cannot load model {}: {e}", model_dir.display()))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            sessions,
+            pool: SessionPool { size: count, free: Mutex::new(sessions), returned: Condvar::new() },
             model_id,
             dimension,
             model_dir: model_dir.to_path_buf(),
@@ -145,8 +141,14 @@ impl MiniLmEmbedder {
         &self.ort_lib
     }
 
-    fn embed_on(&self, session: &Mutex<TextEmbedding>, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut model = session.lock().map_err(|_| EmbedError::Backend("a session panicked".into()))?;
+    fn embed_some(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut session = self.pool.take()?;
+        let result = self.embed_on(&mut session, texts);
+        self.pool.give_back(session);
+        result
+    }
+
+    fn embed_on(&self, model: &mut TextEmbedding, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         for text in texts {
             let mut vectors =
@@ -163,6 +165,33 @@ impl MiniLmEmbedder {
             out.push(v);
         }
         Ok(out)
+    }
+}
+
+/// Sessions not in use; a caller takes any free one, waiting if none is.
+struct SessionPool {
+    size: usize,
+    free: Mutex<Vec<TextEmbedding>>,
+    returned: Condvar,
+}
+
+impl SessionPool {
+    fn take(&self) -> Result<TextEmbedding, EmbedError> {
+        let poisoned = |_| EmbedError::Backend("a session panicked".into());
+        let mut free = self.free.lock().map_err(poisoned)?;
+        loop {
+            if let Some(s) = free.pop() {
+                return Ok(s);
+            }
+            free = self.returned.wait(free).map_err(poisoned)?;
+        }
+    }
+
+    fn give_back(&self, session: TextEmbedding) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(session);
+            self.returned.notify_one();
+        }
     }
 }
 
@@ -184,12 +213,9 @@ impl Embedder for MiniLmEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let per = texts.len().div_ceil(self.sessions.len());
-        let parts: Vec<Vec<Vec<f32>>> = texts
-            .par_chunks(per)
-            .zip(self.sessions.par_iter())
-            .map(|(chunk, session)| self.embed_on(session, chunk))
-            .collect::<Result<_, _>>()?;
+        let per = texts.len().div_ceil(self.pool.size).max(1);
+        let parts: Vec<Vec<Vec<f32>>> =
+            texts.par_chunks(per).map(|chunk| self.embed_some(chunk)).collect::<Result<_, _>>()?;
         Ok(parts.into_iter().flatten().collect())
     }
 }
