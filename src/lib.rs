@@ -13,3 +13,4 @@ pub mod session;
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use session::{Excerpt, Session, SessionId};
+pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
