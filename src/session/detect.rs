@@ -10,8 +10,8 @@
 //!    (`user.message`, `agent.tool_use`...) is Managed Agents events; a single
 //!    object with a `type` is read as a one-line JSONL file (rule 3). Any
 //!    other JSON document fits no format.
-//! 3. Content whose lines are JSON objects (JSONL): the first line whose
-//!    `type` is recognisable decides. A dotted type from the `user`,
+//! 3. Content whose first line is a JSON object (JSONL): the first line
+//!    whose `type` is recognisable decides. A dotted type from the `user`,
 //!    `agent`, `session`, `span` or `system` domain means Managed Agents
 //!    events; a Claude Code line type (`user`, `assistant`, `summary`,
 //!    `system`, `file-history-snapshot`...) or any line with a `sessionId`
@@ -88,17 +88,16 @@ pub fn detect(bytes: &[u8], file: &str) -> Result<SessionFormat, SessionError> {
             }
             Ok(_) => return Err(unknown("a JSON value that is neither a list nor an object")),
             Err(syntax) => {
-                let mut parsed_any = false;
-                for (_, line) in json::lines(bytes) {
-                    if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(line) {
-                        parsed_any = true;
-                        if let Some(format) = line_format(&obj) {
-                            return Ok(format);
-                        }
-                    }
-                }
-                if parsed_any {
-                    return Err(unknown("JSON lines without a recognised \"type\""));
+                let object = |line: &[u8]| match serde_json::from_slice::<Value>(line) {
+                    Ok(Value::Object(obj)) => Some(obj),
+                    _ => None,
+                };
+                // JSONL starts with a whole object on its first line; a
+                // document spread over lines does not.
+                if json::lines(bytes).next().and_then(|(_, line)| object(line)).is_some() {
+                    let found =
+                        json::lines(bytes).find_map(|(_, line)| object(line).as_ref().and_then(line_format));
+                    return found.ok_or_else(|| unknown("JSON lines without a recognised \"type\""));
                 }
                 if !textual {
                     let at = Location::LineColumn(syntax.line(), syntax.column());
@@ -173,13 +172,14 @@ mod tests {
 
     #[test]
     fn refuses_what_fits_nothing() {
-        let cases: [(&str, &[u8], &str); 6] = [
+        let cases: [(&str, &[u8], &str); 7] = [
             ("e.txt", b"  \n", "the file is empty"),
             ("n.txt", b"plain notes", "no speaker lines"),
             ("o.json", b"{\"hello\":1}", "neither \"messages\""),
             ("l.json", b"[1,2]", "without any object"),
             ("j.jsonl", b"{\"a\":1}\n{\"b\":2}", "without a recognised"),
             ("b.json", b"{\n\"messages\": [\n}", "line 3, column 1"),
+            ("c.json", b"{\n  \"messages\": [\n    {\"role\": \"user\"}\n    {}\n", "line 4, column 5"),
         ];
         for (file, bytes, expected) in cases {
             let err = detect(bytes, file).unwrap_err().to_string();
