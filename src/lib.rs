@@ -14,4 +14,5 @@ pub mod store;
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use session::{Excerpt, Session, SessionId};
+pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
 pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};

@@ -1,10 +1,33 @@
 //! Sessions: past agent transcripts, turned into turns with roles, text,
 //! tool calls and tool results, and stored content-addressed so that an
 //! [`Excerpt`] is a stable reference.
+//!
+//! One importer per format ([`claude_code`], [`managed_agents`],
+//! [`openai`], [`text`]), each documenting its mapping; [`detect`] picks
+//! one for `--format auto`; [`storage`] keeps sessions on disk, one
+//! checksummed file per session named by its id. Importers never panic on
+//! bad input: they return a [`SessionError`] naming the file and the line
+//! (or item) at fault. Directory walks visit files in sorted order, so
+//! what is imported never depends on the order the file system lists them.
+
+pub mod claude_code;
+pub mod detect;
+mod error;
+mod json;
+pub mod managed_agents;
+pub mod openai;
+pub mod storage;
+pub mod text;
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{ContentHash, Timestamp};
+use crate::progress::{Observer, Progress};
+
+pub use error::{Location, SessionError};
+pub use storage::{ImportSummary, SessionStore, SessionSummary};
 
 /// Identifies a session by the blake3 hash of its canonical encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -95,6 +118,142 @@ pub enum SessionFormat {
     OpenAi,
     /// Plain text or Markdown transcript.
     Text,
+}
+
+impl SessionFormat {
+    /// Every format, in a fixed order.
+    pub const ALL: [SessionFormat; 4] =
+        [SessionFormat::ClaudeCode, SessionFormat::ManagedAgents, SessionFormat::OpenAi, SessionFormat::Text];
+
+    /// The name used on the command line and in listings (`claude-code`,
+    /// `managed-agents`, `openai`, `text`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionFormat::ClaudeCode => "claude-code",
+            SessionFormat::ManagedAgents => "managed-agents",
+            SessionFormat::OpenAi => "openai",
+            SessionFormat::Text => "text",
+        }
+    }
+}
+
+impl std::fmt::Display for SessionFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which importer to use: one named format, or detection from the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormatChoice {
+    /// Detect the format of each file (see [`detect`]).
+    #[default]
+    Auto,
+    /// Use this format for every file.
+    Fixed(SessionFormat),
+}
+
+impl std::str::FromStr for FormatChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(FormatChoice::Auto);
+        }
+        SessionFormat::ALL.into_iter().find(|f| f.name() == s).map(FormatChoice::Fixed).ok_or_else(|| {
+            format!("unknown format {s:?} (expected auto, claude-code, managed-agents, openai or text)")
+        })
+    }
+}
+
+/// Parses the transcript in `bytes` as `format`. `origin` names the input
+/// in errors (usually the file path). A file yields zero or more sessions:
+/// Claude Code files hold one per `sessionId`, other formats at most one,
+/// and a transcript without any turn yields none.
+pub fn parse(bytes: &[u8], format: SessionFormat, origin: &str) -> Result<Vec<Session>, SessionError> {
+    match format {
+        SessionFormat::ClaudeCode => claude_code::parse(bytes, origin),
+        SessionFormat::ManagedAgents => managed_agents::parse(bytes, origin),
+        SessionFormat::OpenAi => openai::parse(bytes, origin),
+        SessionFormat::Text => text::parse(bytes, origin),
+    }
+}
+
+/// Like [`parse`], detecting the format first when `format` is
+/// [`FormatChoice::Auto`].
+pub fn parse_as(bytes: &[u8], format: FormatChoice, origin: &str) -> Result<Vec<Session>, SessionError> {
+    let format = match format {
+        FormatChoice::Auto => detect::detect(bytes, origin)?,
+        FormatChoice::Fixed(format) => format,
+    };
+    parse(bytes, format, origin)
+}
+
+/// Reads and parses one transcript file.
+pub fn import_file(path: &Path, format: FormatChoice) -> Result<Vec<Session>, SessionError> {
+    let bytes = std::fs::read(path).map_err(|e| SessionError::io(path, e))?;
+    parse_as(&bytes, format, &path.display().to_string())
+}
+
+/// File extensions picked up when walking a directory (files named
+/// explicitly are always read, whatever their name).
+pub const TRANSCRIPT_EXTENSIONS: [&str; 5] = ["jsonl", "json", "md", "markdown", "txt"];
+
+/// The transcript files under `paths`: files as given, directories walked
+/// recursively for files with a [`TRANSCRIPT_EXTENSIONS`] extension,
+/// skipping hidden entries (names starting with `.`). The result is sorted
+/// and free of duplicates, so it does not depend on the order of `paths` or
+/// of directory listings. Symbolic links are not followed inside
+/// directories.
+pub fn transcript_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SessionError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| SessionError::io(path, e))?;
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walk {
+            let entry = entry.map_err(|e| {
+                let at = e.path().unwrap_or(path).to_path_buf();
+                let source = e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop"));
+                SessionError::io(at, source)
+            })?;
+            let wanted = entry
+                .path()
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| TRANSCRIPT_EXTENSIONS.iter().any(|known| x.eq_ignore_ascii_case(known)));
+            if entry.file_type().is_file() && wanted {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Imports every transcript under `paths` (see [`transcript_files`]),
+/// reporting progress as stage `"import"` (files done / files in all).
+/// Sessions come in file order, then in their order within each file.
+pub fn import_paths(
+    paths: &[PathBuf],
+    format: FormatChoice,
+    observer: &dyn Observer,
+) -> Result<Vec<Session>, SessionError> {
+    let files = transcript_files(paths)?;
+    let total = files.len() as u64;
+    let mut sessions = Vec::new();
+    for (done, file) in files.iter().enumerate() {
+        observer.progress(Progress { stage: "import", done: done as u64, total });
+        sessions.extend(import_file(file, format)?);
+    }
+    observer.progress(Progress { stage: "import", done: total, total });
+    Ok(sessions)
 }
 
 /// A transcript: its turns and what is known about where it ran.

@@ -95,8 +95,8 @@ pub struct TornTail {
     pub reason: String,
 }
 
-/// The 16-byte log header.
-pub(crate) fn header() -> [u8; LOG_HEADER_LEN as usize] {
+/// The 16-byte header that opens every log file.
+pub fn header() -> [u8; LOG_HEADER_LEN as usize] {
     let mut h = [0u8; LOG_HEADER_LEN as usize];
     h[..8].copy_from_slice(&LOG_MAGIC);
     h[8..12].copy_from_slice(&LOG_FORMAT.to_le_bytes());
@@ -122,6 +122,20 @@ pub(crate) fn check_header(bytes: &[u8], file: &Path) -> Result<(), StoreError> 
         return Err(StoreError::UnsupportedVersion { file: file.to_owned(), found, expected: LOG_FORMAT });
     }
     Ok(())
+}
+
+/// Decodes a whole log file held in memory: checks the header, then reads
+/// every complete commit. Returns them with the torn tail, if any; errors for
+/// a bad header or corruption before the tail. `file` names it in errors.
+pub fn decode(bytes: &[u8], file: &Path) -> Result<(Vec<Commit>, Option<TornTail>), StoreError> {
+    check_header(bytes, file)?;
+    let body = &bytes[LOG_HEADER_LEN as usize..];
+    let mut reader = LogReader::new(body, file, LOG_HEADER_LEN, bytes.len() as u64, 1);
+    let mut commits = Vec::new();
+    while let Some(commit) = reader.next_commit()? {
+        commits.push(commit);
+    }
+    Ok((commits, reader.torn_tail().cloned()))
 }
 
 /// Rough encoded size of an op, used only to split large commits into frames.
@@ -365,5 +379,71 @@ impl<R: Read> LogReader<R> {
             n -= take as u64;
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(path: &str, content: &str) -> Memory {
+        Memory::new(MemoryPath::new(path).expect("valid path"), content, Timestamp(7))
+    }
+
+    fn read_all(bytes: &[u8]) -> (Result<Vec<Commit>, StoreError>, Option<TornTail>) {
+        let mut reader = LogReader::new(bytes, Path::new("log"), 0, bytes.len() as u64, 1);
+        let mut commits = Vec::new();
+        loop {
+            match reader.next_commit() {
+                Ok(Some(c)) => commits.push(c),
+                Ok(None) => return (Ok(commits), reader.torn_tail().cloned()),
+                Err(e) => return (Err(e), None),
+            }
+        }
+    }
+
+    #[test]
+    fn commits_round_trip() {
+        let (a, b) = (memory("/a", "x"), memory("/b", "y"));
+        let mut bytes = Vec::new();
+        encode_commit(1, &[OpRef::Put(&a), OpRef::Put(&b)], &mut bytes).unwrap();
+        let first_len = bytes.len() as u64;
+        let path = MemoryPath::new("/a").unwrap();
+        encode_commit(2, &[OpRef::Delete { path: &path, at: Timestamp(9) }], &mut bytes).unwrap();
+        let (commits, torn) = read_all(&bytes);
+        let commits = commits.unwrap();
+        assert_eq!(torn, None);
+        assert_eq!(commits.len(), 2);
+        assert_eq!(commits[0].ops, vec![Op::Put(a), Op::Put(b)]);
+        assert_eq!(commits[1].ops, vec![Op::Delete { path, at: Timestamp(9) }]);
+        assert_eq!((commits[0].offset, commits[1].offset), (0, first_len));
+    }
+
+    #[test]
+    fn out_of_sequence_versions_are_corruption() {
+        let a = memory("/a", "x");
+        let mut bytes = Vec::new();
+        encode_commit(1, &[OpRef::Put(&a)], &mut bytes).unwrap();
+        encode_commit(3, &[OpRef::Put(&a)], &mut bytes).unwrap();
+        encode_commit(4, &[OpRef::Put(&a)], &mut bytes).unwrap();
+        let (result, _) = read_all(&bytes);
+        assert!(matches!(result, Err(StoreError::Corrupt { reason, .. }) if reason.contains("expected 2")));
+    }
+
+    #[test]
+    fn unsorted_ops_are_corruption() {
+        let (a, b) = (memory("/a", "x"), memory("/b", "y"));
+        let mut bytes = Vec::new();
+        encode_commit(1, &[OpRef::Put(&b), OpRef::Put(&a)], &mut bytes).unwrap();
+        let (result, _) = read_all(&bytes);
+        assert!(matches!(result, Err(StoreError::Corrupt { reason, .. }) if reason.contains("path order")));
+    }
+
+    #[test]
+    fn header_checks() {
+        let h = header();
+        assert!(check_header(&h, Path::new("log")).is_ok());
+        assert!(matches!(check_header(b"DRMW", Path::new("log")), Err(StoreError::BadMagic { .. })));
+        assert!(matches!(check_header(&h[..12], Path::new("log")), Err(StoreError::Corrupt { .. })));
     }
 }

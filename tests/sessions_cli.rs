@@ -1,0 +1,122 @@
+//! `dreamwork sessions import|ls|show` as a user runs them.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sessions")
+}
+
+/// A directory that looks like a store (it has a `log` file).
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("log"), b"").unwrap();
+    dir
+}
+
+fn dreamwork() -> Command {
+    Command::cargo_bin("dreamwork").unwrap()
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn import_ls_show() {
+    let store = store();
+    let import = || {
+        let mut cmd = dreamwork();
+        cmd.arg("sessions").arg("import").arg(store.path()).arg(fixtures().join("claude-code"));
+        cmd.arg(fixtures().join("openai/support-chat.json"));
+        cmd
+    };
+    assert_eq!(stdout_of(&mut import()), "imported 3 sessions (3 new) from 3 files\n");
+    assert_eq!(stdout_of(&mut import()), "imported 3 sessions (0 new) from 3 files\n");
+
+    let ls = stdout_of(dreamwork().args(["sessions", "ls"]).arg(store.path()));
+    let lines: Vec<&str> = ls.lines().collect();
+    assert_eq!(lines.len(), 3, "{ls}");
+    // Oldest first: the Claude Code session of May 4th, then May 6th, then the undated chat.
+    assert!(lines[0].contains(
+        "\tclaude-code\t2026-05-04T09:12:03.120Z\t16 turns\t5 tool calls\t2 tool errors\t4f1c2a9e"
+    ));
+    assert!(lines[1].contains("2026-05-06T14:01:00.000Z"));
+    assert!(lines[2].contains("\topenai\t-\t8 turns\t2 tool calls\t0 tool errors\tchatcmpl-support-0415"));
+
+    let prefix = &lines[0][..8];
+    let show = stdout_of(dreamwork().args(["sessions", "show"]).arg(store.path()).arg(prefix));
+    assert!(show.starts_with(&format!("session  {}", &lines[0][..64])), "{show}");
+    assert!(show.contains("cwd      /home/ana/shop\n"));
+    assert!(show.contains("\n[2] tool 2026-05-04T09:12:11.004Z\n    <- error [toolu_01Run]\n       npm ERR! code ERR_PNPM_LOCKFILE\n"));
+    assert!(show.contains("[7] user (a7f3c1) 2026-05-04T09:13:02.500Z [sidechain]\n"));
+    assert!(show.contains("    -> Bash [toolu_02Run] {\"command\":\"pnpm test checkout\""));
+}
+
+#[test]
+fn explicit_format_and_bad_format_name() {
+    let store = store();
+    let out = stdout_of(
+        dreamwork()
+            .args(["sessions", "import", "--format", "text"])
+            .arg(store.path())
+            .arg(fixtures().join("text/pairing.md")),
+    );
+    assert_eq!(out, "imported 1 session (1 new) from 1 file\n");
+    let out = dreamwork()
+        .args(["sessions", "import", "--format", "yaml"])
+        .arg(store.path())
+        .arg(fixtures().join("text"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format \"yaml\""));
+}
+
+#[test]
+fn errors_are_one_line_with_exit_status_1() {
+    let store = store();
+    let not_a_store = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<std::ffi::OsString>, String)> = vec![
+        (
+            vec!["import".into(), not_a_store.path().into(), fixtures().join("text").into()],
+            format!("dreamwork: {}: not a dreamwork store", not_a_store.path().display()),
+        ),
+        (
+            vec![
+                "import".into(),
+                store.path().into(),
+                fixtures().join("malformed/claude-code-torn.jsonl").into(),
+            ],
+            "claude-code-torn.jsonl: line 5: invalid JSON".to_owned(),
+        ),
+        (
+            vec!["import".into(), store.path().into(), fixtures().join("malformed/notes.txt").into()],
+            "notes.txt: not a recognised session transcript".to_owned(),
+        ),
+        (
+            vec!["show".into(), store.path().into(), "abc".into()],
+            "dreamwork: no session abc in the store".to_owned(),
+        ),
+        (vec!["show".into(), store.path().into(), "xyz".into()], "\"xyz\" is not a session id".to_owned()),
+        (vec!["ls".into(), not_a_store.path().into()], "not a dreamwork store".to_owned()),
+    ];
+    for (args, expected) in cases {
+        let out = dreamwork().arg("sessions").args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{stderr:?} should contain {expected:?}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn ls_on_a_store_without_sessions_prints_nothing_and_creates_nothing() {
+    let store = store();
+    let out = stdout_of(dreamwork().args(["sessions", "ls"]).arg(store.path()));
+    assert_eq!(out, "");
+    assert!(!store.path().join("sessions").exists());
+}
