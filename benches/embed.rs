@@ -48,10 +48,13 @@ fn bench(c: &mut Criterion) {
     let lexical = LexicalEmbedder::default();
     run_embed(c, "lexical", &lexical, 10_000);
 
+    #[cfg(feature = "minilm")]
     match dreamwork::embed::MiniLmEmbedder::load(&Default::default()) {
         Ok(m) => run_embed(c, "minilm", &m, 256),
         Err(e) => eprintln!("embed_texts/minilm skipped: {e}"),
     }
+    #[cfg(not(feature = "minilm"))]
+    eprintln!("embed_texts/minilm skipped: built without the `minilm` feature");
 
     // Cache hits: 10k vectors of 384 dimensions (MiniLM's size).
     let n = 10_000;
