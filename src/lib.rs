@@ -16,3 +16,5 @@ pub use progress::{CancelToken, Observer, Progress};
 pub use session::{Excerpt, Session, SessionId};
 pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
 pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};
+pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
+pub use index::{CandidatePair, Index, Neighbour};
