@@ -11,10 +11,10 @@ pub mod progress;
 pub mod session;
 pub mod store;
 
+pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
+pub use index::{CandidatePair, Index, Neighbour};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use session::{Excerpt, Session, SessionId};
 pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
 pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};
-pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
-pub use index::{CandidatePair, Index, Neighbour};

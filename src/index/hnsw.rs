@@ -114,6 +114,13 @@ impl HnswIndex {
         self.vectors.is_empty()
     }
 
+    /// The same graph searched with another `ef_search` (a search-time
+    /// setting: trades speed for recall without rebuilding).
+    pub fn with_ef_search(mut self, ef_search: usize) -> Self {
+        self.params.ef_search = ef_search.max(1);
+        self
+    }
+
     /// The settings in use.
     pub fn params(&self) -> HnswParams {
         self.params
