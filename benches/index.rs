@@ -34,15 +34,15 @@ fn random(n: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Clustered unit vectors: groups of ~10 near points around random centres,
-/// like a store full of near-duplicates (for recall).
+/// Clustered unit vectors: groups of 10 points around random centres
+/// (cosine ≈ 0.75 within a group), like a store full of near-duplicates.
 fn clustered(n: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut s = seed | 1;
     let centres = random(n / 10 + 1, seed.wrapping_add(99));
     (0..n)
         .map(|i| {
             let c = &centres[(i * 7919) % centres.len()];
-            let mut v: Vec<f32> = c.iter().map(|x| x + 0.04 * noise(&mut s)).collect();
+            let mut v: Vec<f32> = c.iter().map(|x| x + 0.12 * noise(&mut s)).collect();
             normalize(&mut v);
             v
         })
