@@ -572,27 +572,28 @@ impl Store {
         let log_path = self.dir.join(LOG_FILE);
         let writer = self.writable()?;
         let mut buf = std::mem::take(&mut writer.scratch);
-        buf.clear();
-        let encoded = log::encode_commit(version, refs, &mut buf);
-        let result = encoded.and_then(|()| {
-            let written = writer.file.write_all(&buf).and_then(|()| match durability {
-                Durability::Immediate => writer.file.sync_data(),
-                Durability::Batched => Ok(()),
-            });
-            written.map_err(StoreError::io(&log_path))
+        let file = &mut writer.file;
+        let written = log::encode_frames(version, refs, &mut buf, |frame| {
+            file.write_all(frame).map_err(StoreError::io(&log_path))
         });
-        let len = buf.len() as u64;
-        writer.scratch = buf;
+        // Keep the buffer only while it is of a reasonable size.
+        if buf.capacity() <= 1 << 20 {
+            writer.scratch = buf;
+        }
+        let result = written.and_then(|len| match durability {
+            Durability::Immediate => writer.file.sync_data().map(|()| len).map_err(StoreError::io(&log_path)),
+            Durability::Batched => Ok(len),
+        });
         match result {
-            Ok(()) => {
+            Ok(len) => {
                 writer.unsynced |= durability == Durability::Batched;
                 self.log_len += len;
                 Ok(version)
             }
-            Err(e @ StoreError::BadFile { .. }) => Err(e),
             Err(e) => {
-                // Roll the log back to the last commit; if that fails too,
-                // refuse further writes until a reopen repairs the tail.
+                // Roll the log back to the last commit (frames of this one
+                // may have been written); if that fails too, refuse further
+                // writes until a reopen drops the unfinished commit.
                 if writer.file.set_len(log_len).and_then(|()| writer.file.sync_data()).is_err() {
                     writer.poisoned = true;
                 }
