@@ -37,6 +37,8 @@
 //!   same version, the final one marked `last`; versions count up from 1
 //!   without gaps, and a commit's ops are in strict path order (one op per
 //!   path). The log is never rewritten: it is the history.
+//! - `memories.log.damaged`, `memories.snap.damaged` — only after
+//!   [`Store::repair`]: what it set aside.
 //! - `memories.snap` — optional snapshot of the live state: a 28-byte header
 //!   (magic `DRMWSNAP`, format version `u32` = 1, body length `u64`, body
 //!   CRC-32, header CRC-32) and a postcard body `{ version, log_offset,
@@ -83,7 +85,7 @@ pub use error::StoreError;
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader};
 pub use lock::LOCK_FILE;
-pub use recovery::VerifyReport;
+pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
 
 use crate::memory::{ContentHash, Memory, MemoryPath, Timestamp, check_content};
 use lock::Lock;
@@ -545,6 +547,21 @@ impl Store {
         }
         let _lock = Lock::shared(dir)?;
         recovery::verify(dir)
+    }
+
+    /// Sets damage aside so that a store that no longer opens opens again,
+    /// deleting nothing: an unreadable snapshot, or one that does not match
+    /// the log, is renamed to [`DAMAGED_SNAPSHOT_FILE`]; the log bytes after
+    /// the last good commit are copied to [`DAMAGED_LOG_FILE`] and cut off.
+    /// A log with a foreign header or an unknown format version is refused.
+    /// Takes the writer lock.
+    pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let _lock = Lock::exclusive(dir)?;
+        recovery::repair(dir)
     }
 
     fn writable(&mut self) -> Result<&mut Writer, StoreError> {
