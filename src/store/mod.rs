@@ -523,6 +523,29 @@ impl Store {
         ContentHash(*hasher.finalize().as_bytes())
     }
 
+    /// A blake3 digest of the bytes of the store's own files (log and
+    /// snapshot, torn tail included), to prove that a reader left them as
+    /// they were: take it before and after and compare. Other files and
+    /// subdirectories are not included.
+    pub fn disk_digest(&self) -> Result<ContentHash, StoreError> {
+        let mut hasher = blake3::Hasher::new();
+        for name in [LOG_FILE, SNAPSHOT_FILE] {
+            let path = self.dir.join(name);
+            hasher.update(name.as_bytes());
+            match File::open(&path) {
+                Ok(mut file) => {
+                    hasher.update(b"\x01");
+                    std::io::copy(&mut file, &mut hasher).map_err(StoreError::io(&path))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    hasher.update(b"\x00");
+                }
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            }
+        }
+        Ok(ContentHash(*hasher.finalize().as_bytes()))
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
         Stats {
@@ -916,6 +939,22 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!((store.len(), store.version()), (120, 1));
         assert_eq!(store.history(&p("/m007")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn disk_digest_changes_only_with_the_store_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        store.put(&p("/a"), "x").unwrap();
+        let before = store.disk_digest().unwrap();
+        std::fs::create_dir(dir.path().join("vectors")).unwrap();
+        std::fs::write(dir.path().join("vectors").join("cache"), b"other part").unwrap();
+        assert_eq!(store.disk_digest().unwrap(), before);
+        store.put(&p("/a"), "y").unwrap();
+        assert_ne!(store.disk_digest().unwrap(), before);
+        let after_put = store.disk_digest().unwrap();
+        store.compact().unwrap();
+        assert_ne!(store.disk_digest().unwrap(), after_put);
     }
 
     #[test]

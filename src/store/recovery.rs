@@ -269,9 +269,9 @@ fn check_snapshot(snap: &Snapshot, live: &Live, version: u64, file: &Path, probl
     }
 }
 
-/// Name under which [`repair`] keeps the log bytes it cut off.
+/// Name under which [`Store::repair`](super::Store::repair) keeps the log bytes it cut off.
 pub const DAMAGED_LOG_FILE: &str = "memories.log.damaged";
-/// Name under which [`repair`] keeps a snapshot it set aside.
+/// Name under which [`Store::repair`](super::Store::repair) keeps a snapshot it set aside.
 pub const DAMAGED_SNAPSHOT_FILE: &str = "memories.snap.damaged";
 
 /// What [`Store::repair`](super::Store::repair) did.
