@@ -356,10 +356,11 @@ impl Store {
 
     /// Live memories whose path starts with `prefix` (a plain string prefix),
     /// in path order.
-    pub fn list<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Memory> + 'a {
+    pub fn list<'s>(&'s self, prefix: &str) -> impl Iterator<Item = &'s Memory> + use<'s> {
+        let owned = prefix.to_owned();
         self.memories
             .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(prefix))
+            .take_while(move |(path, _)| path.starts_with(owned.as_str()))
             .map(|(_, m)| m)
     }
 
@@ -858,6 +859,9 @@ mod tests {
         assert_eq!(list("/a"), ["/a/x", "/a/y", "/ab"]);
         assert_eq!(list(""), ["/a/x", "/a/y", "/ab", "/b"]);
         assert!(list("/c").is_empty());
+        // The iterator does not borrow the prefix.
+        let listed = store.list(&String::from("/a/"));
+        assert_eq!(listed.count(), 2);
     }
 
     #[test]
