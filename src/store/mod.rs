@@ -263,7 +263,6 @@ struct Writer {
 /// A store directory opened for writing (exclusive lock) or for reading
 /// (shared lock). The live memories are held in memory, in path order;
 /// history is read from the log on demand.
-#[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     memories: Live,
@@ -277,6 +276,18 @@ pub struct Store {
     writer: Option<Writer>,
     options: StoreOptions,
     _lock: Lock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The memories themselves are left out: a store may hold 100k of them.
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("version", &self.version)
+            .field("memories", &self.memories.len())
+            .field("read_only", &self.writer.is_none())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One version of one path, as [`Store::history`] returns it.
@@ -678,14 +689,18 @@ fn revision(version: u64, op: Option<Op>) -> Revision {
 
 /// Changes gathered for one commit; see [`Store::batch`]. The last change
 /// given for a path wins.
-#[derive(Debug)]
 pub struct Batch<'s> {
     store: &'s mut Store,
     /// `None` is a deletion (with its time).
     pending: std::collections::BTreeMap<MemoryPath, Pending>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("store", &self.store.dir).field("changes", &self.pending.len()).finish()
+    }
+}
+
 enum Pending {
     Put(Memory),
     Delete(Timestamp),
