@@ -20,9 +20,10 @@
 //!
 //! # On-disk format
 //!
-//! The store owns three names at the top of its directory and ignores every
-//! other file and subdirectory (other parts keep `sessions/`, `vectors/`,
-//! `dream/` there):
+//! The store owns the names below, at the top of its directory, and ignores
+//! every other file and subdirectory (other parts keep `sessions/`,
+//! `vectors/`, `dream/` there). `memories.log.tmp` and `memories.snap.tmp`
+//! exist only while `create` or a snapshot is being written.
 //!
 //! - `store.lock` — empty; holds the advisory lock.
 //! - `memories.log` — the record log. It starts with a 16-byte header: the
@@ -60,8 +61,15 @@
 //! checksum fails, a commit without its `last` frame, or zeros up to the
 //! end) they are what an interrupted append leaves: a *torn tail*, dropped
 //! by the next writable open. Anywhere else a failed check is corruption
-//! and an error. A bit flip inside the very last frame cannot be told from
-//! a torn write, so it is treated as one; `verify` reports both.
+//! and an error. A bit flip inside the payload of the very last frame
+//! cannot be told from a torn write, so it is treated as one; `verify`
+//! reports both. [`Store::repair`] sets real damage aside (nothing is
+//! deleted) so that a damaged store opens again.
+//!
+//! # Memory use
+//!
+//! The live memories are held in memory (in path order, so `get` and `list`
+//! never touch the disk); history is read from the log on demand.
 //!
 //! # Limits
 //!
