@@ -114,6 +114,27 @@ fn errors_are_one_line_with_exit_status_1() {
 }
 
 #[test]
+fn keep_going_reports_each_bad_file_and_exits_1() {
+    let store = store();
+    let out = dreamwork()
+        .args(["sessions", "import", "--keep-going"])
+        .arg(store.path())
+        .arg(fixtures().join("malformed"))
+        .arg(fixtures().join("openai"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "imported 1 session (1 new) from 1 file\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 9, "{stderr}");
+    assert!(
+        lines[3].starts_with("dreamwork: skipped ") && lines[3].contains("claude-code-torn.jsonl: line 5")
+    );
+    assert_eq!(lines[8], "dreamwork: 8 files could not be imported");
+}
+
+#[test]
 fn ls_on_a_store_without_sessions_prints_nothing_and_creates_nothing() {
     let store = store();
     let out = stdout_of(dreamwork().args(["sessions", "ls"]).arg(store.path()));

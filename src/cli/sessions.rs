@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use dreamwork::progress::CancelToken;
-use dreamwork::session::{FormatChoice, Role, Session, SessionStore, SessionSummary};
+use dreamwork::session::{FormatChoice, OnError, Role, Session, SessionStore, SessionSummary};
 
 use super::CliResult;
 use super::progress::Bars;
@@ -30,6 +30,10 @@ pub(crate) enum SessionsCommand {
         /// The transcript format: auto, claude-code, managed-agents, openai or text.
         #[arg(long, default_value = "auto")]
         format: FormatChoice,
+        /// Skip files that cannot be imported (each is reported on stderr,
+        /// and the exit status is 1) instead of stopping at the first one.
+        #[arg(long)]
+        keep_going: bool,
     },
     /// List stored sessions, oldest first: id, format, start time, turns,
     /// tool calls, tool errors, external id.
@@ -48,19 +52,26 @@ pub(crate) enum SessionsCommand {
 
 pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
     match cmd {
-        SessionsCommand::Import { store, paths, format } => {
+        SessionsCommand::Import { store, paths, format, keep_going } => {
             let sessions = SessionStore::open(sessions_dir(&store)?)?;
+            let on_error = if keep_going { OnError::Skip } else { OnError::Stop };
             let bars = Bars::new();
-            let result = sessions.import_paths(&paths, format, &bars, &CancelToken::new());
+            let result = sessions.import_paths(&paths, format, on_error, &bars, &CancelToken::new());
             bars.finish();
             let summary = result?;
+            for (_, error) in &summary.failures {
+                eprintln!("dreamwork: skipped {error}");
+            }
             println!(
                 "imported {} ({} new) from {}",
                 count(summary.sessions, "session"),
                 summary.new,
                 count(summary.files, "file")
             );
-            Ok(())
+            match summary.failures.len() {
+                0 => Ok(()),
+                n => Err(format!("{} could not be imported", count(n, "file")).into()),
+            }
         }
         SessionsCommand::Ls { store } => {
             let sessions = SessionStore::open_read_only(sessions_dir(&store)?);

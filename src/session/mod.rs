@@ -27,7 +27,7 @@ use crate::memory::{ContentHash, Timestamp};
 use crate::progress::{Observer, Progress};
 
 pub use error::{Location, SessionError};
-pub use storage::{ImportSummary, SessionStore, SessionSummary};
+pub use storage::{ImportSummary, OnError, SessionStore, SessionSummary};
 
 /// Identifies a session by the blake3 hash of its canonical encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

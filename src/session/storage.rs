@@ -153,14 +153,16 @@ impl SessionSummary {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub struct ImportSummary {
-    /// Transcript files read.
+    /// Transcript files imported.
     pub files: usize,
     /// Sessions found in them.
     pub sessions: usize,
     /// Sessions that were not stored before.
     pub new: usize,
+    /// Files skipped under [`OnError::Skip`], with why, in file order.
+    pub failures: Vec<(PathBuf, SessionError)>,
 }
 
 /// A directory of session files (see the module doc for the format).
@@ -197,6 +199,16 @@ impl SessionStore {
     /// Stores `session`; returns whether it was newly stored (`false` when
     /// an intact copy was already there).
     pub fn put(&self, session: &Session) -> Result<bool, SessionError> {
+        let new = self.write(session)?;
+        if new {
+            sync_dir(&self.dir)?;
+        }
+        Ok(new)
+    }
+
+    /// Writes `session`'s file unless an intact copy is there, without
+    /// flushing the directory: the caller does, before acknowledging.
+    fn write(&self, session: &Session) -> Result<bool, SessionError> {
         if !self.writable {
             return Err(SessionError::ReadOnly(self.dir.clone()));
         }
@@ -223,7 +235,6 @@ impl SessionStore {
         temp.write_all(&encode(session)).map_err(|e| SessionError::io(temp.path(), e))?;
         temp.as_file().sync_all().map_err(|e| SessionError::io(temp.path(), e))?;
         temp.persist(&path).map_err(|e| SessionError::io(&path, e.error))?;
-        sync_dir(&self.dir)?;
         Ok(true)
     }
 
@@ -303,37 +314,75 @@ impl SessionStore {
     /// Imports every transcript under `paths` (see
     /// [`transcript_files`](super::transcript_files)) into this store, one
     /// file at a time, reporting progress as stage `"import"` (files done /
-    /// files in all) and stopping between files when `cancel` is set. The
-    /// first file that fails to import stops the import with its error;
-    /// sessions stored before it stay (storing is idempotent, so running the
-    /// import again after fixing the file finishes the job).
+    /// files in all) and stopping between files when `cancel` is set.
+    ///
+    /// With [`OnError::Stop`] the first file that fails stops the import
+    /// with its error; with [`OnError::Skip`] it is recorded in
+    /// [`ImportSummary::failures`] and the import goes on. Either way the
+    /// sessions stored before stay, and are durable when this returns
+    /// (storing is idempotent, so running the import again after fixing a
+    /// file finishes the job).
     pub fn import_paths(
         &self,
         paths: &[PathBuf],
         format: FormatChoice,
+        on_error: OnError,
         observer: &dyn Observer,
         cancel: &CancelToken,
     ) -> Result<ImportSummary, SessionError> {
         let files = super::transcript_files(paths)?;
-        let total = files.len() as u64;
         let mut summary = ImportSummary::default();
+        let outcome = self.import_files(&files, format, on_error, observer, cancel, &mut summary);
+        // One directory flush for the whole batch, also after a failure, so
+        // that what was stored before it is durable too.
+        let synced = if summary.new > 0 { sync_dir(&self.dir) } else { Ok(()) };
+        outcome.and(synced).map(|()| summary)
+    }
+
+    fn import_files(
+        &self,
+        files: &[PathBuf],
+        format: FormatChoice,
+        on_error: OnError,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+        summary: &mut ImportSummary,
+    ) -> Result<(), SessionError> {
+        let total = files.len() as u64;
         for (done, file) in files.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(SessionError::Cancelled);
             }
             observer.progress(Progress { stage: "import", done: done as u64, total });
-            let sessions = super::import_file(file, format)?;
+            let sessions = match super::import_file(file, format) {
+                Ok(sessions) => sessions,
+                Err(e) if on_error == OnError::Skip => {
+                    summary.failures.push((file.clone(), e));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             summary.files += 1;
             for session in &sessions {
                 summary.sessions += 1;
-                if self.put(session)? {
+                if self.write(session)? {
                     summary.new += 1;
                 }
             }
         }
         observer.progress(Progress { stage: "import", done: total, total });
-        Ok(summary)
+        Ok(())
     }
+}
+
+/// What an import does with a transcript file that cannot be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop at the first bad file and return its error.
+    #[default]
+    Stop,
+    /// Record the error in [`ImportSummary::failures`] and go on.
+    Skip,
 }
 
 /// Flushes a directory so that a rename inside it is durable.
