@@ -20,7 +20,7 @@
 //! 4. Content that starts like JSON (`{` or `[`) but does not parse is
 //!    reported as a JSON syntax error (line and column), unless the file is
 //!    named `.md`, `.markdown` or `.txt`, which goes on to rule 5.
-//! 5. Text with at least one speaker line (see [`text`](super::text)) is a
+//! 5. Text with at least one speaker line (see [`text`]) is a
 //!    text transcript. Anything else fits no format.
 //!
 //! The formats cannot overlap: rules 2–4 only accept JSON, and JSON never

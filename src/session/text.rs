@@ -8,7 +8,7 @@
 //! | `User`, `Human` | [`Role::User`] |
 //! | `Assistant`, `AI`, `Claude`, `Agent` | [`Role::Assistant`] |
 //! | `System` | [`Role::System`] |
-//! | `Tool` | [`Role::Tool`] (its text becomes a [`ToolResult`](super::ToolResult)) |
+//! | `Tool` | [`Role::Tool`] (its text becomes a [`ToolResult`]) |
 //!
 //! written as `Label: text`, `**Label:** text`, `**Label**: text`, or as a
 //! Markdown heading holding only the label (`## User`, `### Assistant:`).
