@@ -47,14 +47,15 @@ fn reimporting_is_a_no_op_and_order_does_not_matter() {
         store.import_paths(&good_inputs(), FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
     assert_eq!(
         (first.files, first.sessions, first.new),
-        (8, 8, 7),
+        (9, 9, 8),
         "the page and the JSONL hold one session"
     );
+    assert_eq!(first.skipped.len(), 1, "the sub-agent's meta.json is not a transcript");
     let before = snapshot(store.dir());
     let mut reversed = good_inputs();
     reversed.reverse();
     let again = store.import_paths(&reversed, FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
-    assert_eq!((again.sessions, again.new), (8, 0));
+    assert_eq!((again.sessions, again.new), (9, 0));
     assert_eq!(snapshot(store.dir()), before, "a re-import must not touch any file");
 
     let other = tempfile::tempdir().unwrap();
@@ -77,7 +78,7 @@ fn reading_never_writes() {
         reader.get(id).unwrap();
     }
     reader.resolve(&ids[0].to_string()[..10]).unwrap();
-    assert_eq!(reader.summaries().unwrap().len(), 7);
+    assert_eq!(reader.summaries().unwrap().len(), 8);
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -117,6 +118,8 @@ fn skipping_bad_files_imports_the_rest() {
     let summary =
         store.import_paths(&inputs, FormatChoice::Auto, OnError::Skip, &Silent, &CancelToken::new()).unwrap();
     assert_eq!((summary.files, summary.sessions, summary.new), (2, 2, 2));
+    let skipped: Vec<_> = summary.skipped.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+    assert_eq!(skipped, ["empty.jsonl", "notes.txt", "unknown.json"]);
     let failed: Vec<String> = summary
         .failures
         .iter()
@@ -132,10 +135,7 @@ fn skipping_bad_files_imports_the_rest() {
             "chat-unknown-role.json",
             "claude-code-bad-content.jsonl",
             "claude-code-torn.jsonl",
-            "empty.jsonl",
-            "events-bad.jsonl",
-            "notes.txt",
-            "unknown.json"
+            "events-bad.jsonl"
         ]
     );
 }

@@ -24,7 +24,8 @@ pub(crate) enum SessionsCommand {
         /// The store directory.
         store: PathBuf,
         /// Transcript files, or directories to search for .jsonl, .json,
-        /// .md, .markdown and .txt files.
+        /// .md, .markdown and .txt files (files there that fit no format are
+        /// skipped and counted; files named here must be transcripts).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The transcript format: auto, claude-code, managed-agents, openai or text.
@@ -62,12 +63,16 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             for (_, error) in &summary.failures {
                 eprintln!("dreamwork: skipped {error}");
             }
-            println!(
+            let mut line = format!(
                 "imported {} ({} new) from {}",
                 count(summary.sessions, "session"),
                 summary.new,
                 count(summary.files, "file")
             );
+            if !summary.skipped.is_empty() {
+                let _ = write!(line, "; skipped {}", count(summary.skipped.len(), "non-transcript file"));
+            }
+            println!("{line}");
             match summary.failures.len() {
                 0 => Ok(()),
                 n => Err(format!("{} could not be imported", count(n, "file")).into()),

@@ -137,6 +137,30 @@ impl SessionFormat {
     }
 }
 
+impl SessionFormat {
+    /// The file extensions this format is looked for under when walking a
+    /// directory.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            SessionFormat::ClaudeCode => &["jsonl"],
+            SessionFormat::ManagedAgents => &["json", "jsonl"],
+            SessionFormat::OpenAi => &["json"],
+            SessionFormat::Text => &["md", "markdown", "txt"],
+        }
+    }
+}
+
+impl FormatChoice {
+    /// The file extensions looked for when walking a directory: those of
+    /// the chosen format, or of every format for [`FormatChoice::Auto`].
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            FormatChoice::Auto => &["jsonl", "json", "md", "markdown", "txt"],
+            FormatChoice::Fixed(format) => format.extensions(),
+        }
+    }
+}
+
 impl std::fmt::Display for SessionFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -194,28 +218,42 @@ pub fn import_file(path: &Path, format: FormatChoice) -> Result<Vec<Session>, Se
     parse_as(&bytes, format, &path.display().to_string())
 }
 
-/// File extensions picked up when walking a directory (files named
-/// explicitly are always read, whatever their name).
-pub const TRANSCRIPT_EXTENSIONS: [&str; 5] = ["jsonl", "json", "md", "markdown", "txt"];
+/// Directory names never entered when walking: Claude Code keeps oversized
+/// tool outputs as plain `.txt` files in `<session>/tool-results/`.
+pub const SKIPPED_DIRECTORIES: [&str; 1] = ["tool-results"];
 
-/// The transcript files under `paths`: files as given, directories walked
-/// recursively for files with a [`TRANSCRIPT_EXTENSIONS`] extension,
-/// skipping hidden entries (names starting with `.`). The result is sorted
-/// and free of duplicates, so it does not depend on the order of `paths` or
-/// of directory listings. Symbolic links are not followed inside
-/// directories.
-pub fn transcript_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SessionError> {
+/// A transcript file to import.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TranscriptFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Whether it was named explicitly rather than found in a directory.
+    pub named: bool,
+}
+
+/// The transcript files under `paths`: files as given, and directories
+/// walked recursively for files with an extension of `format` (see
+/// [`FormatChoice::extensions`]), skipping hidden entries (names starting
+/// with `.`) and [`SKIPPED_DIRECTORIES`]. The result is sorted by path and
+/// free of duplicates, so it does not depend on the order of `paths` or of
+/// directory listings. Symbolic links are not followed inside directories.
+pub fn transcript_files(
+    paths: &[PathBuf],
+    format: FormatChoice,
+) -> Result<Vec<TranscriptFile>, SessionError> {
+    let extensions = format.extensions();
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| SessionError::io(path, e))?;
         if !meta.is_dir() {
-            files.push(path.clone());
+            files.push(TranscriptFile { path: path.clone(), named: true });
             continue;
         }
-        let walk = walkdir::WalkDir::new(path)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let skipped_dir = e.file_type().is_dir() && SKIPPED_DIRECTORIES.contains(&name.as_ref());
+            e.depth() == 0 || !(name.starts_with('.') || skipped_dir)
+        });
         for entry in walk {
             let entry = entry.map_err(|e| {
                 let at = e.path().unwrap_or(path).to_path_buf();
@@ -226,31 +264,49 @@ pub fn transcript_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SessionError>
                 .path()
                 .extension()
                 .and_then(|x| x.to_str())
-                .is_some_and(|x| TRANSCRIPT_EXTENSIONS.iter().any(|known| x.eq_ignore_ascii_case(known)));
+                .is_some_and(|x| extensions.iter().any(|known| x.eq_ignore_ascii_case(known)));
             if entry.file_type().is_file() && wanted {
-                files.push(entry.into_path());
+                files.push(TranscriptFile { path: entry.into_path(), named: false });
             }
         }
     }
-    files.sort();
-    files.dedup();
+    // Named before walked for the same path, so that the named entry stays.
+    files.sort_by(|a, b| a.path.cmp(&b.path).then(b.named.cmp(&a.named)));
+    files.dedup_by(|later, kept| later.path == kept.path);
     Ok(files)
 }
 
-/// Imports every transcript under `paths` (see [`transcript_files`]),
-/// reporting progress as stage `"import"` (files done / files in all).
-/// Sessions come in file order, then in their order within each file.
+/// Imports one file found by [`transcript_files`]. A named file must be a
+/// transcript; a file found in a directory that fits no format (an empty
+/// file, a metadata `.json`, notes without speaker lines) is not an error
+/// but `Ok(None)`: directories such as `~/.claude/projects` hold such files
+/// beside the transcripts. A file that is recognised but malformed is an
+/// error either way.
+pub fn import_transcript(
+    file: &TranscriptFile,
+    format: FormatChoice,
+) -> Result<Option<Vec<Session>>, SessionError> {
+    match import_file(&file.path, format) {
+        Err(SessionError::UnknownFormat { .. }) if !file.named => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Imports every transcript under `paths` (see [`transcript_files`] and
+/// [`import_transcript`]), reporting progress as stage `"import"` (files
+/// done / files in all). Sessions come in file order, then in their order
+/// within each file.
 pub fn import_paths(
     paths: &[PathBuf],
     format: FormatChoice,
     observer: &dyn Observer,
 ) -> Result<Vec<Session>, SessionError> {
-    let files = transcript_files(paths)?;
+    let files = transcript_files(paths, format)?;
     let total = files.len() as u64;
     let mut sessions = Vec::new();
     for (done, file) in files.iter().enumerate() {
         observer.progress(Progress { stage: "import", done: done as u64, total });
-        sessions.extend(import_file(file, format)?);
+        sessions.extend(import_transcript(file, format)?.unwrap_or_default());
     }
     observer.progress(Progress { stage: "import", done: total, total });
     Ok(sessions)

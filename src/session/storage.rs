@@ -31,7 +31,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::SessionError;
-use super::{FormatChoice, Role, Session, SessionFormat, SessionId};
+use super::{FormatChoice, Role, Session, SessionFormat, SessionId, TranscriptFile};
 use crate::memory::{ContentHash, Timestamp};
 use crate::progress::{CancelToken, Observer, Progress};
 
@@ -161,7 +161,10 @@ pub struct ImportSummary {
     pub sessions: usize,
     /// Sessions that were not stored before.
     pub new: usize,
-    /// Files skipped under [`OnError::Skip`], with why, in file order.
+    /// Files found in directories that fit no transcript format (see
+    /// [`import_transcript`](super::import_transcript)), in path order.
+    pub skipped: Vec<PathBuf>,
+    /// Files skipped under [`OnError::Skip`], with why, in path order.
     pub failures: Vec<(PathBuf, SessionError)>,
 }
 
@@ -312,7 +315,8 @@ impl SessionStore {
     }
 
     /// Imports every transcript under `paths` (see
-    /// [`transcript_files`](super::transcript_files)) into this store, one
+    /// [`transcript_files`](super::transcript_files) and
+    /// [`import_transcript`](super::import_transcript)) into this store, one
     /// file at a time, reporting progress as stage `"import"` (files done /
     /// files in all) and stopping between files when `cancel` is set.
     ///
@@ -330,7 +334,7 @@ impl SessionStore {
         observer: &dyn Observer,
         cancel: &CancelToken,
     ) -> Result<ImportSummary, SessionError> {
-        let files = super::transcript_files(paths)?;
+        let files = super::transcript_files(paths, format)?;
         let mut summary = ImportSummary::default();
         let outcome = self.import_files(&files, format, on_error, observer, cancel, &mut summary);
         // One directory flush for the whole batch, also after a failure, so
@@ -341,7 +345,7 @@ impl SessionStore {
 
     fn import_files(
         &self,
-        files: &[PathBuf],
+        files: &[TranscriptFile],
         format: FormatChoice,
         on_error: OnError,
         observer: &dyn Observer,
@@ -354,10 +358,14 @@ impl SessionStore {
                 return Err(SessionError::Cancelled);
             }
             observer.progress(Progress { stage: "import", done: done as u64, total });
-            let sessions = match super::import_file(file, format) {
-                Ok(sessions) => sessions,
+            let sessions = match super::import_transcript(file, format) {
+                Ok(Some(sessions)) => sessions,
+                Ok(None) => {
+                    summary.skipped.push(file.path.clone());
+                    continue;
+                }
                 Err(e) if on_error == OnError::Skip => {
-                    summary.failures.push((file.clone(), e));
+                    summary.failures.push((file.path.clone(), e));
                     continue;
                 }
                 Err(e) => return Err(e),
