@@ -128,7 +128,7 @@ fn keep_going_reports_each_bad_file_and_exits_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stdout = "imported 1 session (1 new) from 1 file; skipped 3 non-transcript files\n";
+    let stdout = "imported 3 sessions (3 new) from 2 files; skipped 3 non-transcript files\n";
     assert_eq!(String::from_utf8_lossy(&out.stdout), stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();

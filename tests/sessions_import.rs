@@ -147,6 +147,15 @@ fn openai_chat() {
 }
 
 #[test]
+fn openai_jsonl_of_conversations() {
+    let sessions = import_file(&fixture("openai/finetune-conversations.jsonl"), FormatChoice::Auto).unwrap();
+    let ids: Vec<_> = sessions.iter().filter_map(|s| s.external_id.as_deref()).collect();
+    assert_eq!(ids, ["ft-0001", "ft-0002"]);
+    assert_eq!(sessions[1].turns[1].tool_calls[0].input, r#"{"push":true,"tag":"v2.4.1"}"#);
+    assert_eq!(sessions[1].turns[2].tool_results[0].content, "fatal: tag 'v2.4.1' already exists");
+}
+
+#[test]
 fn text_transcripts() {
     use Role::*;
     let md = only("text/pairing.md");
@@ -167,6 +176,7 @@ fn detection_agrees_with_the_named_format() {
         ("managed-agents/rotate-page.json", SessionFormat::ManagedAgents),
         ("managed-agents/rotate-events.jsonl", SessionFormat::ManagedAgents),
         ("openai/support-chat.json", SessionFormat::OpenAi),
+        ("openai/finetune-conversations.jsonl", SessionFormat::OpenAi),
         ("text/pairing.md", SessionFormat::Text),
         ("text/support.txt", SessionFormat::Text),
     ];

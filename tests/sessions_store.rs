@@ -47,7 +47,7 @@ fn reimporting_is_a_no_op_and_order_does_not_matter() {
         store.import_paths(&good_inputs(), FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
     assert_eq!(
         (first.files, first.sessions, first.new),
-        (9, 9, 8),
+        (10, 11, 10),
         "the page and the JSONL hold one session"
     );
     assert_eq!(first.skipped.len(), 1, "the sub-agent's meta.json is not a transcript");
@@ -55,7 +55,7 @@ fn reimporting_is_a_no_op_and_order_does_not_matter() {
     let mut reversed = good_inputs();
     reversed.reverse();
     let again = store.import_paths(&reversed, FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
-    assert_eq!((again.sessions, again.new), (9, 0));
+    assert_eq!((again.sessions, again.new), (11, 0));
     assert_eq!(snapshot(store.dir()), before, "a re-import must not touch any file");
 
     let other = tempfile::tempdir().unwrap();
@@ -78,7 +78,7 @@ fn reading_never_writes() {
         reader.get(id).unwrap();
     }
     reader.resolve(&ids[0].to_string()[..10]).unwrap();
-    assert_eq!(reader.summaries().unwrap().len(), 8);
+    assert_eq!(reader.summaries().unwrap().len(), 10);
     assert_eq!(snapshot(dir.path()), before);
 }
 

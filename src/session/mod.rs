@@ -368,3 +368,50 @@ impl Session {
         self.turns.iter().find_map(|t| t.timestamp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in SessionFormat::ALL {
+            assert_eq!(format.name().parse::<FormatChoice>(), Ok(FormatChoice::Fixed(format)));
+            assert_eq!(format.to_string(), format.name());
+        }
+        assert_eq!("auto".parse::<FormatChoice>(), Ok(FormatChoice::Auto));
+        assert!("Claude-Code".parse::<FormatChoice>().unwrap_err().contains("unknown format"));
+    }
+
+    #[test]
+    fn walked_extensions_cover_every_format() {
+        let auto = FormatChoice::Auto.extensions();
+        for format in SessionFormat::ALL {
+            assert!(format.extensions().iter().all(|x| auto.contains(x)), "{format}");
+        }
+    }
+
+    #[test]
+    fn the_content_address_covers_every_field() {
+        let turn = Turn {
+            role: Role::User,
+            author: None,
+            text: "hi".into(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+            timestamp: None,
+            sidechain: false,
+        };
+        let base = Session::new(SessionFormat::Text, None, None, vec![turn.clone()]);
+        let variants = [
+            Session::new(SessionFormat::OpenAi, None, None, vec![turn.clone()]),
+            Session::new(SessionFormat::Text, Some("x".into()), None, vec![turn.clone()]),
+            Session::new(SessionFormat::Text, None, Some("/".into()), vec![turn.clone()]),
+            Session::new(SessionFormat::Text, None, None, vec![Turn { sidechain: true, ..turn.clone() }]),
+            Session::new(SessionFormat::Text, None, None, vec![turn.clone(), turn]),
+        ];
+        for v in variants {
+            assert_ne!(v.id, base.id);
+        }
+    }
+}
