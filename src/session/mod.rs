@@ -363,6 +363,15 @@ impl Session {
         }
     }
 
+    /// Whether `excerpt` cites turns of this session that still hash to
+    /// what it recorded.
+    pub fn verifies(&self, excerpt: &Excerpt) -> bool {
+        excerpt.session == self.id
+            && excerpt.start <= excerpt.end
+            && (excerpt.end as usize) <= self.turns.len()
+            && self.excerpt(excerpt.start as usize, excerpt.end as usize) == *excerpt
+    }
+
     /// The time of the first timestamped turn, if any.
     pub fn started_at(&self) -> Option<Timestamp> {
         self.turns.iter().find_map(|t| t.timestamp)
@@ -389,6 +398,26 @@ mod tests {
         for format in SessionFormat::ALL {
             assert!(format.extensions().iter().all(|x| auto.contains(x)), "{format}");
         }
+    }
+
+    #[test]
+    fn excerpts_verify_only_against_their_session() {
+        let turn = |text: &str| Turn {
+            role: Role::User,
+            author: None,
+            text: text.into(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+            timestamp: None,
+            sidechain: false,
+        };
+        let s = Session::new(SessionFormat::Text, None, None, vec![turn("a"), turn("b"), turn("c")]);
+        let e = s.excerpt(1, 3);
+        assert!(s.verifies(&e));
+        let other = Session::new(SessionFormat::Text, None, None, vec![turn("a"), turn("x"), turn("c")]);
+        assert!(!other.verifies(&e));
+        assert!(!s.verifies(&Excerpt { end: 9, ..e.clone() }));
+        assert!(!s.verifies(&Excerpt { start: 0, ..e }));
     }
 
     #[test]

@@ -19,13 +19,20 @@
 //!   crash leaves either no file or the whole file, never a torn one.
 //! - Putting a session that is already stored is a no-op (its file is left
 //!   untouched), so re-importing a transcript changes nothing. A stored file
-//!   found damaged is replaced by the good copy being put.
+//!   found damaged is replaced by the good copy being put; a file of a newer
+//!   format version is left alone. A session whose fields were changed after
+//!   it was built (so that it no longer hashes to its id) is refused.
+//! - [`SessionStore::put`] flushes the directory after each new file;
+//!   [`SessionStore::import_paths`] flushes it once per import, before it
+//!   returns (also when it returns an error).
 //! - Reading verifies the header, the checksum, that the body decodes with
 //!   nothing left over, that the content hashes to the id it claims, and
 //!   that this id is the file's name. Any failure is a
 //!   [`SessionError::Corrupt`] naming the file; a newer format version is a
 //!   [`SessionError::UnsupportedVersion`]. Reading never writes.
-//! - Listings are sorted by id, whatever the directory order.
+//! - Listings are sorted by id, whatever the directory order. Files in the
+//!   directory that are not named like session files (such as the
+//!   `.tmp-*` file of a write interrupted by a crash) are ignored.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -218,13 +225,7 @@ impl SessionStore {
         let path = self.path_of(&session.id);
         let actual = content_id(session);
         if actual != session.id {
-            return Err(SessionError::Corrupt {
-                path,
-                reason: format!(
-                    "session to store claims id {} but its content hashes to {actual}",
-                    session.id
-                ),
-            });
+            return Err(SessionError::IdMismatch { claimed: session.id, actual });
         }
         match self.read(&session.id) {
             Ok(_) | Err(SessionError::UnsupportedVersion { .. }) => return Ok(false),
@@ -513,6 +514,16 @@ mod tests {
         std::fs::copy(store.path_of(&a.id), store.path_of(&b.id)).unwrap();
         let err = store.get(&b.id).unwrap_err().to_string();
         assert!(err.contains("not the one its name gives"), "{err}");
+    }
+
+    #[test]
+    fn a_session_changed_after_building_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut s = sample("a");
+        s.turns[0].text.push('!');
+        assert!(matches!(store.put(&s), Err(SessionError::IdMismatch { .. })));
+        assert!(store.ids().unwrap().is_empty());
     }
 
     #[test]
