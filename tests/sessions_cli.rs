@@ -48,7 +48,7 @@ fn import_ls_show() {
         "\tclaude-code\t2026-05-04T09:12:03.120Z\t16 turns\t5 tool calls\t2 tool errors\t4f1c2a9e"
     ));
     assert!(lines[1].contains("2026-05-06T14:01:00.000Z"));
-    assert!(lines[2].contains("2026-05-06T14:01:20.000Z\t4 turns\t1 tool calls\t0 tool errors\t9b8e7d6c"));
+    assert!(lines[2].contains("2026-05-06T14:01:20.000Z\t4 turns\t1 tool call\t0 tool errors\t9b8e7d6c"));
     assert!(lines[3].contains("\topenai\t-\t8 turns\t2 tool calls\t0 tool errors\tchatcmpl-support-0415"));
 
     let prefix = &lines[0][..8];

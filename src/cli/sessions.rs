@@ -126,13 +126,13 @@ fn ls_line(out: &mut String, s: &SessionSummary) {
     let started = s.started_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".to_owned());
     let _ = writeln!(
         out,
-        "{}\t{}\t{}\t{} turns\t{} tool calls\t{} tool errors\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
         s.id,
         s.format,
         started,
-        s.turns,
-        s.tool_calls,
-        s.tool_errors,
+        count(s.turns, "turn"),
+        count(s.tool_calls, "tool call"),
+        count(s.tool_errors, "tool error"),
         s.external_id.as_deref().unwrap_or("-")
     );
 }
