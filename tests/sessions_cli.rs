@@ -1,4 +1,4 @@
-//! `dreamwork sessions import|ls|show` as a user runs them.
+//! `dreamwork sessions import|ls|show|verify` as a user runs them.
 
 use std::path::{Path, PathBuf};
 
@@ -145,4 +145,30 @@ fn ls_on_a_store_without_sessions_prints_nothing_and_creates_nothing() {
     let out = stdout_of(dreamwork().args(["sessions", "ls"]).arg(store.path()));
     assert_eq!(out, "");
     assert!(!store.path().join("sessions").exists());
+}
+
+#[test]
+fn verify_reports_damaged_files() {
+    let store = store();
+    stdout_of(dreamwork().args(["sessions", "import"]).arg(store.path()).arg(fixtures().join("text")));
+    let ok = stdout_of(dreamwork().args(["sessions", "verify"]).arg(store.path()));
+    assert_eq!(ok, "2 sessions intact, 0 damaged\n");
+    let mut files: Vec<_> =
+        std::fs::read_dir(store.path().join("sessions")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut bytes = std::fs::read(&files[1]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&files[1], bytes).unwrap();
+    let out = dreamwork().args(["sessions", "verify"]).arg(store.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1 session intact, 1 damaged\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "dreamwork: {}: corrupt session file: checksum mismatch",
+            files[1].display()
+        ))
+    );
+    assert!(stderr.ends_with("dreamwork: 1 session file damaged\n"), "{stderr}");
 }

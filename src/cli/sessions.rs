@@ -1,4 +1,4 @@
-//! `dreamwork sessions import|ls|show`: a thin translation of arguments
+//! `dreamwork sessions import|ls|show|verify`: a thin translation of arguments
 //! into [`SessionStore`] calls.
 //!
 //! Until the memory store's lock is available here, the commands work on
@@ -39,6 +39,12 @@ pub(crate) enum SessionsCommand {
     /// List stored sessions, oldest first: id, format, start time, turns,
     /// tool calls, tool errors, external id.
     Ls {
+        /// The store directory.
+        store: PathBuf,
+    },
+    /// Read and check every stored session (header, checksum, content
+    /// hash); report each damaged file, exit 1 if any.
+    Verify {
         /// The store directory.
         store: PathBuf,
     },
@@ -95,6 +101,18 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             }
             print!("{out}");
             Ok(())
+        }
+        SessionsCommand::Verify { store } => {
+            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let (intact, damaged) = sessions.verify()?;
+            for error in &damaged {
+                eprintln!("dreamwork: {error}");
+            }
+            println!("{} intact, {} damaged", count(intact, "session"), damaged.len());
+            match damaged.len() {
+                0 => Ok(()),
+                n => Err(format!("{} damaged", count(n, "session file")).into()),
+            }
         }
         SessionsCommand::Show { store, id } => {
             let sessions = SessionStore::open_read_only(sessions_dir(&store)?);

@@ -309,8 +309,25 @@ impl SessionStore {
         }
     }
 
+    /// Reads and verifies every stored session without stopping at the
+    /// first damaged one: returns how many are intact, and each damaged file
+    /// with why, sorted by id. An I/O error listing the directory is still an
+    /// error.
+    pub fn verify(&self) -> Result<(usize, Vec<SessionError>), SessionError> {
+        let mut intact = 0;
+        let mut damaged = Vec::new();
+        for id in self.ids()? {
+            match self.read(&id) {
+                Ok(_) => intact += 1,
+                Err(e) => damaged.push(e),
+            }
+        }
+        Ok((intact, damaged))
+    }
+
     /// A summary of every stored session, sorted by id. Every file is read
-    /// and verified.
+    /// and verified; the first damaged one is an error (see
+    /// [`verify`](Self::verify) to list them all).
     pub fn summaries(&self) -> Result<Vec<SessionSummary>, SessionError> {
         self.ids()?.iter().map(|id| self.read(id).map(|s| SessionSummary::of(&s))).collect()
     }
@@ -503,6 +520,23 @@ mod tests {
         assert!(err.contains(&path.display().to_string()) && err.contains("checksum mismatch"), "{err}");
         assert!(store.put(&s).unwrap());
         assert_eq!(store.get(&s.id).unwrap(), s);
+    }
+
+    #[test]
+    fn verify_lists_every_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let sessions = [sample("a"), sample("b"), sample("c")];
+        for s in &sessions {
+            store.put(s).unwrap();
+        }
+        assert_eq!(store.verify().unwrap().0, 3);
+        std::fs::write(store.path_of(&sessions[0].id), b"junk").unwrap();
+        std::fs::write(store.path_of(&sessions[2].id), b"").unwrap();
+        let (intact, damaged) = store.verify().unwrap();
+        assert_eq!(intact, 1);
+        assert_eq!(damaged.len(), 2);
+        assert!(damaged.iter().all(|e| matches!(e, SessionError::Corrupt { .. })));
     }
 
     #[test]
