@@ -98,6 +98,15 @@ fn store(c: &mut Criterion) {
     for s in &sessions {
         store.put(s).expect("put");
     }
+    group.bench_function("import_paths_existing_100_files", |b| {
+        let cancel = CancelToken::new();
+        b.iter(|| {
+            store
+                .import_paths(&inputs, FormatChoice::Auto, OnError::Stop, &Silent, &cancel)
+                .expect("import")
+                .new
+        })
+    });
     group.bench_function("put_existing_100", |b| {
         b.iter(|| sessions.iter().filter(|s| store.put(s).expect("put")).count())
     });

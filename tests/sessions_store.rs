@@ -65,6 +65,39 @@ fn reimporting_is_a_no_op_and_order_does_not_matter() {
 }
 
 #[test]
+fn thread_count_changes_nothing() {
+    let run = |threads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut inputs = good_inputs();
+        inputs.push(fixtures().join("malformed"));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let summary = pool
+            .install(|| {
+                store.import_paths(&inputs, FormatChoice::Auto, OnError::Skip, &Silent, &CancelToken::new())
+            })
+            .unwrap();
+        let failures: Vec<String> = summary.failures.iter().map(|(_, e)| e.to_string()).collect();
+        let counts = (summary.files, summary.sessions, summary.new, summary.skipped.clone(), failures);
+        let stop = pool.install(|| {
+            store.import_paths(&inputs, FormatChoice::Auto, OnError::Stop, &Silent, &CancelToken::new())
+        });
+        (counts, snapshot_bytes(dir.path()), stop.unwrap_err().to_string())
+    };
+    let one = run(1);
+    assert_eq!(one, run(4));
+    assert!(one.2.contains("chat-syntax.json"), "the first bad file in path order: {}", one.2);
+}
+
+/// Every file under `dir` (relative path) with its bytes.
+fn snapshot_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(p, (bytes, _))| (p.strip_prefix(dir).unwrap().to_path_buf(), bytes))
+        .collect()
+}
+
+#[test]
 fn reading_never_writes() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::open(dir.path()).unwrap();

@@ -37,6 +37,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::error::SessionError;
 use super::{FormatChoice, Role, Session, SessionFormat, SessionId, TranscriptFile};
 use crate::memory::{ContentHash, Timestamp};
@@ -50,6 +52,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 24;
 /// File name extension of session files.
 pub const EXTENSION: &str = "session";
+/// How many transcript files an import parses in parallel before storing
+/// their sessions.
+const PARSE_BATCH: usize = 32;
 
 /// Encodes a session as a complete session file (header and body).
 pub fn encode(session: &Session) -> Vec<u8> {
@@ -334,9 +339,10 @@ impl SessionStore {
 
     /// Imports every transcript under `paths` (see
     /// [`transcript_files`](super::transcript_files) and
-    /// [`import_transcript`](super::import_transcript)) into this store, one
-    /// file at a time, reporting progress as stage `"import"` (files done /
-    /// files in all) and stopping between files when `cancel` is set.
+    /// [`import_transcript`](super::import_transcript)) into this store,
+    /// reporting progress as stage `"import"` (files done /
+    /// files in all) and stopping between batches of files when `cancel` is
+    /// set. Files are parsed on all cores (rayon), a batch at a time.
     ///
     /// With [`OnError::Stop`] the first file that fails stops the import
     /// with its error; with [`OnError::Skip`] it is recorded in
@@ -371,28 +377,37 @@ impl SessionStore {
         summary: &mut ImportSummary,
     ) -> Result<(), SessionError> {
         let total = files.len() as u64;
-        for (done, file) in files.iter().enumerate() {
+        let mut done = 0u64;
+        // Files are parsed in parallel a batch at a time, then stored one by
+        // one in path order, so that results, counts and the first error
+        // reported never depend on the thread count.
+        for batch in files.chunks(PARSE_BATCH) {
             if cancel.is_cancelled() {
                 return Err(SessionError::Cancelled);
             }
-            observer.progress(Progress { stage: "import", done: done as u64, total });
-            let sessions = match super::import_transcript(file, format) {
-                Ok(Some(sessions)) => sessions,
-                Ok(None) => {
-                    summary.skipped.push(file.path.clone());
-                    continue;
-                }
-                Err(e) if on_error == OnError::Skip => {
-                    summary.failures.push((file.path.clone(), e));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            summary.files += 1;
-            for session in &sessions {
-                summary.sessions += 1;
-                if self.write(session)? {
-                    summary.new += 1;
+            let parsed: Vec<_> =
+                batch.par_iter().map(|file| super::import_transcript(file, format)).collect();
+            for (file, outcome) in batch.iter().zip(parsed) {
+                observer.progress(Progress { stage: "import", done, total });
+                done += 1;
+                let sessions = match outcome {
+                    Ok(Some(sessions)) => sessions,
+                    Ok(None) => {
+                        summary.skipped.push(file.path.clone());
+                        continue;
+                    }
+                    Err(e) if on_error == OnError::Skip => {
+                        summary.failures.push((file.path.clone(), e));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                summary.files += 1;
+                for session in &sessions {
+                    summary.sessions += 1;
+                    if self.write(session)? {
+                        summary.new += 1;
+                    }
                 }
             }
         }
