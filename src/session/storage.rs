@@ -14,6 +14,8 @@
 //!
 //! # Promises
 //!
+//! - Files are created readable and writable by their owner only
+//!   (transcripts are private).
 //! - A file is written to a temporary file in the same directory, flushed
 //!   to disk, renamed over its final name, and the directory is flushed: a
 //!   crash leaves either no file or the whole file, never a torn one.
@@ -232,7 +234,7 @@ impl SessionStore {
         if actual != session.id {
             return Err(SessionError::IdMismatch { claimed: session.id, actual });
         }
-        match self.read(&session.id) {
+        match self.get(&session.id) {
             Ok(_) | Err(SessionError::UnsupportedVersion { .. }) => return Ok(false),
             Err(SessionError::NotFound(_) | SessionError::Corrupt { .. }) => {}
             Err(other) => return Err(other),
@@ -276,10 +278,6 @@ impl SessionStore {
 
     /// Reads and verifies the session `id`.
     pub fn get(&self, id: &SessionId) -> Result<Session, SessionError> {
-        self.read(id)
-    }
-
-    fn read(&self, id: &SessionId) -> Result<Session, SessionError> {
         let path = self.path_of(id);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -322,7 +320,7 @@ impl SessionStore {
         let mut intact = 0;
         let mut damaged = Vec::new();
         for id in self.ids()? {
-            match self.read(&id) {
+            match self.get(&id) {
                 Ok(_) => intact += 1,
                 Err(e) => damaged.push(e),
             }
@@ -334,7 +332,7 @@ impl SessionStore {
     /// and verified; the first damaged one is an error (see
     /// [`verify`](Self::verify) to list them all).
     pub fn summaries(&self) -> Result<Vec<SessionSummary>, SessionError> {
-        self.ids()?.iter().map(|id| self.read(id).map(|s| SessionSummary::of(&s))).collect()
+        self.ids()?.iter().map(|id| self.get(id).map(|s| SessionSummary::of(&s))).collect()
     }
 
     /// Imports every transcript under `paths` (see
@@ -573,6 +571,18 @@ mod tests {
         s.turns[0].text.push('!');
         assert!(matches!(store.put(&s), Err(SessionError::IdMismatch { .. })));
         assert!(store.ids().unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let s = sample("a");
+        store.put(&s).unwrap();
+        let mode = std::fs::metadata(store.path_of(&s.id)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
     }
 
     #[test]
