@@ -163,6 +163,8 @@ fn text_transcripts() {
     assert_eq!(roles(&md), [User, Assistant, Tool, Assistant, User]);
     assert!(md.turns[2].tool_results[0].content.contains("exit code: 1"));
     assert_eq!(md.turns[4].text, "Danke! Also: the staging port is 5433, production is 5432.");
+    let authors: Vec<_> = md.turns.iter().map(|t| t.author.as_deref()).collect();
+    assert_eq!(authors, [Some("ana"), None, None, None, Some("jonas")]);
     let txt = only("text/support.txt");
     assert_eq!(roles(&txt), [User, Assistant, User, Assistant, User]);
     assert!(txt.turns[3].text.contains("url = https://github.com/fjord/theme.git"));
