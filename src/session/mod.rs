@@ -9,6 +9,22 @@
 //! bad input: they return a [`SessionError`] naming the file and the line
 //! (or item) at fault. Directory walks visit files in sorted order, so
 //! what is imported never depends on the order the file system lists them.
+//!
+//! ```
+//! use dreamwork::session::{self, FormatChoice, Role, SessionStore};
+//!
+//! let transcript = b"## User (ana)\nUse tabs, please.\n\n## Assistant\nNoted: tabs.\n";
+//! let sessions = session::parse_as(transcript, FormatChoice::Auto, "pairing.md")?;
+//! assert_eq!(sessions[0].turns[0].role, Role::User);
+//! assert_eq!(sessions[0].turns[0].author.as_deref(), Some("ana"));
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SessionStore::open(dir.path().join("sessions"))?;
+//! assert!(store.put(&sessions[0])?); // newly stored
+//! assert!(!store.put(&sessions[0])?); // already there: a no-op
+//! assert_eq!(store.get(&sessions[0].id)?, sessions[0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod claude_code;
 pub mod detect;
