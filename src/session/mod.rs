@@ -49,6 +49,13 @@ pub use storage::{ImportSummary, OnError, SessionStore, SessionSummary};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SessionId(pub ContentHash);
 
+impl SessionId {
+    /// Parses the 64-digit hexadecimal form printed by `Display`.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        ContentHash::from_hex(hex).map(SessionId)
+    }
+}
+
 impl std::fmt::Display for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0.to_hex())
@@ -406,6 +413,13 @@ mod tests {
         }
         assert_eq!("auto".parse::<FormatChoice>(), Ok(FormatChoice::Auto));
         assert!("Claude-Code".parse::<FormatChoice>().unwrap_err().contains("unknown format"));
+    }
+
+    #[test]
+    fn session_ids_round_trip_through_hex() {
+        let id = Session::new(SessionFormat::Text, None, None, Vec::new()).id;
+        assert_eq!(SessionId::from_hex(&id.to_string()), Some(id));
+        assert_eq!(SessionId::from_hex("abc"), None);
     }
 
     #[test]

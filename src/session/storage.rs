@@ -43,7 +43,7 @@ use rayon::prelude::*;
 
 use super::error::SessionError;
 use super::{FormatChoice, Role, Session, SessionFormat, SessionId, TranscriptFile};
-use crate::memory::{ContentHash, Timestamp};
+use crate::memory::Timestamp;
 use crate::progress::{CancelToken, Observer, Progress};
 
 /// Magic bytes at the start of every session file.
@@ -264,7 +264,7 @@ impl SessionStore {
                 continue;
             };
             if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                ids.extend(ContentHash::from_hex(hex).map(SessionId));
+                ids.extend(SessionId::from_hex(hex));
             }
         }
         ids.sort();
