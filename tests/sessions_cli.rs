@@ -8,10 +8,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sessions")
 }
 
-/// A directory that looks like a store (it has a `log` file).
+/// A new, empty store.
 fn store() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("log"), b"").unwrap();
+    dreamwork::store::Store::create(dir.path()).unwrap();
     dir
 }
 
@@ -87,7 +87,7 @@ fn errors_are_one_line_with_exit_status_1() {
     let cases: Vec<(Vec<std::ffi::OsString>, String)> = vec![
         (
             vec!["import".into(), not_a_store.path().into(), fixtures().join("text").into()],
-            format!("dreamwork: {}: not a dreamwork store", not_a_store.path().display()),
+            format!("dreamwork: {}: no store here (run `dreamwork init` first)", not_a_store.path().display()),
         ),
         (
             vec![
@@ -106,7 +106,10 @@ fn errors_are_one_line_with_exit_status_1() {
             "dreamwork: no session abc in the store".to_owned(),
         ),
         (vec!["show".into(), store.path().into(), "xyz".into()], "\"xyz\" is not a session id".to_owned()),
-        (vec!["ls".into(), not_a_store.path().into()], "not a dreamwork store".to_owned()),
+        (
+            vec!["ls".into(), not_a_store.path().into()],
+            "no store here (run `dreamwork init` first)".to_owned(),
+        ),
     ];
     for (args, expected) in cases {
         let out = dreamwork().arg("sessions").args(&args).output().unwrap();

@@ -6,12 +6,13 @@
 //! store (it holds a `log` file).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 
 use dreamwork::progress::CancelToken;
-use dreamwork::session::{FormatChoice, OnError, Role, Session, SessionStore, SessionSummary};
+use dreamwork::session::{FormatChoice, OnError, Role, Session, SessionSummary};
+use dreamwork::store::Store;
 
 use super::CliResult;
 use super::progress::Bars;
@@ -60,7 +61,8 @@ pub(crate) enum SessionsCommand {
 pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
     match cmd {
         SessionsCommand::Import { store, paths, format, keep_going } => {
-            let sessions = SessionStore::open(sessions_dir(&store)?)?;
+            let store = Store::open(&store)?;
+            let sessions = store.sessions()?;
             let on_error = if keep_going { OnError::Skip } else { OnError::Stop };
             let bars = Bars::new();
             let result = sessions.import_paths(&paths, format, on_error, &bars, &CancelToken::new());
@@ -85,7 +87,8 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             }
         }
         SessionsCommand::Ls { store } => {
-            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
             let mut summaries = sessions.summaries()?;
             // Oldest first; undated sessions last; the id breaks ties.
             summaries.sort_by(|a, b| {
@@ -103,7 +106,8 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             Ok(())
         }
         SessionsCommand::Verify { store } => {
-            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
             let (intact, damaged) = sessions.verify()?;
             for error in &damaged {
                 eprintln!("dreamwork: {error}");
@@ -115,23 +119,13 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             }
         }
         SessionsCommand::Show { store, id } => {
-            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
             let id = sessions.resolve(&id)?;
             print!("{}", render(&sessions.get(&id)?));
             Ok(())
         }
     }
-}
-
-/// `STORE/sessions`, after checking that `STORE` is a store directory.
-fn sessions_dir(store: &Path) -> Result<PathBuf, String> {
-    if !store.join("log").is_file() {
-        return Err(format!(
-            "{}: not a dreamwork store (no log file; run `dreamwork init` first)",
-            store.display()
-        ));
-    }
-    Ok(store.join("sessions"))
 }
 
 /// `n thing` or `n things`.

@@ -82,6 +82,7 @@ mod export;
 mod import;
 mod lock;
 pub mod log;
+mod parts;
 mod recovery;
 pub mod snapshot;
 
@@ -93,6 +94,7 @@ pub use error::StoreError;
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader};
 pub use lock::LOCK_FILE;
+pub use parts::SESSIONS_DIR;
 pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
 
 use crate::memory::{ContentHash, Memory, MemoryPath, Timestamp, check_content};
