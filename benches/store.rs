@@ -1,4 +1,5 @@
-//! Store benchmarks at 10k and 100k memories: batched and single puts, get,
+//! Store benchmarks at 10k and 100k memories: batched and single puts (with
+//! and without an fsync per put), get,
 //! list, and reopen (from a snapshot and by replaying the log).
 
 use std::hint::black_box;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dreamwork::memory::{Memory, MemoryPath, Timestamp};
-use dreamwork::store::{Store, StoreOptions};
+use dreamwork::store::{Durability, Store, StoreOptions};
 
 const SIZES: [usize; 2] = [10_000, 100_000];
 
@@ -71,11 +72,22 @@ fn put_batched(c: &mut Criterion) {
 }
 
 fn put_single(c: &mut Criterion) {
-    let mut group = c.benchmark_group("store/put_single_fsync");
+    for (name, durability) in [
+        ("store/put_single_fsync", Durability::Immediate),
+        ("store/put_single_no_fsync", Durability::Batched),
+    ] {
+        put_single_with(c, name, durability);
+    }
+}
+
+fn put_single_with(c: &mut Criterion, name: &str, durability: Durability) {
+    let mut group = c.benchmark_group(name);
     group.sample_size(20).measurement_time(Duration::from_secs(6));
     for n in SIZES {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = filled(dir.path(), &memories(n), true);
+        drop(filled(dir.path(), &memories(n), true));
+        let options = StoreOptions::new().durability(durability).snapshot_after_log_bytes(None);
+        let mut store = options.open(dir.path()).expect("open");
         let path = MemoryPath::new("/topic000/new.md").expect("valid path");
         let mut i = 0u64;
         group.throughput(Throughput::Elements(1));

@@ -65,9 +65,42 @@ fn a_directory_is_walked_in_sorted_order() {
     let events = std::sync::Mutex::new(Vec::new());
     let observer = |p: Progress| events.lock().unwrap().push((p.done, p.total));
     let sessions = import_paths(&[fixture(CLAUDE_DIR)], FormatChoice::Auto, &observer).unwrap();
-    let ids: Vec<_> = sessions.iter().filter_map(|s| s.external_id.as_deref()).collect();
-    assert_eq!(ids, ["4f1c2a9e-7b3d-4e8a-9c21-5d6f7a8b9c0d", "9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f"]);
-    assert_eq!(events.into_inner().unwrap(), [(0, 2), (1, 2), (2, 2)]);
+    // Path order: a session's own directory (its sub-agents) sorts before
+    // its file; the sub-agent's meta.json fits no format and is skipped;
+    // tool-results/ is not entered.
+    let ids: Vec<_> =
+        sessions.iter().map(|s| (s.external_id.as_deref().unwrap(), s.turns[0].sidechain)).collect();
+    assert_eq!(
+        ids,
+        [
+            ("4f1c2a9e-7b3d-4e8a-9c21-5d6f7a8b9c0d", false),
+            ("9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f", true),
+            ("9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f", false)
+        ]
+    );
+    assert!(sessions[1].turns.iter().all(|t| t.sidechain && t.author.as_deref() == Some("b41d2e")));
+    assert_eq!(events.into_inner().unwrap(), [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
+}
+
+#[test]
+fn named_files_must_be_transcripts_but_walked_ones_may_not_be() {
+    let meta = fixture(&format!(
+        "{CLAUDE_DIR}/9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f/subagents/agent-b41d2e.meta.json"
+    ));
+    let err = import_paths(&[meta], FormatChoice::Auto, &Silent).unwrap_err().to_string();
+    assert!(err.contains("agent-b41d2e.meta.json: not a recognised session transcript"), "{err}");
+    let walked =
+        session::transcript_files(&[fixture(CLAUDE_DIR)], FormatChoice::Fixed(SessionFormat::ClaudeCode));
+    let names: Vec<String> =
+        walked.unwrap().iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(
+        names,
+        [
+            "4f1c2a9e-7b3d-4e8a-9c21-5d6f7a8b9c0d.jsonl",
+            "agent-b41d2e.jsonl",
+            "9b8e7d6c-5a4b-4c3d-8e2f-1a0b9c8d7e6f.jsonl"
+        ]
+    );
 }
 
 #[test]
@@ -114,6 +147,15 @@ fn openai_chat() {
 }
 
 #[test]
+fn openai_jsonl_of_conversations() {
+    let sessions = import_file(&fixture("openai/finetune-conversations.jsonl"), FormatChoice::Auto).unwrap();
+    let ids: Vec<_> = sessions.iter().filter_map(|s| s.external_id.as_deref()).collect();
+    assert_eq!(ids, ["ft-0001", "ft-0002"]);
+    assert_eq!(sessions[1].turns[1].tool_calls[0].input, r#"{"push":true,"tag":"v2.4.1"}"#);
+    assert_eq!(sessions[1].turns[2].tool_results[0].content, "fatal: tag 'v2.4.1' already exists");
+}
+
+#[test]
 fn text_transcripts() {
     use Role::*;
     let md = only("text/pairing.md");
@@ -121,6 +163,8 @@ fn text_transcripts() {
     assert_eq!(roles(&md), [User, Assistant, Tool, Assistant, User]);
     assert!(md.turns[2].tool_results[0].content.contains("exit code: 1"));
     assert_eq!(md.turns[4].text, "Danke! Also: the staging port is 5433, production is 5432.");
+    let authors: Vec<_> = md.turns.iter().map(|t| t.author.as_deref()).collect();
+    assert_eq!(authors, [Some("ana"), None, None, None, Some("jonas")]);
     let txt = only("text/support.txt");
     assert_eq!(roles(&txt), [User, Assistant, User, Assistant, User]);
     assert!(txt.turns[3].text.contains("url = https://github.com/fjord/theme.git"));
@@ -134,6 +178,7 @@ fn detection_agrees_with_the_named_format() {
         ("managed-agents/rotate-page.json", SessionFormat::ManagedAgents),
         ("managed-agents/rotate-events.jsonl", SessionFormat::ManagedAgents),
         ("openai/support-chat.json", SessionFormat::OpenAi),
+        ("openai/finetune-conversations.jsonl", SessionFormat::OpenAi),
         ("text/pairing.md", SessionFormat::Text),
         ("text/support.txt", SessionFormat::Text),
     ];
@@ -182,10 +227,25 @@ fn file_listing_skips_hidden_and_foreign_files() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "User: hi\n").unwrap();
     };
-    for rel in ["b/z.md", "a.jsonl", ".hidden/x.md", "b/.secret.md", "c/pic.png", "C.TXT"] {
+    for rel in
+        ["b/z.md", "a.jsonl", ".hidden/x.md", "b/.secret.md", "c/pic.png", "C.TXT", "s/tool-results/t.txt"]
+    {
         write(rel);
     }
-    let files = session::transcript_files(&[dir.path().to_path_buf(), dir.path().join("a.jsonl")]).unwrap();
-    let names: Vec<_> = files.iter().map(|f| f.strip_prefix(dir.path()).unwrap().to_path_buf()).collect();
-    assert_eq!(names, [PathBuf::from("C.TXT"), "a.jsonl".into(), "b/z.md".into()]);
+    let inputs = [dir.path().to_path_buf(), dir.path().join("a.jsonl"), dir.path().join("c/pic.png")];
+    let files = session::transcript_files(&inputs, FormatChoice::Auto).unwrap();
+    let names: Vec<_> =
+        files.iter().map(|f| (f.path.strip_prefix(dir.path()).unwrap().to_path_buf(), f.named)).collect();
+    assert_eq!(
+        names,
+        [
+            (PathBuf::from("C.TXT"), false),
+            ("a.jsonl".into(), true),
+            ("b/z.md".into(), false),
+            ("c/pic.png".into(), true)
+        ]
+    );
+    let text_only =
+        session::transcript_files(&[dir.path().to_path_buf()], FormatChoice::Fixed(SessionFormat::Text));
+    assert_eq!(text_only.unwrap().len(), 2);
 }

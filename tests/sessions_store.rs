@@ -10,7 +10,7 @@ use dreamwork::memory::Timestamp;
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::session::storage::{self, SessionStore};
 use dreamwork::session::{
-    FormatChoice, Role, Session, SessionError, SessionFormat, ToolCall, ToolResult, Turn,
+    FormatChoice, OnError, Role, Session, SessionError, SessionFormat, ToolCall, ToolResult, Turn,
 };
 
 fn fixtures() -> PathBuf {
@@ -43,30 +43,67 @@ fn reimporting_is_a_no_op_and_order_does_not_matter() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::open(dir.path().join("sessions")).unwrap();
     let cancel = CancelToken::new();
-    let first = store.import_paths(&good_inputs(), FormatChoice::Auto, &Silent, &cancel).unwrap();
+    let first =
+        store.import_paths(&good_inputs(), FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
     assert_eq!(
         (first.files, first.sessions, first.new),
-        (8, 8, 7),
+        (10, 11, 10),
         "the page and the JSONL hold one session"
     );
+    assert_eq!(first.skipped.len(), 1, "the sub-agent's meta.json is not a transcript");
     let before = snapshot(store.dir());
     let mut reversed = good_inputs();
     reversed.reverse();
-    let again = store.import_paths(&reversed, FormatChoice::Auto, &Silent, &cancel).unwrap();
-    assert_eq!((again.sessions, again.new), (8, 0));
+    let again = store.import_paths(&reversed, FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
+    assert_eq!((again.sessions, again.new), (11, 0));
     assert_eq!(snapshot(store.dir()), before, "a re-import must not touch any file");
 
     let other = tempfile::tempdir().unwrap();
     let other_store = SessionStore::open(other.path()).unwrap();
-    other_store.import_paths(&reversed, FormatChoice::Auto, &Silent, &cancel).unwrap();
+    other_store.import_paths(&reversed, FormatChoice::Auto, OnError::Stop, &Silent, &cancel).unwrap();
     assert_eq!(other_store.ids().unwrap(), store.ids().unwrap());
+}
+
+#[test]
+fn thread_count_changes_nothing() {
+    let run = |threads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut inputs = good_inputs();
+        inputs.push(fixtures().join("malformed"));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let summary = pool
+            .install(|| {
+                store.import_paths(&inputs, FormatChoice::Auto, OnError::Skip, &Silent, &CancelToken::new())
+            })
+            .unwrap();
+        let failures: Vec<String> = summary.failures.iter().map(|(_, e)| e.to_string()).collect();
+        let counts = (summary.files, summary.sessions, summary.new, summary.skipped.clone(), failures);
+        let stop = pool.install(|| {
+            store.import_paths(&inputs, FormatChoice::Auto, OnError::Stop, &Silent, &CancelToken::new())
+        });
+        (counts, snapshot_bytes(dir.path()), stop.unwrap_err().to_string())
+    };
+    let one = run(1);
+    assert_eq!(one, run(4));
+    assert!(one.2.contains("chat-syntax.json"), "the first bad file in path order: {}", one.2);
+}
+
+/// Every file under `dir` (relative path) with its bytes.
+fn snapshot_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(p, (bytes, _))| (p.strip_prefix(dir).unwrap().to_path_buf(), bytes))
+        .collect()
 }
 
 #[test]
 fn reading_never_writes() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::open(dir.path()).unwrap();
-    store.import_paths(&good_inputs(), FormatChoice::Auto, &Silent, &CancelToken::new()).unwrap();
+    store
+        .import_paths(&good_inputs(), FormatChoice::Auto, OnError::Stop, &Silent, &CancelToken::new())
+        .unwrap();
     let before = snapshot(dir.path());
     let reader = SessionStore::open_read_only(dir.path());
     let ids = reader.ids().unwrap();
@@ -74,7 +111,7 @@ fn reading_never_writes() {
         reader.get(id).unwrap();
     }
     reader.resolve(&ids[0].to_string()[..10]).unwrap();
-    assert_eq!(reader.summaries().unwrap().len(), 7);
+    assert_eq!(reader.summaries().unwrap().len(), 10);
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -84,7 +121,7 @@ fn cancel_stops_between_files() {
     let store = SessionStore::open(dir.path()).unwrap();
     let cancel = CancelToken::new();
     cancel.cancel();
-    let result = store.import_paths(&good_inputs(), FormatChoice::Auto, &Silent, &cancel);
+    let result = store.import_paths(&good_inputs(), FormatChoice::Auto, OnError::Stop, &Silent, &cancel);
     assert!(matches!(result, Err(SessionError::Cancelled)));
     assert!(store.ids().unwrap().is_empty());
 }
@@ -97,6 +134,7 @@ fn a_bad_file_stops_the_import_with_its_name() {
         .import_paths(
             &[fixtures().join("malformed/claude-code-torn.jsonl")],
             FormatChoice::Auto,
+            OnError::Stop,
             &Silent,
             &CancelToken::new(),
         )
@@ -106,11 +144,47 @@ fn a_bad_file_stops_the_import_with_its_name() {
 }
 
 #[test]
+fn skipping_bad_files_imports_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SessionStore::open(dir.path()).unwrap();
+    let inputs = [fixtures().join("malformed"), fixtures().join("text")];
+    let summary =
+        store.import_paths(&inputs, FormatChoice::Auto, OnError::Skip, &Silent, &CancelToken::new()).unwrap();
+    assert_eq!((summary.files, summary.sessions, summary.new), (2, 2, 2));
+    let skipped: Vec<_> = summary.skipped.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+    assert_eq!(skipped, ["empty.jsonl", "notes.txt", "unknown.json"]);
+    let failed: Vec<String> = summary
+        .failures
+        .iter()
+        .map(|(path, e)| {
+            assert!(e.to_string().starts_with(&path.display().to_string()), "{e}");
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "chat-syntax.json",
+            "chat-unknown-role.json",
+            "claude-code-bad-content.jsonl",
+            "claude-code-torn.jsonl",
+            "events-bad.jsonl"
+        ]
+    );
+}
+
+#[test]
 fn corruption_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::open(dir.path()).unwrap();
     store
-        .import_paths(&[fixtures().join("openai")], FormatChoice::Auto, &Silent, &CancelToken::new())
+        .import_paths(
+            &[fixtures().join("openai")],
+            FormatChoice::Auto,
+            OnError::Stop,
+            &Silent,
+            &CancelToken::new(),
+        )
         .unwrap();
     let id = store.ids().unwrap()[0];
     let path = store.path_of(&id);

@@ -87,6 +87,11 @@ fn bad_input_fails_with_one_line_naming_the_fault() {
     fails_with(&["put", st, "/a"], "x", "no store here");
     fails_with(&["verify", st], "", "no store here");
     fails_with(&["stats", st], "", "no store here");
+    fails_with(&["repair", st], "", "no store here");
+    fails_with(&["compact", st], "", "no store here");
+    fails_with(&["history", st, "/a"], "", "no store here");
+    fails_with(&["export", st, s(&dir.path().join("e"))], "", "no store here");
+    fails_with(&["import", st, s(&dir.path().join("e"))], "", "no store here");
     stdout(&["init", st], "");
     fails_with(&["put", st, "a/b"], "x", "must start with '/'");
     fails_with(&["put", st, "/a//b"], "x", "empty segment");

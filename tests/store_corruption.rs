@@ -153,6 +153,7 @@ fn cli_verify_fails_on_a_damaged_store() {
     let out = Command::cargo_bin("dreamwork").expect("binary").arg("ls").arg(dir.path()).assert().code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains(LOG_FILE) && stderr.contains("offset"), "{stderr}");
+    assert!(stderr.contains("dreamwork repair") && stderr.lines().count() == 1, "{stderr}");
 }
 
 /// CRC-32 (IEEE), as the formats use.
@@ -165,4 +166,66 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[test]
+fn repair_sets_damage_aside_and_keeps_the_good_prefix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build(dir.path(), false);
+    let log_path = dir.path().join(LOG_FILE);
+    let original = fs::read(&log_path).expect("read");
+    // Damage the third commit: the first two survive.
+    let (commits, _) = dreamwork::store::log::decode(&original, &log_path).expect("intact log");
+    assert_eq!(commits.len(), 7);
+    let third = commits[2].offset as usize;
+    let mut damaged = original.clone();
+    damaged[third + 20] ^= 0x40;
+    fs::write(&log_path, &damaged).expect("write");
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::Corrupt { .. })));
+
+    let report = Store::repair(dir.path()).expect("repair");
+    assert_eq!(report.log_cut_at, Some(third as u64));
+    let (saved, bytes) = report.log_saved_to.clone().expect("saved");
+    assert_eq!(fs::read(&saved).expect("read"), &damaged[third..]);
+    assert_eq!(bytes as usize, damaged.len() - third);
+    let store = Store::open(dir.path()).expect("opens after repair");
+    assert_eq!((store.version(), store.len()), (2, 2));
+    drop(store);
+    assert!(Store::verify(dir.path()).expect("verify").is_ok());
+    assert!(Store::repair(dir.path()).expect("second repair").is_noop());
+}
+
+#[test]
+fn repair_sets_a_damaged_snapshot_aside_and_replays_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build(dir.path(), true);
+    let snap_path = dir.path().join(SNAPSHOT_FILE);
+    let mut snap = fs::read(&snap_path).expect("read");
+    let last = snap.len() - 1;
+    snap[last] ^= 1;
+    fs::write(&snap_path, &snap).expect("write");
+    assert!(Store::open(dir.path()).is_err());
+    let out =
+        Command::cargo_bin("dreamwork").expect("binary").arg("repair").arg(dir.path()).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("snapshot set aside"));
+    assert_eq!(fs::read(dir.path().join("memories.snap.damaged")).expect("kept"), snap);
+    let store = Store::open(dir.path()).expect("opens after repair");
+    assert_eq!((store.version(), store.len()), (7, 7));
+}
+
+#[test]
+fn repair_keeps_a_valid_snapshot_when_old_history_is_damaged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build(dir.path(), true);
+    let log_path = dir.path().join(LOG_FILE);
+    let mut log = fs::read(&log_path).expect("read");
+    log[40] ^= 0x02;
+    fs::write(&log_path, &log).expect("write");
+    // The snapshot covers the damage: the store still opens, history fails.
+    let store = Store::open_read_only(dir.path()).expect("open");
+    assert_eq!(store.len(), 7);
+    assert!(matches!(store.history(&p("/m/0")), Err(StoreError::Corrupt { .. })));
+    drop(store);
+    assert!(Store::repair(dir.path()).expect("repair").is_noop());
+    assert_eq!(Store::open(dir.path()).expect("open").len(), 7);
 }

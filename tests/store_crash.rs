@@ -130,3 +130,42 @@ fn zero_filled_tail_is_a_torn_write() {
     assert_eq!(store.stats().log_bytes, states[5].1);
     assert_eq!(fs::metadata(&log).expect("stat").len(), states[5].1);
 }
+
+#[test]
+fn a_commit_spanning_several_frames_is_all_or_nothing() {
+    let origin = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::create(origin.path()).expect("create");
+    store.put(&p("/before"), "kept").expect("put");
+    let start = store.stats().log_bytes;
+    let content = "y".repeat(100_000);
+    let mut batch = store.batch();
+    for i in 0..60 {
+        batch.put(&p(&format!("/big/{i:03}")), &content).expect("put");
+    }
+    batch.commit().expect("commit");
+    drop(store);
+    let full = fs::read(origin.path().join(LOG_FILE)).expect("read");
+    // Walk the frame headers: every frame boundary, and a byte either side.
+    let mut boundaries = vec![start as usize];
+    let mut at = start as usize;
+    while at < full.len() {
+        let len = u32::from_le_bytes([full[at], full[at + 1], full[at + 2], full[at + 3]]) as usize;
+        at += 12 + len;
+        boundaries.push(at);
+    }
+    assert!(boundaries.len() >= 3, "the batch should span several frames: {boundaries:?}");
+    assert_eq!(at, full.len());
+    let cuts: Vec<usize> = boundaries
+        .iter()
+        .flat_map(|&b| [b.saturating_sub(1), b, b + 1])
+        .filter(|&c| c >= start as usize && c <= full.len())
+        .collect();
+    for cut in cuts {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join(LOG_FILE), &full[..cut]).expect("write");
+        let store = Store::open(dir.path()).expect("open");
+        let complete = cut == full.len();
+        assert_eq!(store.len(), if complete { 61 } else { 1 }, "cut at {cut}");
+        assert_eq!(store.version(), if complete { 2 } else { 1 }, "cut at {cut}");
+    }
+}

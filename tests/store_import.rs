@@ -144,3 +144,17 @@ fn directory_export_refuses_a_path_that_is_also_a_directory() {
     let err = store.export(&dir.path().join("out"), ExportFormat::Dir, &Silent).expect_err("conflict");
     assert!(err.to_string().contains("/a is a memory too"), "{err}");
 }
+
+#[test]
+fn a_cancelled_import_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("in.jsonl");
+    let line = r#"{"path":"/a","content":"x"}"#;
+    fs::write(&src, vec![line; 3000].join("\n")).expect("write");
+    let mut store = Store::create(dir.path().join("store")).expect("create");
+    let cancel = dreamwork::progress::CancelToken::new();
+    cancel.cancel();
+    let options = ImportOptions { skip_bad_lines: false, cancel: Some(cancel) };
+    assert!(matches!(store.import(&src, &options, &Silent), Err(StoreError::Cancelled)));
+    assert_eq!((store.len(), store.version()), (0, 0));
+}

@@ -5,6 +5,16 @@ use assert_cmd::Command;
 use dreamwork::memory::MemoryPath;
 use dreamwork::store::Store;
 
+/// The tests of this file run one at a time: a child process spawned by one
+/// test briefly inherits every descriptor of this process (until its `exec`),
+/// the other test's lock file included, which would make that test's "lock
+/// released" check flaky.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn dreamwork() -> Command {
     Command::cargo_bin("dreamwork").expect("binary is built")
 }
@@ -17,6 +27,7 @@ fn one_line_stderr(output: &std::process::Output) -> String {
 
 #[test]
 fn a_second_writer_is_refused_while_a_writer_holds_the_store() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::create(dir.path()).expect("create");
     store.put(&MemoryPath::new("/a").expect("path"), "x").expect("put");
@@ -32,6 +43,7 @@ fn a_second_writer_is_refused_while_a_writer_holds_the_store() {
 
 #[test]
 fn readers_share_and_exclude_writers() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::create(dir.path()).expect("create");
     store.put(&MemoryPath::new("/a").expect("path"), "x").expect("put");

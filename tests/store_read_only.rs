@@ -44,6 +44,7 @@ fn reading_changes_no_byte_of_the_store() {
 
     let before = listing(&store_dir);
     let store = Store::open_read_only(&store_dir).expect("open");
+    let digest = store.disk_digest().expect("digest");
     assert!(store.torn_tail().is_some());
     assert_eq!(store.get(&path).map(|m| m.content.as_str()), Some("last"));
     assert_eq!(store.history(&path).expect("history").len(), 6);
@@ -52,6 +53,7 @@ fn reading_changes_no_byte_of_the_store() {
     let _ = store.stats();
     store.export(&dir.path().join("out.jsonl"), ExportFormat::Jsonl, &Silent).expect("export");
     let second = Store::open_read_only(&store_dir).expect("readers share");
+    assert_eq!(second.disk_digest().expect("digest"), digest);
     drop((store, second));
     let report = Store::verify(&store_dir).expect("verify");
     assert!(report.torn_tail.is_some() && report.problems.is_empty());

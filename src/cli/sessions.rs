@@ -1,4 +1,4 @@
-//! `dreamwork sessions import|ls|show`: a thin translation of arguments
+//! `dreamwork sessions import|ls|show|verify`: a thin translation of arguments
 //! into [`SessionStore`] calls.
 //!
 //! Until the memory store's lock is available here, the commands work on
@@ -6,12 +6,13 @@
 //! store (it holds a `log` file).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 
 use dreamwork::progress::CancelToken;
-use dreamwork::session::{FormatChoice, Role, Session, SessionStore, SessionSummary};
+use dreamwork::session::{FormatChoice, OnError, Role, Session, SessionSummary};
+use dreamwork::store::Store;
 
 use super::CliResult;
 use super::progress::Bars;
@@ -24,16 +25,27 @@ pub(crate) enum SessionsCommand {
         /// The store directory.
         store: PathBuf,
         /// Transcript files, or directories to search for .jsonl, .json,
-        /// .md, .markdown and .txt files.
+        /// .md, .markdown and .txt files (files there that fit no format are
+        /// skipped and counted; files named here must be transcripts).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The transcript format: auto, claude-code, managed-agents, openai or text.
         #[arg(long, default_value = "auto")]
         format: FormatChoice,
+        /// Skip files that cannot be imported (each is reported on stderr,
+        /// and the exit status is 1) instead of stopping at the first one.
+        #[arg(long)]
+        keep_going: bool,
     },
     /// List stored sessions, oldest first: id, format, start time, turns,
     /// tool calls, tool errors, external id.
     Ls {
+        /// The store directory.
+        store: PathBuf,
+    },
+    /// Read and check every stored session (header, checksum, content
+    /// hash); report each damaged file, exit 1 if any.
+    Verify {
         /// The store directory.
         store: PathBuf,
     },
@@ -48,22 +60,35 @@ pub(crate) enum SessionsCommand {
 
 pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
     match cmd {
-        SessionsCommand::Import { store, paths, format } => {
-            let sessions = SessionStore::open(sessions_dir(&store)?)?;
+        SessionsCommand::Import { store, paths, format, keep_going } => {
+            let store = Store::open(&store)?;
+            let sessions = store.sessions()?;
+            let on_error = if keep_going { OnError::Skip } else { OnError::Stop };
             let bars = Bars::new();
-            let result = sessions.import_paths(&paths, format, &bars, &CancelToken::new());
+            let result = sessions.import_paths(&paths, format, on_error, &bars, &CancelToken::new());
             bars.finish();
             let summary = result?;
-            println!(
+            for (_, error) in &summary.failures {
+                eprintln!("dreamwork: skipped {error}");
+            }
+            let mut line = format!(
                 "imported {} ({} new) from {}",
                 count(summary.sessions, "session"),
                 summary.new,
                 count(summary.files, "file")
             );
-            Ok(())
+            if !summary.skipped.is_empty() {
+                let _ = write!(line, "; skipped {}", count(summary.skipped.len(), "non-transcript file"));
+            }
+            println!("{line}");
+            match summary.failures.len() {
+                0 => Ok(()),
+                n => Err(format!("{} could not be imported", count(n, "file")).into()),
+            }
         }
         SessionsCommand::Ls { store } => {
-            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
             let mut summaries = sessions.summaries()?;
             // Oldest first; undated sessions last; the id breaks ties.
             summaries.sort_by(|a, b| {
@@ -80,24 +105,27 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             print!("{out}");
             Ok(())
         }
+        SessionsCommand::Verify { store } => {
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
+            let (intact, damaged) = sessions.verify()?;
+            for error in &damaged {
+                eprintln!("dreamwork: {error}");
+            }
+            println!("{} intact, {} damaged", count(intact, "session"), damaged.len());
+            match damaged.len() {
+                0 => Ok(()),
+                n => Err(format!("{} damaged", count(n, "session file")).into()),
+            }
+        }
         SessionsCommand::Show { store, id } => {
-            let sessions = SessionStore::open_read_only(sessions_dir(&store)?);
+            let store = Store::open_read_only(&store)?;
+            let sessions = store.sessions()?;
             let id = sessions.resolve(&id)?;
             print!("{}", render(&sessions.get(&id)?));
             Ok(())
         }
     }
-}
-
-/// `STORE/sessions`, after checking that `STORE` is a store directory.
-fn sessions_dir(store: &Path) -> Result<PathBuf, String> {
-    if !store.join("log").is_file() {
-        return Err(format!(
-            "{}: not a dreamwork store (no log file; run `dreamwork init` first)",
-            store.display()
-        ));
-    }
-    Ok(store.join("sessions"))
 }
 
 /// `n thing` or `n things`.
@@ -110,13 +138,13 @@ fn ls_line(out: &mut String, s: &SessionSummary) {
     let started = s.started_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".to_owned());
     let _ = writeln!(
         out,
-        "{}\t{}\t{}\t{} turns\t{} tool calls\t{} tool errors\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
         s.id,
         s.format,
         started,
-        s.turns,
-        s.tool_calls,
-        s.tool_errors,
+        count(s.turns, "turn"),
+        count(s.tool_calls, "tool call"),
+        count(s.tool_errors, "tool error"),
         s.external_id.as_deref().unwrap_or("-")
     );
 }

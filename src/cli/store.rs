@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Subcommand, ValueEnum};
 
 use dreamwork::memory::MemoryPath;
-use dreamwork::store::{ExportFormat, ImportOptions, Store};
+use dreamwork::store::{ExportFormat, ImportOptions, Store, StoreError};
 
 use super::CliResult;
 use super::progress::Bars;
@@ -98,6 +98,12 @@ pub(crate) enum StoreCommand {
         /// The store directory.
         store: PathBuf,
     },
+    /// Set damage aside (nothing is deleted) so that a damaged store opens
+    /// again, keeping every commit before the damage.
+    Repair {
+        /// The store directory.
+        store: PathBuf,
+    },
 }
 
 /// `--format` values of `export`.
@@ -109,8 +115,20 @@ pub(crate) enum FormatArg {
     Jsonl,
 }
 
-/// Runs one store command.
+/// Runs one store command; a damaged store's error names the way out.
 pub(crate) fn run(cmd: StoreCommand) -> CliResult {
+    run_command(cmd).map_err(|e| -> Box<dyn std::error::Error> {
+        match e.downcast::<StoreError>() {
+            Ok(e) if matches!(*e, StoreError::Corrupt { .. }) => {
+                format!("{e} (`dreamwork repair` sets the damage aside)").into()
+            }
+            Ok(e) => e,
+            Err(e) => e,
+        }
+    })
+}
+
+fn run_command(cmd: StoreCommand) -> CliResult {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match cmd {
@@ -246,6 +264,22 @@ pub(crate) fn run(cmd: StoreCommand) -> CliResult {
             let mut store_ = Store::open(&store)?;
             store_.compact()?;
             writeln!(out, "snapshot written at version {}", store_.version())?;
+        }
+        StoreCommand::Repair { store } => {
+            let report = Store::repair(&store)?;
+            if let Some(to) = &report.snapshot_moved_to {
+                writeln!(out, "snapshot set aside as {}", to.display())?;
+            }
+            if let (Some(cut), Some((saved, bytes))) = (report.log_cut_at, &report.log_saved_to) {
+                writeln!(
+                    out,
+                    "log cut at offset {cut}; the {bytes} bytes after it saved as {}",
+                    saved.display()
+                )?;
+            }
+            if report.is_noop() {
+                writeln!(out, "nothing to repair")?;
+            }
         }
     }
     out.flush()?;

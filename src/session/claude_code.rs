@@ -27,9 +27,15 @@
 //!   one [`Session`] is returned per `sessionId`, in order of first
 //!   appearance; a line without one belongs to the session before it.
 //!   Sessions without any turn are not returned.
+//! - A line whose `uuid` was already taken into its session is a repeat
+//!   (Claude Code can write a line again) and is skipped. Turns keep the
+//!   file's order; branches left behind when a message was edited are kept
+//!   (`parentUuid` is not followed).
 //!
 //! Any line that is not a JSON object, lacks a `type`, or has a `user` or
 //! `assistant` line of the wrong shape is an error naming the line.
+
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -66,6 +72,11 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
             }
         };
         let builder = &mut sessions[index];
+        if let Some(uuid) = json::opt_str(&obj, "uuid", file, &at)?
+            && !builder.seen.insert(uuid.to_owned())
+        {
+            continue;
+        }
         if builder.cwd.is_none() {
             builder.cwd = json::opt_str(&obj, "cwd", file, &at)?.filter(|c| !c.is_empty()).map(str::to_owned);
         }
@@ -81,11 +92,13 @@ struct Builder {
     turns: Vec<Turn>,
     /// `message.id` of the last turn, when it was an assistant turn.
     last_message_id: Option<String>,
+    /// `uuid`s of the lines taken so far.
+    seen: BTreeSet<String>,
 }
 
 impl Builder {
     fn new(external_id: Option<String>) -> Self {
-        Self { external_id, cwd: None, turns: Vec::new(), last_message_id: None }
+        Self { external_id, cwd: None, turns: Vec::new(), last_message_id: None, seen: BTreeSet::new() }
     }
 
     fn finish(self) -> Session {
@@ -321,6 +334,16 @@ mod tests {
         assert_eq!(sessions[1].turns.len(), 2);
         let only_summary = r#"{"type":"summary","summary":"x"}"#;
         assert!(parse(only_summary.as_bytes(), "t.jsonl").unwrap().is_empty());
+    }
+
+    #[test]
+    fn repeated_lines_are_taken_once() {
+        let line = r#"{"type":"user","uuid":"u1","sessionId":"a","message":{"content":"once"}}"#;
+        let other = r#"{"type":"user","uuid":"u1","sessionId":"b","message":{"content":"once"}}"#;
+        let input = format!("{line}\n{line}\n{other}\n");
+        let sessions = parse(input.as_bytes(), "t.jsonl").unwrap();
+        assert_eq!(sessions[0].turns.len(), 1);
+        assert_eq!(sessions[1].turns.len(), 1, "uuids are tracked per session");
     }
 
     #[test]

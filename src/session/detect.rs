@@ -8,19 +8,20 @@
 //!    array whose first object has a `role` is OpenAI chat; an object with
 //!    `data` or an array whose first object has a dotted `type`
 //!    (`user.message`, `agent.tool_use`...) is Managed Agents events; a single
-//!    object with a `type` is read as a one-line JSONL file (rule 3). Any
-//!    other JSON document fits no format.
+//!    object is read as a one-line JSONL file (rule 3). Any other JSON
+//!    document fits no format.
 //! 3. Content whose first line is a JSON object (JSONL): the first line
 //!    whose `type` is recognisable decides. A dotted type from the `user`,
 //!    `agent`, `session`, `span` or `system` domain means Managed Agents
 //!    events; a Claude Code line type (`user`, `assistant`, `summary`,
 //!    `system`, `file-history-snapshot`...) or any line with a `sessionId`
-//!    means Claude Code. Lines that do not parse are left to the importer,
-//!    which reports them by line number.
+//!    means Claude Code; a line without a `type` holding `messages` (a
+//!    conversation) or `role` (a message) means OpenAI chat. Lines that do
+//!    not parse are left to the importer, which reports them by line number.
 //! 4. Content that starts like JSON (`{` or `[`) but does not parse is
 //!    reported as a JSON syntax error (line and column), unless the file is
 //!    named `.md`, `.markdown` or `.txt`, which goes on to rule 5.
-//! 5. Text with at least one speaker line (see [`text`](super::text)) is a
+//! 5. Text with at least one speaker line (see [`text`]) is a
 //!    text transcript. Anything else fits no format.
 //!
 //! The formats cannot overlap: rules 2–4 only accept JSON, and JSON never
@@ -121,6 +122,9 @@ fn line_format(obj: &Object) -> Option<SessionFormat> {
     if kind.is_some_and(|k| CLAUDE_CODE_TYPES.contains(&k)) || obj.contains_key("sessionId") {
         return Some(SessionFormat::ClaudeCode);
     }
+    if kind.is_none() && (obj.contains_key("messages") || obj.contains_key("role")) {
+        return Some(SessionFormat::OpenAi);
+    }
     None
 }
 
@@ -136,7 +140,9 @@ mod tests {
 
     #[test]
     fn picks_each_format() {
-        let cases: [(&str, &[u8], SessionFormat); 9] = [
+        let cases: [(&str, &[u8], SessionFormat); 11] = [
+            ("t.jsonl", b"{\"messages\":[]}\n{\"messages\":[]}\n", SessionFormat::OpenAi),
+            ("m.jsonl", b"{\"role\":\"user\",\"content\":\"x\"}\n{\"role\":\"user\"}", SessionFormat::OpenAi),
             (
                 "a.jsonl",
                 b"{\"type\":\"summary\",\"summary\":\"s\"}\n{\"type\":\"user\"}\n",

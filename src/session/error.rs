@@ -77,6 +77,15 @@ pub enum SessionError {
         /// The version this build reads and writes.
         supported: u32,
     },
+    /// A session handed to the store does not hash to the id it carries
+    /// (its fields were changed after [`Session::new`](super::Session::new)).
+    #[error("session claims id {claimed} but its content hashes to {actual}")]
+    IdMismatch {
+        /// The id the session carries.
+        claimed: super::SessionId,
+        /// The id its content hashes to.
+        actual: super::SessionId,
+    },
     /// No stored session matches the id or prefix.
     #[error("no session {0} in the store")]
     NotFound(String),

@@ -1,6 +1,8 @@
 //! Importer for OpenAI-style chat transcripts: `{"messages": [...]}` (with
-//! an optional string `id`, kept as the external id) or a bare array of
-//! messages.
+//! an optional string `id`, kept as the external id), a bare array of
+//! messages, or JSON Lines holding either one such conversation per line
+//! (as in fine-tuning files; one session each) or one message per line (one
+//! session in all).
 //!
 //! Each message becomes one turn. Roles: `user`; `assistant`; `system` and
 //! `developer` as [`Role::System`]; `tool` and the legacy `function` as
@@ -20,38 +22,90 @@ use super::error::{Location, SessionError};
 use super::json::{self, Object};
 use super::{Role, Session, SessionFormat, ToolCall, ToolResult, Turn};
 
-/// Parses an OpenAI-style chat transcript.
+/// Parses an OpenAI-style chat transcript (a JSON document or JSONL).
 pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
-    let (external_id, messages) = match json::document(file, bytes)? {
-        Value::Array(messages) => (None, messages),
-        Value::Object(mut doc) => {
-            let at = Location::Item("top level".into());
-            let id = json::opt_str(&doc, "id", file, &at)?.map(str::to_owned);
-            match doc.remove("messages") {
-                Some(Value::Array(messages)) => (id, messages),
-                Some(other) => {
-                    let found = json::kind(&other);
-                    return Err(SessionError::malformed(
-                        file,
-                        at,
-                        format!("\"messages\" must be a list, found {found}"),
-                    ));
-                }
-                None => return Err(SessionError::malformed(file, at, "no \"messages\" list")),
-            }
+    let bytes = json::strip_bom(bytes);
+    let syntax = match serde_json::from_slice::<Value>(bytes) {
+        Ok(doc) => return document(doc, file),
+        Err(e) => e,
+    };
+    let first = json::lines(bytes).next().and_then(|(n, line)| json::object_line(file, n, line).ok());
+    let Some(first) = first else {
+        let at = Location::LineColumn(syntax.line(), syntax.column());
+        return Err(SessionError::malformed(file, at, json::syntax_message(&syntax)));
+    };
+    // JSON Lines: one conversation per line, or one message per line.
+    let conversations = first.contains_key("messages");
+    let mut sessions = Vec::new();
+    let mut loose = Vec::new();
+    for (number, line) in json::lines(bytes) {
+        let obj = json::object_line(file, number, line)?;
+        if conversations {
+            let at = |item: String| Location::Item(format!("line {number}, {item}"));
+            sessions.extend(conversation(obj, file, &at)?);
+        } else {
+            loose.push(turn(&obj, file, &Location::Line(number))?);
+        }
+    }
+    if !loose.is_empty() {
+        sessions.push(Session::new(SessionFormat::OpenAi, None, None, loose));
+    }
+    Ok(sessions)
+}
+
+/// One JSON document: a list of messages or a conversation object.
+fn document(doc: Value, file: &str) -> Result<Vec<Session>, SessionError> {
+    match doc {
+        Value::Array(messages) => {
+            let turns = messages_turns(&messages, file, &|item| Location::Item(item))?;
+            Ok(session(None, turns).into_iter().collect())
+        }
+        Value::Object(obj) => {
+            Ok(conversation(obj, file, &|item| Location::Item(item))?.into_iter().collect())
         }
         other => {
             let found = json::kind(&other);
-            return Err(SessionError::malformed(
+            Err(SessionError::malformed(
                 file,
                 Location::Item("top level".into()),
                 format!("expected a list of messages or an object with \"messages\", found {found}"),
+            ))
+        }
+    }
+}
+
+/// A conversation object `{"id"?, "messages": [...]}`; `at` places an item
+/// of it in the file.
+fn conversation(
+    mut obj: Object,
+    file: &str,
+    at: &dyn Fn(String) -> Location,
+) -> Result<Option<Session>, SessionError> {
+    let top = at("top level".into());
+    let id = json::opt_str(&obj, "id", file, &top)?.map(str::to_owned);
+    let messages = match obj.remove("messages") {
+        Some(Value::Array(messages)) => messages,
+        Some(other) => {
+            let found = json::kind(&other);
+            return Err(SessionError::malformed(
+                file,
+                top,
+                format!("\"messages\" must be a list, found {found}"),
             ));
         }
+        None => return Err(SessionError::malformed(file, top, "no \"messages\" list")),
     };
+    Ok(session(id, messages_turns(&messages, file, at)?))
+}
+
+fn messages_turns(
+    messages: &[Value],
+    file: &str,
+    at: &dyn Fn(String) -> Location,
+) -> Result<Vec<Turn>, SessionError> {
     let mut turns = Vec::with_capacity(messages.len());
     for (i, message) in messages.iter().enumerate() {
-        let at = Location::Item(format!("messages[{i}]"));
+        let at = at(format!("messages[{i}]"));
         let Value::Object(message) = message else {
             let found = json::kind(message);
             return Err(SessionError::malformed(
@@ -62,10 +116,12 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
         };
         turns.push(turn(message, file, &at)?);
     }
-    if turns.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(vec![Session::new(SessionFormat::OpenAi, external_id, None, turns)])
+    Ok(turns)
+}
+
+/// A session of `turns`, or none when there are no turns.
+fn session(external_id: Option<String>, turns: Vec<Turn>) -> Option<Session> {
+    (!turns.is_empty()).then(|| Session::new(SessionFormat::OpenAi, external_id, None, turns))
 }
 
 fn turn(message: &Object, file: &str, at: &Location) -> Result<Turn, SessionError> {
@@ -204,6 +260,28 @@ mod tests {
         let s = &parse(input.as_bytes(), "c.json").unwrap()[0];
         assert_eq!(s.turns[0].tool_calls[0].input, "not json");
         assert_eq!(s.turns[1].tool_results[0].call_id.as_deref(), Some("f"));
+    }
+
+    #[test]
+    fn jsonl_of_conversations_or_of_messages() {
+        let conversations = concat!(
+            r#"{"id":"a","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"}]}"#,
+            "\n",
+            r#"{"messages":[{"role":"user","content":"z"}]}"#,
+            "\n",
+        );
+        let sessions = parse(conversations.as_bytes(), "t.jsonl").unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions[0].external_id.as_deref(), Some("a"));
+        let messages = "{\"role\":\"user\",\"content\":\"x\"}\n{\"role\":\"assistant\",\"content\":\"y\"}\n";
+        let sessions = parse(messages.as_bytes(), "m.jsonl").unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].turns.len(), 2);
+        let bad = concat!(r#"{"messages":[]}"#, "\n", r#"{"messages":[{"role":"bot"}]}"#);
+        let err = parse(bad.as_bytes(), "b.jsonl").unwrap_err().to_string();
+        assert_eq!(err, "b.jsonl: line 2, messages[0]: unknown role \"bot\"");
+        let err = parse(b"{\"role\":\"user\"}\n{\"role\":", "c.jsonl").unwrap_err().to_string();
+        assert!(err.starts_with("c.jsonl: line 2: invalid JSON"), "{err}");
     }
 
     #[test]

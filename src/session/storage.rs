@@ -14,25 +14,36 @@
 //!
 //! # Promises
 //!
+//! - Files are created readable and writable by their owner only
+//!   (transcripts are private).
 //! - A file is written to a temporary file in the same directory, flushed
 //!   to disk, renamed over its final name, and the directory is flushed: a
 //!   crash leaves either no file or the whole file, never a torn one.
 //! - Putting a session that is already stored is a no-op (its file is left
 //!   untouched), so re-importing a transcript changes nothing. A stored file
-//!   found damaged is replaced by the good copy being put.
+//!   found damaged is replaced by the good copy being put; a file of a newer
+//!   format version is left alone. A session whose fields were changed after
+//!   it was built (so that it no longer hashes to its id) is refused.
+//! - [`SessionStore::put`] flushes the directory after each new file;
+//!   [`SessionStore::import_paths`] flushes it once per import, before it
+//!   returns (also when it returns an error).
 //! - Reading verifies the header, the checksum, that the body decodes with
 //!   nothing left over, that the content hashes to the id it claims, and
 //!   that this id is the file's name. Any failure is a
 //!   [`SessionError::Corrupt`] naming the file; a newer format version is a
 //!   [`SessionError::UnsupportedVersion`]. Reading never writes.
-//! - Listings are sorted by id, whatever the directory order.
+//! - Listings are sorted by id, whatever the directory order. Files in the
+//!   directory that are not named like session files (such as the
+//!   `.tmp-*` file of a write interrupted by a crash) are ignored.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::error::SessionError;
-use super::{FormatChoice, Role, Session, SessionFormat, SessionId};
-use crate::memory::{ContentHash, Timestamp};
+use super::{FormatChoice, Role, Session, SessionFormat, SessionId, TranscriptFile};
+use crate::memory::Timestamp;
 use crate::progress::{CancelToken, Observer, Progress};
 
 /// Magic bytes at the start of every session file.
@@ -43,6 +54,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 24;
 /// File name extension of session files.
 pub const EXTENSION: &str = "session";
+/// How many transcript files an import parses in parallel before storing
+/// their sessions.
+const PARSE_BATCH: usize = 32;
 
 /// Encodes a session as a complete session file (header and body).
 pub fn encode(session: &Session) -> Vec<u8> {
@@ -153,14 +167,19 @@ impl SessionSummary {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub struct ImportSummary {
-    /// Transcript files read.
+    /// Transcript files imported.
     pub files: usize,
     /// Sessions found in them.
     pub sessions: usize,
     /// Sessions that were not stored before.
     pub new: usize,
+    /// Files found in directories that fit no transcript format (see
+    /// [`import_transcript`](super::import_transcript)), in path order.
+    pub skipped: Vec<PathBuf>,
+    /// Files skipped under [`OnError::Skip`], with why, in path order.
+    pub failures: Vec<(PathBuf, SessionError)>,
 }
 
 /// A directory of session files (see the module doc for the format).
@@ -197,21 +216,25 @@ impl SessionStore {
     /// Stores `session`; returns whether it was newly stored (`false` when
     /// an intact copy was already there).
     pub fn put(&self, session: &Session) -> Result<bool, SessionError> {
+        let new = self.write(session)?;
+        if new {
+            sync_dir(&self.dir)?;
+        }
+        Ok(new)
+    }
+
+    /// Writes `session`'s file unless an intact copy is there, without
+    /// flushing the directory: the caller does, before acknowledging.
+    fn write(&self, session: &Session) -> Result<bool, SessionError> {
         if !self.writable {
             return Err(SessionError::ReadOnly(self.dir.clone()));
         }
         let path = self.path_of(&session.id);
         let actual = content_id(session);
         if actual != session.id {
-            return Err(SessionError::Corrupt {
-                path,
-                reason: format!(
-                    "session to store claims id {} but its content hashes to {actual}",
-                    session.id
-                ),
-            });
+            return Err(SessionError::IdMismatch { claimed: session.id, actual });
         }
-        match self.read(&session.id) {
+        match self.get(&session.id) {
             Ok(_) | Err(SessionError::UnsupportedVersion { .. }) => return Ok(false),
             Err(SessionError::NotFound(_) | SessionError::Corrupt { .. }) => {}
             Err(other) => return Err(other),
@@ -223,7 +246,6 @@ impl SessionStore {
         temp.write_all(&encode(session)).map_err(|e| SessionError::io(temp.path(), e))?;
         temp.as_file().sync_all().map_err(|e| SessionError::io(temp.path(), e))?;
         temp.persist(&path).map_err(|e| SessionError::io(&path, e.error))?;
-        sync_dir(&self.dir)?;
         Ok(true)
     }
 
@@ -242,7 +264,7 @@ impl SessionStore {
                 continue;
             };
             if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                ids.extend(ContentHash::from_hex(hex).map(SessionId));
+                ids.extend(SessionId::from_hex(hex));
             }
         }
         ids.sort();
@@ -256,10 +278,6 @@ impl SessionStore {
 
     /// Reads and verifies the session `id`.
     pub fn get(&self, id: &SessionId) -> Result<Session, SessionError> {
-        self.read(id)
-    }
-
-    fn read(&self, id: &SessionId) -> Result<Session, SessionError> {
         let path = self.path_of(id);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -294,46 +312,116 @@ impl SessionStore {
         }
     }
 
+    /// Reads and verifies every stored session without stopping at the
+    /// first damaged one: returns how many are intact, and each damaged file
+    /// with why, sorted by id. An I/O error listing the directory is still an
+    /// error.
+    pub fn verify(&self) -> Result<(usize, Vec<SessionError>), SessionError> {
+        let mut intact = 0;
+        let mut damaged = Vec::new();
+        for id in self.ids()? {
+            match self.get(&id) {
+                Ok(_) => intact += 1,
+                Err(e) => damaged.push(e),
+            }
+        }
+        Ok((intact, damaged))
+    }
+
     /// A summary of every stored session, sorted by id. Every file is read
-    /// and verified.
+    /// and verified; the first damaged one is an error (see
+    /// [`verify`](Self::verify) to list them all).
     pub fn summaries(&self) -> Result<Vec<SessionSummary>, SessionError> {
-        self.ids()?.iter().map(|id| self.read(id).map(|s| SessionSummary::of(&s))).collect()
+        self.ids()?.iter().map(|id| self.get(id).map(|s| SessionSummary::of(&s))).collect()
     }
 
     /// Imports every transcript under `paths` (see
-    /// [`transcript_files`](super::transcript_files)) into this store, one
-    /// file at a time, reporting progress as stage `"import"` (files done /
-    /// files in all) and stopping between files when `cancel` is set. The
-    /// first file that fails to import stops the import with its error;
-    /// sessions stored before it stay (storing is idempotent, so running the
-    /// import again after fixing the file finishes the job).
+    /// [`transcript_files`](super::transcript_files) and
+    /// [`import_transcript`](super::import_transcript)) into this store,
+    /// reporting progress as stage `"import"` (files done /
+    /// files in all) and stopping between batches of files when `cancel` is
+    /// set. Files are parsed on all cores (rayon), a batch at a time.
+    ///
+    /// With [`OnError::Stop`] the first file that fails stops the import
+    /// with its error; with [`OnError::Skip`] it is recorded in
+    /// [`ImportSummary::failures`] and the import goes on. Either way the
+    /// sessions stored before stay, and are durable when this returns
+    /// (storing is idempotent, so running the import again after fixing a
+    /// file finishes the job).
     pub fn import_paths(
         &self,
         paths: &[PathBuf],
         format: FormatChoice,
+        on_error: OnError,
         observer: &dyn Observer,
         cancel: &CancelToken,
     ) -> Result<ImportSummary, SessionError> {
-        let files = super::transcript_files(paths)?;
-        let total = files.len() as u64;
+        let files = super::transcript_files(paths, format)?;
         let mut summary = ImportSummary::default();
-        for (done, file) in files.iter().enumerate() {
+        let outcome = self.import_files(&files, format, on_error, observer, cancel, &mut summary);
+        // One directory flush for the whole batch, also after a failure, so
+        // that what was stored before it is durable too.
+        let synced = if summary.new > 0 { sync_dir(&self.dir) } else { Ok(()) };
+        outcome.and(synced).map(|()| summary)
+    }
+
+    fn import_files(
+        &self,
+        files: &[TranscriptFile],
+        format: FormatChoice,
+        on_error: OnError,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+        summary: &mut ImportSummary,
+    ) -> Result<(), SessionError> {
+        let total = files.len() as u64;
+        let mut done = 0u64;
+        // Files are parsed in parallel a batch at a time, then stored one by
+        // one in path order, so that results, counts and the first error
+        // reported never depend on the thread count.
+        for batch in files.chunks(PARSE_BATCH) {
             if cancel.is_cancelled() {
                 return Err(SessionError::Cancelled);
             }
-            observer.progress(Progress { stage: "import", done: done as u64, total });
-            let sessions = super::import_file(file, format)?;
-            summary.files += 1;
-            for session in &sessions {
-                summary.sessions += 1;
-                if self.put(session)? {
-                    summary.new += 1;
+            let parsed: Vec<_> =
+                batch.par_iter().map(|file| super::import_transcript(file, format)).collect();
+            for (file, outcome) in batch.iter().zip(parsed) {
+                observer.progress(Progress { stage: "import", done, total });
+                done += 1;
+                let sessions = match outcome {
+                    Ok(Some(sessions)) => sessions,
+                    Ok(None) => {
+                        summary.skipped.push(file.path.clone());
+                        continue;
+                    }
+                    Err(e) if on_error == OnError::Skip => {
+                        summary.failures.push((file.path.clone(), e));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                summary.files += 1;
+                for session in &sessions {
+                    summary.sessions += 1;
+                    if self.write(session)? {
+                        summary.new += 1;
+                    }
                 }
             }
         }
         observer.progress(Progress { stage: "import", done: total, total });
-        Ok(summary)
+        Ok(())
     }
+}
+
+/// What an import does with a transcript file that cannot be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop at the first bad file and return its error.
+    #[default]
+    Stop,
+    /// Record the error in [`ImportSummary::failures`] and go on.
+    Skip,
 }
 
 /// Flushes a directory so that a rename inside it is durable.
@@ -448,6 +536,23 @@ mod tests {
     }
 
     #[test]
+    fn verify_lists_every_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let sessions = [sample("a"), sample("b"), sample("c")];
+        for s in &sessions {
+            store.put(s).unwrap();
+        }
+        assert_eq!(store.verify().unwrap().0, 3);
+        std::fs::write(store.path_of(&sessions[0].id), b"junk").unwrap();
+        std::fs::write(store.path_of(&sessions[2].id), b"").unwrap();
+        let (intact, damaged) = store.verify().unwrap();
+        assert_eq!(intact, 1);
+        assert_eq!(damaged.len(), 2);
+        assert!(damaged.iter().all(|e| matches!(e, SessionError::Corrupt { .. })));
+    }
+
+    #[test]
     fn a_file_under_another_name_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();
@@ -456,6 +561,28 @@ mod tests {
         std::fs::copy(store.path_of(&a.id), store.path_of(&b.id)).unwrap();
         let err = store.get(&b.id).unwrap_err().to_string();
         assert!(err.contains("not the one its name gives"), "{err}");
+    }
+
+    #[test]
+    fn a_session_changed_after_building_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut s = sample("a");
+        s.turns[0].text.push('!');
+        assert!(matches!(store.put(&s), Err(SessionError::IdMismatch { .. })));
+        assert!(store.ids().unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let s = sample("a");
+        store.put(&s).unwrap();
+        let mode = std::fs::metadata(store.path_of(&s.id)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! | `User`, `Human` | [`Role::User`] |
 //! | `Assistant`, `AI`, `Claude`, `Agent` | [`Role::Assistant`] |
 //! | `System` | [`Role::System`] |
-//! | `Tool` | [`Role::Tool`] (its text becomes a [`ToolResult`](super::ToolResult)) |
+//! | `Tool` | [`Role::Tool`] (its text becomes a [`ToolResult`]) |
 //!
 //! written as `Label: text`, `**Label:** text`, `**Label**: text`, or as a
 //! Markdown heading holding only the label (`## User`, `### Assistant:`).
+//! A label may name its speaker in parentheses, `User (ana): text` or
+//! `**Assistant (reviewer):**`; the name becomes the turn author.
 //! The turn's text is the rest of the speaker line plus every line up to the
 //! next speaker line, with surrounding blank lines removed. Text before the
 //! first speaker line (a title, a date) belongs to no turn and is ignored.
@@ -44,13 +46,13 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
         body.clear();
     };
     for line in text.lines() {
-        if let Some((role, rest)) = speaker(line) {
+        if let Some((role, author, rest)) = speaker(line) {
             close(&mut turns, &mut body);
             body.push_str(rest);
             body.push('\n');
             turns.push(Turn {
                 role,
-                author: None,
+                author: author.map(str::to_owned),
                 text: String::new(),
                 tool_calls: Vec::new(),
                 tool_results: Vec::new(),
@@ -84,15 +86,16 @@ fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, SessionError> {
     })
 }
 
-/// The role and the rest of the line, if `line` is a speaker line.
-fn speaker(line: &str) -> Option<(Role, &str)> {
+/// The role, the author and the rest of the line, if `line` is a speaker
+/// line.
+fn speaker(line: &str) -> Option<(Role, Option<&str>, &str)> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.starts_with('#') {
         let heading = line.trim_start_matches('#');
         let level = line.len() - heading.len();
         let label = heading.strip_prefix(' ')?.trim();
         let label = label.strip_suffix(':').unwrap_or(label).trim_end();
-        return (level <= 6).then(|| role(label)).flatten().map(|r| (r, ""));
+        return (level <= 6).then(|| label_of(label)).flatten().map(|(r, a)| (r, a, ""));
     }
     if let Some(bold) = line.strip_prefix("**") {
         let (label, rest) = bold.split_once("**")?;
@@ -100,10 +103,20 @@ fn speaker(line: &str) -> Option<(Role, &str)> {
             Some(label) => (label, rest),
             None => (label, rest.strip_prefix(':')?),
         };
-        return role(label).map(|r| (r, rest.trim_start()));
+        return label_of(label).map(|(r, a)| (r, a, rest.trim_start()));
     }
     let (label, rest) = line.split_once(':')?;
-    role(label).map(|r| (r, rest.trim_start()))
+    label_of(label).map(|(r, a)| (r, a, rest.trim_start()))
+}
+
+/// The role and author of a label such as `User` or `User (ana)`.
+fn label_of(label: &str) -> Option<(Role, Option<&str>)> {
+    if let Some((name, author)) = label.strip_suffix(')').and_then(|l| l.split_once(" (")) {
+        let author = author.trim();
+        let plain = !author.is_empty() && author.len() <= 64 && !author.contains(['(', ')']);
+        return if plain { role(name).map(|r| (r, Some(author))) } else { None };
+    }
+    role(label).map(|r| (r, None))
 }
 
 fn role(label: &str) -> Option<Role> {
@@ -127,13 +140,19 @@ mod tests {
     #[test]
     fn recognises_every_marker_form() {
         let cases = [
-            ("User: hi", Some((Role::User, "hi"))),
-            ("human:hi", Some((Role::User, "hi"))),
-            ("**Assistant:** ok", Some((Role::Assistant, "ok"))),
-            ("**AI**: ok", Some((Role::Assistant, "ok"))),
-            ("## User", Some((Role::User, ""))),
-            ("### Claude:", Some((Role::Assistant, ""))),
-            ("System: be kind", Some((Role::System, "be kind"))),
+            ("User: hi", Some((Role::User, None, "hi"))),
+            ("human:hi", Some((Role::User, None, "hi"))),
+            ("**Assistant:** ok", Some((Role::Assistant, None, "ok"))),
+            ("**AI**: ok", Some((Role::Assistant, None, "ok"))),
+            ("## User", Some((Role::User, None, ""))),
+            ("### Claude:", Some((Role::Assistant, None, ""))),
+            ("System: be kind", Some((Role::System, None, "be kind"))),
+            ("User (ana): tabs", Some((Role::User, Some("ana"), "tabs"))),
+            ("**User (Jonas Ødegård):** hei", Some((Role::User, Some("Jonas Ødegård"), "hei"))),
+            ("## Assistant (reviewer)", Some((Role::Assistant, Some("reviewer"), ""))),
+            ("User (): x", None),
+            ("User (a (b)): x", None),
+            ("Note (ana): x", None),
             ("Note: not a speaker", None),
             ("## User guide", None),
             (" User: indented", None),

@@ -6,6 +6,10 @@
 //! [`MAX_LINE_BYTES`]), report progress, and are all or nothing: the whole
 //! import is one version, and the first bad file or line aborts it with its
 //! name and line number unless [`ImportOptions::skip_bad_lines`] is set.
+//!
+//! Memory: the input is never held whole; the parsed memories are held until
+//! the single commit (after which the store's live state holds them anyway),
+//! and the commit is written frame by frame.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};

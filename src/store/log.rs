@@ -152,8 +152,30 @@ fn estimated_size(op: &OpRef<'_>) -> usize {
 /// Appends the frames of commit `version` holding `ops` to `out`.
 ///
 /// Fails only if a single op is larger than [`MAX_FRAME_PAYLOAD`].
+#[cfg(test)]
 pub(crate) fn encode_commit(version: u64, ops: &[OpRef<'_>], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let mut scratch = Vec::new();
+    encode_frames(version, ops, &mut scratch, |frame| {
+        out.extend_from_slice(frame);
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+/// Encodes commit `version` holding `ops` frame by frame into `scratch`,
+/// handing each finished frame to `emit`, so that a large commit never sits
+/// in memory twice. Returns the bytes emitted.
+///
+/// Fails if a single op is larger than [`MAX_FRAME_PAYLOAD`] (before
+/// anything of that frame is emitted) or if `emit` fails.
+pub(crate) fn encode_frames(
+    version: u64,
+    ops: &[OpRef<'_>],
+    scratch: &mut Vec<u8>,
+    mut emit: impl FnMut(&[u8]) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
     let mut start = 0;
+    let mut emitted = 0u64;
     loop {
         let mut end = start;
         let mut size = 0;
@@ -163,16 +185,15 @@ pub(crate) fn encode_commit(version: u64, ops: &[OpRef<'_>], out: &mut Vec<u8>) 
         }
         let last = end == ops.len();
         let frame = FrameRef { version, last, ops: &ops[start..end] };
-        let at = out.len();
-        out.extend_from_slice(&[0u8; FRAME_HEADER_LEN as usize]);
-        let encoded = postcard::to_extend(&frame, std::mem::take(out))
+        scratch.clear();
+        scratch.extend_from_slice(&[0u8; FRAME_HEADER_LEN as usize]);
+        let mut out = postcard::to_extend(&frame, std::mem::take(scratch))
             .expect("postcard encoding into a Vec cannot fail for plain data");
-        *out = encoded;
-        let payload_len = out.len() - at - FRAME_HEADER_LEN as usize;
+        let payload_len = out.len() - FRAME_HEADER_LEN as usize;
         let len = match u32::try_from(payload_len) {
             Ok(len) if len <= MAX_FRAME_PAYLOAD => len,
             _ => {
-                out.truncate(at);
+                *scratch = out;
                 let path = ops[start..end].first().map(|op| match op {
                     OpRef::Put(m) => m.path.to_string(),
                     OpRef::Delete { path, .. } => path.to_string(),
@@ -185,13 +206,17 @@ pub(crate) fn encode_commit(version: u64, ops: &[OpRef<'_>], out: &mut Vec<u8>) 
                 });
             }
         };
-        let payload_crc = crc32fast::hash(&out[at + FRAME_HEADER_LEN as usize..]);
-        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-        out[at + 4..at + 8].copy_from_slice(&payload_crc.to_le_bytes());
-        let header_crc = crc32fast::hash(&out[at..at + 8]);
-        out[at + 8..at + 12].copy_from_slice(&header_crc.to_le_bytes());
+        let payload_crc = crc32fast::hash(&out[FRAME_HEADER_LEN as usize..]);
+        out[..4].copy_from_slice(&len.to_le_bytes());
+        out[4..8].copy_from_slice(&payload_crc.to_le_bytes());
+        let header_crc = crc32fast::hash(&out[..8]);
+        out[8..12].copy_from_slice(&header_crc.to_le_bytes());
+        let emitted_now = emit(&out);
+        emitted += out.len() as u64;
+        *scratch = out;
+        emitted_now?;
         if last {
-            return Ok(());
+            return Ok(emitted);
         }
         start = end;
     }

@@ -20,9 +20,10 @@
 //!
 //! # On-disk format
 //!
-//! The store owns three names at the top of its directory and ignores every
-//! other file and subdirectory (other parts keep `sessions/`, `vectors/`,
-//! `dream/` there):
+//! The store owns the names below, at the top of its directory, and ignores
+//! every other file and subdirectory (other parts keep `sessions/`,
+//! `vectors/`, `dream/` there). `memories.log.tmp` and `memories.snap.tmp`
+//! exist only while `create` or a snapshot is being written.
 //!
 //! - `store.lock` — empty; holds the advisory lock.
 //! - `memories.log` — the record log. It starts with a 16-byte header: the
@@ -37,6 +38,8 @@
 //!   same version, the final one marked `last`; versions count up from 1
 //!   without gaps, and a commit's ops are in strict path order (one op per
 //!   path). The log is never rewritten: it is the history.
+//! - `memories.log.damaged`, `memories.snap.damaged` — only after
+//!   [`Store::repair`]: what it set aside.
 //! - `memories.snap` — optional snapshot of the live state: a 28-byte header
 //!   (magic `DRMWSNAP`, format version `u32` = 1, body length `u64`, body
 //!   CRC-32, header CRC-32) and a postcard body `{ version, log_offset,
@@ -58,8 +61,15 @@
 //! checksum fails, a commit without its `last` frame, or zeros up to the
 //! end) they are what an interrupted append leaves: a *torn tail*, dropped
 //! by the next writable open. Anywhere else a failed check is corruption
-//! and an error. A bit flip inside the very last frame cannot be told from
-//! a torn write, so it is treated as one; `verify` reports both.
+//! and an error. A bit flip inside the payload of the very last frame
+//! cannot be told from a torn write, so it is treated as one; `verify`
+//! reports both. [`Store::repair`] sets real damage aside (nothing is
+//! deleted) so that a damaged store opens again.
+//!
+//! # Memory use
+//!
+//! The live memories are held in memory (in path order, so `get` and `list`
+//! never touch the disk); history is read from the log on demand.
 //!
 //! # Limits
 //!
@@ -72,6 +82,7 @@ mod export;
 mod import;
 mod lock;
 pub mod log;
+mod parts;
 mod recovery;
 pub mod snapshot;
 
@@ -83,7 +94,8 @@ pub use error::StoreError;
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader};
 pub use lock::LOCK_FILE;
-pub use recovery::VerifyReport;
+pub use parts::SESSIONS_DIR;
+pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
 
 use crate::memory::{ContentHash, Memory, MemoryPath, Timestamp, check_content};
 use lock::Lock;
@@ -261,7 +273,6 @@ struct Writer {
 /// A store directory opened for writing (exclusive lock) or for reading
 /// (shared lock). The live memories are held in memory, in path order;
 /// history is read from the log on demand.
-#[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     memories: Live,
@@ -275,6 +286,18 @@ pub struct Store {
     writer: Option<Writer>,
     options: StoreOptions,
     _lock: Lock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The memories themselves are left out: a store may hold 100k of them.
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("version", &self.version)
+            .field("memories", &self.memories.len())
+            .field("read_only", &self.writer.is_none())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One version of one path, as [`Store::history`] returns it.
@@ -354,10 +377,11 @@ impl Store {
 
     /// Live memories whose path starts with `prefix` (a plain string prefix),
     /// in path order.
-    pub fn list<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Memory> + 'a {
+    pub fn list<'s>(&'s self, prefix: &str) -> impl Iterator<Item = &'s Memory> + use<'s> {
+        let owned = prefix.to_owned();
         self.memories
             .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(prefix))
+            .take_while(move |(path, _)| path.starts_with(owned.as_str()))
             .map(|(_, m)| m)
     }
 
@@ -521,6 +545,29 @@ impl Store {
         ContentHash(*hasher.finalize().as_bytes())
     }
 
+    /// A blake3 digest of the bytes of the store's own files (log and
+    /// snapshot, torn tail included), to prove that a reader left them as
+    /// they were: take it before and after and compare. Other files and
+    /// subdirectories are not included.
+    pub fn disk_digest(&self) -> Result<ContentHash, StoreError> {
+        let mut hasher = blake3::Hasher::new();
+        for name in [LOG_FILE, SNAPSHOT_FILE] {
+            let path = self.dir.join(name);
+            hasher.update(name.as_bytes());
+            match File::open(&path) {
+                Ok(mut file) => {
+                    hasher.update(b"\x01");
+                    std::io::copy(&mut file, &mut hasher).map_err(StoreError::io(&path))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    hasher.update(b"\x00");
+                }
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            }
+        }
+        Ok(ContentHash(*hasher.finalize().as_bytes()))
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
         Stats {
@@ -545,6 +592,21 @@ impl Store {
         }
         let _lock = Lock::shared(dir)?;
         recovery::verify(dir)
+    }
+
+    /// Sets damage aside so that a store that no longer opens opens again,
+    /// deleting nothing: an unreadable snapshot, or one that does not match
+    /// the log, is renamed to [`DAMAGED_SNAPSHOT_FILE`]; the log bytes after
+    /// the last good commit are copied to [`DAMAGED_LOG_FILE`] and cut off.
+    /// A log with a foreign header or an unknown format version is refused.
+    /// Takes the writer lock.
+    pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let _lock = Lock::exclusive(dir)?;
+        recovery::repair(dir)
     }
 
     fn writable(&mut self) -> Result<&mut Writer, StoreError> {
@@ -572,27 +634,28 @@ impl Store {
         let log_path = self.dir.join(LOG_FILE);
         let writer = self.writable()?;
         let mut buf = std::mem::take(&mut writer.scratch);
-        buf.clear();
-        let encoded = log::encode_commit(version, refs, &mut buf);
-        let result = encoded.and_then(|()| {
-            let written = writer.file.write_all(&buf).and_then(|()| match durability {
-                Durability::Immediate => writer.file.sync_data(),
-                Durability::Batched => Ok(()),
-            });
-            written.map_err(StoreError::io(&log_path))
+        let file = &mut writer.file;
+        let written = log::encode_frames(version, refs, &mut buf, |frame| {
+            file.write_all(frame).map_err(StoreError::io(&log_path))
         });
-        let len = buf.len() as u64;
-        writer.scratch = buf;
+        // Keep the buffer only while it is of a reasonable size.
+        if buf.capacity() <= 1 << 20 {
+            writer.scratch = buf;
+        }
+        let result = written.and_then(|len| match durability {
+            Durability::Immediate => writer.file.sync_data().map(|()| len).map_err(StoreError::io(&log_path)),
+            Durability::Batched => Ok(len),
+        });
         match result {
-            Ok(()) => {
+            Ok(len) => {
                 writer.unsynced |= durability == Durability::Batched;
                 self.log_len += len;
                 Ok(version)
             }
-            Err(e @ StoreError::BadFile { .. }) => Err(e),
             Err(e) => {
-                // Roll the log back to the last commit; if that fails too,
-                // refuse further writes until a reopen repairs the tail.
+                // Roll the log back to the last commit (frames of this one
+                // may have been written); if that fails too, refuse further
+                // writes until a reopen drops the unfinished commit.
                 if writer.file.set_len(log_len).and_then(|()| writer.file.sync_data()).is_err() {
                     writer.poisoned = true;
                 }
@@ -636,14 +699,18 @@ fn revision(version: u64, op: Option<Op>) -> Revision {
 
 /// Changes gathered for one commit; see [`Store::batch`]. The last change
 /// given for a path wins.
-#[derive(Debug)]
 pub struct Batch<'s> {
     store: &'s mut Store,
     /// `None` is a deletion (with its time).
     pending: std::collections::BTreeMap<MemoryPath, Pending>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("store", &self.store.dir).field("changes", &self.pending.len()).finish()
+    }
+}
+
 enum Pending {
     Put(Memory),
     Delete(Timestamp),
@@ -817,6 +884,9 @@ mod tests {
         assert_eq!(list("/a"), ["/a/x", "/a/y", "/ab"]);
         assert_eq!(list(""), ["/a/x", "/a/y", "/ab", "/b"]);
         assert!(list("/c").is_empty());
+        // The iterator does not borrow the prefix.
+        let listed = store.list(&String::from("/a/"));
+        assert_eq!(listed.count(), 2);
     }
 
     #[test]
@@ -898,6 +968,22 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!((store.len(), store.version()), (120, 1));
         assert_eq!(store.history(&p("/m007")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn disk_digest_changes_only_with_the_store_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        store.put(&p("/a"), "x").unwrap();
+        let before = store.disk_digest().unwrap();
+        std::fs::create_dir(dir.path().join("vectors")).unwrap();
+        std::fs::write(dir.path().join("vectors").join("cache"), b"other part").unwrap();
+        assert_eq!(store.disk_digest().unwrap(), before);
+        store.put(&p("/a"), "y").unwrap();
+        assert_ne!(store.disk_digest().unwrap(), before);
+        let after_put = store.disk_digest().unwrap();
+        store.compact().unwrap();
+        assert_ne!(store.disk_digest().unwrap(), after_put);
     }
 
     #[test]

@@ -268,3 +268,131 @@ fn check_snapshot(snap: &Snapshot, live: &Live, version: u64, file: &Path, probl
         ));
     }
 }
+
+/// Name under which [`Store::repair`](super::Store::repair) keeps the log bytes it cut off.
+pub const DAMAGED_LOG_FILE: &str = "memories.log.damaged";
+/// Name under which [`Store::repair`](super::Store::repair) keeps a snapshot it set aside.
+pub const DAMAGED_SNAPSHOT_FILE: &str = "memories.snap.damaged";
+
+/// What [`Store::repair`](super::Store::repair) did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RepairReport {
+    /// Where a damaged or inconsistent snapshot was moved, if one was.
+    pub snapshot_moved_to: Option<std::path::PathBuf>,
+    /// Offset at which the log was cut (the end of the last good commit).
+    pub log_cut_at: Option<u64>,
+    /// Where the bytes cut from the log were saved, and how many.
+    pub log_saved_to: Option<(std::path::PathBuf, u64)>,
+}
+
+impl RepairReport {
+    /// Whether repair changed nothing (the store was intact).
+    pub fn is_noop(&self) -> bool {
+        self.snapshot_moved_to.is_none() && self.log_cut_at.is_none()
+    }
+}
+
+/// Refuses to overwrite an earlier repair's leftovers.
+fn free_name(dir: &Path, name: &str) -> Result<std::path::PathBuf, StoreError> {
+    let path = dir.join(name);
+    if path.try_exists().map_err(StoreError::io(&path))? {
+        return Err(StoreError::BadFile {
+            file: path,
+            reason: "left by an earlier repair; move it away first".into(),
+        });
+    }
+    Ok(path)
+}
+
+/// Sets damage aside so that the store opens again; the caller holds the
+/// writer lock. Nothing is deleted: a snapshot that is unreadable or does
+/// not match the log is renamed, and the log bytes after the last good
+/// commit are copied to [`DAMAGED_LOG_FILE`] before the log is cut there.
+pub(crate) fn repair(dir: &Path) -> Result<RepairReport, StoreError> {
+    let log_path = dir.join(LOG_FILE);
+    let snap_path = dir.join(SNAPSHOT_FILE);
+    // A log with a foreign header or format is never touched.
+    let (file, len) = open_log(dir)?;
+    let mut report = RepairReport::default();
+    let snapshot = match read_snapshot(dir) {
+        Ok(snapshot) => snapshot.map(|(s, _)| s),
+        Err(e @ StoreError::Io { .. }) => return Err(e),
+        Err(_) => {
+            let to = free_name(dir, DAMAGED_SNAPSHOT_FILE)?;
+            std::fs::rename(&snap_path, &to).map_err(StoreError::io(&snap_path))?;
+            report.snapshot_moved_to = Some(to);
+            None
+        }
+    };
+    // Replay the whole log, noting whether the snapshot sits on a commit
+    // boundary with the same state, and where the first damage is.
+    let mut reader =
+        LogReader::new(BufReader::with_capacity(1 << 20, file), &log_path, LOG_HEADER_LEN, len, 1);
+    let mut live = Live::new();
+    let mut snapshot_matches =
+        snapshot.as_ref().map(|s| s.log_offset == LOG_HEADER_LEN && s.version == 0 && s.memories.is_empty());
+    let damaged = loop {
+        match reader.next_commit() {
+            Ok(Some(commit)) => {
+                apply(&mut live, commit.ops);
+                if let Some(s) = snapshot.as_ref().filter(|s| s.log_offset == reader.offset()) {
+                    snapshot_matches = Some(
+                        s.version == commit.version
+                            && s.memories.len() == live.len()
+                            && s.memories.iter().zip(live.values()).all(|(a, b)| a == b),
+                    );
+                }
+            }
+            Ok(None) => break reader.torn_tail().is_some(),
+            Err(_) => break true,
+        }
+    };
+    let mut cut = damaged.then_some(reader.offset());
+    if let Some(s) = &snapshot {
+        let beyond_damage = cut.is_some_and(|c| s.log_offset > c);
+        if beyond_damage && s.log_offset <= len {
+            // The damage is in history the snapshot already covers: keep the
+            // snapshot and cut only after it, where an open reads.
+            let (file, _) = open_log(dir)?;
+            let mut file = file;
+            file.seek(SeekFrom::Start(s.log_offset)).map_err(StoreError::io(&log_path))?;
+            let mut tail = LogReader::new(
+                BufReader::with_capacity(1 << 20, file),
+                &log_path,
+                s.log_offset,
+                len,
+                s.version + 1,
+            );
+            cut = loop {
+                match tail.next_commit() {
+                    Ok(Some(_)) => {}
+                    Ok(None) if tail.torn_tail().is_none() => break None,
+                    _ => break Some(tail.offset()),
+                }
+            };
+        } else if snapshot_matches != Some(true) {
+            let to = free_name(dir, DAMAGED_SNAPSHOT_FILE)?;
+            std::fs::rename(&snap_path, &to).map_err(StoreError::io(&snap_path))?;
+            report.snapshot_moved_to = Some(to);
+        }
+    }
+    if let Some(cut) = cut {
+        let saved = free_name(dir, DAMAGED_LOG_FILE)?;
+        let mut from = File::open(&log_path).map_err(StoreError::io(&log_path))?;
+        from.seek(SeekFrom::Start(cut)).map_err(StoreError::io(&log_path))?;
+        let mut to = File::create_new(&saved).map_err(StoreError::io(&saved))?;
+        let copied = std::io::copy(&mut from, &mut to).map_err(StoreError::io(&saved))?;
+        to.sync_all().map_err(StoreError::io(&saved))?;
+        snapshot::sync_dir(dir)?;
+        let log =
+            std::fs::OpenOptions::new().write(true).open(&log_path).map_err(StoreError::io(&log_path))?;
+        log.set_len(cut).map_err(StoreError::io(&log_path))?;
+        log.sync_all().map_err(StoreError::io(&log_path))?;
+        report.log_cut_at = Some(cut);
+        report.log_saved_to = Some((saved, copied));
+    }
+    if report.snapshot_moved_to.is_some() {
+        snapshot::sync_dir(dir)?;
+    }
+    Ok(report)
+}

@@ -141,3 +141,56 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     let _ = dir;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{ContentHash, MemoryPath, Source, Timestamp};
+    use proptest::prelude::*;
+
+    fn memory() -> impl Strategy<Value = Memory> {
+        (
+            "(/[a-zé0-9 ._-]{1,6}){1,4}",
+            "\\PC{0,40}",
+            any::<i64>(),
+            any::<i64>(),
+            prop::collection::btree_map("[a-z]{0,4}", "\\PC{0,8}", 0..3),
+            prop::collection::vec(any::<[u8; 32]>(), 0..3),
+        )
+            .prop_filter_map("valid path", |(path, content, c, u, metadata, hashes)| {
+                let path = MemoryPath::new(&path).ok()?;
+                let mut m = Memory::new(path.clone(), content, Timestamp(c));
+                m.updated_at = Timestamp(u);
+                m.metadata = metadata;
+                m.sources = hashes
+                    .into_iter()
+                    .map(|h| Source::Memory { path: path.clone(), hash: ContentHash(h) })
+                    .collect();
+                Some(m)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn snapshots_round_trip(memories in prop::collection::vec(memory(), 0..20), version in any::<u64>(), offset in any::<u64>()) {
+            let mut memories = memories;
+            memories.sort_by(|a, b| a.path.cmp(&b.path));
+            memories.dedup_by(|a, b| a.path == b.path);
+            let bytes = encode(version, offset, memories.iter());
+            let snap = decode(&bytes, Path::new("s")).expect("a fresh snapshot decodes");
+            prop_assert_eq!(snap, Snapshot { version, log_offset: offset, memories });
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_snapshots_are_refused() {
+        let m = Memory::new(MemoryPath::new("/a").unwrap(), "x", Timestamp(1));
+        let bytes = encode(1, 16, [&m].into_iter());
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len], Path::new("s")).is_err(), "prefix of {len} bytes accepted");
+        }
+        let mut padded = bytes.clone();
+        padded.push(0);
+        assert!(decode(&padded, Path::new("s")).is_err());
+    }
+}
