@@ -56,20 +56,20 @@ fn quick() -> bool {
 /// Prints how long candidate pairs take both ways at growing sizes.
 fn crossover() {
     println!(
-        "# candidate_pairs(k = 10, min 0.8), clustered 384-d, threads = {}",
+        "# candidate_pairs(k = 10, min 0.5), clustered 384-d, threads = {}",
         rayon::current_num_threads()
     );
     println!("# n\texact_s\thnsw_build_s\thnsw_pairs_s");
     for n in [1_000, 2_000, 5_000, 10_000] {
         let v = clustered(n, 5);
         let t = Instant::now();
-        let e = ExactIndex::build(v.clone()).candidate_pairs(10, 0.8);
+        let e = ExactIndex::build(v.clone()).candidate_pairs(10, 0.5);
         let exact = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let h = HnswIndex::build(v, HnswParams::default());
         let build = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let hp = h.candidate_pairs(10, 0.8);
+        let hp = h.candidate_pairs(10, 0.5);
         let pairs = t.elapsed().as_secs_f64();
         println!("{n}\t{exact:.3}\t{build:.3}\t{pairs:.3}\t(pairs exact {} hnsw {})", e.len(), hp.len());
     }
