@@ -4,12 +4,18 @@
 
 #![warn(missing_docs)]
 
+pub mod dream;
 pub mod embed;
 pub mod index;
 pub mod memory;
 pub mod progress;
+pub mod report;
+pub mod resolve;
 pub mod session;
 
+pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
+pub use report::Report;
+pub use resolve::{Journal, LocalResolver, Resolver};
 pub use session::{Excerpt, Session, SessionId};

@@ -1,0 +1,264 @@
+//! Stage 3: contradictions and supersession between merge groups.
+//!
+//! Each conflicting pair (same subject, different value) is decided by
+//! explicit evidence only:
+//! - an update cue ("moved from X to Y", "now", "no longer", "replaced",
+//!   "switched", "instead") on exactly one side supersedes the other side,
+//!   provided the cue is not older than what it replaces;
+//! - cues on both sides: the later one wins (a tie stays open);
+//! - no cue: left open. Recency alone is weaker evidence, so it is left to
+//!   the resolver of stage 6 (the local one acts on it only when nothing
+//!   but values differ).
+//!
+//! A group superseded by two different winners, or a cycle of winners, is
+//! left open too. Open pairs form clusters (connected components over the
+//! groups still standing), which stage 5 turns into questions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::near::{Relation, Strength, UnionFind, compare};
+use super::normalize::Analysed;
+use crate::memory::{MemoryPath, Timestamp};
+
+/// What stage 3 needs to know about a merge group.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit<'a> {
+    /// The analysed text the group keeps.
+    pub analysed: &'a Analysed,
+    /// The path of that text's memory (for reasons).
+    pub path: &'a MemoryPath,
+    /// The latest `updated_at` among the group's members.
+    pub updated_at: Timestamp,
+}
+
+/// A group replaced by a newer one on explicit evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersession {
+    /// The stale group.
+    pub loser: usize,
+    /// The group that replaces it (final: chains are followed).
+    pub winner: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// Groups in conflict that the evidence could not settle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCluster {
+    /// The groups, ascending.
+    pub groups: Vec<usize>,
+    /// Why they are open (one clause per kind of doubt, sorted).
+    pub why: String,
+}
+
+/// What stage 3 decided.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConflictOutput {
+    /// Supersessions settled by cues, sorted by loser.
+    pub settled: Vec<Supersession>,
+    /// Clusters for the resolver, in order of their first group.
+    pub open: Vec<OpenCluster>,
+}
+
+enum Verdict {
+    Beats { winner: usize, loser: usize, reason: String },
+    Open(&'static str),
+}
+
+fn decide(units: &[Unit<'_>], a: usize, b: usize) -> Verdict {
+    let (ua, ub) = (&units[a], &units[b]);
+    let relation = compare(ua.analysed, ub.analysed);
+    let Relation::Conflict { strength } = relation else {
+        return Verdict::Open(
+            "a merged memory conflicts with another, but their kept texts differ in more than values",
+        );
+    };
+    let cue_reason = |w: &Unit<'_>, l: &Unit<'_>| {
+        format!(
+            "{} states an update (\"{}\") about the same subject as {}, and is not older",
+            w.path,
+            w.analysed.cue.unwrap_or("update"),
+            l.path
+        )
+    };
+    match (ua.analysed.cue.is_some(), ub.analysed.cue.is_some()) {
+        (true, false) if ua.updated_at >= ub.updated_at => {
+            Verdict::Beats { winner: a, loser: b, reason: cue_reason(ua, ub) }
+        }
+        (false, true) if ub.updated_at >= ua.updated_at => {
+            Verdict::Beats { winner: b, loser: a, reason: cue_reason(ub, ua) }
+        }
+        (true, false) | (false, true) => {
+            Verdict::Open("an update cue is older than the statement it would replace")
+        }
+        (true, true) if ua.updated_at != ub.updated_at => {
+            let (w, l) = if ua.updated_at > ub.updated_at { (a, b) } else { (b, a) };
+            let reason = format!(
+                "both {} and {} state updates; {} is the later one",
+                units[w].path, units[l].path, units[w].path
+            );
+            Verdict::Beats { winner: w, loser: l, reason }
+        }
+        (true, true) => Verdict::Open("two update statements written at the same time"),
+        (false, false) => match strength {
+            Strength::Strong => Verdict::Open("same subject with different values and no update cue"),
+            Strength::Weak => {
+                Verdict::Open("wording differs beyond values: maybe the same subject, maybe not")
+            }
+        },
+    }
+}
+
+/// Decides the conflicting pairs `(a, b)` (group indexes into `units`).
+pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutput {
+    let mut beats: BTreeMap<usize, BTreeMap<usize, String>> = BTreeMap::new();
+    let mut open: Vec<(usize, usize, &'static str)> = Vec::new();
+    for &(a, b) in conflicts {
+        match decide(units, a, b) {
+            Verdict::Beats { winner, loser, reason } => {
+                beats.entry(loser).or_default().insert(winner, reason);
+            }
+            Verdict::Open(why) => open.push((a, b, why)),
+        }
+    }
+    // A loser claimed by two winners is ambiguous: leave all of it open.
+    let mut direct: BTreeMap<usize, (usize, String)> = BTreeMap::new();
+    for (loser, winners) in beats {
+        if winners.len() == 1 {
+            let (w, r) = winners.into_iter().next().expect("one winner");
+            direct.insert(loser, (w, r));
+        } else {
+            for w in winners.into_keys() {
+                open.push((loser.min(w), loser.max(w), "superseded by two different memories"));
+            }
+        }
+    }
+    // Follow chains to the final winner; a cycle stays open.
+    let mut settled = Vec::new();
+    let mut in_cycle = BTreeSet::new();
+    for (&loser, (_, reason)) in &direct {
+        let mut seen = BTreeSet::from([loser]);
+        let mut cur = loser;
+        let mut cycle = false;
+        while let Some((next, _)) = direct.get(&cur) {
+            if !seen.insert(*next) {
+                cycle = true;
+                break;
+            }
+            cur = *next;
+        }
+        if cycle {
+            in_cycle.insert(loser);
+        } else {
+            settled.push(Supersession { loser, winner: cur, reason: reason.clone() });
+        }
+    }
+    for &l in &in_cycle {
+        if let Some((w, _)) = direct.get(&l) {
+            open.push((l.min(*w), l.max(*w), "update statements contradict each other in a cycle"));
+        }
+    }
+    let carrier: BTreeMap<usize, usize> = settled.iter().map(|s| (s.loser, s.winner)).collect();
+    let final_of = |g: usize| *carrier.get(&g).unwrap_or(&g);
+    let n = units.len();
+    let mut uf = UnionFind::new(n);
+    let mut edges = Vec::new();
+    for (a, b, why) in open {
+        let (fa, fb) = (final_of(a), final_of(b));
+        if fa != fb {
+            uf.union(fa, fb);
+            edges.push((fa, why));
+        }
+    }
+    let mut whys: BTreeMap<usize, BTreeSet<&'static str>> = BTreeMap::new();
+    for (a, why) in edges {
+        whys.entry(uf.find(a)).or_default().insert(why);
+    }
+    let mut members: BTreeMap<usize, Vec<usize>> = whys.keys().map(|&root| (root, Vec::new())).collect();
+    for g in 0..n {
+        if let Some(list) = members.get_mut(&uf.find(g)) {
+            list.push(g);
+        }
+    }
+    let open = members
+        .into_iter()
+        .map(|(root, groups)| {
+            let why: Vec<&str> = whys.get(&root).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            OpenCluster { groups, why: why.join("; ") }
+        })
+        .collect();
+    ConflictOutput { settled, open }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dream::normalize::analyse;
+
+    struct Fixture {
+        analysed: Vec<Analysed>,
+        paths: Vec<MemoryPath>,
+        times: Vec<i64>,
+    }
+
+    impl Fixture {
+        fn new(items: &[(&str, i64)]) -> Self {
+            Self {
+                analysed: items.iter().map(|(t, _)| analyse(t)).collect(),
+                paths: (0..items.len()).map(|i| MemoryPath::new(&format!("/m{i}")).unwrap()).collect(),
+                times: items.iter().map(|(_, t)| *t).collect(),
+            }
+        }
+        fn units(&self) -> Vec<Unit<'_>> {
+            (0..self.paths.len())
+                .map(|i| Unit {
+                    analysed: &self.analysed[i],
+                    path: &self.paths[i],
+                    updated_at: Timestamp(self.times[i]),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn cue_supersedes_older_statement() {
+        let f = Fixture::new(&[("billing uses Postgres", 1), ("Billing moved from Postgres to MySQL", 2)]);
+        let out = resolve(&f.units(), &[(0, 1)]);
+        assert_eq!(out.settled.len(), 1);
+        assert_eq!((out.settled[0].loser, out.settled[0].winner), (0, 1));
+        assert!(out.open.is_empty());
+    }
+
+    #[test]
+    fn older_cue_and_no_cue_stay_open() {
+        let f = Fixture::new(&[("billing uses Postgres", 3), ("Billing moved from Postgres to MySQL", 2)]);
+        let out = resolve(&f.units(), &[(0, 1)]);
+        assert!(out.settled.is_empty());
+        assert_eq!(out.open.len(), 1);
+        let g = Fixture::new(&[
+            ("staging port is 5433", 1),
+            ("staging port is 5434", 2),
+            ("staging port is 5435", 3),
+        ]);
+        let out = resolve(&g.units(), &[(0, 1), (1, 2)]);
+        assert_eq!(
+            out.open,
+            vec![OpenCluster {
+                groups: vec![0, 1, 2],
+                why: "same subject with different values and no update cue".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn chains_reach_the_final_winner() {
+        let f = Fixture::new(&[
+            ("deploy day is Monday", 1),
+            ("deploy day is now Tuesday", 2),
+            ("deploy day switched to Wednesday", 3),
+        ]);
+        let out = resolve(&f.units(), &[(0, 1), (1, 2)]);
+        let winners: Vec<(usize, usize)> = out.settled.iter().map(|s| (s.loser, s.winner)).collect();
+        assert_eq!(winners, vec![(0, 2), (1, 2)]);
+    }
+}
