@@ -3,8 +3,9 @@
 //!
 //! Stages, one module each, each a function with typed input and output:
 //! 1. [`exact`]: exact duplicates (blake3 of normalised text);
-//! 2. [`near`]: near-duplicate clusters (embedding candidates confirmed by
-//!    a lexical check that never folds two subjects together);
+//! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
+//!    sharing a rare word, confirmed by a lexical check that never folds two
+//!    subjects together);
 //! 3. [`conflict`]: contradictions and supersession, settled by explicit
 //!    update cues; the rest is open;
 //! 4. [`patterns`]: recurring mistakes and shared preferences from sessions;
@@ -29,16 +30,16 @@ pub mod normalize;
 pub mod patterns;
 pub mod plan;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use crate::embed::{EmbedError, Embedder};
-use crate::index::ExactIndex;
+use crate::embed::{EmbedError, Embedder, cosine};
+use crate::index::{CandidatePair, ExactIndex};
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
-use crate::resolve::{Answer, ResolveError, Resolver};
+use crate::resolve::{Answer, QuestionMemory, ResolveError, Resolver};
 use crate::session::Session;
 
 pub use plan::ExcerptBudget;
@@ -96,10 +97,10 @@ impl Thresholds {
     /// For the built-in lexical embedder: calibrated on the seeded corpus so
     /// that every true duplicate and conflict pair is a candidate (the
     /// lexical check then does the precise work).
-    pub const LEXICAL: Self = Self { candidate_k: 10, min_similarity: 0.35 };
+    pub const LEXICAL: Self = Self { candidate_k: 30, min_similarity: 0.3 };
     /// For all-MiniLM-L6-v2 (sentence similarity runs higher than the
     /// lexical embedder's for related texts).
-    pub const MINILM: Self = Self { candidate_k: 10, min_similarity: 0.55 };
+    pub const MINILM: Self = Self { candidate_k: 30, min_similarity: 0.55 };
 
     /// The settings for an embedder's model id (`lexical-…` or otherwise MiniLM).
     pub fn for_model(model_id: &str) -> Self {
@@ -129,7 +130,7 @@ impl Default for DreamOptions {
         Self {
             thresholds: None,
             min_pattern_sessions: 2,
-            excerpts: ExcerptBudget { max_excerpts: 3, max_tokens: 400 },
+            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
             instructions: String::new(),
             threads: None,
             batch_size: 256,
@@ -237,7 +238,19 @@ impl Dream {
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         step("candidates", 0, 1)?;
         let index = ExactIndex::build(vectors.clone());
-        let pairs = index.candidate_pairs(thresholds.candidate_k, thresholds.min_similarity);
+        let mut by_pair: BTreeMap<(usize, usize), CandidatePair> = index
+            .candidate_pairs(thresholds.candidate_k, thresholds.min_similarity)
+            .into_iter()
+            .map(|p| ((p.a, p.b), p))
+            .collect();
+        for (a, b) in near::blocking_pairs(&analysed) {
+            by_pair.entry((a, b)).or_insert_with(|| CandidatePair {
+                a,
+                b,
+                similarity: cosine(&vectors[a], &vectors[b]),
+            });
+        }
+        let pairs: Vec<CandidatePair> = by_pair.into_values().collect();
         step("candidates", 1, 1)?;
         step("near", 0, pairs.len())?;
         let near = near::cluster(&analysed, &pairs);
@@ -277,19 +290,23 @@ impl Dream {
             .open
             .iter()
             .map(|c| {
-                let mut members: Vec<(&Memory, &[f32])> = c
+                let mut members: Vec<(QuestionMemory, &[f32])> = c
                     .groups
                     .iter()
                     .map(|&g| {
                         let e = near.groups[g].representative;
-                        (&memories[exact.groups[e].representative], vectors[e].as_slice())
+                        let m = &memories[exact.groups[e].representative];
+                        let q = QuestionMemory {
+                            path: m.path.clone(),
+                            content: m.content.clone(),
+                            updated_at: units[g].updated_at,
+                        };
+                        (q, vectors[e].as_slice())
                     })
                     .collect();
                 members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-                plan::ClusterInput {
-                    members: members.iter().map(|m| m.0).collect(),
-                    vectors: members.iter().map(|m| m.1).collect(),
-                }
+                let vectors = members.iter().map(|m| m.1).collect();
+                plan::ClusterInput { members: members.into_iter().map(|m| m.0).collect(), vectors }
             })
             .collect();
         let planned =

@@ -67,12 +67,12 @@ pub const MIN_SUBSUMED_TOKENS: usize = 2;
 /// tokens to be folded into it (4 = 40 %): a two-word note is not "said" by
 /// a long document that happens to contain both words.
 pub const MIN_SUBSUMED_SHARE_TENTHS: usize = 4;
-/// Two plain words of at least this many characters whose normalised
-/// Damerau-Levenshtein similarity reaches [`TYPO_SIMILARITY`] count as the
-/// same word (a typo), never for values.
-pub const TYPO_MIN_CHARS: usize = 5;
-/// See [`TYPO_MIN_CHARS`].
-pub const TYPO_SIMILARITY: f64 = 0.85;
+/// Two purely alphabetic plain words of at least this many characters that
+/// differ by a single edit (Damerau-Levenshtein distance 1) count as the
+/// same word, a typo ("postgress"). Never for values, nor for names with
+/// digits or dashes (`billing-v1` / `billing-v2`), nor for short words
+/// (`kosa` / `kone`).
+pub const TYPO_MIN_CHARS: usize = 6;
 
 /// The lexical check: how `a` relates to `b` (see the module doc).
 pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
@@ -82,6 +82,9 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
         } else {
             Relation::Distinct
         };
+    }
+    if states_change_of(a, b) || states_change_of(b, a) {
+        return Relation::Conflict { strength: Strength::Strong };
     }
     let (only_a, only_b, shared) = multiset_diff(&a.tokens, &b.tokens);
     if only_a.is_empty() && only_b.is_empty() {
@@ -117,7 +120,7 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
     }
     // One plain word swapped for another, nothing else changed, and the
     // shared part holds no value: "billing uses Postgres" / "billing uses
-    // MySQL". The swapped word must not open the text (that is where the
+    // MySQL". The swapped word must not open either text (that is where the
     // subject usually stands: "Alice prefers tabs" / "Bob prefers tabs"),
     // and a shared value means the same value for two subjects.
     let shared_value = shared.iter().any(|t| t.class.is_value());
@@ -130,13 +133,28 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
     if (plain_a.is_empty() || plain_b.is_empty()) && values_a > 0 && values_b > 0 {
         return Relation::Conflict { strength: Strength::Weak };
     }
-    // An update cue on exactly one side, replacing a single token of the other.
-    let one_cue = a.cue.is_some() != b.cue.is_some();
-    let other_diff = if a.cue.is_some() { only_b.len() } else { only_a.len() };
-    if one_cue && other_diff == 1 && shared.len() >= MIN_SUBSUMED_TOKENS {
+    // Two update statements about one subject, sharing the value one of
+    // them moved away from: "X moved from A to B" / "X now uses C instead of B".
+    let opens = only_a.contains(&a.tokens[0]) || only_b.contains(&b.tokens[0]);
+    if a.cue.is_some()
+        && b.cue.is_some()
+        && !opens
+        && shared.len() >= 2
+        && only_a.len().min(only_b.len()) == 1
+    {
         return Relation::Conflict { strength: Strength::Weak };
     }
     Relation::Distinct
+}
+
+/// Whether `update` says "… from X to Y" about what `old` states: `old`
+/// holds X but not Y, and everything else `update` says is in `old`.
+fn states_change_of(update: &Analysed, old: &Analysed) -> bool {
+    let Some((from, to)) = &update.change else { return false };
+    let old_words: BTreeSet<&str> = old.tokens.iter().map(|t| t.text.as_str()).collect();
+    old_words.contains(from.as_str())
+        && !old_words.contains(to.as_str())
+        && update.tokens.iter().filter(|t| t.text != *to).all(|t| old_words.contains(t.text.as_str()))
 }
 
 /// Tokens only in `a`, only in `b`, and in both (as multisets; plain words
@@ -158,13 +176,11 @@ fn multiset_diff(a: &[Token], b: &[Token]) -> (Vec<Token>, Vec<Token>, Vec<Token
     let mut i = 0;
     while i < only_a.len() {
         let t = &only_a[i];
-        let typo = (t.class == TokenClass::Word && t.text.chars().count() >= TYPO_MIN_CHARS)
+        let typo = is_typo_candidate(t)
             .then(|| {
-                only_b.iter().position(|u| {
-                    u.class == TokenClass::Word
-                        && u.text.chars().count() >= TYPO_MIN_CHARS
-                        && strsim::normalized_damerau_levenshtein(&t.text, &u.text) >= TYPO_SIMILARITY
-                })
+                only_b
+                    .iter()
+                    .position(|u| is_typo_candidate(u) && strsim::damerau_levenshtein(&t.text, &u.text) == 1)
             })
             .flatten();
         if let Some(j) = typo {
@@ -175,6 +191,51 @@ fn multiset_diff(a: &[Token], b: &[Token]) -> (Vec<Token>, Vec<Token>, Vec<Token
         }
     }
     (only_a, only_b, shared)
+}
+
+/// Most memories a word may appear in to serve as a blocking key: a word
+/// that rare names a subject (a service, a person, a tool).
+pub const MAX_BLOCK_DF: usize = 48;
+/// Fewest content words two memories must share to be a blocking candidate.
+pub const MIN_BLOCK_SHARED: usize = 2;
+
+/// Candidate pairs by shared rare words (lexical blocking), `a < b`,
+/// sorted: every pair of texts that share a word found in at most
+/// [`MAX_BLOCK_DF`] texts and at least [`MIN_BLOCK_SHARED`] words in all.
+/// This complements the embedding's nearest neighbours, which miss
+/// rewordings when many look-alikes crowd the neighbourhood.
+pub fn blocking_pairs(analysed: &[Analysed]) -> Vec<(usize, usize)> {
+    let sets: Vec<BTreeSet<&str>> =
+        analysed.iter().map(|a| a.tokens.iter().map(|t| t.text.as_str()).collect()).collect();
+    let mut postings: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        for w in set {
+            postings.entry(w).or_default().push(i);
+        }
+    }
+    let lists: Vec<&Vec<usize>> =
+        postings.values().filter(|l| l.len() > 1 && l.len() <= MAX_BLOCK_DF).collect();
+    let mut pairs: Vec<(usize, usize)> = lists
+        .par_iter()
+        .flat_map_iter(|list| {
+            let sets = &sets;
+            list.iter().enumerate().flat_map(move |(x, &a)| {
+                list[x + 1..]
+                    .iter()
+                    .filter(move |&&b| sets[a].intersection(&sets[b]).count() >= MIN_BLOCK_SHARED)
+                    .map(move |&b| (a, b))
+            })
+        })
+        .collect();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+fn is_typo_candidate(t: &Token) -> bool {
+    t.class == TokenClass::Word
+        && t.text.chars().count() >= TYPO_MIN_CHARS
+        && t.text.chars().all(char::is_alphabetic)
 }
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
@@ -354,6 +415,11 @@ mod tests {
             Relation::Distinct
         );
         assert_eq!(rel("billing runs python 3.11", "search runs python 3.12"), Relation::Distinct);
+        assert_eq!(
+            rel("exports-dark-launch flag: enabled", "reports-dark-launch flag: enabled"),
+            Relation::Distinct
+        );
+        assert_eq!(rel("the billing-v1 flag is on", "the billing-v2 flag is on"), Relation::Distinct);
     }
 
     #[test]
@@ -365,6 +431,20 @@ mod tests {
         assert_eq!(rel("billing uses Postgres", "billing uses MySQL"), WEAK);
         assert_eq!(rel("billing uses Postgres", "Billing moved from Postgres to MySQL"), STRONG);
         assert_eq!(rel("port is 5433", "production port is 5432"), WEAK);
+        assert_eq!(
+            rel(
+                "shipping moved from Cassandra to CockroachDB.",
+                "shipping now stores its data in DynamoDB instead of CockroachDB."
+            ),
+            WEAK
+        );
+        assert_eq!(
+            rel("billing moved from Postgres to MySQL", "search moved from Postgres to MySQL"),
+            Relation::Distinct
+        );
+        assert_eq!(rel("Database for reports: MySQL", "reports moved from MySQL to MongoDB."), STRONG);
+        assert_eq!(rel("CI for payments: Jenkins", "media CI now runs on Jenkins."), Relation::Distinct);
+        assert_eq!(rel("search uses Postgres", "billing moved from Postgres to MySQL"), Relation::Distinct);
     }
 
     #[test]
@@ -387,6 +467,17 @@ mod tests {
         let out = cluster(&analysed, &[pair(0, 1), pair(0, 2), pair(1, 2)]);
         assert_eq!(out.groups.len(), 2);
         assert!(out.groups.iter().all(|g| !(g.members.contains(&1) && g.members.contains(&2))));
+    }
+
+    #[test]
+    fn blocking_finds_rewordings_sharing_a_rare_word() {
+        let texts = [
+            "Replica count for analytics in production: 9",
+            "The production analytics deployment is scaled to 6 replicas.",
+            "analytics is owned by Priya",
+        ];
+        let analysed: Vec<Analysed> = texts.iter().map(|t| analyse(t)).collect();
+        assert_eq!(blocking_pairs(&analysed), vec![(0, 1)]);
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct Analysed {
     pub tokens: Vec<Token>,
     /// The first update cue found, as written in the cue list.
     pub cue: Option<&'static str>,
+    /// For "… from X to Y": the first content token of X and of Y.
+    pub change: Option<(String, String)>,
 }
 
 /// Words dropped before comparing: grammar, pronouns, and words that carry
@@ -67,51 +69,14 @@ const STOP_WORDS: &[&str] = &[
 
 /// Generic predicate words: "X uses Y", "X runs on Y", "X listens on Y"
 /// say the same as "X: Y". Dropped before comparing.
+#[rustfmt::skip]
 const FILLER_WORDS: &[&str] = &[
-    "use",
-    "using",
-    "used",
-    "run",
-    "running",
-    "ran",
-    "listen",
-    "listening",
-    "set",
-    "configured",
-    "configure",
-    "located",
-    "live",
-    "living",
-    "lives",
-    "currently",
-    "please",
-    "note",
-    "remember",
-    "always",
-    "default",
-    "value",
-    "setting",
-    "happen",
-    "happens",
-    "get",
-    "gets",
-    "go",
-    "goes",
-    "take",
-    "takes",
-    "need",
-    "needs",
-    "should",
-    "kept",
-    "keep",
-    "stored",
-    "store",
-    "sits",
-    "sit",
-    "point",
-    "points",
-    "talk",
-    "talks",
+    "use", "using", "used", "run", "running", "ran", "listen", "listening", "set", "configured",
+    "configure", "located", "live", "living", "lives", "currently", "please", "note", "remember",
+    "always", "default", "value", "setting", "happen", "happens", "get", "gets", "go", "goes", "take",
+    "takes", "need", "needs", "should", "kept", "keep", "stored", "store", "sits", "sit", "point",
+    "points", "talk", "talks", "count", "number", "deployment", "scaled", "scale", "size", "amount",
+    "total", "current", "built", "tested", "called", "named", "known", "service", "team", "after",
 ];
 
 /// Update cues: wording that says a memory replaces an earlier state.
@@ -173,6 +138,8 @@ const DATES: &[&str] = &[
 const SYNONYMS: &[(&str, &str)] = &[
     ("db", "database"),
     ("dbs", "database"),
+    ("data", "database"),
+    ("datastore", "database"),
     ("prod", "production"),
     ("stage", "staging"),
     ("repo", "repository"),
@@ -201,6 +168,20 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("preferred", "prefer"),
     ("wants", "prefer"),
     ("want", "prefer"),
+    ("ship", "deploy"),
+    ("ships", "deploy"),
+    ("shipped", "deploy"),
+    ("release", "deploy"),
+    ("releases", "deploy"),
+    ("released", "deploy"),
+    ("deployed", "deploy"),
+    ("owned", "owner"),
+    ("owns", "owner"),
+    ("own", "owner"),
+    ("ownership", "owner"),
+    ("maintainer", "owner"),
+    ("maintained", "owner"),
+    ("maintains", "owner"),
     ("mon", "monday"),
     ("tue", "tuesday"),
     ("tues", "tuesday"),
@@ -358,11 +339,20 @@ fn classify(word: &str) -> TokenClass {
                 .all(|c| c.is_ascii_digit() || c == '.'))
     {
         TokenClass::Number
-    } else if word.chars().any(|c| c.is_ascii_digit()) {
+    } else if is_version(word) {
         TokenClass::Version
     } else {
         TokenClass::Word
     }
+}
+
+/// `3.11`, `v2.4.1`, `1.2.0-rc1`: digits first (or `v` then a digit).
+/// Identifiers that merely contain digits (`s3`, `node18`, `billing-v2`)
+/// are names, not versions.
+fn is_version(word: &str) -> bool {
+    let body = word.strip_prefix('v').unwrap_or(word);
+    body.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
 }
 
 /// Splits `30s` into (`30`, `second`) when the tail is a known unit.
@@ -378,6 +368,23 @@ fn split_unit(word: &str) -> Option<(&str, &'static str)> {
 /// Analyses a text into content tokens and its update cue.
 pub fn analyse(text: &str) -> Analysed {
     let words = raw_words(text);
+    // "from X to Y" states a change whatever the verb ("scaled from 3 to 5").
+    let from_to = words.iter().enumerate().find_map(|(i, w)| {
+        let to = words.iter().enumerate().skip(i + 2).take(4).find(|(_, t)| *t == "to").map(|(j, _)| j)?;
+        (w == "from").then_some((i, to))
+    });
+    let change = from_to.and_then(|(i, j)| {
+        let x = analyse_words(&words[i + 1..j]).0.into_iter().next()?;
+        let y = analyse_words(&words[j + 1..]).0.into_iter().next()?;
+        Some((x.text, y.text))
+    });
+    let (tokens, cue) = analyse_words(&words);
+    let cue = cue.or(from_to.map(|_| "from … to"));
+    Analysed { tokens, cue, change }
+}
+
+/// Content tokens and the first update cue of a run of raw words.
+fn analyse_words(words: &[String]) -> (Vec<Token>, Option<&'static str>) {
     let mut cue = None;
     let mut skip_next = false;
     let mut tokens: Vec<Token> = Vec::new();
@@ -393,6 +400,12 @@ pub fn analyse(text: &str) -> Analysed {
             if pair.0 == "no" {
                 tokens.push(Token { text: "not".into(), class: TokenClass::Negation });
             }
+            skip_next = true;
+            continue;
+        }
+        // "times out" / "time out" / "timed out" read "timeout".
+        if matches!(w.as_str(), "time" | "times" | "timed") && next == Some("out") {
+            tokens.push(Token { text: "timeout".into(), class: TokenClass::Word });
             skip_next = true;
             continue;
         }
@@ -427,7 +440,7 @@ pub fn analyse(text: &str) -> Analysed {
         let text = if class == TokenClass::Negation { "not".to_owned() } else { word };
         tokens.push(Token { text, class });
     }
-    Analysed { tokens, cue }
+    (tokens, cue)
 }
 
 /// Replaces the parts of an error message that vary between occurrences
@@ -549,6 +562,10 @@ mod tests {
     fn numbers_carry_units() {
         assert_eq!(texts(&analyse("timeout is 30s")), vec!["timeout", "30second"]);
         assert_eq!(texts(&analyse("timeout is 30 seconds")), vec!["timeout", "30second"]);
+        assert_eq!(
+            texts(&analyse("Requests time out after 30 seconds")),
+            vec!["request", "timeout", "30second"]
+        );
         assert_eq!(analyse("timeout 30 seconds").tokens[1].class, TokenClass::Number);
         assert_eq!(analyse("python 3.11").tokens[1].class, TokenClass::Version);
     }
@@ -558,6 +575,12 @@ mod tests {
         let a = analyse("Billing moved from Postgres to MySQL");
         assert_eq!(a.cue, Some("moved"));
         assert_eq!(texts(&a), vec!["billing", "postgres", "mysql"]);
+        assert_eq!(analyse("kosa was scaled from 15 to 7 replicas").cue, Some("from … to"));
+        assert_eq!(analyse("data from the billing team").cue, None);
+        assert_eq!(
+            analyse("reports moved from MySQL to MongoDB").change,
+            Some(("mysql".into(), "mongodb".into()))
+        );
         let b = analyse("We no longer deploy on Fridays");
         assert_eq!(b.cue, Some("no"));
         assert_eq!(texts(&b), vec!["not", "deploy", "friday"]);

@@ -10,7 +10,7 @@
 //!
 //! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
 //! is every memory and every session transcript in full, `sent` the prompts
-//! of the questions.
+//! of the questions after one shared header (the task and instructions).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -22,7 +22,7 @@ use super::DreamError;
 use super::normalize::analyse;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
-use crate::resolve::{Question, QuestionExcerpt, QuestionMemory};
+use crate::resolve::{Question, QuestionExcerpt, QuestionMemory, prompt_header};
 use crate::session::{Excerpt, Role, Session, Turn};
 
 /// The tokenizer used for both token counts.
@@ -87,8 +87,9 @@ pub fn render_memory(m: &Memory) -> String {
 /// One cluster to plan: its memories and their vectors.
 #[derive(Debug, Clone)]
 pub struct ClusterInput<'a> {
-    /// The memories whose texts are in conflict, sorted by path.
-    pub members: Vec<&'a Memory>,
+    /// The texts in conflict, sorted by path; `updated_at` is the latest of
+    /// the group each text stands for.
+    pub members: Vec<QuestionMemory>,
     /// Their vectors, in the same order.
     pub vectors: Vec<&'a [f32]>,
 }
@@ -258,7 +259,10 @@ pub fn plan(
         memories.par_iter().map(|m| bpe.encode_ordinary(&render_memory(m)).len() as u64).sum();
     let naive_sessions: u64 =
         sessions.par_iter().map(|s| bpe.encode_ordinary(&render_session(s)).len() as u64).sum();
-    let sent: u64 = questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).sum();
+    let header =
+        if questions.is_empty() { 0 } else { bpe.encode_ordinary(&prompt_header(instructions)).len() as u64 };
+    let sent: u64 =
+        header + questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).sum::<u64>();
     Ok(Plan { questions, evidence, naive: naive_memories + naive_sessions, sent })
 }
 
@@ -298,7 +302,12 @@ mod tests {
                 turn("the staging database port is odd", 12),
             ],
         );
-        let clusters = vec![ClusterInput { members: vec![&a, &b], vectors: vec![&va, &vb] }];
+        let qm = |m: &Memory| QuestionMemory {
+            path: m.path.clone(),
+            content: m.content.clone(),
+            updated_at: m.updated_at,
+        };
+        let clusters = vec![ClusterInput { members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
         let p = plan(&clusters, &[a.clone(), b.clone()], std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.questions.len(), 1);

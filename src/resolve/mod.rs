@@ -72,18 +72,13 @@ impl Question {
         ContentHash::of(&json)
     }
 
-    /// The text a remote model would be sent for this question.
+    /// The text a remote model would be sent for this question, after the
+    /// [`prompt_header`] shared by a batch of questions.
     pub fn prompt(&self) -> String {
-        let mut out = String::from(TASK);
-        out.push('\n');
-        if !self.instructions.is_empty() {
-            out.push_str("Instructions: ");
-            out.push_str(&self.instructions);
-            out.push('\n');
-        }
+        let mut out = String::from("<cluster>\n");
         for m in &self.members {
             out.push_str(&format!(
-                "\n<memory path=\"{}\" updated=\"{}\">\n",
+                "<memory path=\"{}\" updated=\"{}\">\n",
                 m.path,
                 m.updated_at.to_rfc3339()
             ));
@@ -91,15 +86,26 @@ impl Question {
             out.push_str("\n</memory>\n");
         }
         for e in &self.excerpts {
-            out.push_str(&format!(
-                "\n<excerpt session=\"{}\" turns=\"{}..{}\">\n",
-                e.session, e.start, e.end
-            ));
+            out.push_str(&format!("<excerpt session=\"{}\" turns=\"{}..{}\">\n", e.session, e.start, e.end));
             out.push_str(&e.text);
             out.push_str("\n</excerpt>\n");
         }
+        out.push_str("</cluster>\n");
         out
     }
+}
+
+/// The instructions sent once before a batch of questions: the [`TASK`] and
+/// the user's instructions, if any.
+pub fn prompt_header(instructions: &str) -> String {
+    let mut out = String::from(TASK);
+    out.push('\n');
+    if !instructions.is_empty() {
+        out.push_str("Instructions: ");
+        out.push_str(instructions);
+        out.push('\n');
+    }
+    out
 }
 
 /// What a resolver decided for one question.
@@ -235,7 +241,8 @@ mod tests {
         r.instructions = "prefer production values".into();
         assert_ne!(q.key(), r.key());
         assert_eq!(q.key(), question().key());
-        assert!(r.prompt().contains("Instructions: prefer production values"));
+        assert!(prompt_header(&r.instructions).contains("Instructions: prefer production values"));
+        assert!(r.prompt().contains("<memory path=\"/a\""));
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! Helpers shared by the dream integration tests.
+
+pub mod corpus;
