@@ -1,7 +1,8 @@
 //! Stage 3: contradictions and supersession between merge groups.
 //!
-//! Each conflicting pair (same subject, different value) is decided by
-//! explicit evidence only:
+//! Each conflicting pair whose wording proves the same subject (a strong
+//! conflict: only values differ, or a stated change) is decided by explicit
+//! evidence only; a weak one (a plain word differs too) is always left open:
 //! - an update cue ("moved from X to Y", "now", "no longer", "replaced",
 //!   "switched", "instead") on exactly one side supersedes the other side,
 //!   provided the cue is not older than what it replaces;
@@ -11,7 +12,8 @@
 //!   but values differ).
 //!
 //! A group superseded by two different winners, or a cycle of winners, is
-//! left open too. Open pairs form clusters (connected components over the
+//! left open too; weak conflicts in which a group swaps the same words with
+//! more than [`MAX_WEAK_DEGREE`] others are look-alikes and are dropped. Open pairs form clusters (connected components over the
 //! groups still standing), which stage 5 turns into questions.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +62,19 @@ pub struct ConflictOutput {
     pub open: Vec<OpenCluster>,
 }
 
+/// Most weak conflicts in which a group swaps the same words before those
+/// conflicts are taken for look-alikes (the same sentence about many
+/// subjects) and dropped.
+pub const MAX_WEAK_DEGREE: usize = 3;
+
+const WEAK_MERGED: &str =
+    "a merged memory conflicts with another, but their kept texts differ in more than values";
+const WEAK_WORDING: &str = "wording differs beyond values: maybe the same subject, maybe not";
+
+fn is_weak(why: &str) -> bool {
+    why == WEAK_MERGED || why == WEAK_WORDING
+}
+
 enum Verdict {
     Beats { winner: usize, loser: usize, reason: String },
     Open(&'static str),
@@ -69,9 +84,7 @@ fn decide(units: &[Unit<'_>], a: usize, b: usize) -> Verdict {
     let (ua, ub) = (&units[a], &units[b]);
     let relation = compare(ua.analysed, ub.analysed);
     let Relation::Conflict { strength } = relation else {
-        return Verdict::Open(
-            "a merged memory conflicts with another, but their kept texts differ in more than values",
-        );
+        return Verdict::Open(WEAK_MERGED);
     };
     let cue_reason = |w: &Unit<'_>, l: &Unit<'_>| {
         format!(
@@ -81,6 +94,9 @@ fn decide(units: &[Unit<'_>], a: usize, b: usize) -> Verdict {
             l.path
         )
     };
+    if strength == Strength::Weak {
+        return Verdict::Open(WEAK_WORDING);
+    }
     match (ua.analysed.cue.is_some(), ub.analysed.cue.is_some()) {
         (true, false) if ua.updated_at >= ub.updated_at => {
             Verdict::Beats { winner: a, loser: b, reason: cue_reason(ua, ub) }
@@ -100,12 +116,7 @@ fn decide(units: &[Unit<'_>], a: usize, b: usize) -> Verdict {
             Verdict::Beats { winner: w, loser: l, reason }
         }
         (true, true) => Verdict::Open("two update statements written at the same time"),
-        (false, false) => match strength {
-            Strength::Strong => Verdict::Open("same subject with different values and no update cue"),
-            Strength::Weak => {
-                Verdict::Open("wording differs beyond values: maybe the same subject, maybe not")
-            }
-        },
+        (false, false) => Verdict::Open("same subject with different values and no update cue"),
     }
 }
 
@@ -162,13 +173,49 @@ pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutp
     let final_of = |g: usize| *carrier.get(&g).unwrap_or(&g);
     let n = units.len();
     let mut uf = UnionFind::new(n);
-    let mut edges = Vec::new();
-    for (a, b, why) in open {
-        let (fa, fb) = (final_of(a), final_of(b));
-        if fa != fb {
-            uf.union(fa, fb);
-            edges.push((fa, why));
+    let mapped: BTreeSet<(usize, usize, &'static str)> = open
+        .into_iter()
+        .map(|(a, b, why)| (final_of(a), final_of(b), why))
+        .filter(|(a, b, _)| a != b)
+        .map(|(a, b, why)| (a.min(b), a.max(b), why))
+        .collect();
+    // The words a text swaps in a weak conflict show where its subject is:
+    // "Owner of calo: Mei" swapping "calo" against many other texts is the
+    // same sentence about many subjects (look-alikes), while swapping "mei"
+    // against one text is a possible change. Weak conflicts through a
+    // swapped word used more than MAX_WEAK_DEGREE times are dropped.
+    let swapped = |x: usize, y: usize| -> (String, String) {
+        let words = |i: usize| -> BTreeSet<&str> {
+            units[i].analysed.tokens.iter().map(|t| t.text.as_str()).collect()
+        };
+        let (wx, wy) = (words(x), words(y));
+        let only =
+            |p: &BTreeSet<&str>, q: &BTreeSet<&str>| p.difference(q).copied().collect::<Vec<_>>().join(" ");
+        (only(&wx, &wy), only(&wy, &wx))
+    };
+    let mut swaps: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    let mut weak_keys: BTreeMap<(usize, usize), ((usize, String), (usize, String))> = BTreeMap::new();
+    for &(a, b, why) in &mapped {
+        if is_weak(why) {
+            let (sa, sb) = swapped(a, b);
+            *swaps.entry((a, sa.clone())).or_insert(0) += 1;
+            *swaps.entry((b, sb.clone())).or_insert(0) += 1;
+            weak_keys.insert((a, b), ((a, sa), (b, sb)));
         }
+    }
+    let hub = |a: usize, b: usize| {
+        weak_keys.get(&(a, b)).is_some_and(|(ka, kb)| {
+            swaps.get(ka).is_some_and(|&n| n > MAX_WEAK_DEGREE)
+                || swaps.get(kb).is_some_and(|&n| n > MAX_WEAK_DEGREE)
+        })
+    };
+    let mut edges = Vec::new();
+    for (a, b, why) in mapped {
+        if is_weak(why) && hub(a, b) {
+            continue;
+        }
+        uf.union(a, b);
+        edges.push((a, why));
     }
     let mut whys: BTreeMap<usize, BTreeSet<&'static str>> = BTreeMap::new();
     for (a, why) in edges {

@@ -232,8 +232,10 @@ impl Dream {
         // 2. Near duplicates: analyse and embed one text per exact group.
         let rep_texts: Vec<&str> =
             exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
-        let analysed: Vec<normalize::Analysed> =
+        let mut analysed: Vec<normalize::Analysed> =
             rep_texts.par_iter().map(|t| normalize::analyse(t)).collect();
+        let fixes = normalize::typo_fixes(&analysed);
+        analysed.par_iter_mut().for_each(|a| normalize::fix_typos(a, &fixes));
         let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         step("candidates", 0, 1)?;

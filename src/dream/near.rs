@@ -1,5 +1,6 @@
 //! Stage 2: near-duplicate clusters.
 //!
+//! Texts are analysed with typos fixed first ([`typo_fixes`](super::normalize::typo_fixes)).
 //! Candidates come from the embedding index (each memory's nearest
 //! neighbours above a similarity floor); each candidate is then confirmed by
 //! a lexical comparison of content tokens ([`compare`]). Two memories merge
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use super::normalize::{Analysed, Token, TokenClass};
+use super::normalize::{Analysed, Token, TokenClass, is_qualifier};
 use crate::index::CandidatePair;
 
 /// How two memories relate, as far as wording tells.
@@ -67,13 +68,6 @@ pub const MIN_SUBSUMED_TOKENS: usize = 2;
 /// tokens to be folded into it (4 = 40 %): a two-word note is not "said" by
 /// a long document that happens to contain both words.
 pub const MIN_SUBSUMED_SHARE_TENTHS: usize = 4;
-/// Two purely alphabetic plain words of at least this many characters that
-/// differ by a single edit (Damerau-Levenshtein distance 1) count as the
-/// same word, a typo ("postgress"). Never for values, nor for names with
-/// digits or dashes (`billing-v1` / `billing-v2`), nor for short words
-/// (`kosa` / `kone`).
-pub const TYPO_MIN_CHARS: usize = 6;
-
 /// The lexical check: how `a` relates to `b` (see the module doc).
 pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
     if a.tokens.is_empty() || b.tokens.is_empty() {
@@ -87,10 +81,34 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
         return Relation::Conflict { strength: Strength::Strong };
     }
     let (only_a, only_b, shared) = multiset_diff(&a.tokens, &b.tokens);
+    if let (Some(ca), Some(cb)) = (&a.change, &b.change) {
+        let subject_a = words_besides(a, ca);
+        let subject_b = words_besides(b, cb);
+        let same_subject = subject_a.is_subset(&subject_b) || subject_b.is_subset(&subject_a);
+        if ca == cb {
+            // The same change: about one subject it is a copy, about two
+            // ("ownership of X / of Y moved from Priya to Noor") two facts.
+            return if only_a.is_empty() && only_b.is_empty() {
+                Relation::Duplicate
+            } else {
+                Relation::Distinct
+            };
+        }
+        // Changes that chain (A→B, then B→C) about one subject, or that
+        // disagree about exactly the same subject.
+        let chained = ca.1 == cb.0 || cb.1 == ca.0;
+        if !subject_a.is_empty() && ((chained && same_subject) || subject_a == subject_b) {
+            return Relation::Conflict { strength: Strength::Strong };
+        }
+    }
     if only_a.is_empty() && only_b.is_empty() {
         return Relation::Duplicate;
     }
     if shared.is_empty() {
+        return Relation::Distinct;
+    }
+    // An environment or region word on one side only: two subjects.
+    if only_a.iter().chain(&only_b).any(|t| is_qualifier(&t.text)) {
         return Relation::Distinct;
     }
     if only_a.is_empty() || only_b.is_empty() {
@@ -133,18 +151,16 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
     if (plain_a.is_empty() || plain_b.is_empty()) && values_a > 0 && values_b > 0 {
         return Relation::Conflict { strength: Strength::Weak };
     }
-    // Two update statements about one subject, sharing the value one of
-    // them moved away from: "X moved from A to B" / "X now uses C instead of B".
-    let opens = only_a.contains(&a.tokens[0]) || only_b.contains(&b.tokens[0]);
-    if a.cue.is_some()
-        && b.cue.is_some()
-        && !opens
-        && shared.len() >= 2
-        && only_a.len().min(only_b.len()) == 1
-    {
-        return Relation::Conflict { strength: Strength::Weak };
-    }
     Relation::Distinct
+}
+
+/// The plain words of a text other than the two values of its change.
+fn words_besides<'a>(a: &'a Analysed, change: &(String, String)) -> BTreeSet<&'a str> {
+    a.tokens
+        .iter()
+        .filter(|t| t.class == TokenClass::Word && t.text != change.0 && t.text != change.1)
+        .map(|t| t.text.as_str())
+        .collect()
 }
 
 /// Whether `update` says "… from X to Y" about what `old` states: `old`
@@ -157,8 +173,7 @@ fn states_change_of(update: &Analysed, old: &Analysed) -> bool {
         && update.tokens.iter().filter(|t| t.text != *to).all(|t| old_words.contains(t.text.as_str()))
 }
 
-/// Tokens only in `a`, only in `b`, and in both (as multisets; plain words
-/// that differ by a typo count as shared).
+/// Tokens only in `a`, only in `b`, and in both (as multisets).
 fn multiset_diff(a: &[Token], b: &[Token]) -> (Vec<Token>, Vec<Token>, Vec<Token>) {
     let mut rest_b: Vec<Option<&Token>> = b.iter().map(Some).collect();
     let mut only_a = Vec::new();
@@ -171,25 +186,7 @@ fn multiset_diff(a: &[Token], b: &[Token]) -> (Vec<Token>, Vec<Token>, Vec<Token
             only_a.push(t.clone());
         }
     }
-    let mut only_b: Vec<Token> = rest_b.into_iter().flatten().cloned().collect();
-    // Typos: pair remaining plain words that are nearly equal.
-    let mut i = 0;
-    while i < only_a.len() {
-        let t = &only_a[i];
-        let typo = is_typo_candidate(t)
-            .then(|| {
-                only_b
-                    .iter()
-                    .position(|u| is_typo_candidate(u) && strsim::damerau_levenshtein(&t.text, &u.text) == 1)
-            })
-            .flatten();
-        if let Some(j) = typo {
-            only_b.remove(j);
-            shared.push(only_a.remove(i));
-        } else {
-            i += 1;
-        }
-    }
+    let only_b: Vec<Token> = rest_b.into_iter().flatten().cloned().collect();
     (only_a, only_b, shared)
 }
 
@@ -230,12 +227,6 @@ pub fn blocking_pairs(analysed: &[Analysed]) -> Vec<(usize, usize)> {
     pairs.par_sort_unstable();
     pairs.dedup();
     pairs
-}
-
-fn is_typo_candidate(t: &Token) -> bool {
-    t.class == TokenClass::Word
-        && t.text.chars().count() >= TYPO_MIN_CHARS
-        && t.text.chars().all(char::is_alphabetic)
 }
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
@@ -399,7 +390,6 @@ mod tests {
             Relation::Duplicate
         );
         assert_eq!(rel("Deploys happen on Fridays", "We always deploy on Friday"), Relation::Duplicate);
-        assert_eq!(rel("Use the postgres client", "Use the postgress client"), Relation::Duplicate);
     }
 
     #[test]
@@ -430,13 +420,34 @@ mod tests {
         assert_eq!(rel("We deploy on Fridays", "We do not deploy on Fridays"), STRONG);
         assert_eq!(rel("billing uses Postgres", "billing uses MySQL"), WEAK);
         assert_eq!(rel("billing uses Postgres", "Billing moved from Postgres to MySQL"), STRONG);
-        assert_eq!(rel("port is 5433", "production port is 5432"), WEAK);
         assert_eq!(
             rel(
                 "shipping moved from Cassandra to CockroachDB.",
                 "shipping now stores its data in DynamoDB instead of CockroachDB."
             ),
-            WEAK
+            STRONG
+        );
+        assert_eq!(
+            rel(
+                "velloko deploys moved from Wednesdays to Mondays",
+                "velloko deploys moved from Mondays to Wednesdays"
+            ),
+            STRONG
+        );
+        assert_eq!(
+            rel(
+                "Ownership of draqu moved from Priya to Noor.",
+                "Ownership of salinko moved from Priya to Noor."
+            ),
+            Relation::Distinct
+        );
+        assert_eq!(
+            rel("Python version for pomi: 3.10", "pomi was upgraded from Python 3.10 to 3.9."),
+            STRONG
+        );
+        assert_eq!(
+            rel("fane is maintained by Marcus's team.", "Ownership of fane moved from Marcus to Mei."),
+            STRONG
         );
         assert_eq!(
             rel("billing moved from Postgres to MySQL", "search moved from Postgres to MySQL"),
@@ -461,7 +472,7 @@ mod tests {
 
     #[test]
     fn cover_never_folds_two_subjects_through_a_shared_narrow_text() {
-        let texts = ["port is 5433", "staging port is 5433", "production port is 5433"];
+        let texts = ["port is 5433", "billing port is 5433", "search port is 5433"];
         let analysed: Vec<Analysed> = texts.iter().map(|t| analyse(t)).collect();
         let pair = |a, b| CandidatePair { a, b, similarity: 0.9 };
         let out = cluster(&analysed, &[pair(0, 1), pair(0, 2), pair(1, 2)]);

@@ -4,6 +4,8 @@
 //!
 //! Everything here is a pure function of its input text.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use unicode_normalization::UnicodeNormalization;
 
 /// What a content token is, as far as telling subjects from values goes.
@@ -52,7 +54,9 @@ pub struct Analysed {
     pub tokens: Vec<Token>,
     /// The first update cue found, as written in the cue list.
     pub cue: Option<&'static str>,
-    /// For "… from X to Y": the first content token of X and of Y.
+    /// The change stated, old value then new: for "… from X to Y" the last
+    /// content token of X and the first of Y; for "Y instead of X" the
+    /// last of Y and the first of X.
     pub change: Option<(String, String)>,
 }
 
@@ -77,13 +81,15 @@ const FILLER_WORDS: &[&str] = &[
     "takes", "need", "needs", "should", "kept", "keep", "stored", "store", "sits", "sit", "point",
     "points", "talk", "talks", "count", "number", "deployment", "scaled", "scale", "size", "amount",
     "total", "current", "built", "tested", "called", "named", "known", "service", "team", "after",
+    "day",
 ];
 
 /// Update cues: wording that says a memory replaces an earlier state.
 /// Single words are matched as tokens, pairs as consecutive tokens.
+#[rustfmt::skip]
 const CUE_WORDS: &[&str] = &[
-    "now", "moved", "switched", "replaced", "migrated", "changed", "instead", "anymore", "nowadays",
-    "updated",
+    "now", "moved", "switched", "replaced", "migrated", "changed", "instead", "anymore", "nowadays", "updated",
+    "upgraded", "downgraded", "bumped", "renamed", "rotated", "reassigned", "transferred",
 ];
 const CUE_PAIRS: &[(&str, &str)] = &[("no", "longer"), ("as", "of"), ("from", "now")];
 
@@ -133,6 +139,22 @@ const DATES: &[&str] = &[
     "nightly",
     "hourly",
 ];
+
+/// Environment and region words: they qualify a subject ("the staging
+/// port" and "the production port" are two facts), so a difference in one
+/// of them always means a different subject.
+#[rustfmt::skip]
+const QUALIFIERS: &[&str] = &[
+    "staging", "production", "sandbox", "development", "dev", "test", "testing", "qa", "uat", "preview",
+    "local", "localhost", "canary", "demo", "perf", "internal", "external", "public", "private", "eu",
+    "us", "emea", "apac", "primary", "secondary", "backup", "mobile", "web", "desktop", "ios",
+    "android", "frontend", "backend", "client", "server",
+];
+
+/// Whether `word` (a content token) qualifies a subject (see [`QUALIFIERS`]).
+pub fn is_qualifier(word: &str) -> bool {
+    QUALIFIERS.contains(&word)
+}
 
 /// Abbreviations and spellings folded to one form before comparing.
 const SYNONYMS: &[(&str, &str)] = &[
@@ -292,7 +314,12 @@ pub fn raw_words(text: &str) -> Vec<String> {
         if c.is_alphanumeric() || c == '%' || keep_inner {
             current.push(c);
         } else if c == '\'' || c == '\u{2019}' {
-            // "don't" → "dont", "service's" → "services" then stemmed.
+            // "don't" → "dont"; a possessive "'s" is dropped ("Marcus's" → "marcus").
+            let possessive =
+                chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|n| n.is_alphanumeric());
+            if possessive && !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
             continue;
         } else if !current.is_empty() {
             words.push(std::mem::take(&mut current));
@@ -368,16 +395,20 @@ fn split_unit(word: &str) -> Option<(&str, &'static str)> {
 /// Analyses a text into content tokens and its update cue.
 pub fn analyse(text: &str) -> Analysed {
     let words = raw_words(text);
-    // "from X to Y" states a change whatever the verb ("scaled from 3 to 5").
+    // "from X to Y" states a change whatever the verb ("scaled from 3 to 5");
+    // so does "Y instead of X".
     let from_to = words.iter().enumerate().find_map(|(i, w)| {
         let to = words.iter().enumerate().skip(i + 2).take(4).find(|(_, t)| *t == "to").map(|(j, _)| j)?;
         (w == "from").then_some((i, to))
     });
-    let change = from_to.and_then(|(i, j)| {
-        let x = analyse_words(&words[i + 1..j]).0.into_iter().next()?;
-        let y = analyse_words(&words[j + 1..]).0.into_iter().next()?;
-        Some((x.text, y.text))
-    });
+    let instead_of = words.windows(2).position(|p| p[0] == "instead" && p[1] == "of");
+    let last = |ws: &[String]| analyse_words(ws).0.pop().map(|t| t.text);
+    let first = |ws: &[String]| analyse_words(ws).0.into_iter().next().map(|t| t.text);
+    let change = match (from_to, instead_of) {
+        (Some((i, j)), _) => last(&words[i + 1..j]).zip(first(&words[j + 1..])),
+        (None, Some(k)) => first(&words[k + 2..]).zip(last(&words[..k])),
+        (None, None) => None,
+    };
     let (tokens, cue) = analyse_words(&words);
     let cue = cue.or(from_to.map(|_| "from … to"));
     Analysed { tokens, cue, change }
@@ -441,6 +472,64 @@ fn analyse_words(words: &[String]) -> (Vec<Token>, Option<&'static str>) {
         tokens.push(Token { text, class });
     }
     (tokens, cue)
+}
+
+/// A word is a typo candidate when it is purely alphabetic, at least this
+/// long, and found in exactly one text.
+pub const TYPO_MIN_CHARS: usize = 6;
+/// ... and the word it is one edit away from (Damerau-Levenshtein distance
+/// 1) is found in at least this many texts. Two words that are both common
+/// are two names ("kocami" and "locami"), never a typo.
+pub const TYPO_MIN_DF: usize = 3;
+
+/// Finds typos across a set of analysed texts: each word seen in a single
+/// text that is one edit away from a word seen in [`TYPO_MIN_DF`] texts or
+/// more maps to that word (the most frequent one, then the first).
+pub fn typo_fixes(analysed: &[Analysed]) -> BTreeMap<String, String> {
+    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in analysed {
+        let words: BTreeSet<&str> =
+            a.tokens.iter().filter(|t| t.class == TokenClass::Word).map(|t| t.text.as_str()).collect();
+        for w in words {
+            *df.entry(w).or_insert(0) += 1;
+        }
+    }
+    let plain = |w: &str| w.chars().count() >= TYPO_MIN_CHARS && w.chars().all(char::is_alphabetic);
+    let common: Vec<(&str, usize)> =
+        df.iter().filter(|(w, n)| **n >= TYPO_MIN_DF && plain(w)).map(|(w, n)| (*w, *n)).collect();
+    let mut fixes = BTreeMap::new();
+    for (&rare, _) in df.iter().filter(|(w, n)| **n == 1 && plain(w)) {
+        let len = rare.chars().count();
+        let best = common
+            .iter()
+            .filter(|(w, _)| {
+                w.chars().count().abs_diff(len) <= 1 && strsim::damerau_levenshtein(rare, w) == 1
+            })
+            .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(x.0)));
+        if let Some((fix, _)) = best {
+            fixes.insert(rare.to_owned(), (*fix).to_owned());
+        }
+    }
+    fixes
+}
+
+/// Applies [`typo_fixes`] to an analysed text.
+pub fn fix_typos(analysed: &mut Analysed, fixes: &BTreeMap<String, String>) {
+    if fixes.is_empty() {
+        return;
+    }
+    for t in &mut analysed.tokens {
+        if let Some(fix) = fixes.get(&t.text) {
+            t.text.clone_from(fix);
+        }
+    }
+    if let Some((from, to)) = &mut analysed.change {
+        for w in [from, to] {
+            if let Some(fix) = fixes.get(w.as_str()) {
+                w.clone_from(fix);
+            }
+        }
+    }
 }
 
 /// Replaces the parts of an error message that vary between occurrences
@@ -600,6 +689,31 @@ mod tests {
             error_signature("connection refused on port 6543")
         );
         assert_ne!(error_signature("permission denied"), error_signature("connection refused"));
+    }
+
+    #[test]
+    fn typos_map_rare_words_to_common_ones() {
+        let texts = [
+            "Use the postgres client",
+            "postgres port is 5432",
+            "postgres user is admin",
+            "Use the postgress client",
+            "kocami port",
+            "locami port",
+            "kocami user",
+            "locami user",
+            "kocami db",
+            "locami db",
+        ];
+        let mut analysed: Vec<Analysed> = texts.iter().map(|t| analyse(t)).collect();
+        let fixes = typo_fixes(&analysed);
+        assert_eq!(
+            fixes.into_iter().collect::<Vec<_>>(),
+            vec![("postgress".to_owned(), "postgres".to_owned())]
+        );
+        let fixes = typo_fixes(&analysed);
+        fix_typos(&mut analysed[3], &fixes);
+        assert_eq!(analysed[3].tokens, analysed[0].tokens);
     }
 
     #[test]
