@@ -75,6 +75,9 @@ fn is_weak(why: &str) -> bool {
     why == WEAK_MERGED || why == WEAK_WORDING
 }
 
+/// A group and the words it swaps in a weak conflict.
+type SwapKey = (usize, String);
+
 enum Verdict {
     Beats { winner: usize, loser: usize, reason: String },
     Open(&'static str),
@@ -194,17 +197,17 @@ pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutp
         (only(&wx, &wy), only(&wy, &wx))
     };
     let mut swaps: BTreeMap<(usize, String), usize> = BTreeMap::new();
-    let mut weak_keys: BTreeMap<(usize, usize), ((usize, String), (usize, String))> = BTreeMap::new();
+    let mut weak_keys: BTreeMap<(usize, usize), [SwapKey; 2]> = BTreeMap::new();
     for &(a, b, why) in &mapped {
         if is_weak(why) {
             let (sa, sb) = swapped(a, b);
             *swaps.entry((a, sa.clone())).or_insert(0) += 1;
             *swaps.entry((b, sb.clone())).or_insert(0) += 1;
-            weak_keys.insert((a, b), ((a, sa), (b, sb)));
+            weak_keys.insert((a, b), [(a, sa), (b, sb)]);
         }
     }
     let hub = |a: usize, b: usize| {
-        weak_keys.get(&(a, b)).is_some_and(|(ka, kb)| {
+        weak_keys.get(&(a, b)).is_some_and(|[ka, kb]| {
             swaps.get(ka).is_some_and(|&n| n > MAX_WEAK_DEGREE)
                 || swaps.get(kb).is_some_and(|&n| n > MAX_WEAK_DEGREE)
         })

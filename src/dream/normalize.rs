@@ -477,9 +477,9 @@ fn analyse_words(words: &[String]) -> (Vec<Token>, Option<&'static str>) {
 /// A word is a typo candidate when it is purely alphabetic, at least this
 /// long, and found in exactly one text.
 pub const TYPO_MIN_CHARS: usize = 6;
-/// ... and the word it is one edit away from (Damerau-Levenshtein distance
-/// 1) is found in at least this many texts. Two words that are both common
-/// are two names ("kocami" and "locami"), never a typo.
+/// ... and the word it is one edit away from (a Damerau-Levenshtein
+/// distance of one) is found in at least this many texts. Two words that
+/// are both common are two names ("kocami" and "locami"), never a typo.
 pub const TYPO_MIN_DF: usize = 3;
 
 /// Finds typos across a set of analysed texts: each word seen in a single
