@@ -21,14 +21,93 @@ use super::exact::ExactGroups;
 use super::near::{NearGroup, Relation, Side, compare};
 use super::normalize::Analysed;
 use super::patterns::Pattern;
-use super::plan::Plan;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, MemoryEntry, OutputSummary, PatternEntry, PatternKind,
     REPORT_FORMAT, Report, Tokens, UnresolvedEntry, memories_hash,
 };
-use crate::resolve::{Answer, Decision};
+use crate::resolve::{Answer, Decision, Question};
 use crate::session::Excerpt;
+
+/// A cluster put to the resolver, with its question, the excerpts it cites
+/// and the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The groups of the cluster (stage-2 indexes).
+    pub cluster: OpenCluster,
+    /// The question asked.
+    pub question: Question,
+    /// The excerpts the question cites.
+    pub evidence: Vec<Excerpt>,
+    /// The answer given.
+    pub answer: Answer,
+}
+
+impl Resolved {
+    /// The cluster's id in the report: `c-` and the start of its question key.
+    pub fn id(&self) -> String {
+        format!("c-{}", &self.question.key().to_hex()[..12])
+    }
+}
+
+/// Who carries whom after stage 3 and the answers so far.
+#[derive(Debug, Clone, Default)]
+pub struct Carriers {
+    next: Vec<Option<usize>>,
+    why: BTreeMap<usize, Vec<String>>,
+    rewrite: BTreeMap<usize, (MemoryPath, String)>,
+}
+
+impl Carriers {
+    /// Applies stage 3's supersessions and the answers of `resolved` (in
+    /// order) to `n` groups; `path_of(g)` is the path of group `g`'s text.
+    pub fn new<'p>(
+        n: usize,
+        settled: &[Supersession],
+        resolved: &[Resolved],
+        path_of: impl Fn(usize) -> &'p MemoryPath,
+    ) -> Result<Self, DreamError> {
+        let mut c = Carriers { next: vec![None; n], ..Carriers::default() };
+        for s in settled {
+            c.next[s.loser] = Some(s.winner);
+            c.why.entry(s.winner).or_default().push(s.reason.clone());
+        }
+        for r in resolved {
+            let (Decision::Keep { path } | Decision::Rewrite { path, .. }) = &r.answer.decision else {
+                continue;
+            };
+            let winner = r.cluster.groups.iter().copied().find(|&g| path_of(g) == path).ok_or_else(|| {
+                DreamError::Invariant(format!("answer keeps {path}, which is not in its cluster"))
+            })?;
+            for &g in r.cluster.groups.iter().filter(|&&g| g != winner) {
+                c.next[g] = Some(winner);
+            }
+            c.why.entry(winner).or_default().push(r.answer.reason.clone());
+            if let Decision::Rewrite { content, .. } = &r.answer.decision {
+                c.rewrite.insert(winner, (path.clone(), content.clone()));
+            }
+        }
+        Ok(c)
+    }
+
+    /// The group that finally carries `g` (itself if nothing replaced it).
+    pub fn final_of(&self, mut g: usize) -> usize {
+        let mut steps = 0;
+        while let Some(n) = self.next[g] {
+            g = n;
+            steps += 1;
+            if steps > self.next.len() {
+                break;
+            }
+        }
+        g
+    }
+
+    /// The text a resolver wrote for group `g`, if any.
+    pub fn rewritten(&self, g: usize) -> Option<&str> {
+        self.rewrite.get(&g).map(|(_, c)| c.as_str())
+    }
+}
 
 /// Everything the earlier stages decided.
 #[derive(Debug, Clone, Copy)]
@@ -45,14 +124,12 @@ pub struct Decisions<'a> {
     pub groups: &'a [NearGroup],
     /// Stage 3 supersessions (group indexes).
     pub settled: &'a [Supersession],
-    /// Stage 3 open clusters (group indexes), one per question.
-    pub open: &'a [OpenCluster],
     /// Stage 4.
     pub patterns: &'a [Pattern],
-    /// Stage 5.
-    pub plan: &'a Plan,
-    /// Stage 6: one answer per question.
-    pub answers: &'a [Answer],
+    /// Stages 5 and 6: the clusters asked about, in the order answered.
+    pub resolved: &'a [Resolved],
+    /// Token accounting of the plan.
+    pub tokens: &'a Tokens,
     /// The embedder's model id.
     pub embedder: &'a str,
 }
@@ -67,62 +144,33 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         v.sort_unstable();
         v
     };
-    // Who carries whom, and why.
-    let mut next: Vec<Option<usize>> = vec![None; n_groups];
-    let mut why_superseded: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for s in d.settled {
-        next[s.loser] = Some(s.winner);
-        why_superseded.entry(s.winner).or_default().push(s.reason.clone());
-    }
-    let mut rewrite: BTreeMap<usize, (MemoryPath, String)> = BTreeMap::new();
-    let mut cluster_of: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut unresolved = Vec::new();
-    for (k, (cluster, answer)) in d.open.iter().zip(d.answers).enumerate() {
-        let member_path = |path: &MemoryPath| {
-            cluster.groups.iter().copied().find(|&g| &d.memories[rep_input(g)].path == path)
-        };
-        match &answer.decision {
-            Decision::Keep { path } | Decision::Rewrite { path, .. } => {
-                let winner = member_path(path).ok_or_else(|| {
-                    DreamError::Invariant(format!("answer keeps {path}, which is not in its cluster"))
-                })?;
-                for &g in cluster.groups.iter().filter(|&&g| g != winner) {
-                    next[g] = Some(winner);
-                }
-                why_superseded.entry(winner).or_default().push(answer.reason.clone());
-                if let Decision::Rewrite { content, .. } = &answer.decision {
-                    rewrite.insert(winner, (path.clone(), content.clone()));
-                }
-                for &g in &cluster.groups {
-                    cluster_of.insert(g, k);
-                }
-            }
-            Decision::Unresolved => {
-                for &g in &cluster.groups {
-                    cluster_of.insert(g, k);
-                }
-                let id = format!("c-{}", &d.plan.questions[k].key().to_hex()[..12]);
-                unresolved.push((k, id, format!("{}; {}", cluster.why, answer.reason)));
-            }
-        }
-    }
-    let final_of = |mut g: usize| {
-        let mut steps = 0;
-        while let Some(n) = next[g] {
-            g = n;
-            steps += 1;
-            if steps > n_groups {
-                break;
-            }
-        }
-        g
-    };
+    let carriers = Carriers::new(n_groups, d.settled, d.resolved, |g| &d.memories[rep_input(g)].path)?;
+    let why_superseded = &carriers.why;
+    let rewrite = &carriers.rewrite;
     let mut carried: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for g in 0..n_groups {
-        carried.entry(final_of(g)).or_default().push(g);
+        carried.entry(carriers.final_of(g)).or_default().push(g);
     }
-    let unresolved_cluster: BTreeMap<usize, &(usize, String, String)> =
-        unresolved.iter().flat_map(|u| d.open[u.0].groups.iter().map(move |&g| (g, u))).collect();
+    // Clusters each group was asked about, and those left unresolved.
+    let mut clusters_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (k, r) in d.resolved.iter().enumerate() {
+        for &g in &r.cluster.groups {
+            clusters_of.entry(g).or_default().push(k);
+        }
+    }
+    let unresolved: Vec<(usize, String, String)> = d
+        .resolved
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.answer.decision == Decision::Unresolved)
+        .map(|(k, r)| (k, r.id(), format!("{}; {}", r.cluster.why, r.answer.reason)))
+        .collect();
+    let mut unresolved_cluster: BTreeMap<usize, Vec<&(usize, String, String)>> = BTreeMap::new();
+    for u in &unresolved {
+        for &g in &d.resolved[u.0].cluster.groups {
+            unresolved_cluster.entry(g).or_default().push(u);
+        }
+    }
 
     let mut out: Vec<(Memory, MemoryEntry)> = Vec::new();
     for (&carrier, groups) in &carried {
@@ -130,10 +178,16 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         let mut all: Vec<usize> = groups.iter().flat_map(|&g| inputs_of(g)).collect();
         all.sort_unstable();
         let rep = &d.memories[rep_input(carrier)];
-        let evidence: Vec<Excerpt> =
-            cluster_of.get(&carrier).map(|&k| d.plan.evidence[k].clone()).unwrap_or_default();
-        let (action, reason) = if let Some((_, id, why)) = unresolved_cluster.get(&carrier) {
-            let mut reasons = vec![format!("left for review in cluster {id}: {why}")];
+        let evidence: Vec<Excerpt> = groups
+            .iter()
+            .flat_map(|g| clusters_of.get(g).into_iter().flatten())
+            .flat_map(|&k| d.resolved[k].evidence.iter().cloned())
+            .collect::<BTreeSet<Excerpt>>()
+            .into_iter()
+            .collect();
+        let (action, reason) = if let Some(list) = unresolved_cluster.get(&carrier) {
+            let mut reasons: Vec<String> =
+                list.iter().map(|(_, id, why)| format!("left for review in cluster {id}: {why}")).collect();
             if groups.len() > 1 {
                 reasons.extend(why_superseded.get(&carrier).cloned().unwrap_or_default());
             }
@@ -192,7 +246,8 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
     let unresolved: Vec<UnresolvedEntry> = unresolved
         .into_iter()
         .map(|(k, cluster, why)| {
-            let mut sources: Vec<MemoryPath> = d.open[k]
+            let mut sources: Vec<MemoryPath> = d.resolved[k]
+                .cluster
                 .groups
                 .iter()
                 .flat_map(|g| carried.get(g).into_iter().flatten())
@@ -200,6 +255,7 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
                 .map(|i| d.memories[i].path.clone())
                 .collect();
             sources.sort();
+            sources.dedup();
             UnresolvedEntry { cluster, sources, why }
         })
         .collect();
@@ -372,10 +428,6 @@ fn build_report(
         dropped,
         patterns,
         unresolved,
-        tokens: Tokens {
-            tokenizer: super::plan::TOKENIZER.to_owned(),
-            naive: d.plan.naive,
-            sent: d.plan.sent,
-        },
+        tokens: d.tokens.clone(),
     })
 }

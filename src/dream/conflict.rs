@@ -12,9 +12,12 @@
 //!   but values differ).
 //!
 //! A group superseded by two different winners, or a cycle of winners, is
-//! left open too; weak conflicts in which a group swaps the same words with
-//! more than [`MAX_WEAK_DEGREE`] others are look-alikes and are dropped. Open pairs form clusters (connected components over the
-//! groups still standing), which stage 5 turns into questions.
+//! left open too. Strong open conflicts form clusters (connected
+//! components) for the first round of questions; weak ones are kept as
+//! edges for a second round, asked once the first round's answers are
+//! known, so that a doubtful look-alike never blocks a settled change. Weak
+//! conflicts in which a group swaps the same words with more than
+//! [`MAX_WEAK_DEGREE`] others are look-alikes and are dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,13 +56,28 @@ pub struct OpenCluster {
     pub why: String,
 }
 
+/// A conflict left open between two groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenEdge {
+    /// One group.
+    pub a: usize,
+    /// The other group.
+    pub b: usize,
+    /// Why it is open.
+    pub why: &'static str,
+}
+
 /// What stage 3 decided.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConflictOutput {
     /// Supersessions settled by cues, sorted by loser.
     pub settled: Vec<Supersession>,
-    /// Clusters for the resolver, in order of their first group.
-    pub open: Vec<OpenCluster>,
+    /// Clusters of strong conflicts (certainly one subject), for the first
+    /// round of questions, in order of their first group.
+    pub strong: Vec<OpenCluster>,
+    /// Weak conflicts (maybe one subject), between groups still standing
+    /// after stage 3, for the second round once the first is answered.
+    pub weak: Vec<OpenEdge>,
 }
 
 /// Most weak conflicts in which a group swaps the same words before those
@@ -175,7 +193,6 @@ pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutp
     let carrier: BTreeMap<usize, usize> = settled.iter().map(|s| (s.loser, s.winner)).collect();
     let final_of = |g: usize| *carrier.get(&g).unwrap_or(&g);
     let n = units.len();
-    let mut uf = UnionFind::new(n);
     let mapped: BTreeSet<(usize, usize, &'static str)> = open
         .into_iter()
         .map(|(a, b, why)| (final_of(a), final_of(b), why))
@@ -212,32 +229,48 @@ pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutp
                 || swaps.get(kb).is_some_and(|&n| n > MAX_WEAK_DEGREE)
         })
     };
-    let mut edges = Vec::new();
-    for (a, b, why) in mapped {
-        if is_weak(why) && hub(a, b) {
-            continue;
+    let (weak, strong): (Vec<OpenEdge>, Vec<OpenEdge>) = mapped
+        .into_iter()
+        .filter(|&(a, b, why)| !(is_weak(why) && hub(a, b)))
+        .map(|(a, b, why)| OpenEdge { a, b, why })
+        .partition(|e| is_weak(e.why));
+    let strong = clusters(n, &strong, |g| g);
+    ConflictOutput { settled, strong, weak }
+}
+
+/// Connected components (of two groups or more) of `edges` after mapping
+/// each end through `carrier`, in order of their smallest group; each with
+/// the distinct reasons of its edges.
+pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) -> Vec<OpenCluster> {
+    let mut uf = UnionFind::new(n);
+    let mut kept = Vec::new();
+    for e in edges {
+        let (a, b) = (carrier(e.a), carrier(e.b));
+        if a != b {
+            uf.union(a, b);
+            kept.push((a, e.why));
         }
-        uf.union(a, b);
-        edges.push((a, why));
     }
     let mut whys: BTreeMap<usize, BTreeSet<&'static str>> = BTreeMap::new();
-    for (a, why) in edges {
+    for (a, why) in kept {
         whys.entry(uf.find(a)).or_default().insert(why);
     }
-    let mut members: BTreeMap<usize, Vec<usize>> = whys.keys().map(|&root| (root, Vec::new())).collect();
-    for g in 0..n {
-        if let Some(list) = members.get_mut(&uf.find(g)) {
-            list.push(g);
+    let mut members: BTreeMap<usize, BTreeSet<usize>> =
+        whys.keys().map(|&root| (root, BTreeSet::new())).collect();
+    for e in edges {
+        for g in [carrier(e.a), carrier(e.b)] {
+            if let Some(set) = members.get_mut(&uf.find(g)) {
+                set.insert(g);
+            }
         }
     }
-    let open = members
+    members
         .into_iter()
         .map(|(root, groups)| {
             let why: Vec<&str> = whys.get(&root).map(|s| s.iter().copied().collect()).unwrap_or_default();
-            OpenCluster { groups, why: why.join("; ") }
+            OpenCluster { groups: groups.into_iter().collect(), why: why.join("; ") }
         })
-        .collect();
-    ConflictOutput { settled, open }
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,7 +309,7 @@ mod tests {
         let out = resolve(&f.units(), &[(0, 1)]);
         assert_eq!(out.settled.len(), 1);
         assert_eq!((out.settled[0].loser, out.settled[0].winner), (0, 1));
-        assert!(out.open.is_empty());
+        assert!(out.strong.is_empty() && out.weak.is_empty());
     }
 
     #[test]
@@ -284,7 +317,7 @@ mod tests {
         let f = Fixture::new(&[("billing uses Postgres", 3), ("Billing moved from Postgres to MySQL", 2)]);
         let out = resolve(&f.units(), &[(0, 1)]);
         assert!(out.settled.is_empty());
-        assert_eq!(out.open.len(), 1);
+        assert_eq!(out.strong.len(), 1);
         let g = Fixture::new(&[
             ("staging port is 5433", 1),
             ("staging port is 5434", 2),
@@ -292,7 +325,7 @@ mod tests {
         ]);
         let out = resolve(&g.units(), &[(0, 1), (1, 2)]);
         assert_eq!(
-            out.open,
+            out.strong,
             vec![OpenCluster {
                 groups: vec![0, 1, 2],
                 why: "same subject with different values and no update cue".into()

@@ -12,7 +12,9 @@
 //! 5. [`plan`]: open clusters become questions with their most relevant
 //!    session excerpts under a token budget; tokens counted;
 //! 6. resolve: a [`Resolver`] answers the questions (the local one settles
-//!    value-only conflicts by recency and flags the rest);
+//!    value-only conflicts by recency and flags the rest). Stages 5 and 6 run
+//!    twice: strong clusters first, then the weak conflicts between what
+//!    still stands, so a doubtful look-alike never blocks a settled change;
 //! 7. [`apply`]: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure
@@ -39,7 +41,8 @@ use crate::index::{CandidatePair, ExactIndex};
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
-use crate::resolve::{Answer, QuestionMemory, ResolveError, Resolver};
+use crate::report::Tokens;
+use crate::resolve::{Answer, Question, QuestionMemory, ResolveError, Resolver};
 use crate::session::Session;
 
 pub use plan::ExcerptBudget;
@@ -286,56 +289,58 @@ impl Dream {
         let found = patterns::find(&sessions, opts.min_pattern_sessions);
         step("patterns", sessions.len(), sessions.len())?;
 
-        // 5. Plan.
-        step("plan", 0, decided.open.len())?;
-        let clusters: Vec<plan::ClusterInput<'_>> = decided
-            .open
-            .iter()
-            .map(|c| {
-                let mut members: Vec<(QuestionMemory, &[f32])> = c
-                    .groups
-                    .iter()
-                    .map(|&g| {
-                        let e = near.groups[g].representative;
-                        let m = &memories[exact.groups[e].representative];
-                        let q = QuestionMemory {
-                            path: m.path.clone(),
-                            content: m.content.clone(),
-                            updated_at: units[g].updated_at,
-                        };
-                        (q, vectors[e].as_slice())
-                    })
-                    .collect();
-                members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-                let vectors = members.iter().map(|m| m.1).collect();
-                plan::ClusterInput { members: members.into_iter().map(|m| m.0).collect(), vectors }
-            })
-            .collect();
-        let planned =
-            plan::plan(&clusters, &memories, &sessions, embedder, opts.excerpts, &opts.instructions)?;
-        step("plan", decided.open.len(), decided.open.len())?;
-
-        // 6. Resolve.
-        let total = planned.questions.len();
-        step("resolve", 0, total)?;
-        let mut answers: Vec<Answer> = Vec::with_capacity(total);
-        for chunk in planned.questions.chunks(opts.batch_size.max(1)) {
-            let got = resolver.resolve_all(chunk)?;
-            if got.len() != chunk.len() {
-                return Err(DreamError::Resolve(ResolveError::Backend(format!(
-                    "{} answered {} of {} questions",
-                    resolver.name(),
-                    got.len(),
-                    chunk.len()
-                ))));
+        // 5–6. Plan and resolve, in two rounds: strong clusters (certainly
+        // one subject) first, then weak conflicts between what stands after.
+        let path_of = |g: usize| &memories[exact.groups[near.groups[g].representative].representative].path;
+        let naive = plan::naive_tokens(&memories, &sessions)?;
+        let mut sent = 0;
+        let mut resolved: Vec<apply::Resolved> = Vec::new();
+        for round in 0..2 {
+            let carriers = apply::Carriers::new(near.groups.len(), &decided.settled, &resolved, path_of)?;
+            let open = if round == 0 {
+                decided.strong.clone()
+            } else {
+                conflict::clusters(near.groups.len(), &decided.weak, |g| carriers.final_of(g))
+            };
+            step("plan", 0, open.len())?;
+            let inputs: Vec<plan::ClusterInput<'_>> = open
+                .iter()
+                .map(|c| {
+                    let mut members: Vec<(QuestionMemory, &[f32])> = c
+                        .groups
+                        .iter()
+                        .map(|&g| {
+                            let e = near.groups[g].representative;
+                            let m = &memories[exact.groups[e].representative];
+                            let content = carriers.rewritten(g).unwrap_or(&m.content).to_owned();
+                            let q = QuestionMemory {
+                                path: m.path.clone(),
+                                content,
+                                updated_at: units[g].updated_at,
+                            };
+                            (q, vectors[e].as_slice())
+                        })
+                        .collect();
+                    members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+                    let vectors = members.iter().map(|m| m.1).collect();
+                    plan::ClusterInput { members: members.into_iter().map(|m| m.0).collect(), vectors }
+                })
+                .collect();
+            let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
+            sent += planned.sent;
+            step("plan", open.len(), open.len())?;
+            let answers = ask(resolver, &planned.questions, opts.batch_size.max(1), &step)?;
+            for (((cluster, question), evidence), answer) in
+                open.into_iter().zip(planned.questions).zip(planned.evidence).zip(answers)
+            {
+                resolved.push(apply::Resolved { cluster, question, evidence, answer });
             }
-            for (q, a) in chunk.iter().zip(&got) {
-                a.validate(q)?;
-            }
-            answers.extend(got);
-            step("resolve", answers.len(), total)?;
         }
         resolver.finish()?;
+        if !resolved.is_empty() {
+            sent += plan::header_tokens(&opts.instructions)?;
+        }
+        let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent };
 
         // 7. Apply.
         step("apply", 0, 1)?;
@@ -346,15 +351,43 @@ impl Dream {
             analysed: &analysed,
             groups: &near.groups,
             settled: &decided.settled,
-            open: &decided.open,
             patterns: &found,
-            plan: &planned,
-            answers: &answers,
+            resolved: &resolved,
+            tokens: &tokens,
             embedder: embedder.model_id(),
         })?;
         step("apply", 1, 1)?;
         Ok(DreamOutput { memories: output, report, input: memories })
     }
+}
+
+/// Asks `questions` in batches, checking each answer against its question.
+fn ask(
+    resolver: &mut dyn Resolver,
+    questions: &[Question],
+    batch: usize,
+    step: &dyn Fn(&'static str, usize, usize) -> Result<(), DreamError>,
+) -> Result<Vec<Answer>, DreamError> {
+    let total = questions.len();
+    step("resolve", 0, total)?;
+    let mut answers: Vec<Answer> = Vec::with_capacity(total);
+    for chunk in questions.chunks(batch) {
+        let got = resolver.resolve_all(chunk)?;
+        if got.len() != chunk.len() {
+            return Err(DreamError::Resolve(ResolveError::Backend(format!(
+                "{} answered {} of {} questions",
+                resolver.name(),
+                got.len(),
+                chunk.len()
+            ))));
+        }
+        for (q, a) in chunk.iter().zip(&got) {
+            a.validate(q)?;
+        }
+        answers.extend(got);
+        step("resolve", answers.len(), total)?;
+    }
+    Ok(answers)
 }
 
 /// Embeds `texts` in batches, reporting progress and honouring cancellation

@@ -103,16 +103,14 @@ pub struct ExcerptBudget {
     pub max_tokens: u64,
 }
 
-/// The plan: questions, the excerpts they cite, and token counts.
+/// The plan of one round: questions, the excerpts they cite, their tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// One question per open cluster, in cluster order.
     pub questions: Vec<Question>,
     /// The excerpts each question cites (same order as its `excerpts`).
     pub evidence: Vec<Vec<Excerpt>>,
-    /// Tokens of every memory and every session in full.
-    pub naive: u64,
-    /// Tokens of the questions' prompts.
+    /// Tokens of the questions' prompts (without the shared header).
     pub sent: u64,
 }
 
@@ -125,7 +123,6 @@ struct TurnRef {
 /// Builds the questions and counts tokens.
 pub fn plan(
     clusters: &[ClusterInput<'_>],
-    memories: &[Memory],
     sessions: &[Session],
     embedder: &dyn Embedder,
     budget: ExcerptBudget,
@@ -255,15 +252,22 @@ pub fn plan(
         })
         .collect();
     let (questions, evidence): (Vec<Question>, Vec<Vec<Excerpt>>) = built.into_iter().unzip();
-    let naive_memories: u64 =
-        memories.par_iter().map(|m| bpe.encode_ordinary(&render_memory(m)).len() as u64).sum();
-    let naive_sessions: u64 =
-        sessions.par_iter().map(|s| bpe.encode_ordinary(&render_session(s)).len() as u64).sum();
-    let header =
-        if questions.is_empty() { 0 } else { bpe.encode_ordinary(&prompt_header(instructions)).len() as u64 };
-    let sent: u64 =
-        header + questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).sum::<u64>();
-    Ok(Plan { questions, evidence, naive: naive_memories + naive_sessions, sent })
+    let sent: u64 = questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).sum();
+    Ok(Plan { questions, evidence, sent })
+}
+
+/// Tokens a whole-store dream would send: every memory and every session
+/// transcript in full.
+pub fn naive_tokens(memories: &[Memory], sessions: &[Session]) -> Result<u64, DreamError> {
+    let bpe = bpe()?;
+    let m: u64 = memories.par_iter().map(|m| bpe.encode_ordinary(&render_memory(m)).len() as u64).sum();
+    let s: u64 = sessions.par_iter().map(|s| bpe.encode_ordinary(&render_session(s)).len() as u64).sum();
+    Ok(m + s)
+}
+
+/// Tokens of the header sent once before a batch of questions.
+pub fn header_tokens(instructions: &str) -> Result<u64, DreamError> {
+    count_tokens(&prompt_header(instructions))
 }
 
 #[cfg(test)]
@@ -309,20 +313,13 @@ mod tests {
         };
         let clusters = vec![ClusterInput { members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
-        let p = plan(&clusters, &[a.clone(), b.clone()], std::slice::from_ref(&s), &e, budget, "").unwrap();
+        let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.questions.len(), 1);
         let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.start).collect();
         assert!(turns.contains(&0) && !turns.contains(&1), "{turns:?}");
-        assert!(p.naive > 0 && p.sent > 0);
-        let tight = plan(
-            &clusters,
-            &[a.clone(), b.clone()],
-            &[s],
-            &e,
-            ExcerptBudget { max_excerpts: 3, max_tokens: 5 },
-            "",
-        )
-        .unwrap();
+        assert!(p.sent > 0);
+        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.sent / 2);
+        let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
         assert!(tight.questions[0].excerpts.is_empty());
     }
 
