@@ -179,7 +179,8 @@ pub struct Tokens {
     pub tokenizer: String,
     /// Every memory and every session transcript in full.
     pub naive: u64,
-    /// Unresolved clusters and their excerpts.
+    /// What the plan sends to a remote resolver: the clusters the local
+    /// rules leave open, with their excerpts, after one shared header.
     pub sent: u64,
 }
 

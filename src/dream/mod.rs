@@ -42,7 +42,7 @@ use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
 use crate::report::Tokens;
-use crate::resolve::{Answer, Question, QuestionMemory, ResolveError, Resolver};
+use crate::resolve::{Answer, Decision, LocalResolver, Question, QuestionMemory, ResolveError, Resolver};
 use crate::session::Session;
 
 pub use plan::ExcerptBudget;
@@ -294,6 +294,7 @@ impl Dream {
         let path_of = |g: usize| &memories[exact.groups[near.groups[g].representative].representative].path;
         let naive = plan::naive_tokens(&memories, &sessions)?;
         let mut sent = 0;
+        let mut remote = 0;
         let mut resolved: Vec<apply::Resolved> = Vec::new();
         for round in 0..2 {
             let carriers = apply::Carriers::new(near.groups.len(), &decided.settled, &resolved, path_of)?;
@@ -327,7 +328,14 @@ impl Dream {
                 })
                 .collect();
             let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
-            sent += planned.sent;
+            // What a remote resolver would receive: the questions the local
+            // rules cannot settle.
+            for (q, t) in planned.questions.iter().zip(&planned.tokens) {
+                if LocalResolver.resolve(q)?.decision == Decision::Unresolved {
+                    sent += t;
+                    remote += 1;
+                }
+            }
             step("plan", open.len(), open.len())?;
             let answers = ask(resolver, &planned.questions, opts.batch_size.max(1), &step)?;
             for (((cluster, question), evidence), answer) in
@@ -337,7 +345,7 @@ impl Dream {
             }
         }
         resolver.finish()?;
-        if !resolved.is_empty() {
+        if remote > 0 {
             sent += plan::header_tokens(&opts.instructions)?;
         }
         let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent };

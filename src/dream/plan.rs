@@ -2,15 +2,20 @@
 //! session excerpts most relevant to it, and the plan counts tokens.
 //!
 //! Excerpts: a turn is a candidate for a cluster when it shares at least
-//! [`MIN_SHARED_WORDS`] content words with the cluster's memories; candidates
+//! [`MIN_SHARED_WORDS`] content words with the cluster's memories, one of
+//! them a word that tells the members apart (a value not all of them
+//! state: a turn that cannot tell which value holds is no evidence); candidates
 //! are ranked by the cosine of their embedding to the cluster's centroid
 //! plus [`RECENCY_WEIGHT`] times the session's recency rank (0 oldest, 1
 //! newest), ties by (session id, turn); the best are taken while they fit
 //! the per-cluster token budget.
 //!
 //! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
-//! is every memory and every session transcript in full, `sent` the prompts
-//! of the questions after one shared header (the task and instructions).
+//! is every memory and every session transcript in full; `sent` is what a
+//! remote resolver would receive behind the local rules: one shared header
+//! (the task and instructions) and the prompt of every question the local
+//! rules leave open (the local resolver settles value-only conflicts by
+//! recency; only the rest needs a model).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -110,8 +115,8 @@ pub struct Plan {
     pub questions: Vec<Question>,
     /// The excerpts each question cites (same order as its `excerpts`).
     pub evidence: Vec<Vec<Excerpt>>,
-    /// Tokens of the questions' prompts (without the shared header).
-    pub sent: u64,
+    /// Tokens of each question's prompt (without the shared header).
+    pub tokens: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,18 +154,27 @@ pub fn plan(
     let candidates: Vec<Vec<usize>> = clusters
         .par_iter()
         .map(|c| {
-            let words: BTreeSet<String> = c
+            let sets: Vec<BTreeSet<String>> = c
                 .members
                 .iter()
-                .flat_map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text))
+                .map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect())
                 .collect();
-            let mut hits: BTreeMap<usize, usize> = BTreeMap::new();
+            let words: BTreeSet<&String> = sets.iter().flatten().collect();
+            // Words not shared by every member: the values in question.
+            let telling: BTreeSet<&String> =
+                words.iter().copied().filter(|w| !sets.iter().all(|s| s.contains(*w))).collect();
+            let mut hits: BTreeMap<usize, (usize, bool)> = BTreeMap::new();
             for w in &words {
                 for &i in postings.get(w.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
-                    *hits.entry(i).or_insert(0) += 1;
+                    let hit = hits.entry(i).or_insert((0, false));
+                    hit.0 += 1;
+                    hit.1 |= telling.contains(w);
                 }
             }
-            hits.into_iter().filter(|&(_, n)| n >= MIN_SHARED_WORDS).map(|(i, _)| i).collect()
+            hits.into_iter()
+                .filter(|&(_, (n, telling))| n >= MIN_SHARED_WORDS && telling)
+                .map(|(i, _)| i)
+                .collect()
         })
         .collect();
     // Embed each candidate turn once.
@@ -252,8 +266,9 @@ pub fn plan(
         })
         .collect();
     let (questions, evidence): (Vec<Question>, Vec<Vec<Excerpt>>) = built.into_iter().unzip();
-    let sent: u64 = questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).sum();
-    Ok(Plan { questions, evidence, sent })
+    let tokens: Vec<u64> =
+        questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).collect();
+    Ok(Plan { questions, evidence, tokens })
 }
 
 /// Tokens a whole-store dream would send: every memory and every session
@@ -317,8 +332,8 @@ mod tests {
         assert_eq!(p.questions.len(), 1);
         let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.start).collect();
         assert!(turns.contains(&0) && !turns.contains(&1), "{turns:?}");
-        assert!(p.sent > 0);
-        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.sent / 2);
+        assert!(p.tokens[0] > 0);
+        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.tokens[0] / 2);
         let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
         assert!(tight.questions[0].excerpts.is_empty());
     }

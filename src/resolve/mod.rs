@@ -24,9 +24,10 @@ pub use journal::Journal;
 pub use local::LocalResolver;
 
 /// What the resolver is asked to do, in a sentence (part of every prompt).
-pub const TASK: &str = "These memories of an AI agent's long-term store seem to state different values for the same \
-subject. Decide which one is current (keep it), or write one text that replaces them all, or leave them for a \
-person to review. Use the session excerpts as evidence; give a one-sentence reason.";
+pub const TASK: &str = "Each <cluster> holds memories of an AI agent's long-term store, as [path last-updated] text, \
+that seem to state different values for the same subject, and session turns that may tell which is current. For \
+each cluster decide: keep one memory (by path), or write one text that replaces them all, or leave them for a \
+person to review; give a one-sentence reason.";
 
 /// One memory of an unresolved cluster, as the resolver sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,18 +78,12 @@ impl Question {
     pub fn prompt(&self) -> String {
         let mut out = String::from("<cluster>\n");
         for m in &self.members {
-            out.push_str(&format!(
-                "<memory path=\"{}\" updated=\"{}\">\n",
-                m.path,
-                m.updated_at.to_rfc3339()
-            ));
-            out.push_str(&m.content);
-            out.push_str("\n</memory>\n");
+            let day = m.updated_at.to_rfc3339();
+            out.push_str(&format!("[{} {}] {}\n", m.path, day.get(..10).unwrap_or(&day), m.content));
         }
         for e in &self.excerpts {
-            out.push_str(&format!("<excerpt session=\"{}\" turns=\"{}..{}\">\n", e.session, e.start, e.end));
-            out.push_str(&e.text);
-            out.push_str("\n</excerpt>\n");
+            let id = e.session.to_string();
+            out.push_str(&format!("(session {} turn {}) {}\n", &id[..12], e.start, e.text));
         }
         out.push_str("</cluster>\n");
         out
@@ -242,7 +237,7 @@ mod tests {
         assert_ne!(q.key(), r.key());
         assert_eq!(q.key(), question().key());
         assert!(prompt_header(&r.instructions).contains("Instructions: prefer production values"));
-        assert!(r.prompt().contains("<memory path=\"/a\""));
+        assert!(r.prompt().contains("[/a 1970-01-01] port 1"));
     }
 
     #[test]
