@@ -12,6 +12,7 @@ pub mod progress;
 pub mod report;
 pub mod resolve;
 pub mod session;
+pub mod store;
 
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
@@ -19,3 +20,5 @@ pub use progress::{CancelToken, Observer, Progress};
 pub use report::Report;
 pub use resolve::{Journal, LocalResolver, Resolver};
 pub use session::{Excerpt, Session, SessionId};
+pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
+pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};

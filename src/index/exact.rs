@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::{CandidatePair, Neighbour, pairs_from_neighbours, sort_neighbours};
+use super::{CandidatePair, Neighbour, neighbour_order, pairs_from_neighbours, sort_neighbours};
 use crate::embed::cosine;
 
 /// Brute-force index over vectors held in build order.
@@ -37,9 +37,22 @@ impl ExactIndex {
             .enumerate()
             .map(|(id, v)| Neighbour { id, similarity: cosine(query, v) })
             .collect();
+        // Select the k best first (the order is total, so this is exact and
+        // deterministic), then sort only those.
+        if k < all.len() {
+            if k == 0 {
+                return Vec::new();
+            }
+            all.select_nth_unstable_by(k - 1, neighbour_order);
+            all.truncate(k);
+        }
         sort_neighbours(&mut all);
-        all.truncate(k);
         all
+    }
+
+    /// The vectors, in build order.
+    pub fn vectors(&self) -> &[Vec<f32>] {
+        &self.vectors
     }
 
     /// Every pair among each vector's `k` nearest others whose similarity is

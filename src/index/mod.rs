@@ -7,8 +7,10 @@
 //! set is a pure function of the vectors.
 
 pub mod exact;
+pub mod hnsw;
 
 pub use exact::ExactIndex;
+pub use hnsw::{HnswIndex, HnswParams};
 
 /// A neighbour of a query: its id (position in the build order) and cosine
 /// similarity.
@@ -31,9 +33,15 @@ pub struct CandidatePair {
     pub similarity: f32,
 }
 
+/// The canonical order of neighbours: descending similarity, then
+/// ascending id.
+pub(crate) fn neighbour_order(x: &Neighbour, y: &Neighbour) -> std::cmp::Ordering {
+    y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id))
+}
+
 /// Sorts neighbours by descending similarity, then ascending id.
 pub(crate) fn sort_neighbours(list: &mut [Neighbour]) {
-    list.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
+    list.sort_by(neighbour_order);
 }
 
 /// Turns per-vector neighbour lists into a sorted, de-duplicated pair list,
@@ -48,7 +56,88 @@ pub(crate) fn pairs_from_neighbours(lists: &[Vec<Neighbour>], min_similarity: f3
                 .map(move |n| CandidatePair { a: i.min(n.id), b: i.max(n.id), similarity: n.similarity })
         })
         .collect();
-    pairs.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    pairs.sort_by_key(|p| (p.a, p.b));
     pairs.dedup_by(|x, y| x.a == y.a && x.b == y.b);
     pairs
+}
+
+/// Stores up to this many vectors use [`ExactIndex`]; larger ones use
+/// [`HnswIndex`]. Chosen by measurement (`benches/index.rs`): at this size,
+/// on 384-d vectors, exact candidate pairs and an hnsw build plus search cost
+/// about the same, and exact search is never wrong.
+pub const EXACT_MAX: usize = 5_000;
+
+/// Which search an [`Index`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexKind {
+    /// [`ExactIndex`] up to [`EXACT_MAX`] vectors, [`HnswIndex`] above.
+    #[default]
+    Auto,
+    /// Always exact.
+    Exact,
+    /// Always hnsw.
+    Hnsw,
+}
+
+/// A similarity index that is exact for small stores and hnsw for large
+/// ones; either way a pure function of the vectors in build order.
+#[derive(Debug)]
+pub enum Index {
+    /// Brute force.
+    Exact(ExactIndex),
+    /// Approximate, deterministic.
+    Hnsw(HnswIndex),
+}
+
+impl Index {
+    /// Builds an index over `vectors` (ids are positions), exact up to
+    /// [`EXACT_MAX`] vectors.
+    pub fn build(vectors: Vec<Vec<f32>>) -> Self {
+        Self::build_with(vectors, IndexKind::Auto, HnswParams::default())
+    }
+
+    /// Builds an index of the given kind.
+    pub fn build_with(vectors: Vec<Vec<f32>>, kind: IndexKind, params: HnswParams) -> Self {
+        let exact = match kind {
+            IndexKind::Auto => vectors.len() <= EXACT_MAX,
+            IndexKind::Exact => true,
+            IndexKind::Hnsw => false,
+        };
+        if exact {
+            Index::Exact(ExactIndex::build(vectors))
+        } else {
+            Index::Hnsw(HnswIndex::build(vectors, params))
+        }
+    }
+
+    /// Number of vectors held.
+    pub fn len(&self) -> usize {
+        match self {
+            Index::Exact(i) => i.len(),
+            Index::Hnsw(i) => i.len(),
+        }
+    }
+
+    /// Whether the index holds no vector.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k` vectors most similar to `query`, by descending similarity
+    /// then ascending id.
+    pub fn neighbours(&self, query: &[f32], k: usize) -> Vec<Neighbour> {
+        match self {
+            Index::Exact(i) => i.neighbours(query, k),
+            Index::Hnsw(i) => i.neighbours(query, k),
+        }
+    }
+
+    /// Every pair among each vector's `k` nearest others whose similarity is
+    /// at least `min_similarity`, sorted by `(a, b)`.
+    pub fn candidate_pairs(&self, k: usize, min_similarity: f32) -> Vec<CandidatePair> {
+        match self {
+            Index::Exact(i) => i.candidate_pairs(k, min_similarity),
+            Index::Hnsw(i) => i.candidate_pairs(k, min_similarity),
+        }
+    }
 }

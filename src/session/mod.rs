@@ -1,14 +1,60 @@
 //! Sessions: past agent transcripts, turned into turns with roles, text,
 //! tool calls and tool results, and stored content-addressed so that an
 //! [`Excerpt`] is a stable reference.
+//!
+//! One importer per format ([`claude_code`], [`managed_agents`],
+//! [`openai`], [`text`]), each documenting its mapping; [`detect`] picks
+//! one for `--format auto`; [`storage`] keeps sessions on disk, one
+//! checksummed file per session named by its id. Importers never panic on
+//! bad input: they return a [`SessionError`] naming the file and the line
+//! (or item) at fault. Directory walks visit files in sorted order, so
+//! what is imported never depends on the order the file system lists them.
+//!
+//! ```
+//! use dreamwork::session::{self, FormatChoice, Role, SessionStore};
+//!
+//! let transcript = b"## User (ana)\nUse tabs, please.\n\n## Assistant\nNoted: tabs.\n";
+//! let sessions = session::parse_as(transcript, FormatChoice::Auto, "pairing.md")?;
+//! assert_eq!(sessions[0].turns[0].role, Role::User);
+//! assert_eq!(sessions[0].turns[0].author.as_deref(), Some("ana"));
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SessionStore::open(dir.path().join("sessions"))?;
+//! assert!(store.put(&sessions[0])?); // newly stored
+//! assert!(!store.put(&sessions[0])?); // already there: a no-op
+//! assert_eq!(store.get(&sessions[0].id)?, sessions[0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod claude_code;
+pub mod detect;
+mod error;
+mod json;
+pub mod managed_agents;
+pub mod openai;
+pub mod storage;
+pub mod text;
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{ContentHash, Timestamp};
+use crate::progress::{Observer, Progress};
+
+pub use error::{Location, SessionError};
+pub use storage::{ImportSummary, OnError, SessionStore, SessionSummary};
 
 /// Identifies a session by the blake3 hash of its canonical encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SessionId(pub ContentHash);
+
+impl SessionId {
+    /// Parses the 64-digit hexadecimal form printed by `Display`.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        ContentHash::from_hex(hex).map(SessionId)
+    }
+}
 
 impl std::fmt::Display for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,6 +143,198 @@ pub enum SessionFormat {
     Text,
 }
 
+impl SessionFormat {
+    /// Every format, in a fixed order.
+    pub const ALL: [SessionFormat; 4] =
+        [SessionFormat::ClaudeCode, SessionFormat::ManagedAgents, SessionFormat::OpenAi, SessionFormat::Text];
+
+    /// The name used on the command line and in listings (`claude-code`,
+    /// `managed-agents`, `openai`, `text`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionFormat::ClaudeCode => "claude-code",
+            SessionFormat::ManagedAgents => "managed-agents",
+            SessionFormat::OpenAi => "openai",
+            SessionFormat::Text => "text",
+        }
+    }
+}
+
+impl SessionFormat {
+    /// The file extensions this format is looked for under when walking a
+    /// directory.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            SessionFormat::ClaudeCode => &["jsonl"],
+            SessionFormat::ManagedAgents => &["json", "jsonl"],
+            SessionFormat::OpenAi => &["json"],
+            SessionFormat::Text => &["md", "markdown", "txt"],
+        }
+    }
+}
+
+impl FormatChoice {
+    /// The file extensions looked for when walking a directory: those of
+    /// the chosen format, or of every format for [`FormatChoice::Auto`].
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            FormatChoice::Auto => &["jsonl", "json", "md", "markdown", "txt"],
+            FormatChoice::Fixed(format) => format.extensions(),
+        }
+    }
+}
+
+impl std::fmt::Display for SessionFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which importer to use: one named format, or detection from the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormatChoice {
+    /// Detect the format of each file (see [`detect`]).
+    #[default]
+    Auto,
+    /// Use this format for every file.
+    Fixed(SessionFormat),
+}
+
+impl std::str::FromStr for FormatChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(FormatChoice::Auto);
+        }
+        SessionFormat::ALL.into_iter().find(|f| f.name() == s).map(FormatChoice::Fixed).ok_or_else(|| {
+            format!("unknown format {s:?} (expected auto, claude-code, managed-agents, openai or text)")
+        })
+    }
+}
+
+/// Parses the transcript in `bytes` as `format`. `origin` names the input
+/// in errors (usually the file path). A file yields zero or more sessions:
+/// Claude Code files hold one per `sessionId`, other formats at most one,
+/// and a transcript without any turn yields none.
+pub fn parse(bytes: &[u8], format: SessionFormat, origin: &str) -> Result<Vec<Session>, SessionError> {
+    match format {
+        SessionFormat::ClaudeCode => claude_code::parse(bytes, origin),
+        SessionFormat::ManagedAgents => managed_agents::parse(bytes, origin),
+        SessionFormat::OpenAi => openai::parse(bytes, origin),
+        SessionFormat::Text => text::parse(bytes, origin),
+    }
+}
+
+/// Like [`parse`], detecting the format first when `format` is
+/// [`FormatChoice::Auto`].
+pub fn parse_as(bytes: &[u8], format: FormatChoice, origin: &str) -> Result<Vec<Session>, SessionError> {
+    let format = match format {
+        FormatChoice::Auto => detect::detect(bytes, origin)?,
+        FormatChoice::Fixed(format) => format,
+    };
+    parse(bytes, format, origin)
+}
+
+/// Reads and parses one transcript file.
+pub fn import_file(path: &Path, format: FormatChoice) -> Result<Vec<Session>, SessionError> {
+    let bytes = std::fs::read(path).map_err(|e| SessionError::io(path, e))?;
+    parse_as(&bytes, format, &path.display().to_string())
+}
+
+/// Directory names never entered when walking: Claude Code keeps oversized
+/// tool outputs as plain `.txt` files in `<session>/tool-results/`.
+pub const SKIPPED_DIRECTORIES: [&str; 1] = ["tool-results"];
+
+/// A transcript file to import.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TranscriptFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Whether it was named explicitly rather than found in a directory.
+    pub named: bool,
+}
+
+/// The transcript files under `paths`: files as given, and directories
+/// walked recursively for files with an extension of `format` (see
+/// [`FormatChoice::extensions`]), skipping hidden entries (names starting
+/// with `.`) and [`SKIPPED_DIRECTORIES`]. The result is sorted by path and
+/// free of duplicates, so it does not depend on the order of `paths` or of
+/// directory listings. Symbolic links are not followed inside directories.
+pub fn transcript_files(
+    paths: &[PathBuf],
+    format: FormatChoice,
+) -> Result<Vec<TranscriptFile>, SessionError> {
+    let extensions = format.extensions();
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| SessionError::io(path, e))?;
+        if !meta.is_dir() {
+            files.push(TranscriptFile { path: path.clone(), named: true });
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let skipped_dir = e.file_type().is_dir() && SKIPPED_DIRECTORIES.contains(&name.as_ref());
+            e.depth() == 0 || !(name.starts_with('.') || skipped_dir)
+        });
+        for entry in walk {
+            let entry = entry.map_err(|e| {
+                let at = e.path().unwrap_or(path).to_path_buf();
+                let source = e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop"));
+                SessionError::io(at, source)
+            })?;
+            let wanted = entry
+                .path()
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| extensions.iter().any(|known| x.eq_ignore_ascii_case(known)));
+            if entry.file_type().is_file() && wanted {
+                files.push(TranscriptFile { path: entry.into_path(), named: false });
+            }
+        }
+    }
+    // Named before walked for the same path, so that the named entry stays.
+    files.sort_by(|a, b| a.path.cmp(&b.path).then(b.named.cmp(&a.named)));
+    files.dedup_by(|later, kept| later.path == kept.path);
+    Ok(files)
+}
+
+/// Imports one file found by [`transcript_files`]. A named file must be a
+/// transcript; a file found in a directory that fits no format (an empty
+/// file, a metadata `.json`, notes without speaker lines) is not an error
+/// but `Ok(None)`: directories such as `~/.claude/projects` hold such files
+/// beside the transcripts. A file that is recognised but malformed is an
+/// error either way.
+pub fn import_transcript(
+    file: &TranscriptFile,
+    format: FormatChoice,
+) -> Result<Option<Vec<Session>>, SessionError> {
+    match import_file(&file.path, format) {
+        Err(SessionError::UnknownFormat { .. }) if !file.named => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Imports every transcript under `paths` (see [`transcript_files`] and
+/// [`import_transcript`]), reporting progress as stage `"import"` (files
+/// done / files in all). Sessions come in file order, then in their order
+/// within each file.
+pub fn import_paths(
+    paths: &[PathBuf],
+    format: FormatChoice,
+    observer: &dyn Observer,
+) -> Result<Vec<Session>, SessionError> {
+    let files = transcript_files(paths, format)?;
+    let total = files.len() as u64;
+    let mut sessions = Vec::new();
+    for (done, file) in files.iter().enumerate() {
+        observer.progress(Progress { stage: "import", done: done as u64, total });
+        sessions.extend(import_transcript(file, format)?.unwrap_or_default());
+    }
+    observer.progress(Progress { stage: "import", done: total, total });
+    Ok(sessions)
+}
+
 /// A transcript: its turns and what is known about where it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -148,8 +386,91 @@ impl Session {
         }
     }
 
+    /// Whether `excerpt` cites turns of this session that still hash to
+    /// what it recorded.
+    pub fn verifies(&self, excerpt: &Excerpt) -> bool {
+        excerpt.session == self.id
+            && excerpt.start <= excerpt.end
+            && (excerpt.end as usize) <= self.turns.len()
+            && self.excerpt(excerpt.start as usize, excerpt.end as usize) == *excerpt
+    }
+
     /// The time of the first timestamped turn, if any.
     pub fn started_at(&self) -> Option<Timestamp> {
         self.turns.iter().find_map(|t| t.timestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in SessionFormat::ALL {
+            assert_eq!(format.name().parse::<FormatChoice>(), Ok(FormatChoice::Fixed(format)));
+            assert_eq!(format.to_string(), format.name());
+        }
+        assert_eq!("auto".parse::<FormatChoice>(), Ok(FormatChoice::Auto));
+        assert!("Claude-Code".parse::<FormatChoice>().unwrap_err().contains("unknown format"));
+    }
+
+    #[test]
+    fn session_ids_round_trip_through_hex() {
+        let id = Session::new(SessionFormat::Text, None, None, Vec::new()).id;
+        assert_eq!(SessionId::from_hex(&id.to_string()), Some(id));
+        assert_eq!(SessionId::from_hex("abc"), None);
+    }
+
+    #[test]
+    fn walked_extensions_cover_every_format() {
+        let auto = FormatChoice::Auto.extensions();
+        for format in SessionFormat::ALL {
+            assert!(format.extensions().iter().all(|x| auto.contains(x)), "{format}");
+        }
+    }
+
+    #[test]
+    fn excerpts_verify_only_against_their_session() {
+        let turn = |text: &str| Turn {
+            role: Role::User,
+            author: None,
+            text: text.into(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+            timestamp: None,
+            sidechain: false,
+        };
+        let s = Session::new(SessionFormat::Text, None, None, vec![turn("a"), turn("b"), turn("c")]);
+        let e = s.excerpt(1, 3);
+        assert!(s.verifies(&e));
+        let other = Session::new(SessionFormat::Text, None, None, vec![turn("a"), turn("x"), turn("c")]);
+        assert!(!other.verifies(&e));
+        assert!(!s.verifies(&Excerpt { end: 9, ..e.clone() }));
+        assert!(!s.verifies(&Excerpt { start: 0, ..e }));
+    }
+
+    #[test]
+    fn the_content_address_covers_every_field() {
+        let turn = Turn {
+            role: Role::User,
+            author: None,
+            text: "hi".into(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+            timestamp: None,
+            sidechain: false,
+        };
+        let base = Session::new(SessionFormat::Text, None, None, vec![turn.clone()]);
+        let variants = [
+            Session::new(SessionFormat::OpenAi, None, None, vec![turn.clone()]),
+            Session::new(SessionFormat::Text, Some("x".into()), None, vec![turn.clone()]),
+            Session::new(SessionFormat::Text, None, Some("/".into()), vec![turn.clone()]),
+            Session::new(SessionFormat::Text, None, None, vec![Turn { sidechain: true, ..turn.clone() }]),
+            Session::new(SessionFormat::Text, None, None, vec![turn.clone(), turn]),
+        ];
+        for v in variants {
+            assert_ne!(v.id, base.id);
+        }
     }
 }

@@ -1,0 +1,998 @@
+//! The memory store: a directory holding an append-only, checksummed record
+//! log and a snapshot of the live state, with one writer and many readers
+//! across processes.
+//!
+//! # Promises
+//!
+//! - A write that returned `Ok` under [`Durability::Immediate`] (the
+//!   default) has been fsynced and survives a crash or power loss.
+//! - A crash at any byte of a write loses at most that write: reopening for
+//!   writing finds the torn tail and truncates it; a read-only open ignores
+//!   it and writes nothing.
+//! - Corruption in the middle of a file, a foreign file, wrong magic bytes or
+//!   an unknown format version are reported as errors naming the file and
+//!   the offset; nothing panics and nothing is loaded half-way.
+//! - Every commit is a new, immutable version; [`Store::history`] and
+//!   [`Store::get_at`] read old versions back from the log.
+//! - One writer at a time (an exclusive advisory lock on `store.lock`);
+//!   readers share the lock and exclude writers while they are open, so a
+//!   reader sees bytes that do not change under it.
+//!
+//! # On-disk format
+//!
+//! The store owns the names below, at the top of its directory, and ignores
+//! every other file and subdirectory (other parts keep `sessions/`,
+//! `vectors/`, `dream/` there). `memories.log.tmp` and `memories.snap.tmp`
+//! exist only while `create` or a snapshot is being written.
+//!
+//! - `store.lock` — empty; holds the advisory lock.
+//! - `memories.log` — the record log. It starts with a 16-byte header: the
+//!   magic bytes `DRMWLOG\0`, the format version (`u32`, little-endian,
+//!   currently 1) and the CRC-32 of those 12 bytes. Then come frames. A
+//!   frame is a 12-byte header — payload length (`u32` LE, at most
+//!   256 MiB), CRC-32 of the payload, CRC-32 of these first 8 header bytes —
+//!   followed by the payload: a postcard-encoded `{ version: u64, last:
+//!   bool, ops: [Op] }`. An `Op` is `Put(Memory)` (the whole record: path,
+//!   content, blake3 hash, timestamps, metadata, sources) or `Delete { path,
+//!   at }`. A commit (one version) is one or more consecutive frames with the
+//!   same version, the final one marked `last`; versions count up from 1
+//!   without gaps, and a commit's ops are in strict path order (one op per
+//!   path). The log is never rewritten: it is the history.
+//! - `memories.log.damaged`, `memories.snap.damaged` — only after
+//!   [`Store::repair`]: what it set aside.
+//! - `memories.snap` — optional snapshot of the live state: a 28-byte header
+//!   (magic `DRMWSNAP`, format version `u32` = 1, body length `u64`, body
+//!   CRC-32, header CRC-32) and a postcard body `{ version, log_offset,
+//!   memories: [Memory] }` in strict path order. `log_offset` is the length
+//!   of the log the snapshot covers, always the end of a commit. It is
+//!   replaced atomically (`memories.snap.tmp`, fsync, rename, directory
+//!   fsync), and only after the log it covers has been fsynced.
+//!
+//! Opening reads the snapshot and replays the commits after `log_offset`,
+//! so reopening costs the live state plus the log written since the last
+//! snapshot. A writable open takes a snapshot when that tail exceeds the
+//! configured size ([`StoreOptions::snapshot_after_log_bytes`]).
+//!
+//! # Torn tails and corruption
+//!
+//! Reading stops at the first frame that is not a complete, checksummed
+//! part of a commit. When those bytes are at the end of the file (a frame
+//! header cut short, a frame longer than what remains, a last frame whose
+//! checksum fails, a commit without its `last` frame, or zeros up to the
+//! end) they are what an interrupted append leaves: a *torn tail*, dropped
+//! by the next writable open. Anywhere else a failed check is corruption
+//! and an error. A bit flip inside the payload of the very last frame
+//! cannot be told from a torn write, so it is treated as one; `verify`
+//! reports both. [`Store::repair`] sets real damage aside (nothing is
+//! deleted) so that a damaged store opens again.
+//!
+//! # Memory use
+//!
+//! The live memories are held in memory (in path order, so `get` and `list`
+//! never touch the disk); history is read from the log on demand.
+//!
+//! # Limits
+//!
+//! Paths and contents follow [`crate::memory`]: content is at most
+//! [`MAX_CONTENT_BYTES`](crate::memory::MAX_CONTENT_BYTES) (100 kB); one
+//! encoded record at most 256 MiB (metadata included).
+
+mod error;
+mod export;
+mod import;
+mod lock;
+pub mod log;
+mod parts;
+mod recovery;
+pub mod snapshot;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use error::StoreError;
+pub use export::ExportFormat;
+pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader};
+pub use lock::LOCK_FILE;
+pub use parts::SESSIONS_DIR;
+pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
+
+use crate::memory::{ContentHash, Memory, MemoryPath, Timestamp, check_content};
+use lock::Lock;
+use log::{Op, OpRef, TornTail};
+use recovery::Live;
+
+/// Name of the record log at the top of a store directory.
+pub const LOG_FILE: &str = "memories.log";
+/// Name of the snapshot at the top of a store directory.
+pub const SNAPSHOT_FILE: &str = "memories.snap";
+
+/// Default size of log written since the last snapshot beyond which a
+/// writable open takes a new snapshot.
+pub const DEFAULT_SNAPSHOT_AFTER_LOG_BYTES: u64 = 16 << 20;
+
+/// When a commit reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is fsynced before it returns: an acknowledged write
+    /// survives power loss.
+    #[default]
+    Immediate,
+    /// Commits are written to the operating system but fsynced only by
+    /// [`Store::sync`], [`Store::compact`] or when the store is dropped. An
+    /// application crash loses nothing; a power loss or kernel crash may lose
+    /// the commits since the last sync (never earlier ones, and never leaving
+    /// a partial commit behind).
+    Batched,
+}
+
+/// How to open or create a store (a builder).
+///
+/// ```no_run
+/// use dreamwork::store::{Durability, StoreOptions};
+/// let store = StoreOptions::new().durability(Durability::Batched).open("memstore")?;
+/// # Ok::<(), dreamwork::store::StoreError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    durability: Durability,
+    snapshot_after: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { durability: Durability::Immediate, snapshot_after: Some(DEFAULT_SNAPSHOT_AFTER_LOG_BYTES) }
+    }
+}
+
+impl StoreOptions {
+    /// Immediate durability, snapshot after [`DEFAULT_SNAPSHOT_AFTER_LOG_BYTES`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses when commits reach the disk.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// A writable open takes a snapshot when at least this many bytes of log
+    /// were written since the last one; `None` snapshots only on
+    /// [`Store::compact`].
+    pub fn snapshot_after_log_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.snapshot_after = bytes;
+        self
+    }
+
+    /// Creates a new, empty store in `dir` (created if missing) and opens it
+    /// for writing; fails if a store is already there.
+    pub fn create(&self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+        if store_exists(dir)? {
+            return Err(StoreError::AlreadyExists(dir.to_owned()));
+        }
+        let lock = Lock::exclusive(dir)?;
+        if store_exists(dir)? {
+            return Err(StoreError::AlreadyExists(dir.to_owned()));
+        }
+        snapshot::write_atomically(dir, LOG_FILE, &log::header())?;
+        self.open_locked(dir, lock)
+    }
+
+    /// Opens the store in `dir` for writing (exclusive lock), dropping a torn
+    /// tail left by an interrupted write.
+    pub fn open(&self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        // Checked before locking so that a directory without a store does
+        // not get a lock file.
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let lock = Lock::exclusive(dir)?;
+        self.open_locked(dir, lock)
+    }
+
+    /// Opens the store in `dir` for reading (shared lock). Never writes a
+    /// byte: a torn tail is ignored, not repaired.
+    pub fn open_read_only(&self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let lock = Lock::shared(dir)?;
+        let loaded = recovery::load(dir)?;
+        Ok(Store {
+            dir: dir.to_owned(),
+            memories: loaded.memories,
+            version: loaded.version,
+            log_len: loaded.log_len,
+            snapshot_offset: loaded.snapshot_offset,
+            snapshot_bytes: loaded.snapshot_bytes,
+            torn_tail: loaded.torn,
+            writer: None,
+            options: self.clone(),
+            _lock: lock,
+        })
+    }
+
+    fn open_locked(&self, dir: &Path, lock: Lock) -> Result<Store, StoreError> {
+        let loaded = recovery::load(dir)?;
+        let log_path = dir.join(LOG_FILE);
+        let file =
+            OpenOptions::new().read(true).append(true).open(&log_path).map_err(StoreError::io(&log_path))?;
+        if loaded.torn.is_some() {
+            file.set_len(loaded.log_len).map_err(StoreError::io(&log_path))?;
+            file.sync_all().map_err(StoreError::io(&log_path))?;
+        }
+        let mut store = Store {
+            dir: dir.to_owned(),
+            memories: loaded.memories,
+            version: loaded.version,
+            log_len: loaded.log_len,
+            snapshot_offset: loaded.snapshot_offset,
+            snapshot_bytes: loaded.snapshot_bytes,
+            torn_tail: None,
+            writer: Some(Writer { file, poisoned: false, unsynced: false, scratch: Vec::new() }),
+            options: self.clone(),
+            _lock: lock,
+        };
+        if let Some(limit) = self.snapshot_after
+            && store.log_len - store.snapshot_offset >= limit
+        {
+            store.compact()?;
+        }
+        Ok(store)
+    }
+}
+
+/// Whether `dir` holds a store's log or snapshot.
+fn store_exists(dir: &Path) -> Result<bool, StoreError> {
+    for name in [LOG_FILE, SNAPSHOT_FILE] {
+        let path = dir.join(name);
+        if path.try_exists().map_err(StoreError::io(&path))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The writing half of a store opened for writing.
+#[derive(Debug)]
+struct Writer {
+    file: File,
+    /// A write failed and could not be rolled back.
+    poisoned: bool,
+    /// Commits were written but not yet fsynced (batched durability).
+    unsynced: bool,
+    /// Reused encoding buffer.
+    scratch: Vec<u8>,
+}
+
+/// A store directory opened for writing (exclusive lock) or for reading
+/// (shared lock). The live memories are held in memory, in path order;
+/// history is read from the log on demand.
+pub struct Store {
+    dir: PathBuf,
+    memories: Live,
+    version: u64,
+    /// End of the last complete commit in the log.
+    log_len: u64,
+    snapshot_offset: u64,
+    snapshot_bytes: u64,
+    /// A torn tail ignored by a read-only open.
+    torn_tail: Option<TornTail>,
+    writer: Option<Writer>,
+    options: StoreOptions,
+    _lock: Lock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The memories themselves are left out: a store may hold 100k of them.
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("version", &self.version)
+            .field("memories", &self.memories.len())
+            .field("read_only", &self.writer.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One version of one path, as [`Store::history`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// The version that made the change.
+    pub version: u64,
+    /// When: the memory's `updated_at`, or the deletion time.
+    pub at: Timestamp,
+    /// The memory as written, or `None` for a deletion.
+    pub memory: Option<Memory>,
+}
+
+/// Counts and sizes, as `dreamwork stats` prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Live memories.
+    pub memories: u64,
+    /// Total bytes of live content.
+    pub content_bytes: u64,
+    /// Last committed version.
+    pub version: u64,
+    /// Bytes of the log holding complete commits.
+    pub log_bytes: u64,
+    /// Bytes of the snapshot file (0 if none).
+    pub snapshot_bytes: u64,
+    /// Log bytes written since the last snapshot (replayed on open).
+    pub log_bytes_since_snapshot: u64,
+    /// See [`Store::store_hash`].
+    pub store_hash: ContentHash,
+}
+
+impl Store {
+    /// Creates a new store in `dir` with default options; see
+    /// [`StoreOptions::create`].
+    pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        StoreOptions::new().create(dir)
+    }
+
+    /// Opens the store in `dir` for writing with default options; a second
+    /// writer gets [`StoreError::Locked`] ("store is locked by another
+    /// process").
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        StoreOptions::new().open(dir)
+    }
+
+    /// Opens the store in `dir` for reading; never writes a byte (a torn
+    /// tail is ignored, not repaired).
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        StoreOptions::new().open_read_only(dir)
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.writer.is_none()
+    }
+
+    /// The torn tail a read-only open found and ignored, if any.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+
+    /// The live memory at `path`.
+    pub fn get(&self, path: &MemoryPath) -> Option<&Memory> {
+        self.memories.get(path.as_str())
+    }
+
+    /// Every live memory, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = &Memory> {
+        self.memories.values()
+    }
+
+    /// Live memories whose path starts with `prefix` (a plain string prefix),
+    /// in path order.
+    pub fn list<'s>(&'s self, prefix: &str) -> impl Iterator<Item = &'s Memory> + use<'s> {
+        let owned = prefix.to_owned();
+        self.memories
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(move |(path, _)| path.starts_with(owned.as_str()))
+            .map(|(_, m)| m)
+    }
+
+    /// Number of live memories.
+    pub fn len(&self) -> usize {
+        self.memories.len()
+    }
+
+    /// Whether there is no live memory.
+    pub fn is_empty(&self) -> bool {
+        self.memories.is_empty()
+    }
+
+    /// The last committed version (0 for a new store).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Writes `content` at `path` now. An existing memory keeps its
+    /// `created_at` and metadata; its sources are cleared (hand-written
+    /// content has no provenance). Returns the new version.
+    pub fn put(&mut self, path: &MemoryPath, content: &str) -> Result<u64, StoreError> {
+        self.put_at(path, content, Timestamp::now())
+    }
+
+    /// [`put`](Self::put) with an explicit time.
+    pub fn put_at(&mut self, path: &MemoryPath, content: &str, at: Timestamp) -> Result<u64, StoreError> {
+        check_content(path, content)?;
+        let memory = derive_put(self.get(path), path, content, at);
+        self.commit_put(memory)
+    }
+
+    /// Writes a full record as given (timestamps, metadata, sources); its
+    /// content hash is recomputed. Returns the new version.
+    pub fn put_memory(&mut self, mut memory: Memory) -> Result<u64, StoreError> {
+        check_content(&memory.path, &memory.content)?;
+        memory.hash = ContentHash::of(memory.content.as_bytes());
+        self.commit_put(memory)
+    }
+
+    fn commit_put(&mut self, memory: Memory) -> Result<u64, StoreError> {
+        let version = self.write_ops(&[OpRef::Put(&memory)])?;
+        self.memories.insert(memory.path.as_str().to_owned(), memory);
+        self.version = version;
+        Ok(version)
+    }
+
+    /// Deletes the memory at `path` now; returns the new version, or `None`
+    /// (and writes nothing) if there was no such memory.
+    pub fn delete(&mut self, path: &MemoryPath) -> Result<Option<u64>, StoreError> {
+        self.delete_at(path, Timestamp::now())
+    }
+
+    /// [`delete`](Self::delete) with an explicit time.
+    pub fn delete_at(&mut self, path: &MemoryPath, at: Timestamp) -> Result<Option<u64>, StoreError> {
+        self.writable()?;
+        if self.get(path).is_none() {
+            return Ok(None);
+        }
+        let op = Op::Delete { path: path.clone(), at };
+        self.commit_ops(&[OpRef::Delete { path, at }], vec![op]).map(Some)
+    }
+
+    /// Starts a batch: many changes committed as one version with one fsync,
+    /// all or nothing. A batch dropped without [`Batch::commit`] is discarded.
+    pub fn batch(&mut self) -> Batch<'_> {
+        Batch { store: self, pending: std::collections::BTreeMap::new() }
+    }
+
+    /// Every version of `path`, oldest first, deletions included. Reads the
+    /// whole log.
+    pub fn history(&self, path: &MemoryPath) -> Result<Vec<Revision>, StoreError> {
+        let mut revisions = Vec::new();
+        recovery::scan(&self.dir, self.log_len, |commit| {
+            if let Ok(i) = commit.ops.binary_search_by(|op| op.path().cmp(path)) {
+                revisions.push(revision(commit.version, commit.ops.into_iter().nth(i)));
+            }
+            true
+        })?;
+        Ok(revisions)
+    }
+
+    /// The memory at `path` as it was at `version` (after that version's
+    /// commit).
+    pub fn get_at(&self, path: &MemoryPath, version: u64) -> Result<Option<Memory>, StoreError> {
+        if version > self.version {
+            return Err(StoreError::NoSuchVersion { asked: version, current: self.version });
+        }
+        if version == self.version {
+            return Ok(self.get(path).cloned());
+        }
+        let mut found = None;
+        recovery::scan(&self.dir, self.log_len, |commit| {
+            if commit.version > version {
+                return false;
+            }
+            if let Ok(i) = commit.ops.binary_search_by(|op| op.path().cmp(path)) {
+                found = revision(commit.version, commit.ops.into_iter().nth(i)).memory;
+            }
+            true
+        })?;
+        Ok(found)
+    }
+
+    /// Every live memory as of `version`, in path order.
+    pub fn memories_at(&self, version: u64) -> Result<Vec<Memory>, StoreError> {
+        if version > self.version {
+            return Err(StoreError::NoSuchVersion { asked: version, current: self.version });
+        }
+        let mut live = Live::new();
+        recovery::scan(&self.dir, self.log_len, |commit| {
+            if commit.version > version {
+                return false;
+            }
+            recovery::apply(&mut live, commit.ops);
+            true
+        })?;
+        Ok(live.into_values().collect())
+    }
+
+    /// Writes a snapshot of the live state (temporary file, fsync, rename,
+    /// directory fsync) so the next open replays nothing. The log, and so
+    /// the history, is kept.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        self.sync()?;
+        let bytes = snapshot::encode(self.version, self.log_len, self.memories.values());
+        snapshot::write_atomically(&self.dir, SNAPSHOT_FILE, &bytes)?;
+        self.snapshot_offset = self.log_len;
+        self.snapshot_bytes = bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Fsyncs commits written under [`Durability::Batched`]; a no-op when
+    /// everything is already durable.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        let log_path = self.dir.join(LOG_FILE);
+        let writer = self.writable()?;
+        if writer.unsynced {
+            if let Err(e) = writer.file.sync_data() {
+                writer.poisoned = true;
+                return Err(StoreError::Io { path: log_path, source: e });
+            }
+            writer.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// A digest of the live (path, content) pairs, independent of history,
+    /// timestamps, metadata and insertion order: blake3 over the tag
+    /// `dreamwork store hash v1` and then, per memory in path order, the
+    /// path's length (`u64` LE), the path and the content's blake3 hash.
+    pub fn store_hash(&self) -> ContentHash {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"dreamwork store hash v1");
+        for memory in self.memories.values() {
+            let path = memory.path.as_str().as_bytes();
+            hasher.update(&(path.len() as u64).to_le_bytes());
+            hasher.update(path);
+            hasher.update(&memory.hash.0);
+        }
+        ContentHash(*hasher.finalize().as_bytes())
+    }
+
+    /// A blake3 digest of the bytes of the store's own files (log and
+    /// snapshot, torn tail included), to prove that a reader left them as
+    /// they were: take it before and after and compare. Other files and
+    /// subdirectories are not included.
+    pub fn disk_digest(&self) -> Result<ContentHash, StoreError> {
+        let mut hasher = blake3::Hasher::new();
+        for name in [LOG_FILE, SNAPSHOT_FILE] {
+            let path = self.dir.join(name);
+            hasher.update(name.as_bytes());
+            match File::open(&path) {
+                Ok(mut file) => {
+                    hasher.update(b"\x01");
+                    std::io::copy(&mut file, &mut hasher).map_err(StoreError::io(&path))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    hasher.update(b"\x00");
+                }
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            }
+        }
+        Ok(ContentHash(*hasher.finalize().as_bytes()))
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            memories: self.memories.len() as u64,
+            content_bytes: self.memories.values().map(|m| m.content.len() as u64).sum(),
+            version: self.version,
+            log_bytes: self.log_len,
+            snapshot_bytes: self.snapshot_bytes,
+            log_bytes_since_snapshot: self.log_len - self.snapshot_offset.min(self.log_len),
+            store_hash: self.store_hash(),
+        }
+    }
+
+    /// Full integrity check of the store in `dir`: every checksum, every
+    /// record, the snapshot against the log. Takes a shared lock and never
+    /// writes. Damage is listed in the report; errors are for a missing,
+    /// locked or unreadable store.
+    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let _lock = Lock::shared(dir)?;
+        recovery::verify(dir)
+    }
+
+    /// Sets damage aside so that a store that no longer opens opens again,
+    /// deleting nothing: an unreadable snapshot, or one that does not match
+    /// the log, is renamed to [`DAMAGED_SNAPSHOT_FILE`]; the log bytes after
+    /// the last good commit are copied to [`DAMAGED_LOG_FILE`] and cut off.
+    /// A log with a foreign header or an unknown format version is refused.
+    /// Takes the writer lock.
+    pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(LOG_FILE).exists() {
+            return Err(StoreError::NotFound(dir.to_owned()));
+        }
+        let _lock = Lock::exclusive(dir)?;
+        recovery::repair(dir)
+    }
+
+    fn writable(&mut self) -> Result<&mut Writer, StoreError> {
+        match &mut self.writer {
+            None => Err(StoreError::ReadOnly(self.dir.clone())),
+            Some(w) if w.poisoned => Err(StoreError::Poisoned(self.dir.clone())),
+            Some(w) => Ok(w),
+        }
+    }
+
+    /// Writes and applies one commit: `refs` are encoded, `ops` applied.
+    fn commit_ops(&mut self, refs: &[OpRef<'_>], ops: Vec<Op>) -> Result<u64, StoreError> {
+        let version = self.write_ops(refs)?;
+        recovery::apply(&mut self.memories, ops);
+        self.version = version;
+        Ok(version)
+    }
+
+    /// Appends the frames of the next version to the log (fsyncing them
+    /// under immediate durability); the caller applies the ops.
+    fn write_ops(&mut self, refs: &[OpRef<'_>]) -> Result<u64, StoreError> {
+        let version = self.version + 1;
+        let durability = self.options.durability;
+        let log_len = self.log_len;
+        let log_path = self.dir.join(LOG_FILE);
+        let writer = self.writable()?;
+        let mut buf = std::mem::take(&mut writer.scratch);
+        let file = &mut writer.file;
+        let written = log::encode_frames(version, refs, &mut buf, |frame| {
+            file.write_all(frame).map_err(StoreError::io(&log_path))
+        });
+        // Keep the buffer only while it is of a reasonable size.
+        if buf.capacity() <= 1 << 20 {
+            writer.scratch = buf;
+        }
+        let result = written.and_then(|len| match durability {
+            Durability::Immediate => writer.file.sync_data().map(|()| len).map_err(StoreError::io(&log_path)),
+            Durability::Batched => Ok(len),
+        });
+        match result {
+            Ok(len) => {
+                writer.unsynced |= durability == Durability::Batched;
+                self.log_len += len;
+                Ok(version)
+            }
+            Err(e) => {
+                // Roll the log back to the last commit (frames of this one
+                // may have been written); if that fails too, refuse further
+                // writes until a reopen drops the unfinished commit.
+                if writer.file.set_len(log_len).and_then(|()| writer.file.sync_data()).is_err() {
+                    writer.poisoned = true;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(writer) = &mut self.writer
+            && writer.unsynced
+            && !writer.poisoned
+        {
+            // Best effort: a failure here cannot be reported, and batched
+            // durability documents that unsynced commits may be lost.
+            let _ = writer.file.sync_data();
+        }
+    }
+}
+
+/// The record `put` writes: keeps `created_at` and metadata of `old`.
+fn derive_put(old: Option<&Memory>, path: &MemoryPath, content: &str, at: Timestamp) -> Memory {
+    let mut memory = Memory::new(path.clone(), content, at);
+    if let Some(old) = old {
+        memory.created_at = old.created_at;
+        memory.metadata = old.metadata.clone();
+    }
+    memory
+}
+
+/// The revision an op makes.
+fn revision(version: u64, op: Option<Op>) -> Revision {
+    match op {
+        Some(Op::Put(memory)) => Revision { version, at: memory.updated_at, memory: Some(memory) },
+        Some(Op::Delete { at, .. }) => Revision { version, at, memory: None },
+        None => Revision { version, at: Timestamp::default(), memory: None },
+    }
+}
+
+/// Changes gathered for one commit; see [`Store::batch`]. The last change
+/// given for a path wins.
+pub struct Batch<'s> {
+    store: &'s mut Store,
+    /// `None` is a deletion (with its time).
+    pending: std::collections::BTreeMap<MemoryPath, Pending>,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("store", &self.store.dir).field("changes", &self.pending.len()).finish()
+    }
+}
+
+enum Pending {
+    Put(Memory),
+    Delete(Timestamp),
+}
+
+impl Batch<'_> {
+    /// Adds a [`Store::put`] of `content` at `path`, now.
+    pub fn put(&mut self, path: &MemoryPath, content: &str) -> Result<(), StoreError> {
+        self.put_at(path, content, Timestamp::now())
+    }
+
+    /// Adds a [`Store::put_at`].
+    pub fn put_at(&mut self, path: &MemoryPath, content: &str, at: Timestamp) -> Result<(), StoreError> {
+        check_content(path, content)?;
+        let old = match self.pending.get(path) {
+            Some(Pending::Put(m)) => Some(m),
+            Some(Pending::Delete(_)) => None,
+            None => self.store.get(path),
+        };
+        let memory = derive_put(old, path, content, at);
+        self.pending.insert(path.clone(), Pending::Put(memory));
+        Ok(())
+    }
+
+    /// Adds a [`Store::put_memory`].
+    pub fn put_memory(&mut self, mut memory: Memory) -> Result<(), StoreError> {
+        check_content(&memory.path, &memory.content)?;
+        memory.hash = ContentHash::of(memory.content.as_bytes());
+        self.pending.insert(memory.path.clone(), Pending::Put(memory));
+        Ok(())
+    }
+
+    /// Adds a deletion of `path`, now.
+    pub fn delete(&mut self, path: &MemoryPath) {
+        self.delete_at(path, Timestamp::now());
+    }
+
+    /// Adds a deletion of `path` at `at`.
+    pub fn delete_at(&mut self, path: &MemoryPath, at: Timestamp) {
+        self.pending.insert(path.clone(), Pending::Delete(at));
+    }
+
+    /// Number of paths changed so far.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Writes every change as one version with one fsync, all or nothing,
+    /// and returns it. Deleting a path that does not exist is dropped; a
+    /// batch with nothing left writes nothing and returns the current
+    /// version.
+    pub fn commit(self) -> Result<u64, StoreError> {
+        let store = self.store;
+        store.writable()?;
+        let ops: Vec<Op> = self
+            .pending
+            .into_iter()
+            .filter_map(|(path, change)| match change {
+                Pending::Put(memory) => Some(Op::Put(memory)),
+                Pending::Delete(at) => {
+                    store.memories.contains_key(path.as_str()).then_some(Op::Delete { path, at })
+                }
+            })
+            .collect();
+        if ops.is_empty() {
+            return Ok(store.version);
+        }
+        let refs: Vec<OpRef<'_>> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Put(m) => OpRef::Put(m),
+                Op::Delete { path, at } => OpRef::Delete { path, at: *at },
+            })
+            .collect();
+        let version = store.write_ops(&refs)?;
+        drop(refs);
+        recovery::apply(&mut store.memories, ops);
+        store.version = version;
+        Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> MemoryPath {
+        MemoryPath::new(s).expect("test paths are valid")
+    }
+
+    #[test]
+    fn put_get_delete_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        assert_eq!(store.put_at(&p("/a"), "one", Timestamp(10)).unwrap(), 1);
+        assert_eq!(store.put_at(&p("/a"), "two", Timestamp(20)).unwrap(), 2);
+        assert_eq!(store.put_at(&p("/b"), "bee", Timestamp(30)).unwrap(), 3);
+        assert_eq!(store.delete_at(&p("/b"), Timestamp(40)).unwrap(), Some(4));
+        assert_eq!(store.delete(&p("/b")).unwrap(), None);
+        let a = store.get(&p("/a")).unwrap();
+        assert_eq!((a.content.as_str(), a.created_at, a.updated_at), ("two", Timestamp(10), Timestamp(20)));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.version(), 4);
+        assert_eq!(store.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["two"]);
+        let history = store.history(&p("/b")).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(
+            (history[1].version, history[1].at, history[1].memory.is_none()),
+            (4, Timestamp(40), true)
+        );
+        assert_eq!(store.get_at(&p("/a"), 1).unwrap().map(|m| m.content), Some("one".into()));
+        assert_eq!(store.get_at(&p("/b"), 2).unwrap(), None);
+        assert_eq!(store.get_at(&p("/b"), 3).unwrap().map(|m| m.content), Some("bee".into()));
+        assert!(matches!(store.get_at(&p("/a"), 5), Err(StoreError::NoSuchVersion { asked: 5, current: 4 })));
+        assert_eq!(store.memories_at(3).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn put_keeps_created_at_and_metadata_and_clears_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let mut m = Memory::new(p("/m"), "x", Timestamp(5));
+        m.metadata.insert("k".into(), "v".into());
+        m.sources.push(crate::memory::Source::Memory { path: p("/old"), hash: ContentHash::of(b"o") });
+        store.put_memory(m).unwrap();
+        store.put_at(&p("/m"), "y", Timestamp(9)).unwrap();
+        let m = store.get(&p("/m")).unwrap();
+        assert_eq!((m.created_at, m.updated_at), (Timestamp(5), Timestamp(9)));
+        assert_eq!(m.metadata.get("k").map(String::as_str), Some("v"));
+        assert!(m.sources.is_empty());
+        assert_eq!(m.hash, ContentHash::of(b"y"));
+    }
+
+    #[test]
+    fn batch_is_one_version_and_last_change_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        store.put(&p("/keep"), "k").unwrap();
+        let mut batch = store.batch();
+        batch.put_at(&p("/a"), "1", Timestamp(1)).unwrap();
+        batch.put_at(&p("/a"), "2", Timestamp(2)).unwrap();
+        batch.put_at(&p("/gone"), "g", Timestamp(1)).unwrap();
+        batch.delete(&p("/gone"));
+        batch.delete(&p("/never"));
+        assert_eq!(batch.commit().unwrap(), 2);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.get(&p("/a")).map(|m| m.content.as_str()), Some("2"));
+        // An empty batch writes nothing.
+        assert_eq!(store.batch().commit().unwrap(), 2);
+        let mut dropped = store.batch();
+        dropped.put(&p("/z"), "z").unwrap();
+        drop(dropped);
+        assert!(store.get(&p("/z")).is_none());
+    }
+
+    #[test]
+    fn list_uses_plain_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        for path in ["/a/x", "/a/y", "/ab", "/b"] {
+            store.put(&p(path), path).unwrap();
+        }
+        let list = |prefix| store.list(prefix).map(|m| m.path.to_string()).collect::<Vec<_>>();
+        assert_eq!(list("/a/"), ["/a/x", "/a/y"]);
+        assert_eq!(list("/a"), ["/a/x", "/a/y", "/ab"]);
+        assert_eq!(list(""), ["/a/x", "/a/y", "/ab", "/b"]);
+        assert!(list("/c").is_empty());
+        // The iterator does not borrow the prefix.
+        let listed = store.list(&String::from("/a/"));
+        assert_eq!(listed.count(), 2);
+    }
+
+    #[test]
+    fn compact_keeps_history_and_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        store.put_at(&p("/a"), "1", Timestamp(1)).unwrap();
+        store.put_at(&p("/a"), "2", Timestamp(2)).unwrap();
+        store.compact().unwrap();
+        store.put_at(&p("/b"), "3", Timestamp(3)).unwrap();
+        let hash = store.store_hash();
+        drop(store);
+        let store = Store::open_read_only(dir.path()).unwrap();
+        assert_eq!((store.version(), store.len(), store.store_hash()), (3, 2, hash));
+        assert_eq!(store.history(&p("/a")).unwrap().len(), 2);
+        assert!(Store::verify(dir.path()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn automatic_snapshot_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions::new().snapshot_after_log_bytes(Some(1));
+        let mut store = options.create(dir.path()).unwrap();
+        store.put(&p("/a"), "1").unwrap();
+        drop(store);
+        let store = options.open(dir.path()).unwrap();
+        assert_eq!(store.stats().log_bytes_since_snapshot, 0);
+        assert!(store.stats().snapshot_bytes > 0);
+    }
+
+    #[test]
+    fn store_hash_ignores_history_and_order() {
+        let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut s1 = Store::create(d1.path()).unwrap();
+        let mut s2 = Store::create(d2.path()).unwrap();
+        s1.put(&p("/a"), "x").unwrap();
+        s1.put(&p("/b"), "y").unwrap();
+        s2.put(&p("/b"), "old").unwrap();
+        s2.put(&p("/c"), "gone").unwrap();
+        s2.delete(&p("/c")).unwrap();
+        s2.put(&p("/b"), "y").unwrap();
+        assert_ne!(s1.store_hash(), s2.store_hash());
+        s2.put(&p("/a"), "x").unwrap();
+        assert_eq!(s1.store_hash(), s2.store_hash());
+    }
+
+    #[test]
+    fn read_only_refuses_writes_and_create_refuses_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::create(dir.path()).unwrap());
+        assert!(matches!(Store::create(dir.path()), Err(StoreError::AlreadyExists(_))));
+        let mut store = Store::open_read_only(dir.path()).unwrap();
+        assert!(matches!(store.put(&p("/a"), "x"), Err(StoreError::ReadOnly(_))));
+        assert!(matches!(store.compact(), Err(StoreError::ReadOnly(_))));
+        // Readers share; a writer is refused while a reader is open.
+        let _second = Store::open_read_only(dir.path()).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Locked(_))));
+    }
+
+    #[test]
+    fn open_of_a_directory_without_a_store_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::NotFound(_))));
+        assert!(matches!(Store::open_read_only(dir.path()), Err(StoreError::NotFound(_))));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn large_batches_span_several_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let content = "x".repeat(90_000);
+        let mut batch = store.batch();
+        for i in 0..120 {
+            batch.put(&p(&format!("/m{i:03}")), &content).unwrap();
+        }
+        batch.commit().unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!((store.len(), store.version()), (120, 1));
+        assert_eq!(store.history(&p("/m007")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn disk_digest_changes_only_with_the_store_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        store.put(&p("/a"), "x").unwrap();
+        let before = store.disk_digest().unwrap();
+        std::fs::create_dir(dir.path().join("vectors")).unwrap();
+        std::fs::write(dir.path().join("vectors").join("cache"), b"other part").unwrap();
+        assert_eq!(store.disk_digest().unwrap(), before);
+        store.put(&p("/a"), "y").unwrap();
+        assert_ne!(store.disk_digest().unwrap(), before);
+        let after_put = store.disk_digest().unwrap();
+        store.compact().unwrap();
+        assert_ne!(store.disk_digest().unwrap(), after_put);
+    }
+
+    #[test]
+    fn batched_durability_syncs_on_demand() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = StoreOptions::new().durability(Durability::Batched).create(dir.path()).unwrap();
+        store.put(&p("/a"), "x").unwrap();
+        store.sync().unwrap();
+        drop(store);
+        assert_eq!(Store::open_read_only(dir.path()).unwrap().len(), 1);
+    }
+}
