@@ -184,17 +184,20 @@ pub struct Tokens {
     pub sent: u64,
 }
 
-/// A digest of a set of memories that depends only on their (path, content)
-/// pairs: blake3 over the pairs in path order, each field length-prefixed.
+/// The store hash of a set of memories, as [`Store::store_hash`](crate::store::Store::store_hash)
+/// computes it: blake3 over the tag `dreamwork store hash v1` and then, per
+/// memory in path order, the path's length (`u64` LE), the path and the
+/// content's blake3 hash. Depends only on the (path, content) pairs.
 pub fn memories_hash(memories: &[Memory]) -> String {
     let mut sorted: Vec<&Memory> = memories.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut hasher = blake3::Hasher::new();
+    hasher.update(b"dreamwork store hash v1");
     for m in sorted {
-        for field in [m.path.as_str().as_bytes(), m.content.as_bytes()] {
-            hasher.update(&(field.len() as u64).to_le_bytes());
-            hasher.update(field);
-        }
+        let path = m.path.as_str().as_bytes();
+        hasher.update(&(path.len() as u64).to_le_bytes());
+        hasher.update(path);
+        hasher.update(blake3::hash(m.content.as_bytes()).as_bytes());
     }
     hasher.finalize().to_hex().to_string()
 }
@@ -405,6 +408,17 @@ mod tests {
         assert!(md.contains("### `/a` — merged"));
         assert!(md.contains("  > Port 1."));
         assert!(md.contains("| merged | 1 |"));
+    }
+
+    #[test]
+    fn store_hash_is_the_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::create(dir.path()).unwrap();
+        let ms = vec![Memory::new(p("/b"), "y", Timestamp(5)), Memory::new(p("/a"), "x", Timestamp(0))];
+        for m in &ms {
+            store.put_memory(m.clone()).unwrap();
+        }
+        assert_eq!(memories_hash(&ms), store.store_hash().to_hex());
     }
 
     #[test]

@@ -87,7 +87,10 @@ fn errors_are_one_line_with_exit_status_1() {
     let cases: Vec<(Vec<std::ffi::OsString>, String)> = vec![
         (
             vec!["import".into(), not_a_store.path().into(), fixtures().join("text").into()],
-            format!("dreamwork: {}: no store here (run `dreamwork init` first)", not_a_store.path().display()),
+            format!(
+                "dreamwork: {}: no store here (run `dreamwork init` first)",
+                not_a_store.path().display()
+            ),
         ),
         (
             vec![
