@@ -310,6 +310,13 @@ impl Report {
                     );
                 }
             }
+            let cited: std::collections::BTreeSet<&EvidenceRef> = self
+                .memories
+                .iter()
+                .filter(|e| e.action == Action::Unresolved && e.sources.iter().any(|s| u.sources.contains(s)))
+                .flat_map(|e| e.evidence.iter())
+                .collect();
+            evidence(&mut md, &cited.into_iter().cloned().collect::<Vec<_>>());
         }
         md
     }

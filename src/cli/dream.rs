@@ -80,7 +80,31 @@ pub(crate) enum DreamCommand {
     },
 }
 
+/// Appends a line to the command's output (written once at the end, so a
+/// closed pipe never aborts the command).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
 pub(crate) fn run(cmd: DreamCommand) -> CliResult {
+    let mut text = String::new();
+    let result = execute(cmd, &mut text);
+    emit(&text);
+    result
+}
+
+/// Writes the output to stdout; a reader that went away (a closed pipe) is
+/// not an error of ours.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     match cmd {
         DreamCommand::Dream {
             store,
@@ -123,7 +147,8 @@ pub(crate) fn run(cmd: DreamCommand) -> CliResult {
             bars.finish();
             let done = done?;
             let t = done.timings;
-            println!(
+            say!(
+                text,
                 "dreamed {} -> {} in {:.2?} (read {:.2?}, dream {:.2?}, write {:.2?}; {} texts embedded, {} from cache)",
                 store.display(),
                 out.display(),
@@ -134,16 +159,17 @@ pub(crate) fn run(cmd: DreamCommand) -> CliResult {
                 done.embedded,
                 done.cached
             );
-            print_summary(&done.report);
+            print_summary(text, &done.report);
             if let Some(j) = &journaled {
-                println!(
+                say!(
+                    text,
                     "journal {}: {} answers replayed, {} recorded",
                     j.path().display(),
                     j.replayed(),
                     j.recorded()
                 );
             }
-            println!("report: {}", done.report_dir.join(disk::REPORT_MD).display());
+            say!(text, "report: {}", done.report_dir.join(disk::REPORT_MD).display());
             Ok(())
         }
         DreamCommand::Diff { store, out } => {
@@ -168,26 +194,28 @@ pub(crate) fn run(cmd: DreamCommand) -> CliResult {
                         })
                 });
                 match why {
-                    Some(why) => println!("{mark} {path}\t{why}"),
-                    None => println!("{mark} {path}"),
+                    Some(why) => say!(text, "{mark} {path}\t{why}"),
+                    None => say!(text, "{mark} {path}"),
                 }
             }
             if let Some(r) = &report {
                 for u in &r.unresolved {
                     let paths: Vec<&str> = u.sources.iter().map(|p| p.as_str()).collect();
-                    println!("? {}\t{}\t{}", u.cluster, paths.join(" "), u.why);
+                    say!(text, "? {}\t{}\t{}", u.cluster, paths.join(" "), u.why);
                 }
             }
             Ok(())
         }
         DreamCommand::Accept { store, out } => {
             let backup = disk::accept(&store, &out)?;
-            println!(
+            say!(
+                text,
                 "{} now holds the dream; the old store is kept at {}",
                 store.display(),
                 backup.display()
             );
-            println!(
+            say!(
+                text,
                 "to undo: mv {} {}.rejected && mv {} {}",
                 store.display(),
                 store.display(),
@@ -198,18 +226,22 @@ pub(crate) fn run(cmd: DreamCommand) -> CliResult {
         }
         DreamCommand::Discard { out } => {
             disk::discard(&out)?;
-            println!("discarded {}", out.display());
+            say!(text, "discarded {}", out.display());
             Ok(())
         }
     }
 }
 
-fn print_summary(r: &Report) {
-    println!(
+fn print_summary(text: &mut String, r: &Report) {
+    say!(
+        text,
         "input: {} memories, {} sessions; output: {} memories",
-        r.input.memories, r.input.sessions, r.output.memories
+        r.input.memories,
+        r.input.sessions,
+        r.output.memories
     );
-    println!(
+    say!(
+        text,
         "kept {}, merged {}, superseded {}, patterns {}, unresolved {} ({} clusters left for review); {} input memories folded into others",
         r.count(Action::Kept),
         r.count(Action::Merged),
@@ -224,8 +256,11 @@ fn print_summary(r: &Report) {
     } else {
         format!("{:.1}x fewer", r.tokens.naive as f64 / r.tokens.sent as f64)
     };
-    println!(
+    say!(
+        text,
         "tokens ({}): a whole-store dream would send {}, this plan sends {} ({ratio})",
-        r.tokens.tokenizer, r.tokens.naive, r.tokens.sent
+        r.tokens.tokenizer,
+        r.tokens.naive,
+        r.tokens.sent
     );
 }

@@ -30,8 +30,11 @@ const MAX_QUOTES: usize = 4;
 /// Two statements are about the same thing when their content words overlap
 /// by at least this share of the smaller set ...
 pub const GROUP_OVERLAP: f64 = 0.67;
-/// ... and this share of their union (Jaccard).
+/// ... and this share of their union (Jaccard); or, for longer statements,
+/// they share at least [`GROUP_MIN_SHARED`] words and half the smaller set.
 pub const GROUP_JACCARD: f64 = 0.34;
+/// See [`GROUP_JACCARD`].
+pub const GROUP_MIN_SHARED: usize = 3;
 
 /// A pattern found in the sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,7 +263,8 @@ fn group_by_words(items: Vec<(BTreeSet<String>, Occurrence)>) -> Vec<Vec<Occurre
             let inter = seed.intersection(&key).count() as f64;
             let min = seed.len().min(key.len()) as f64;
             let union = (seed.len() + key.len()) as f64 - inter;
-            inter > 0.0 && inter / min >= GROUP_OVERLAP && inter / union >= GROUP_JACCARD
+            (inter > 0.0 && inter / min >= GROUP_OVERLAP && inter / union >= GROUP_JACCARD)
+                || (inter >= GROUP_MIN_SHARED as f64 && inter / min >= 0.5)
         });
         match found {
             Some(g) => groups[g].push(occ),
