@@ -274,26 +274,24 @@ pub fn exact_key(content: &str) -> String {
     let nfc: String = content.nfc().collect();
     let mut lines = Vec::new();
     for line in nfc.lines() {
-        let mut l = line.trim();
+        let plain: String = line.chars().filter(|c| !matches!(c, '*' | '`' | '_' | '~')).collect();
+        let words = plain.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut l = words.as_str();
         loop {
             let before = l;
-            l = l.trim_start_matches('#').trim_start_matches('>').trim_start();
-            for bullet in ["- ", "* ", "+ "] {
+            l = l.trim_start_matches(['#', '>']).trim_start();
+            for bullet in ["- ", "+ "] {
                 if let Some(rest) = l.strip_prefix(bullet) {
                     l = rest.trim_start();
                 }
             }
+            l = l.trim_end_matches(['.', '!', ';', ',']).trim_end();
             if l == before {
                 break;
             }
         }
-        let mut s: String = l.chars().filter(|c| !matches!(c, '*' | '`' | '_' | '~')).collect();
-        while s.ends_with(['.', '!', ';', ',', ' ']) {
-            s.pop();
-        }
-        let s = s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-        if !s.is_empty() {
-            lines.push(s);
+        if !l.is_empty() {
+            lines.push(l.to_owned());
         }
     }
     lines.join("\n")

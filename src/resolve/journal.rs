@@ -70,9 +70,10 @@ impl<R: Resolver> Journal<R> {
     }
 }
 
-/// Parses the journal; returns the answers and the length of the valid
-/// prefix (shorter than `bytes` when a torn last line is to be cut off).
-fn parse(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<String, Answer>, usize), ResolveError> {
+/// Parses a journal's bytes (`path` only names it in errors); returns the
+/// answers by key and the length of the valid prefix (shorter than `bytes`
+/// when a torn last line is to be cut off).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(BTreeMap<String, Answer>, usize), ResolveError> {
     let mut answers = BTreeMap::new();
     let mut offset = 0;
     let mut line_no = 0;
