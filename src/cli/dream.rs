@@ -242,7 +242,7 @@ fn print_summary(text: &mut String, r: &Report) {
     );
     say!(
         text,
-        "kept {}, merged {}, superseded {}, patterns {}, unresolved {} ({} clusters left for review); {} input memories folded into others",
+        "kept {}, merged {}, superseded {}, patterns {}, unresolved {} (clusters left for review: {}); input memories folded into others: {}",
         r.count(Action::Kept),
         r.count(Action::Merged),
         r.count(Action::Superseded),

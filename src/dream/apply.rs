@@ -172,6 +172,10 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         }
     }
 
+    // Why the groups an output memory carries were merged, if they were.
+    let merged_reasons = |groups: &[usize]| {
+        groups.iter().filter(|&&g| inputs_of(g).len() > 1).map(|&g| merge_reason(d, g)).collect::<Vec<_>>()
+    };
     let mut out: Vec<(Memory, MemoryEntry)> = Vec::new();
     for (&carrier, groups) in &carried {
         let own = inputs_of(carrier);
@@ -191,15 +195,11 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
             if groups.len() > 1 {
                 reasons.extend(why_superseded.get(&carrier).cloned().unwrap_or_default());
             }
-            if own.len() > 1 {
-                reasons.push(merge_reason(d, carrier));
-            }
+            reasons.extend(merged_reasons(groups));
             (Action::Unresolved, reasons.join("; "))
         } else if groups.len() > 1 || rewrite.contains_key(&carrier) {
             let mut reasons = why_superseded.get(&carrier).cloned().unwrap_or_default();
-            if own.len() > 1 {
-                reasons.push(merge_reason(d, carrier));
-            }
+            reasons.extend(merged_reasons(groups));
             (Action::Superseded, reasons.join("; "))
         } else if own.len() > 1 {
             (Action::Merged, merge_reason(d, carrier))
