@@ -1,12 +1,266 @@
-//! Placeholder: replaced by the dream commands.
+//! The dream commands: `dream`, `diff`, `accept`, `discard`. Each
+//! translates its arguments into [`dreamwork::dream::disk`] calls and
+//! prints a short summary (timings go to the summary, never into OUT).
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+
+use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
+use dreamwork::dream::{Dream, DreamOptions};
+use dreamwork::progress::CancelToken;
+use dreamwork::report::{Action, Report};
+use dreamwork::resolve::{Journal, LocalResolver, Resolver};
+use dreamwork::session::{FormatChoice, import_paths};
 
 use super::CliResult;
+use super::embed::ModelArgs;
+use super::progress::Bars;
 
+/// Who settles the clusters the rules leave open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ResolverChoice {
+    /// Offline rules: value-only conflicts by recency, the rest flagged.
+    Local,
+}
+
+/// The dream commands.
 #[derive(Debug, Subcommand)]
-pub(crate) enum DreamCommand {}
+pub(crate) enum DreamCommand {
+    /// Dream over STORE and write a new, cleaner store to OUT, with the
+    /// report in OUT/dream/report.json and report.md. STORE is only read.
+    Dream {
+        /// The input store (never changed).
+        store: PathBuf,
+        /// The output directory (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Transcript files or directories read alongside STORE's sessions
+        /// (never imported into STORE).
+        #[arg(long, num_args = 1..)]
+        sessions: Vec<PathBuf>,
+        /// Format of the --sessions files: auto, claude-code, managed-agents, openai or text.
+        #[arg(long, default_value = "auto")]
+        format: FormatChoice,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Who settles what the rules leave open.
+        #[arg(long, value_enum, default_value = "local")]
+        resolver: ResolverChoice,
+        /// A JSONL journal of resolutions: replayed when the same question
+        /// comes again, appended otherwise (makes re-runs identical).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Extra instructions passed with every question to the resolver.
+        #[arg(long)]
+        instructions: Option<String>,
+        /// Worker threads (default: all cores); never changes the output.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Show what the dream in OUT changed compared with STORE.
+    Diff {
+        /// The input store.
+        store: PathBuf,
+        /// The dream output (or any other store).
+        out: PathBuf,
+    },
+    /// Replace STORE with the dream output OUT; the old store is kept next
+    /// to it as STORE.bak-N (rename it back to undo).
+    Accept {
+        /// The store to replace.
+        store: PathBuf,
+        /// The dream output.
+        out: PathBuf,
+    },
+    /// Delete the dream output OUT (refuses any directory that is not one).
+    Discard {
+        /// The dream output.
+        out: PathBuf,
+    },
+}
+
+/// Appends a line to the command's output (written once at the end, so a
+/// closed pipe never aborts the command).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
 
 pub(crate) fn run(cmd: DreamCommand) -> CliResult {
-    match cmd {}
+    let mut text = String::new();
+    let result = execute(cmd, &mut text);
+    emit(&text);
+    result
+}
+
+/// Writes the output to stdout; a reader that went away (a closed pipe) is
+/// not an error of ours.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
+    match cmd {
+        DreamCommand::Dream {
+            store,
+            out,
+            sessions,
+            format,
+            model,
+            resolver,
+            journal,
+            instructions,
+            threads,
+        } => {
+            let bars = Bars::new();
+            let extra =
+                if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
+            let embedder = model.load()?;
+            let options = DreamOptions {
+                instructions: instructions.unwrap_or_default(),
+                threads,
+                ..DreamOptions::default()
+            };
+            let mut local = LocalResolver;
+            let mut journaled = match (&journal, resolver) {
+                (Some(path), ResolverChoice::Local) => Some(Journal::open(path, LocalResolver)?),
+                (None, ResolverChoice::Local) => None,
+            };
+            let chosen: &mut dyn Resolver = match journaled.as_mut() {
+                Some(j) => j,
+                None => &mut local,
+            };
+            let request = DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: extra };
+            let done = disk::dream_store(
+                &Dream::new(options),
+                request,
+                embedder.as_ref(),
+                chosen,
+                &bars,
+                &CancelToken::new(),
+            );
+            bars.finish();
+            let done = done?;
+            let t = done.timings;
+            say!(
+                text,
+                "dreamed {} -> {} in {:.2?} (read {:.2?}, dream {:.2?}, write {:.2?}; {} texts embedded, {} from cache)",
+                store.display(),
+                out.display(),
+                t.read + t.dream + t.write,
+                t.read,
+                t.dream,
+                t.write,
+                done.embedded,
+                done.cached
+            );
+            print_summary(text, &done.report);
+            if let Some(j) = &journaled {
+                say!(
+                    text,
+                    "journal {}: {} answers replayed, {} recorded",
+                    j.path().display(),
+                    j.replayed(),
+                    j.recorded()
+                );
+            }
+            say!(text, "report: {}", done.report_dir.join(disk::REPORT_MD).display());
+            Ok(())
+        }
+        DreamCommand::Diff { store, out } => {
+            let lines = disk::diff_stores(&store, &out)?;
+            let report = if disk::is_dream_output(&out) { Some(disk::read_report(&out)?) } else { None };
+            for line in &lines {
+                let (mark, path) = match line {
+                    DiffLine::Added(p) => ('+', p),
+                    DiffLine::Removed(p) => ('-', p),
+                    DiffLine::Changed(p) => ('~', p),
+                };
+                let why = report.as_ref().and_then(|r| {
+                    r.memories
+                        .iter()
+                        .find(|e| &e.path == path)
+                        .map(|e| format!("{}: {}", e.action.as_str(), e.reason))
+                        .or_else(|| {
+                            r.dropped.iter().find(|d| &d.path == path).map(|d| match &d.into {
+                                Some(into) => format!("into {into}: {}", d.reason),
+                                None => d.reason.clone(),
+                            })
+                        })
+                });
+                match why {
+                    Some(why) => say!(text, "{mark} {path}\t{why}"),
+                    None => say!(text, "{mark} {path}"),
+                }
+            }
+            if let Some(r) = &report {
+                for u in &r.unresolved {
+                    let paths: Vec<&str> = u.sources.iter().map(|p| p.as_str()).collect();
+                    say!(text, "? {}\t{}\t{}", u.cluster, paths.join(" "), u.why);
+                }
+            }
+            Ok(())
+        }
+        DreamCommand::Accept { store, out } => {
+            let backup = disk::accept(&store, &out)?;
+            say!(
+                text,
+                "{} now holds the dream; the old store is kept at {}",
+                store.display(),
+                backup.display()
+            );
+            say!(
+                text,
+                "to undo: mv {} {}.rejected && mv {} {}",
+                store.display(),
+                store.display(),
+                backup.display(),
+                store.display()
+            );
+            Ok(())
+        }
+        DreamCommand::Discard { out } => {
+            disk::discard(&out)?;
+            say!(text, "discarded {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn print_summary(text: &mut String, r: &Report) {
+    say!(
+        text,
+        "input: {} memories, {} sessions; output: {} memories",
+        r.input.memories,
+        r.input.sessions,
+        r.output.memories
+    );
+    say!(
+        text,
+        "kept {}, merged {}, superseded {}, patterns {}, unresolved {} (clusters left for review: {}); input memories folded into others: {}",
+        r.count(Action::Kept),
+        r.count(Action::Merged),
+        r.count(Action::Superseded),
+        r.count(Action::Pattern),
+        r.count(Action::Unresolved),
+        r.unresolved.len(),
+        r.dropped.len()
+    );
+    let ratio = if r.tokens.sent == 0 {
+        "nothing to send".to_owned()
+    } else {
+        format!("{:.1}x fewer", r.tokens.naive as f64 / r.tokens.sent as f64)
+    };
+    say!(
+        text,
+        "tokens ({}): a whole-store dream would send {}, this plan sends {} ({ratio})",
+        r.tokens.tokenizer,
+        r.tokens.naive,
+        r.tokens.sent
+    );
 }

@@ -42,13 +42,13 @@ impl ModelArgs {
     }
 
     #[cfg(feature = "minilm")]
-    fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
+    pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
         let options = dreamwork::embed::MiniLmOptions { locate: self.locate_options(), sessions: None };
         load_embedder(self.embedder, &options)
     }
 
     #[cfg(not(feature = "minilm"))]
-    fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
+    pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
         let _ = self.locate_options();
         load_embedder(self.embedder)
     }

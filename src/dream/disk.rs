@@ -1,0 +1,364 @@
+//! Dreaming a store on disk: read STORE (read-only, under its shared lock),
+//! write OUT as a new store, and review the result (diff, accept, discard).
+//!
+//! OUT holds the output memories (one commit), the sessions the dream read
+//! (`OUT/sessions/`), the vectors it used (`OUT/vectors/`, so a dream over
+//! OUT, or over STORE once OUT is accepted, embeds nothing again), and the
+//! report: `OUT/dream/report.json` and `OUT/dream/report.md`. Nothing in OUT
+//! depends on the clock, the machine or the thread count.
+//!
+//! Promises:
+//! - STORE's files are only read: the dream holds STORE's shared lock, so no
+//!   writer can change it meanwhile, and reads its vector cache without
+//!   writing it.
+//! - OUT appears whole or not at all: everything is written into a sibling
+//!   directory `.OUT.dreaming`, fsynced, then renamed to OUT. A failed or
+//!   cancelled dream leaves no OUT behind.
+//! - [`accept`] swaps OUT in for STORE and keeps the old store next to it as
+//!   `STORE.bak-N`; it refuses when STORE changed since the dream (its store
+//!   hash differs from the report's), so no write made meanwhile is lost.
+//!   The swap is two renames; between them STORE's path is briefly absent,
+//!   and a crash there leaves both directories intact to rename back.
+//! - [`discard`] removes only a directory that is a dream output (a store
+//!   holding `dream/report.json`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Dream, DreamError, DreamInput, DreamOutput};
+use crate::embed::{EmbedError, Embedder, VectorCache, VectorCacheWriter, vectors_dir};
+use crate::memory::{ContentHash, MemoryPath};
+use crate::progress::{CancelToken, Observer};
+use crate::report::Report;
+use crate::resolve::Resolver;
+use crate::session::Session;
+use crate::store::Store;
+
+/// Directory inside OUT holding the report.
+pub const REPORT_DIR: &str = "dream";
+/// The machine-readable report, inside [`REPORT_DIR`].
+pub const REPORT_JSON: &str = "report.json";
+/// The report for people, inside [`REPORT_DIR`].
+pub const REPORT_MD: &str = "report.md";
+
+/// How long the parts of a dream took (for the printed summary only; never
+/// written to OUT).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Opening STORE and reading its memories and sessions.
+    pub read: Duration,
+    /// The pipeline, embedding included.
+    pub dream: Duration,
+    /// Writing OUT.
+    pub write: Duration,
+}
+
+/// What a dream on disk did.
+#[derive(Debug, Clone)]
+pub struct DiskDream {
+    /// The report, as written to OUT.
+    pub report: Report,
+    /// Where the report was written.
+    pub report_dir: PathBuf,
+    /// Texts embedded during the dream.
+    pub embedded: usize,
+    /// Texts whose vector came from STORE's cache.
+    pub cached: usize,
+    /// Wall times.
+    pub timings: Timings,
+}
+
+/// What to dream over and where to write it.
+#[derive(Debug, Clone)]
+pub struct DiskRequest {
+    /// The input store (only read).
+    pub store: PathBuf,
+    /// The output directory; must not exist yet.
+    pub out: PathBuf,
+    /// Sessions read alongside those kept in STORE (e.g. parsed from
+    /// `--sessions` files; never imported into STORE).
+    pub extra_sessions: Vec<Session>,
+}
+
+/// Dreams over `request.store` and writes the result to `request.out`.
+pub fn dream_store(
+    dream: &Dream,
+    request: DiskRequest,
+    embedder: &dyn Embedder,
+    resolver: &mut dyn Resolver,
+    observer: &dyn Observer,
+    cancel: &CancelToken,
+) -> Result<DiskDream, DreamError> {
+    let DiskRequest { store, out, extra_sessions } = request;
+    let (store, out) = (store.as_path(), out.as_path());
+    if out.exists() {
+        return Err(DreamError::OutputExists(out.to_owned()));
+    }
+    let started = Instant::now();
+    let input = Store::open_read_only(store)?;
+    let memories: Vec<_> = input.iter().cloned().collect();
+    let kept = input.sessions()?;
+    let mut sessions = Vec::new();
+    for id in kept.ids()? {
+        sessions.push(kept.get(&id)?);
+    }
+    sessions.extend(extra_sessions);
+    let read = started.elapsed();
+
+    let staging = staging_dir(out)?;
+    let result = (|| {
+        fs::create_dir_all(&staging).map_err(io(&staging))?;
+        let cache = VectorCache::load(&input.vectors_dir(), embedder.model_id(), embedder.dimension())
+            .map_err(EmbedError::from)?;
+        let writer =
+            VectorCacheWriter::open(&vectors_dir(&staging), embedder.model_id(), embedder.dimension())
+                .map_err(EmbedError::from)?;
+        let caching =
+            CachingEmbedder { inner: embedder, cache, writer: Mutex::new(writer), counts: Mutex::default() };
+        let t = Instant::now();
+        let output = dream.run(DreamInput { memories, sessions }, &caching, resolver, observer, cancel)?;
+        let dream_time = t.elapsed();
+        let (embedded, cached) = caching.counts.lock().map(|c| *c).unwrap_or_default();
+        drop(caching);
+        let t = Instant::now();
+        write_output(&staging, &output)?;
+        Ok((output, embedded, cached, dream_time, t))
+    })();
+    let (output, embedded, cached, dream_time, t) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    drop(input);
+    fs::rename(&staging, out).map_err(io(out))?;
+    sync_parent(out)?;
+    let write = t.elapsed();
+    Ok(DiskDream {
+        report: output.report,
+        report_dir: out.join(REPORT_DIR),
+        embedded,
+        cached,
+        timings: Timings { read, dream: dream_time, write },
+    })
+}
+
+/// `.NAME.dreaming` next to `out`; a leftover from an interrupted dream is removed.
+fn staging_dir(out: &Path) -> Result<PathBuf, DreamError> {
+    let name = out.file_name().ok_or_else(|| DreamError::OutputExists(out.to_owned()))?;
+    let staging = out.with_file_name(format!(".{}.dreaming", name.to_string_lossy()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    Ok(staging)
+}
+
+fn write_output(dir: &Path, output: &DreamOutput) -> Result<(), DreamError> {
+    let mut store = Store::create(dir)?;
+    let mut batch = store.batch();
+    for m in &output.memories {
+        batch.put_memory(m.clone())?;
+    }
+    batch.commit()?;
+    let sessions = store.sessions()?;
+    for s in &output.sessions {
+        sessions.put(s)?;
+    }
+    drop(store);
+    let report_dir = dir.join(REPORT_DIR);
+    fs::create_dir_all(&report_dir).map_err(io(&report_dir))?;
+    write_synced(&report_dir.join(REPORT_JSON), output.report.to_json().as_bytes())?;
+    write_synced(&report_dir.join(REPORT_MD), output.report_markdown().as_bytes())?;
+    sync_dir(&report_dir)?;
+    sync_dir(dir)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DreamError> {
+    use std::io::Write;
+    let mut f = fs::File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), DreamError> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn sync_parent(path: &Path) -> Result<(), DreamError> {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> DreamError + '_ {
+    move |source| DreamError::Io { path: path.to_owned(), source }
+}
+
+/// An embedder in front of STORE's vector cache (read) and OUT's (written):
+/// a text's vector is looked up by the blake3 of the text, computed on a
+/// miss, and every vector handed out is appended to OUT's cache in the order
+/// asked (so the file's bytes are deterministic).
+struct CachingEmbedder<'a> {
+    inner: &'a dyn Embedder,
+    cache: VectorCache,
+    writer: Mutex<VectorCacheWriter>,
+    /// (embedded, cached) so far.
+    counts: Mutex<(usize, usize)>,
+}
+
+impl Embedder for CachingEmbedder<'_> {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let hashes: Vec<ContentHash> = texts.iter().map(|t| ContentHash::of(t.as_bytes())).collect();
+        let mut misses: Vec<&str> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (h, t) in hashes.iter().zip(texts) {
+            if self.cache.get(h).is_none() && seen.insert(*h) {
+                misses.push(t);
+            }
+        }
+        let fresh: BTreeMap<ContentHash, Vec<f32>> = if misses.is_empty() {
+            BTreeMap::new()
+        } else {
+            let vectors = self.inner.embed(&misses)?;
+            if vectors.len() != misses.len() {
+                return Err(EmbedError::Backend(format!(
+                    "embedder returned {} vectors for {} texts",
+                    vectors.len(),
+                    misses.len()
+                )));
+            }
+            misses.iter().map(|t| ContentHash::of(t.as_bytes())).zip(vectors).collect()
+        };
+        let out: Vec<Vec<f32>> = hashes
+            .iter()
+            .map(|h| {
+                self.cache
+                    .get(h)
+                    .map(<[f32]>::to_vec)
+                    .or_else(|| fresh.get(h).cloned())
+                    .ok_or_else(|| EmbedError::Backend(format!("no vector for text {h}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut written = BTreeSet::new();
+        let entries: Vec<(ContentHash, &[f32])> = hashes
+            .iter()
+            .zip(&out)
+            .filter(|(h, _)| written.insert(**h))
+            .map(|(h, v)| (*h, v.as_slice()))
+            .collect();
+        let mut writer =
+            self.writer.lock().map_err(|_| EmbedError::Backend("vector cache writer poisoned".into()))?;
+        writer.append(&entries)?;
+        if let Ok(mut c) = self.counts.lock() {
+            c.0 += fresh.len();
+            c.1 += texts.len() - misses.len();
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `dir` is a dream output: a store holding `dream/report.json`.
+pub fn is_dream_output(dir: &Path) -> bool {
+    dir.join(crate::store::LOG_FILE).is_file() && dir.join(REPORT_DIR).join(REPORT_JSON).is_file()
+}
+
+/// Reads the report of the dream output in `out`.
+pub fn read_report(out: &Path) -> Result<Report, DreamError> {
+    let path = out.join(REPORT_DIR).join(REPORT_JSON);
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    Report::from_json(&text).map_err(|e| DreamError::BadReport { path, message: e.to_string() })
+}
+
+/// One line of a diff between two stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffLine {
+    /// Only in the new store.
+    Added(MemoryPath),
+    /// Only in the old store.
+    Removed(MemoryPath),
+    /// In both, with different content.
+    Changed(MemoryPath),
+}
+
+/// The differences between the live memories of two stores, by path.
+pub fn diff_stores(old: &Path, new: &Path) -> Result<Vec<DiffLine>, DreamError> {
+    let a = Store::open_read_only(old)?;
+    let b = Store::open_read_only(new)?;
+    let left: BTreeMap<&MemoryPath, ContentHash> = a.iter().map(|m| (&m.path, m.hash)).collect();
+    let right: BTreeMap<&MemoryPath, ContentHash> = b.iter().map(|m| (&m.path, m.hash)).collect();
+    let paths: BTreeSet<&&MemoryPath> = left.keys().chain(right.keys()).collect();
+    Ok(paths
+        .into_iter()
+        .filter_map(|p| match (left.get(*p), right.get(*p)) {
+            (Some(_), None) => Some(DiffLine::Removed((*p).clone())),
+            (None, Some(_)) => Some(DiffLine::Added((*p).clone())),
+            (Some(x), Some(y)) if x != y => Some(DiffLine::Changed((*p).clone())),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Replaces the store in `store` with the dream output in `out`; returns
+/// where the old store was kept (`STORE.bak-N`, the first free N).
+pub fn accept(store: &Path, out: &Path) -> Result<PathBuf, DreamError> {
+    if !is_dream_output(out) {
+        return Err(DreamError::NotADreamOutput(out.to_owned()));
+    }
+    let report = read_report(out)?;
+    let backup = {
+        // Exclusive locks: no reader or writer of either store meanwhile.
+        let current = Store::open(store)?;
+        let produced = Store::open(out)?;
+        let hash = current.store_hash().to_hex();
+        if hash != report.input.store_hash {
+            return Err(DreamError::StoreChanged {
+                store: store.to_owned(),
+                dreamed: report.input.store_hash,
+                now: hash,
+            });
+        }
+        drop(produced);
+        drop(current);
+        let name = store.file_name().ok_or_else(|| DreamError::NotADreamOutput(store.to_owned()))?;
+        let mut n = 1;
+        loop {
+            let candidate = store.with_file_name(format!("{}.bak-{n}", name.to_string_lossy()));
+            if !candidate.exists() {
+                break candidate;
+            }
+            n += 1;
+        }
+    };
+    fs::rename(store, &backup).map_err(io(store))?;
+    if let Err(source) = fs::rename(out, store) {
+        // Put the old store back where it was.
+        let _ = fs::rename(&backup, store);
+        return Err(DreamError::Io { path: out.to_owned(), source });
+    }
+    sync_parent(store)?;
+    Ok(backup)
+}
+
+/// Removes the dream output in `out`, refusing any directory that is not
+/// one (or that another process has open).
+pub fn discard(out: &Path) -> Result<(), DreamError> {
+    if !is_dream_output(out) {
+        return Err(DreamError::NotADreamOutput(out.to_owned()));
+    }
+    drop(Store::open(out)?);
+    fs::remove_dir_all(out).map_err(io(out))?;
+    sync_parent(out)
+}

@@ -1,0 +1,475 @@
+//! The dream pipeline: reads memories and sessions, writes a new, cleaner
+//! set of memories and a [`Report`] saying why each one is what it is.
+//!
+//! Stages, one module each, each a function with typed input and output:
+//! 1. [`exact`]: exact duplicates (blake3 of normalised text);
+//! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
+//!    sharing a rare word, confirmed by a lexical check that never folds two
+//!    subjects together);
+//! 3. [`conflict`]: contradictions and supersession, settled by explicit
+//!    update cues; the rest is open;
+//! 4. [`patterns`]: recurring mistakes and shared preferences from sessions;
+//! 5. [`plan`]: open clusters become questions with their most relevant
+//!    session excerpts under a token budget; tokens counted;
+//! 6. resolve: a [`Resolver`] answers the questions (the local one settles
+//!    value-only conflicts by recency and flags the rest). Stages 5 and 6 run
+//!    twice: strong clusters first, then the weak conflicts between what
+//!    still stands, so a doubtful look-alike never blocks a settled change;
+//! 7. [`apply`]: the output memories and the report.
+//!
+//! Promises: the input is only read; the output and report are a pure
+//! function of the memories' and sessions' contents (not of their order, the
+//! thread count, the clock or the machine) given the same resolver answers;
+//! every input memory is carried by exactly one output memory. Progress is
+//! reported per stage; a cancelled dream stops at the next batch with
+//! [`DreamError::Cancelled`] and produces nothing.
+
+pub mod apply;
+pub mod conflict;
+pub mod disk;
+pub mod exact;
+pub mod near;
+pub mod normalize;
+pub mod patterns;
+pub mod plan;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use crate::embed::{EmbedError, Embedder, cosine};
+use crate::index::{CandidatePair, Index};
+use crate::memory::{Memory, MemoryPath};
+use crate::progress::{CancelToken, Observer, Progress};
+use crate::report::Report;
+use crate::report::Tokens;
+use crate::resolve::{Answer, Decision, LocalResolver, Question, QuestionMemory, ResolveError, Resolver};
+use crate::session::Session;
+
+pub use plan::ExcerptBudget;
+
+/// Why a dream failed. Nothing is produced when it does.
+#[derive(Debug, thiserror::Error)]
+pub enum DreamError {
+    /// Two input memories have the same path.
+    #[error("two input memories have the path {0}")]
+    DuplicatePath(MemoryPath),
+    /// Embedding failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// The embedder returned the wrong number of vectors or a wrong length.
+    #[error("the embedder returned {found} vectors of the expected shape for {expected} texts")]
+    EmbedderShape {
+        /// Texts sent.
+        expected: usize,
+        /// Well-formed vectors received.
+        found: usize,
+    },
+    /// Resolving failed.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The tokenizer could not be loaded.
+    #[error("cannot load the cl100k_base tokenizer: {0}")]
+    Tokenizer(String),
+    /// The thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// Why it failed.
+        message: String,
+    },
+    /// The dream was cancelled.
+    #[error("the dream was cancelled")]
+    Cancelled,
+    /// An internal consistency check failed (a bug; nothing was written).
+    #[error("internal check failed: {0}")]
+    Invariant(String),
+    /// Reading the input store or writing the output store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Reading or writing sessions failed.
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    /// An I/O error on the named file or directory.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The output directory exists already (a dream never overwrites).
+    #[error("{0} already exists; choose a new --out directory or discard the old output")]
+    OutputExists(std::path::PathBuf),
+    /// The directory is not a dream output (a store with `dream/report.json`).
+    #[error("{0} is not a dream output (no store with dream/report.json there); refusing")]
+    NotADreamOutput(std::path::PathBuf),
+    /// A report file does not parse.
+    #[error("{path}: not a dream report: {message}")]
+    BadReport {
+        /// The report file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input store changed after the dream was made: accepting it would
+    /// lose those changes.
+    #[error(
+        "{store} changed since this dream was made (store hash {now}, dreamed over {dreamed}); dream again"
+    )]
+    StoreChanged {
+        /// The store.
+        store: std::path::PathBuf,
+        /// The store hash the dream read.
+        dreamed: String,
+        /// The store hash now.
+        now: String,
+    },
+}
+
+/// Candidate search settings. They depend on the embedder: similarities
+/// from different models are not on the same scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Neighbours looked at per memory.
+    pub candidate_k: usize,
+    /// Lowest cosine similarity for a candidate pair.
+    pub min_similarity: f32,
+}
+
+impl Thresholds {
+    /// For the built-in lexical embedder. Calibrated on the seeded corpus
+    /// (`examples/dream_quality.rs`): same-fact pairs have cosine p1 0.17,
+    /// p5 0.28, median 0.61; at 0.25 about 96 % of them are candidates, and
+    /// the rare-word blocking pairs of stage 2 catch the rest.
+    pub const LEXICAL: Self = Self { candidate_k: 30, min_similarity: 0.25 };
+    /// For all-MiniLM-L6-v2. Calibrated on the seeded corpus: same-fact pairs
+    /// have cosine p1 0.52, p5 0.66, median 0.87 (other pairs: median 0.14,
+    /// p99 0.66); at 0.5 over 99 % of them are candidates.
+    pub const MINILM: Self = Self { candidate_k: 30, min_similarity: 0.5 };
+
+    /// The settings for an embedder's model id (`lexical-…` or otherwise MiniLM).
+    pub fn for_model(model_id: &str) -> Self {
+        if model_id.starts_with("lexical") { Self::LEXICAL } else { Self::MINILM }
+    }
+}
+
+/// Options of a dream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DreamOptions {
+    /// Candidate settings; `None` picks [`Thresholds::for_model`].
+    pub thresholds: Option<Thresholds>,
+    /// Sessions a pattern needs (at least 2).
+    pub min_pattern_sessions: usize,
+    /// Excerpts per question.
+    pub excerpts: ExcerptBudget,
+    /// Extra instructions passed to the resolver with every question.
+    pub instructions: String,
+    /// Worker threads (`None`: rayon's default, all cores). Never changes the output.
+    pub threads: Option<usize>,
+    /// Texts per embedding batch (progress and cancellation granularity).
+    pub batch_size: usize,
+}
+
+impl Default for DreamOptions {
+    fn default() -> Self {
+        Self {
+            thresholds: None,
+            min_pattern_sessions: 2,
+            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
+            instructions: String::new(),
+            threads: None,
+            batch_size: 256,
+        }
+    }
+}
+
+/// What a dream reads.
+#[derive(Debug, Clone, Default)]
+pub struct DreamInput {
+    /// The memories of the input store (any order; paths must be unique).
+    pub memories: Vec<Memory>,
+    /// The sessions to learn from (any order; repeats are ignored).
+    pub sessions: Vec<Session>,
+}
+
+/// What a dream produces.
+#[derive(Debug, Clone)]
+pub struct DreamOutput {
+    /// The output memories, sorted by path.
+    pub memories: Vec<Memory>,
+    /// The report.
+    pub report: Report,
+    /// The input memories, sorted by path (for rendering the Markdown report).
+    pub input: Vec<Memory>,
+    /// The sessions read, sorted by id, without repeats.
+    pub sessions: Vec<Session>,
+}
+
+impl DreamOutput {
+    /// The Markdown report.
+    pub fn report_markdown(&self) -> String {
+        self.report.to_markdown(&self.input, &self.memories)
+    }
+}
+
+/// A configured dream.
+#[derive(Debug, Clone, Default)]
+pub struct Dream {
+    options: DreamOptions,
+}
+
+impl Dream {
+    /// A dream with `options`.
+    pub fn new(options: DreamOptions) -> Self {
+        Self { options }
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &DreamOptions {
+        &self.options
+    }
+
+    /// Runs the pipeline (see the module doc).
+    pub fn run(
+        &self,
+        input: DreamInput,
+        embedder: &dyn Embedder,
+        resolver: &mut dyn Resolver,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<DreamOutput, DreamError> {
+        match self.options.threads {
+            None => self.run_inner(input, embedder, resolver, observer, cancel),
+            Some(threads) => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.max(1))
+                    .build()
+                    .map_err(|e| DreamError::Threads { threads, message: e.to_string() })?;
+                pool.install(|| self.run_inner(input, embedder, resolver, observer, cancel))
+            }
+        }
+    }
+
+    fn run_inner(
+        &self,
+        input: DreamInput,
+        embedder: &dyn Embedder,
+        resolver: &mut dyn Resolver,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<DreamOutput, DreamError> {
+        let opts = &self.options;
+        let step = |stage: &'static str, done: usize, total: usize| -> Result<(), DreamError> {
+            observer.progress(Progress { stage, done: done as u64, total: total as u64 });
+            if cancel.is_cancelled() { Err(DreamError::Cancelled) } else { Ok(()) }
+        };
+        let DreamInput { mut memories, mut sessions } = input;
+        memories.sort_by(|a, b| a.path.cmp(&b.path));
+        if let Some(w) = memories.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(DreamError::DuplicatePath(w[0].path.clone()));
+        }
+        sessions.sort_by_key(|s| s.id);
+        sessions.dedup_by_key(|s| s.id);
+
+        // 1. Exact duplicates.
+        step("exact", 0, memories.len())?;
+        let exact = exact::group(&memories);
+        step("exact", memories.len(), memories.len())?;
+
+        // 2. Near duplicates: analyse and embed one text per exact group.
+        let rep_texts: Vec<&str> =
+            exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
+        let mut analysed: Vec<normalize::Analysed> =
+            rep_texts.par_iter().map(|t| normalize::analyse(t)).collect();
+        let fixes = normalize::typo_fixes(&analysed);
+        analysed.par_iter_mut().for_each(|a| normalize::fix_typos(a, &fixes));
+        let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
+        let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
+        step("candidates", 0, 1)?;
+        let index = Index::build(vectors.clone());
+        let mut by_pair: BTreeMap<(usize, usize), CandidatePair> = index
+            .candidate_pairs(thresholds.candidate_k, thresholds.min_similarity)
+            .into_iter()
+            .map(|p| ((p.a, p.b), p))
+            .collect();
+        for (a, b) in near::blocking_pairs(&analysed) {
+            by_pair.entry((a, b)).or_insert_with(|| CandidatePair {
+                a,
+                b,
+                similarity: cosine(&vectors[a], &vectors[b]),
+            });
+        }
+        let pairs: Vec<CandidatePair> = by_pair.into_values().collect();
+        step("candidates", 1, 1)?;
+        step("near", 0, pairs.len())?;
+        let near = near::cluster(&analysed, &pairs);
+        step("near", pairs.len(), pairs.len())?;
+
+        // 3. Conflicts between merge groups.
+        let rep_of = |g: &near::NearGroup| exact.groups[g.representative].representative;
+        let units: Vec<conflict::Unit<'_>> = near
+            .groups
+            .iter()
+            .map(|g| {
+                let updated_at = g
+                    .members
+                    .iter()
+                    .flat_map(|&e| exact.groups[e].members.iter().map(|&i| memories[i].updated_at))
+                    .max()
+                    .unwrap_or_default();
+                conflict::Unit {
+                    analysed: &analysed[g.representative],
+                    path: &memories[rep_of(g)].path,
+                    updated_at,
+                }
+            })
+            .collect();
+        step("conflicts", 0, near.conflicts.len())?;
+        let decided = conflict::resolve(&units, &near.conflicts);
+        step("conflicts", near.conflicts.len(), near.conflicts.len())?;
+
+        // 4. Patterns.
+        step("patterns", 0, sessions.len())?;
+        let found = patterns::find(&sessions, opts.min_pattern_sessions);
+        step("patterns", sessions.len(), sessions.len())?;
+
+        // 5–6. Plan and resolve, in two rounds: strong clusters (certainly
+        // one subject) first, then weak conflicts between what stands after.
+        let path_of = |g: usize| &memories[exact.groups[near.groups[g].representative].representative].path;
+        let naive = plan::naive_tokens(&memories, &sessions)?;
+        let mut sent = 0;
+        let mut remote = 0;
+        let mut resolved: Vec<apply::Resolved> = Vec::new();
+        for round in 0..2 {
+            let carriers = apply::Carriers::new(near.groups.len(), &decided.settled, &resolved, path_of)?;
+            let open = if round == 0 {
+                decided.strong.clone()
+            } else {
+                conflict::clusters(near.groups.len(), &decided.weak, |g| carriers.final_of(g))
+            };
+            step("plan", 0, open.len())?;
+            let inputs: Vec<plan::ClusterInput<'_>> = open
+                .iter()
+                .map(|c| {
+                    let mut members: Vec<(QuestionMemory, &[f32])> = c
+                        .groups
+                        .iter()
+                        .map(|&g| {
+                            let e = near.groups[g].representative;
+                            let m = &memories[exact.groups[e].representative];
+                            let content = carriers.rewritten(g).unwrap_or(&m.content).to_owned();
+                            let q = QuestionMemory {
+                                path: m.path.clone(),
+                                content,
+                                updated_at: units[g].updated_at,
+                            };
+                            (q, vectors[e].as_slice())
+                        })
+                        .collect();
+                    members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+                    let vectors = members.iter().map(|m| m.1).collect();
+                    plan::ClusterInput { members: members.into_iter().map(|m| m.0).collect(), vectors }
+                })
+                .collect();
+            let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
+            // What a remote resolver would receive: the questions the local
+            // rules cannot settle.
+            for (q, t) in planned.questions.iter().zip(&planned.tokens) {
+                if LocalResolver.resolve(q)?.decision == Decision::Unresolved {
+                    sent += t;
+                    remote += 1;
+                }
+            }
+            step("plan", open.len(), open.len())?;
+            let answers = ask(resolver, &planned.questions, opts.batch_size.max(1), &step)?;
+            for (((cluster, question), evidence), answer) in
+                open.into_iter().zip(planned.questions).zip(planned.evidence).zip(answers)
+            {
+                resolved.push(apply::Resolved { cluster, question, evidence, answer });
+            }
+        }
+        resolver.finish()?;
+        if remote > 0 {
+            sent += plan::header_tokens(&opts.instructions)?;
+        }
+        let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent };
+
+        // 7. Apply.
+        step("apply", 0, 1)?;
+        let (output, report) = apply::apply(&apply::Decisions {
+            memories: &memories,
+            sessions: sessions.len(),
+            exact: &exact,
+            analysed: &analysed,
+            groups: &near.groups,
+            settled: &decided.settled,
+            patterns: &found,
+            resolved: &resolved,
+            tokens: &tokens,
+            embedder: embedder.model_id(),
+        })?;
+        step("apply", 1, 1)?;
+        Ok(DreamOutput { memories: output, report, input: memories, sessions })
+    }
+}
+
+/// Asks `questions` in batches, checking each answer against its question.
+fn ask(
+    resolver: &mut dyn Resolver,
+    questions: &[Question],
+    batch: usize,
+    step: &dyn Fn(&'static str, usize, usize) -> Result<(), DreamError>,
+) -> Result<Vec<Answer>, DreamError> {
+    let total = questions.len();
+    step("resolve", 0, total)?;
+    let mut answers: Vec<Answer> = Vec::with_capacity(total);
+    for chunk in questions.chunks(batch) {
+        let got = resolver.resolve_all(chunk)?;
+        if got.len() != chunk.len() {
+            return Err(DreamError::Resolve(ResolveError::Backend(format!(
+                "{} answered {} of {} questions",
+                resolver.name(),
+                got.len(),
+                chunk.len()
+            ))));
+        }
+        for (q, a) in chunk.iter().zip(&got) {
+            a.validate(q)?;
+        }
+        answers.extend(got);
+        step("resolve", answers.len(), total)?;
+    }
+    Ok(answers)
+}
+
+/// Embeds `texts` in batches, reporting progress and honouring cancellation
+/// between batches; each distinct text is embedded once.
+fn embed_all(
+    embedder: &dyn Embedder,
+    texts: &[&str],
+    batch: usize,
+    step: &dyn Fn(&'static str, usize, usize) -> Result<(), DreamError>,
+) -> Result<Vec<Vec<f32>>, DreamError> {
+    let distinct: Vec<&str> = texts.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    step("embed", 0, distinct.len())?;
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(distinct.len());
+    for chunk in distinct.chunks(batch) {
+        let got = embedder.embed(chunk)?;
+        let dim = embedder.dimension();
+        let good = got.iter().filter(|v| v.len() == dim).count();
+        if got.len() != chunk.len() || good != chunk.len() {
+            return Err(DreamError::EmbedderShape { expected: chunk.len(), found: good });
+        }
+        vectors.extend(got);
+        step("embed", vectors.len(), distinct.len())?;
+    }
+    Ok(texts
+        .iter()
+        .map(|t| {
+            let i = distinct.binary_search(t).expect("every text is among the distinct texts");
+            vectors[i].clone()
+        })
+        .collect())
+}

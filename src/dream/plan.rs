@@ -1,0 +1,345 @@
+//! Stage 5: the plan. Open clusters become [`Question`]s, each with the few
+//! session excerpts most relevant to it, and the plan counts tokens.
+//!
+//! Excerpts: a turn is a candidate for a cluster when it shares at least
+//! [`MIN_SHARED_WORDS`] content words with the cluster's memories, one of
+//! them a word that tells the members apart (a value not all of them
+//! state: a turn that cannot tell which value holds is no evidence); candidates
+//! are ranked by the cosine of their embedding to the cluster's centroid
+//! plus [`RECENCY_WEIGHT`] times the session's recency rank (0 oldest, 1
+//! newest), ties by (session id, turn); the best are taken while they fit
+//! the per-cluster token budget.
+//!
+//! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
+//! is every memory and every session transcript in full; `sent` is what a
+//! remote resolver would receive behind the local rules: one shared header
+//! (the task and instructions) and the prompt of every question the local
+//! rules leave open (the local resolver settles value-only conflicts by
+//! recency; only the rest needs a model).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+use tiktoken_rs::CoreBPE;
+
+use super::DreamError;
+use super::normalize::analyse;
+use crate::embed::{Embedder, cosine};
+use crate::memory::Memory;
+use crate::resolve::{Question, QuestionExcerpt, QuestionMemory, prompt_header};
+use crate::session::{Excerpt, Role, Session, Turn};
+
+/// The tokenizer used for both token counts.
+pub const TOKENIZER: &str = "cl100k_base";
+/// A turn must share this many content words with a cluster to be considered.
+pub const MIN_SHARED_WORDS: usize = 2;
+/// Weight of a session's recency rank in an excerpt's score.
+pub const RECENCY_WEIGHT: f32 = 0.1;
+/// Most characters of a turn put in an excerpt's text.
+pub const EXCERPT_MAX_CHARS: usize = 800;
+
+fn bpe() -> Result<&'static CoreBPE, DreamError> {
+    static BPE: OnceLock<Result<CoreBPE, String>> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| DreamError::Tokenizer(e.clone()))
+}
+
+/// Number of `cl100k_base` tokens of `text`.
+pub fn count_tokens(text: &str) -> Result<u64, DreamError> {
+    Ok(bpe()?.encode_ordinary(text).len() as u64)
+}
+
+/// A turn as text: role (and author), text, tool calls and results.
+pub fn render_turn(turn: &Turn) -> String {
+    let role = match turn.role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::System => "system",
+        Role::Tool => "tool",
+    };
+    let mut out = match &turn.author {
+        Some(a) => format!("{role} ({a}): {}", turn.text),
+        None => format!("{role}: {}", turn.text),
+    };
+    for c in &turn.tool_calls {
+        out.push_str(&format!("\n[call {}] {}", c.name, c.input));
+    }
+    for r in &turn.tool_results {
+        let tag = if r.is_error { "error" } else { "result" };
+        out.push_str(&format!("\n[{tag}] {}", r.content));
+    }
+    out
+}
+
+/// A whole session as text.
+pub fn render_session(session: &Session) -> String {
+    let mut out = format!("<session id=\"{}\">\n", session.id);
+    for t in &session.turns {
+        out.push_str(&render_turn(t));
+        out.push('\n');
+    }
+    out.push_str("</session>\n");
+    out
+}
+
+/// A memory as a whole-store dream would send it.
+pub fn render_memory(m: &Memory) -> String {
+    format!("<memory path=\"{}\">\n{}\n</memory>\n", m.path, m.content)
+}
+
+/// One cluster to plan: its memories and their vectors.
+#[derive(Debug, Clone)]
+pub struct ClusterInput<'a> {
+    /// The texts in conflict, sorted by path; `updated_at` is the latest of
+    /// the group each text stands for.
+    pub members: Vec<QuestionMemory>,
+    /// Their vectors, in the same order.
+    pub vectors: Vec<&'a [f32]>,
+}
+
+/// Budget and size of the excerpts per question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExcerptBudget {
+    /// Most excerpts per question.
+    pub max_excerpts: usize,
+    /// Most tokens of excerpts per question.
+    pub max_tokens: u64,
+}
+
+/// The plan of one round: questions, the excerpts they cite, their tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// One question per open cluster, in cluster order.
+    pub questions: Vec<Question>,
+    /// The excerpts each question cites (same order as its `excerpts`).
+    pub evidence: Vec<Vec<Excerpt>>,
+    /// Tokens of each question's prompt (without the shared header).
+    pub tokens: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TurnRef {
+    session: usize,
+    turn: usize,
+}
+
+/// Builds the questions and counts tokens.
+pub fn plan(
+    clusters: &[ClusterInput<'_>],
+    sessions: &[Session],
+    embedder: &dyn Embedder,
+    budget: ExcerptBudget,
+    instructions: &str,
+) -> Result<Plan, DreamError> {
+    // Inverted index of the sessions' conversational turns by content word.
+    let turn_words: Vec<(TurnRef, BTreeSet<String>)> = sessions
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(si, s)| {
+            s.turns.iter().enumerate().filter(|(_, t)| !t.text.trim().is_empty()).map(move |(ti, t)| {
+                let text: String = t.text.chars().take(4 * EXCERPT_MAX_CHARS).collect();
+                let words: BTreeSet<String> = analyse(&text).tokens.into_iter().map(|w| w.text).collect();
+                (TurnRef { session: si, turn: ti }, words)
+            })
+        })
+        .collect();
+    let mut postings: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, words)) in turn_words.iter().enumerate() {
+        for w in words {
+            postings.entry(w.as_str()).or_default().push(i);
+        }
+    }
+    let candidates: Vec<Vec<usize>> = clusters
+        .par_iter()
+        .map(|c| {
+            let sets: Vec<BTreeSet<String>> = c
+                .members
+                .iter()
+                .map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect())
+                .collect();
+            let words: BTreeSet<&String> = sets.iter().flatten().collect();
+            // Words not shared by every member: the values in question.
+            let telling: BTreeSet<&String> =
+                words.iter().copied().filter(|w| !sets.iter().all(|s| s.contains(*w))).collect();
+            let mut hits: BTreeMap<usize, (usize, bool)> = BTreeMap::new();
+            for w in &words {
+                for &i in postings.get(w.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                    let hit = hits.entry(i).or_insert((0, false));
+                    hit.0 += 1;
+                    hit.1 |= telling.contains(w);
+                }
+            }
+            hits.into_iter()
+                .filter(|&(_, (n, telling))| n >= MIN_SHARED_WORDS && telling)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect();
+    // Embed each candidate turn once.
+    let needed: BTreeSet<usize> = candidates.iter().flatten().copied().collect();
+    let needed: Vec<usize> = needed.into_iter().collect();
+    let texts: Vec<String> = needed
+        .iter()
+        .map(|&i| {
+            let r = turn_words[i].0;
+            sessions[r.session].turns[r.turn].text.chars().take(4 * EXCERPT_MAX_CHARS).collect()
+        })
+        .collect();
+    let mut vectors: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
+    for (chunk_ids, chunk_texts) in needed.chunks(256).zip(texts.chunks(256)) {
+        let refs: Vec<&str> = chunk_texts.iter().map(String::as_str).collect();
+        let vs = embedder.embed(&refs)?;
+        vectors.extend(chunk_ids.iter().copied().zip(vs));
+    }
+    // Session recency rank: sessions without timestamps count as oldest.
+    let mut order: Vec<usize> = (0..sessions.len()).collect();
+    order.sort_by_key(|&i| (sessions[i].started_at(), sessions[i].id));
+    let mut recency = vec![0.0f32; sessions.len()];
+    let denom = sessions.len().saturating_sub(1).max(1) as f32;
+    for (rank, &i) in order.iter().enumerate() {
+        recency[i] = rank as f32 / denom;
+    }
+    let bpe = bpe()?;
+    let built: Vec<(Question, Vec<Excerpt>)> = clusters
+        .par_iter()
+        .zip(&candidates)
+        .map(|(c, cands)| {
+            let dim = c.vectors.first().map_or(0, |v| v.len());
+            let mut centroid = vec![0.0f32; dim];
+            for v in &c.vectors {
+                centroid.iter_mut().zip(v.iter()).for_each(|(a, b)| *a += b);
+            }
+            crate::embed::normalize(&mut centroid);
+            let mut scored: Vec<(f32, TurnRef)> = cands
+                .iter()
+                .map(|&i| {
+                    let r = turn_words[i].0;
+                    let sim = vectors.get(&i).map_or(0.0, |v| cosine(v, &centroid));
+                    (sim + RECENCY_WEIGHT * recency[r.session], r)
+                })
+                .collect();
+            scored.sort_by(|x, y| {
+                y.0.total_cmp(&x.0)
+                    .then(sessions[x.1.session].id.cmp(&sessions[y.1.session].id))
+                    .then(x.1.turn.cmp(&y.1.turn))
+            });
+            let mut excerpts = Vec::new();
+            let mut cited = Vec::new();
+            let mut used = 0u64;
+            for (_, r) in scored {
+                if excerpts.len() >= budget.max_excerpts {
+                    break;
+                }
+                let s = &sessions[r.session];
+                let turn = &s.turns[r.turn];
+                let mut text: String = render_turn(turn).chars().take(EXCERPT_MAX_CHARS).collect();
+                if render_turn(turn).chars().count() > EXCERPT_MAX_CHARS {
+                    text.push('…');
+                }
+                let cost = bpe.encode_ordinary(&text).len() as u64;
+                if used + cost > budget.max_tokens {
+                    continue;
+                }
+                used += cost;
+                let ex = s.excerpt(r.turn, r.turn + 1);
+                excerpts.push(QuestionExcerpt {
+                    session: s.id,
+                    start: ex.start,
+                    end: ex.end,
+                    at: turn.timestamp,
+                    text,
+                });
+                cited.push(ex);
+            }
+            let members = c
+                .members
+                .iter()
+                .map(|m| QuestionMemory {
+                    path: m.path.clone(),
+                    content: m.content.clone(),
+                    updated_at: m.updated_at,
+                })
+                .collect();
+            (Question { members, excerpts, instructions: instructions.to_owned() }, cited)
+        })
+        .collect();
+    let (questions, evidence): (Vec<Question>, Vec<Vec<Excerpt>>) = built.into_iter().unzip();
+    let tokens: Vec<u64> =
+        questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).collect();
+    Ok(Plan { questions, evidence, tokens })
+}
+
+/// Tokens a whole-store dream would send: every memory and every session
+/// transcript in full.
+pub fn naive_tokens(memories: &[Memory], sessions: &[Session]) -> Result<u64, DreamError> {
+    let bpe = bpe()?;
+    let m: u64 = memories.par_iter().map(|m| bpe.encode_ordinary(&render_memory(m)).len() as u64).sum();
+    let s: u64 = sessions.par_iter().map(|s| bpe.encode_ordinary(&render_session(s)).len() as u64).sum();
+    Ok(m + s)
+}
+
+/// Tokens of the header sent once before a batch of questions.
+pub fn header_tokens(instructions: &str) -> Result<u64, DreamError> {
+    count_tokens(&prompt_header(instructions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::LexicalEmbedder;
+    use crate::memory::{MemoryPath, Timestamp};
+    use crate::session::SessionFormat;
+
+    fn turn(text: &str, at: i64) -> Turn {
+        Turn {
+            role: Role::User,
+            author: None,
+            text: text.into(),
+            tool_calls: vec![],
+            tool_results: vec![],
+            timestamp: Some(Timestamp(at)),
+            sidechain: false,
+        }
+    }
+
+    #[test]
+    fn picks_relevant_excerpts_within_budget() {
+        let e = LexicalEmbedder::default();
+        let a = Memory::new(MemoryPath::new("/a").unwrap(), "staging port is 5433", Timestamp(1));
+        let b = Memory::new(MemoryPath::new("/b").unwrap(), "staging port is 5434", Timestamp(2));
+        let va = e.embed_one(&a.content);
+        let vb = e.embed_one(&b.content);
+        let s = Session::new(
+            SessionFormat::Text,
+            None,
+            None,
+            vec![
+                turn("we moved the staging port to 5434 last week", 10),
+                turn("lunch is at noon", 11),
+                turn("the staging database port is odd", 12),
+            ],
+        );
+        let qm = |m: &Memory| QuestionMemory {
+            path: m.path.clone(),
+            content: m.content.clone(),
+            updated_at: m.updated_at,
+        };
+        let clusters = vec![ClusterInput { members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
+        let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
+        let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
+        assert_eq!(p.questions.len(), 1);
+        let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.start).collect();
+        assert!(turns.contains(&0) && !turns.contains(&1), "{turns:?}");
+        assert!(p.tokens[0] > 0);
+        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.tokens[0] / 2);
+        let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
+        assert!(tight.questions[0].excerpts.is_empty());
+    }
+
+    #[test]
+    fn counts_tokens_with_cl100k() {
+        assert_eq!(count_tokens("hello world").unwrap(), 2);
+    }
+}

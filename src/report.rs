@@ -1,0 +1,442 @@
+//! The dream report: the machine-readable contract (`report.json`) and the
+//! same story for a person (`report.md`).
+//!
+//! Contract (JSON field names are stable):
+//! - `input` `{store_hash, memories, sessions}`, `output` `{store_hash, memories}`;
+//! - `memories`: one entry per output memory, sorted by path:
+//!   `{path, action, sources, reason, evidence}`; `action` is one of `kept`,
+//!   `merged`, `superseded`, `pattern`, `unresolved`; `sources` are the input
+//!   memory paths it stands for; `evidence` the session excerpts
+//!   `{session, turns: [start, end)}` that support it;
+//! - `dropped`: input memories whose path is absent from the output,
+//!   `{path, into, reason}`, `into` being the output memory whose `sources`
+//!   name it (null only if no output carries it);
+//! - `patterns`: `{kind, path, sessions, support}`;
+//! - `unresolved`: `{cluster, sources, why}`;
+//! - `tokens`: `{tokenizer, naive, sent}`.
+//!
+//! Promises: every input path is in the `sources` of at most one output
+//! memory, and is either there or in `dropped` with `into: null`; `dropped`
+//! lists exactly the input paths absent from the output. Nothing in the
+//! report depends on the clock, the machine or the thread count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::memory::{Memory, MemoryPath};
+
+/// Version of the report format.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_FORMAT`].
+    pub format: u32,
+    /// What went in.
+    pub input: InputSummary,
+    /// What came out.
+    pub output: OutputSummary,
+    /// The embedder's model id (thresholds depend on it).
+    pub embedder: String,
+    /// One entry per output memory, sorted by path.
+    pub memories: Vec<MemoryEntry>,
+    /// Input memories absent from the output, sorted by path.
+    pub dropped: Vec<DroppedEntry>,
+    /// Patterns surfaced from sessions, sorted by path.
+    pub patterns: Vec<PatternEntry>,
+    /// Clusters left for review, in cluster order.
+    pub unresolved: Vec<UnresolvedEntry>,
+    /// Token accounting.
+    pub tokens: Tokens,
+}
+
+/// The input side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputSummary {
+    /// Digest of the input's live (path, content) pairs.
+    pub store_hash: String,
+    /// Number of input memories.
+    pub memories: usize,
+    /// Number of sessions read.
+    pub sessions: usize,
+}
+
+/// The output side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    /// Digest of the output's (path, content) pairs.
+    pub store_hash: String,
+    /// Number of output memories.
+    pub memories: usize,
+}
+
+/// What the dream did to produce an output memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Unchanged from the input.
+    Kept,
+    /// Exact or near duplicates folded into one.
+    Merged,
+    /// Stale memories replaced by a newer one.
+    Superseded,
+    /// A pattern surfaced from sessions.
+    Pattern,
+    /// Part of a cluster left for review (kept as it was).
+    Unresolved,
+}
+
+impl Action {
+    /// The word used in the JSON and Markdown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Kept => "kept",
+            Action::Merged => "merged",
+            Action::Superseded => "superseded",
+            Action::Pattern => "pattern",
+            Action::Unresolved => "unresolved",
+        }
+    }
+}
+
+/// A session excerpt cited as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EvidenceRef {
+    /// The session id (hex).
+    pub session: String,
+    /// Turn range `[start, end)`.
+    pub turns: [u32; 2],
+}
+
+/// One output memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryEntry {
+    /// Its path in the output.
+    pub path: MemoryPath,
+    /// What happened.
+    pub action: Action,
+    /// The input memory paths it stands for, sorted.
+    pub sources: Vec<MemoryPath>,
+    /// Why, in a sentence or two.
+    pub reason: String,
+    /// Session excerpts supporting it.
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// An input memory absent from the output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedEntry {
+    /// Its input path.
+    pub path: MemoryPath,
+    /// The output memory that carries its fact, if any.
+    pub into: Option<MemoryPath>,
+    /// Why it was dropped.
+    pub reason: String,
+}
+
+/// Kinds of pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatternKind {
+    /// Tool errors or user corrections recurring across sessions.
+    RecurringMistake,
+    /// A preference stated in several sessions (by several people, where known).
+    SharedPreference,
+}
+
+/// A pattern surfaced from sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatternEntry {
+    /// Its kind.
+    pub kind: PatternKind,
+    /// The output memory that describes it.
+    pub path: MemoryPath,
+    /// The sessions it was seen in (hex ids, sorted).
+    pub sessions: Vec<String>,
+    /// Number of distinct sessions supporting it.
+    pub support: usize,
+}
+
+/// A cluster left for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnresolvedEntry {
+    /// Cluster id (`c-` and the start of its question's hash).
+    pub cluster: String,
+    /// The input paths in the cluster, sorted.
+    pub sources: Vec<MemoryPath>,
+    /// Why it could not be settled.
+    pub why: String,
+}
+
+/// Token accounting: what a whole-store dream would send versus what the
+/// plan sends to a remote resolver, counted with one tokenizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// The tokenizer's name (`cl100k_base`).
+    pub tokenizer: String,
+    /// Every memory and every session transcript in full.
+    pub naive: u64,
+    /// What the plan sends to a remote resolver: the clusters the local
+    /// rules leave open, with their excerpts, after one shared header.
+    pub sent: u64,
+}
+
+/// The store hash of a set of memories, as [`Store::store_hash`](crate::store::Store::store_hash)
+/// computes it: blake3 over the tag `dreamwork store hash v1` and then, per
+/// memory in path order, the path's length (`u64` LE), the path and the
+/// content's blake3 hash. Depends only on the (path, content) pairs.
+pub fn memories_hash(memories: &[Memory]) -> String {
+    let mut sorted: Vec<&Memory> = memories.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"dreamwork store hash v1");
+    for m in sorted {
+        let path = m.path.as_str().as_bytes();
+        hasher.update(&(path.len() as u64).to_le_bytes());
+        hasher.update(path);
+        hasher.update(blake3::hash(m.content.as_bytes()).as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+impl Report {
+    /// Pretty JSON with a trailing newline (stable field order).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("serialising plain data to JSON cannot fail");
+        s.push('\n');
+        s
+    }
+
+    /// Parses a report written by [`to_json`](Self::to_json).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// How many output memories have `action`.
+    pub fn count(&self, action: Action) -> usize {
+        self.memories.iter().filter(|m| m.action == action).count()
+    }
+
+    /// The Markdown story: counts, then each change with before and after
+    /// text and its reason. `input` and `output` are the memories the
+    /// report describes (for their texts).
+    pub fn to_markdown(&self, input: &[Memory], output: &[Memory]) -> String {
+        let before: BTreeMap<&MemoryPath, &Memory> = input.iter().map(|m| (&m.path, m)).collect();
+        let after: BTreeMap<&MemoryPath, &Memory> = output.iter().map(|m| (&m.path, m)).collect();
+        let mut md = String::new();
+        let _ = writeln!(md, "# Dream report\n");
+        let _ = writeln!(
+            md,
+            "Input: {} memories, {} sessions (store hash `{}`).  ",
+            self.input.memories,
+            self.input.sessions,
+            short(&self.input.store_hash)
+        );
+        let _ = writeln!(
+            md,
+            "Output: {} memories (store hash `{}`). Embedder: `{}`.\n",
+            self.output.memories,
+            short(&self.output.store_hash),
+            self.embedder
+        );
+        let _ = writeln!(md, "| action | output memories |\n|---|---:|");
+        for action in [Action::Kept, Action::Merged, Action::Superseded, Action::Pattern, Action::Unresolved]
+        {
+            let _ = writeln!(md, "| {} | {} |", action.as_str(), self.count(action));
+        }
+        let _ = writeln!(md, "| *(input memories dropped)* | {} |", self.dropped.len());
+        let _ = writeln!(md);
+        let ratio = if self.tokens.sent == 0 {
+            "nothing to send".to_owned()
+        } else {
+            format!("{:.1}× fewer", self.tokens.naive as f64 / self.tokens.sent as f64)
+        };
+        let _ = writeln!(
+            md,
+            "Tokens ({}): a whole-store dream would send {}; this plan sends {} ({ratio}).\n",
+            self.tokens.tokenizer, self.tokens.naive, self.tokens.sent
+        );
+        let changes: Vec<&MemoryEntry> = self
+            .memories
+            .iter()
+            .filter(|m| matches!(m.action, Action::Merged | Action::Superseded))
+            .collect();
+        if !changes.is_empty() {
+            let _ = writeln!(md, "## Changes\n");
+        }
+        for entry in changes {
+            let _ = writeln!(md, "### `{}` — {}\n", entry.path, entry.action.as_str());
+            let _ = writeln!(md, "{}\n", entry.reason);
+            let _ = writeln!(md, "Before:\n");
+            for src in &entry.sources {
+                if let Some(m) = before.get(src) {
+                    let _ = writeln!(md, "- `{src}`:\n{}", quote(&m.content));
+                }
+            }
+            let _ = writeln!(md, "After:\n");
+            if let Some(m) = after.get(&entry.path) {
+                let _ = writeln!(md, "{}", quote(&m.content));
+            }
+            evidence(&mut md, &entry.evidence);
+        }
+        if !self.patterns.is_empty() {
+            let _ = writeln!(md, "## Patterns\n");
+        }
+        for p in &self.patterns {
+            let kind = match p.kind {
+                PatternKind::RecurringMistake => "recurring mistake",
+                PatternKind::SharedPreference => "shared preference",
+            };
+            let _ = writeln!(md, "### `{}` — {kind}, {} sessions\n", p.path, p.support);
+            if let Some(m) = after.get(&p.path) {
+                let _ = writeln!(md, "{}", quote(&m.content));
+            }
+        }
+        if !self.unresolved.is_empty() {
+            let _ = writeln!(md, "## Unresolved (kept as they were, for review)\n");
+        }
+        for u in &self.unresolved {
+            let _ = writeln!(md, "### {}\n\n{}\n", u.cluster, u.why);
+            for src in &u.sources {
+                if let Some(m) = before.get(src) {
+                    let _ = writeln!(
+                        md,
+                        "- `{src}` (updated {}):\n{}",
+                        m.updated_at.to_rfc3339(),
+                        quote(&m.content)
+                    );
+                }
+            }
+            let cited: std::collections::BTreeSet<&EvidenceRef> = self
+                .memories
+                .iter()
+                .filter(|e| e.action == Action::Unresolved && e.sources.iter().any(|s| u.sources.contains(s)))
+                .flat_map(|e| e.evidence.iter())
+                .collect();
+            evidence(&mut md, &cited.into_iter().cloned().collect::<Vec<_>>());
+        }
+        md
+    }
+}
+
+/// Most characters of a memory quoted in the Markdown report.
+const QUOTE_CHARS: usize = 1200;
+
+fn quote(text: &str) -> String {
+    let mut t: String = text.chars().take(QUOTE_CHARS).collect();
+    if text.chars().count() > QUOTE_CHARS {
+        t.push('…');
+    }
+    let mut out = String::new();
+    for line in t.lines() {
+        out.push_str("  > ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    if t.is_empty() {
+        out.push_str("  > *(empty)*\n");
+    }
+    out
+}
+
+fn evidence(md: &mut String, refs: &[EvidenceRef]) {
+    if refs.is_empty() {
+        return;
+    }
+    let list: Vec<String> = refs
+        .iter()
+        .map(|e| format!("session `{}` turns {}–{}", short(&e.session), e.turns[0], e.turns[1]))
+        .collect();
+    let _ = writeln!(md, "Evidence: {}.\n", list.join("; "));
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Timestamp;
+
+    fn p(s: &str) -> MemoryPath {
+        MemoryPath::new(s).unwrap()
+    }
+
+    fn sample() -> Report {
+        Report {
+            format: REPORT_FORMAT,
+            input: InputSummary { store_hash: "ab".repeat(32), memories: 2, sessions: 0 },
+            output: OutputSummary { store_hash: "cd".repeat(32), memories: 1 },
+            embedder: "lexical-v1-512".into(),
+            memories: vec![MemoryEntry {
+                path: p("/a"),
+                action: Action::Merged,
+                sources: vec![p("/a"), p("/b")],
+                reason: "same fact".into(),
+                evidence: vec![],
+            }],
+            dropped: vec![DroppedEntry { path: p("/b"), into: Some(p("/a")), reason: "same fact".into() }],
+            patterns: vec![],
+            unresolved: vec![],
+            tokens: Tokens { tokenizer: "cl100k_base".into(), naive: 100, sent: 0 },
+        }
+    }
+
+    #[test]
+    fn json_round_trips_with_contract_names() {
+        let r = sample();
+        let json = r.to_json();
+        for field in [
+            "\"input\"",
+            "\"output\"",
+            "\"memories\"",
+            "\"dropped\"",
+            "\"patterns\"",
+            "\"unresolved\"",
+            "\"tokens\"",
+            "\"action\": \"merged\"",
+            "\"into\": \"/a\"",
+        ] {
+            assert!(json.contains(field), "{field} missing in {json}");
+        }
+        assert_eq!(Report::from_json(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn markdown_shows_before_and_after() {
+        let input =
+            vec![Memory::new(p("/a"), "port 1", Timestamp(0)), Memory::new(p("/b"), "Port 1.", Timestamp(0))];
+        let output = vec![input[0].clone()];
+        let md = sample().to_markdown(&input, &output);
+        assert!(md.contains("### `/a` — merged"));
+        assert!(md.contains("  > Port 1."));
+        assert!(md.contains("| merged | 1 |"));
+    }
+
+    #[test]
+    fn store_hash_is_the_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::create(dir.path()).unwrap();
+        let ms = vec![Memory::new(p("/b"), "y", Timestamp(5)), Memory::new(p("/a"), "x", Timestamp(0))];
+        for m in &ms {
+            store.put_memory(m.clone()).unwrap();
+        }
+        assert_eq!(memories_hash(&ms), store.store_hash().to_hex());
+    }
+
+    #[test]
+    fn store_hash_ignores_order_and_metadata() {
+        let a = Memory::new(p("/a"), "x", Timestamp(0));
+        let mut b = Memory::new(p("/b"), "y", Timestamp(5));
+        assert_eq!(memories_hash(&[a.clone(), b.clone()]), memories_hash(&[b.clone(), a.clone()]));
+        b.content = "z".into();
+        assert_ne!(
+            memories_hash(&[a.clone(), b]),
+            memories_hash(&[a, Memory::new(p("/b"), "y", Timestamp(0))])
+        );
+    }
+}

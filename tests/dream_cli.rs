@@ -1,0 +1,249 @@
+//! The dream commands as a user runs them: `dream`, `diff`, `accept`,
+//! `discard`; the input store's bytes untouched; byte-identical output for
+//! any thread count, insertion order and listing order; journal replay.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::corpus::{Corpus, Spec, generate};
+use dreamwork::memory::MemoryPath;
+use dreamwork::store::Store;
+
+fn dreamwork() -> Command {
+    Command::cargo_bin("dreamwork").expect("the binary is built")
+}
+
+/// A store at `dir` holding the corpus' memories (inserted in the given
+/// order, one commit each) and sessions.
+fn make_store(dir: &Path, corpus: &Corpus, reverse: bool) {
+    let mut store = Store::create(dir).expect("store created");
+    let mut memories = corpus.memories.clone();
+    if reverse {
+        memories.reverse();
+    }
+    for m in memories {
+        store.put_memory(m).expect("memory written");
+    }
+    let sessions = store.sessions().expect("sessions dir");
+    let mut list = corpus.sessions.clone();
+    if reverse {
+        list.reverse();
+    }
+    for s in &list {
+        sessions.put(s).expect("session written");
+    }
+}
+
+/// Every file under `dir` (relative path → bytes), in path order.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under dir").to_owned();
+            (rel, std::fs::read(e.path()).expect("file reads"))
+        })
+        .collect()
+}
+
+fn dream(store: &Path, out: &Path, extra: &[&str]) {
+    dreamwork()
+        .arg("dream")
+        .arg(store)
+        .arg("--out")
+        .arg(out)
+        .args(["--embedder", "lexical"])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+fn corpus() -> Corpus {
+    generate(Spec { seed: 21, facts: 120, sessions: 6 })
+}
+
+#[test]
+fn dream_leaves_input_untouched_and_output_is_byte_identical() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let corpus = corpus();
+    let store = tmp.path().join("store");
+    make_store(&store, &corpus, false);
+    let before = files(&store);
+    let one = tmp.path().join("one");
+    dream(&store, &one, &["--threads", "1"]);
+    assert_eq!(files(&store), before, "the input store's files changed");
+    let many = tmp.path().join("many");
+    dream(&store, &many, &["--threads", "4"]);
+    let reference = files(&one);
+    assert_eq!(reference, files(&many), "thread count changed the output");
+    for needed in ["memories.log", "dream/report.json", "dream/report.md"] {
+        assert!(reference.contains_key(Path::new(needed)), "{needed} missing from OUT");
+    }
+    assert!(reference.keys().any(|p| p.starts_with("vectors")), "no vectors in OUT");
+    assert_eq!(reference.keys().filter(|p| p.starts_with("sessions")).count(), corpus.sessions.len());
+
+    // Another store with the same memories and sessions, written in the
+    // opposite order, dreams to the same bytes.
+    let reversed = tmp.path().join("reversed");
+    make_store(&reversed, &corpus, true);
+    assert_ne!(files(&reversed), before, "the two input stores differ on disk");
+    let again = tmp.path().join("again");
+    dream(&reversed, &again, &[]);
+    assert_eq!(reference, files(&again), "insertion order changed the output");
+
+    // The output opens as a store and its hash is the report's.
+    let out = Store::open_read_only(&one).expect("output opens");
+    let report = dreamwork::dream::disk::read_report(&one).expect("report reads");
+    assert_eq!(out.store_hash().to_hex(), report.output.store_hash);
+    assert_eq!(Store::open_read_only(&store).expect("opens").store_hash().to_hex(), report.input.store_hash);
+}
+
+#[test]
+fn sessions_from_files_in_any_listing_order() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let corpus = generate(Spec { seed: 4, facts: 40, sessions: 2 });
+    let store = tmp.path().join("store");
+    make_store(&store, &Corpus { sessions: vec![], ..corpus }, false);
+    let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team/sessions");
+    // The same transcripts under other names, so a directory listing orders them differently.
+    let renamed = tmp.path().join("renamed");
+    std::fs::create_dir_all(&renamed).expect("dir");
+    let mut names: Vec<PathBuf> =
+        std::fs::read_dir(&team).expect("lists").map(|e| e.expect("entry").path()).collect();
+    names.sort();
+    for (i, p) in names.iter().rev().enumerate() {
+        let name = p.file_name().expect("name").to_string_lossy().to_string();
+        std::fs::copy(p, renamed.join(format!("{}-{name}", 9 - i))).expect("copied");
+    }
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    dream(&store, &a, &["--sessions", team.to_str().expect("utf-8 path")]);
+    dream(&store, &b, &["--sessions", renamed.to_str().expect("utf-8 path")]);
+    assert_eq!(files(&a), files(&b));
+    let report = dreamwork::dream::disk::read_report(&a).expect("report");
+    assert_eq!(report.input.sessions, names.len(), "one session per transcript file");
+    assert!(!report.patterns.is_empty(), "the team transcripts hold recurring mistakes");
+}
+
+#[test]
+fn accept_swaps_and_keeps_a_backup_discard_removes_only_outputs() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let corpus = corpus();
+    let store = tmp.path().join("store");
+    make_store(&store, &corpus, false);
+    let out = tmp.path().join("out");
+    dream(&store, &out, &[]);
+    let old = files(&store);
+    let new = files(&out);
+
+    let diff =
+        dreamwork().args(["diff"]).arg(&store).arg(&out).assert().success().get_output().stdout.clone();
+    let diff = String::from_utf8_lossy(&diff);
+    assert!(diff.lines().any(|l| l.starts_with("- /") && l.contains("\tinto /")), "{diff}");
+    dreamwork().arg("discard").arg(&store).assert().failure();
+    dreamwork().arg("discard").arg(tmp.path()).assert().failure();
+    dream_fails_on_existing(&store, &out);
+
+    dreamwork().arg("accept").arg(&store).arg(&out).assert().success();
+    assert_eq!(files(&store), new, "STORE now holds the dream");
+    assert_eq!(files(&tmp.path().join("store.bak-1")), old, "the old store is kept");
+    assert!(!out.exists());
+
+    // A dream over a store that then changes cannot be accepted.
+    let out2 = tmp.path().join("out2");
+    dream(&store, &out2, &[]);
+    let mut s = Store::open(&store).expect("opens for writing");
+    s.put(&MemoryPath::new("/late.md").expect("path"), "written after the dream").expect("written");
+    drop(s);
+    let before = files(&store);
+    dreamwork().arg("accept").arg(&store).arg(&out2).assert().failure();
+    assert_eq!(files(&store), before);
+    assert!(out2.exists());
+    dreamwork().arg("discard").arg(&out2).assert().success();
+    assert!(!out2.exists());
+}
+
+fn dream_fails_on_existing(store: &Path, out: &Path) {
+    let assert =
+        dreamwork().arg("dream").arg(store).arg("--out").arg(out).args(["--embedder", "lexical"]).assert();
+    let stderr = String::from_utf8_lossy(&assert.failure().get_output().stderr).to_string();
+    assert!(stderr.contains("already exists"), "{stderr}");
+}
+
+#[test]
+fn journal_makes_reruns_identical() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 4 });
+    let store = tmp.path().join("store");
+    make_store(&store, &corpus, false);
+    let journal = tmp.path().join("journal.jsonl");
+    let j = journal.to_str().expect("utf-8 path");
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    dream(&store, &a, &["--journal", j]);
+    let lines = std::fs::read_to_string(&journal).expect("journal written").lines().count();
+    assert!(lines > 0);
+    dream(&store, &b, &["--journal", j]);
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal").lines().count(), lines);
+    assert_eq!(files(&a), files(&b));
+
+    // A corrupt journal line is an error naming the file and the line.
+    let mut text = std::fs::read_to_string(&journal).expect("journal");
+    text.push_str("not json\n");
+    std::fs::write(&journal, text).expect("written");
+    let assert = dreamwork()
+        .arg("dream")
+        .arg(&store)
+        .arg("--out")
+        .arg(tmp.path().join("c"))
+        .args(["--embedder", "lexical", "--journal", j])
+        .assert();
+    let stderr = String::from_utf8_lossy(&assert.failure().get_output().stderr).to_string();
+    assert!(stderr.contains(&format!("journal.jsonl:{}", lines + 1)), "{stderr}");
+    assert!(!tmp.path().join("c").exists(), "a failed dream leaves no output");
+}
+
+#[test]
+fn bundled_team_example_dreams_as_the_readme_shows() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team");
+    // The Markdown directory and the JSONL (which adds the team's
+    // timestamps) hold the same memories.
+    let from_dir = tmp.path().join("from-dir");
+    let store = tmp.path().join("team");
+    for (dir, src) in [(&from_dir, team.join("memories")), (&store, team.join("memories.jsonl"))] {
+        dreamwork().arg("init").arg(dir).assert().success();
+        dreamwork().arg("import").arg(dir).arg(&src).assert().success();
+    }
+    let hash = |d: &Path| Store::open_read_only(d).expect("opens").store_hash();
+    assert_eq!(hash(&from_dir), hash(&store), "examples/team/memories and memories.jsonl differ");
+
+    let out = tmp.path().join("team-dream");
+    let sessions = team.join("sessions");
+    let assert = dreamwork()
+        .arg("dream")
+        .arg(&store)
+        .arg("--out")
+        .arg(&out)
+        .arg("--sessions")
+        .arg(&sessions)
+        .args(["--embedder", "lexical"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("report: "), "{stdout}");
+    let report = dreamwork::dream::disk::read_report(&out).expect("report");
+    use dreamwork::report::{Action, PatternKind};
+    assert_eq!(report.count(Action::Merged), 2, "the staging-db note and the copied style guide");
+    assert!(report.count(Action::Superseded) >= 3, "deploy day, Python upgrade, billing owner");
+    assert_eq!(report.unresolved.len(), 1, "Buildkite or Jenkins: left for review");
+    let kinds: Vec<PatternKind> = report.patterns.iter().map(|p| p.kind).collect();
+    assert!(kinds.contains(&PatternKind::RecurringMistake) && kinds.contains(&PatternKind::SharedPreference));
+    let kept = |p: &str| report.memories.iter().any(|e| e.path.as_str() == p);
+    assert!(kept("/infra/production-db.md") && kept("/services/checkout.md"), "look-alikes stay");
+}
