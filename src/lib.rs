@@ -15,6 +15,8 @@ pub mod session;
 pub mod store;
 
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
+pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
+pub use index::{CandidatePair, Index, Neighbour};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use report::Report;

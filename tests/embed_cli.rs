@@ -1,5 +1,6 @@
 //! The embedding commands as a user runs them (lexical embedder; the MiniLM
 //! CLI path is in `embed_minilm.rs`).
+#![cfg(feature = "cli")]
 
 use std::path::Path;
 

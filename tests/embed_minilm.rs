@@ -1,7 +1,7 @@
 //! Tests of the MiniLM embedder. They need the model (`dreamwork model
 //! fetch`): without it they print a note and skip, unless
 //! `DREAMWORK_REQUIRE_MODEL=1`, in which case they fail.
-#![cfg(feature = "minilm")]
+#![cfg(all(feature = "minilm", feature = "cli"))]
 
 use std::sync::OnceLock;
 

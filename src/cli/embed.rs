@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use dreamwork::embed::locate::{LocateOptions, Located, Lookup, locate};
-use dreamwork::embed::{EmbedderChoice, embed_memories, load_embedder, similar_memories, vectors_dir};
+use dreamwork::embed::{EmbedderChoice, embed_memories, load_embedder, similar_memories};
 use dreamwork::memory::{Memory, MemoryPath};
 use dreamwork::progress::CancelToken;
 use dreamwork::store::Store;
@@ -118,7 +118,7 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
             }
             let embedder = model.load()?;
             let bars = Bars::new();
-            let dir = vectors_dir(store.dir());
+            let dir = store.vectors_dir();
             let vectors =
                 embed_memories(embedder.as_ref(), &memories, &dir, None, &bars, &CancelToken::new());
             bars.finish();
@@ -134,7 +134,7 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
             let memories: Vec<&Memory> = store.iter().collect();
             let embedder = model.load()?;
             let bars = Bars::new();
-            let dir = vectors_dir(store.dir());
+            let dir = store.vectors_dir();
             let result =
                 embed_memories(embedder.as_ref(), &memories, &dir, Some(&dir), &bars, &CancelToken::new());
             bars.finish();

@@ -13,6 +13,10 @@
 //!
 //! The model id is `minilm-l6-v2-int8-<12 hex of the model's SHA-256>-mean-256`,
 //! so replacing the model file changes every cache key.
+//!
+//! ONNX Runtime is loaded once per process: the first successful load fixes
+//! the library, and a later embedder given another `ort_lib` path still
+//! runs on the first one.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
