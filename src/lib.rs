@@ -1,6 +1,28 @@
 //! dreamwork keeps an AI agent's long-term memory on the device and
 //! "dreams" over it: it reads the memory store and past session transcripts
 //! and writes a new, cleaner store while the input stays untouched.
+//!
+//! The parts, one module each: [`memory`] (path-addressed documents),
+//! [`store`] (the crash-safe, checksummed store), [`session`] (transcript
+//! importers and content-addressed sessions), [`embed`] (the [`Embedder`]
+//! trait, the MiniLM and lexical backends, the vector cache), [`index`]
+//! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
+//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`].
+//!
+//! ```
+//! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut store = Store::create(dir.path().join("store"))?;
+//! store.put(&MemoryPath::new("/infra/staging-db.md")?, "The staging database listens on port 5433.")?;
+//! store.put(&MemoryPath::new("/notes/staging-db.md")?, "The staging database listens on port 5433.")?;
+//! store.put(&MemoryPath::new("/infra/prod-db.md")?, "The production database listens on port 5432.")?;
+//! let input = DreamInput { memories: store.iter().cloned().collect(), sessions: Vec::new() };
+//! let dream = Dream::new(DreamOptions::default());
+//! let out = dream.run(input, &LexicalEmbedder::default(), &mut LocalResolver, &dreamwork::progress::Silent, &CancelToken::new())?;
+//! assert_eq!(out.memories.len(), 2); // the copy is merged, the look-alike kept
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
 
