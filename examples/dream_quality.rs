@@ -3,7 +3,7 @@
 //! README quotes.
 //!
 //! ```text
-//! cargo run --release --example dream_quality -- [--embedder lexical|minilm] [--facts N] [--sessions N] [--seed S]
+//! cargo run --release --example dream_quality -- [--embedder lexical|minilm] [--facts N] [--sessions N] [--seed S] [--stages 1]
 //! ```
 //!
 //! With `--embedder minilm` the model must be installed (`dreamwork model
@@ -22,7 +22,7 @@ use std::time::Instant;
 use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
-use dreamwork::progress::{CancelToken, Silent};
+use dreamwork::progress::CancelToken;
 use dreamwork::resolve::LocalResolver;
 
 /// Remembers every vector it hands out, so a second run embeds nothing.
@@ -68,8 +68,48 @@ fn load(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
     dreamwork::embed::load_embedder(choice)
 }
 
+/// Notes when each stage is first heard of, to print where the time goes.
+#[derive(Default)]
+struct StageClock {
+    seen: Mutex<Vec<(&'static str, Instant)>>,
+}
+
+impl dreamwork::progress::Observer for StageClock {
+    fn progress(&self, event: dreamwork::progress::Progress) {
+        if let Ok(mut seen) = self.seen.lock()
+            && seen.last().is_none_or(|(s, _)| *s != event.stage)
+        {
+            seen.push((event.stage, Instant::now()));
+        }
+    }
+}
+
+impl StageClock {
+    fn summary(&self, end: Instant) -> String {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut parts = Vec::new();
+        for (i, (stage, at)) in seen.iter().enumerate() {
+            let next = seen.get(i + 1).map_or(end, |(_, t)| *t);
+            parts.push(format!("{stage} {:.2?}", next - *at));
+        }
+        parts.join(", ")
+    }
+}
+
 fn run(input: &DreamInput, embedder: &dyn Embedder) -> Result<DreamOutput, dreamwork::DreamError> {
-    Dream::default().run(input.clone(), embedder, &mut LocalResolver, &Silent, &CancelToken::new())
+    let clock = StageClock::default();
+    let index = match arg("--index").as_deref() {
+        Some("exact") => dreamwork::index::IndexKind::Exact,
+        Some("hnsw") => dreamwork::index::IndexKind::Hnsw,
+        _ => dreamwork::index::IndexKind::Auto,
+    };
+    let options = dreamwork::dream::DreamOptions { index, ..Default::default() };
+    let out =
+        Dream::new(options).run(input.clone(), embedder, &mut LocalResolver, &clock, &CancelToken::new())?;
+    if arg("--stages").is_some() {
+        println!("stages: {}", clock.summary(Instant::now()));
+    }
+    Ok(out)
 }
 
 /// Cosine of same-fact pairs (which must become candidates) against the

@@ -240,8 +240,11 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     let report = dreamwork::dream::disk::read_report(&out).expect("report");
     use dreamwork::report::{Action, PatternKind};
     assert_eq!(report.count(Action::Merged), 2, "the staging-db note and the copied style guide");
-    assert!(report.count(Action::Superseded) >= 3, "deploy day, Python upgrade, billing owner");
-    assert_eq!(report.unresolved.len(), 1, "Buildkite or Jenkins: left for review");
+    assert!(report.count(Action::Superseded) >= 4, "deploy day, Python upgrade, billing owner, CI runner");
+    let ci = report.memories.iter().find(|e| e.path.as_str() == "/notes/ci.md").expect("Jenkins kept");
+    assert_eq!(ci.action, Action::Superseded, "a session says the CI switched to Jenkins");
+    assert!(!ci.evidence.is_empty(), "the switch is cited");
+    assert_eq!(report.unresolved.len(), 1, "Oslo or Bergen room: left for review");
     let kinds: Vec<PatternKind> = report.patterns.iter().map(|p| p.kind).collect();
     assert!(kinds.contains(&PatternKind::RecurringMistake) && kinds.contains(&PatternKind::SharedPreference));
     let kept = |p: &str| report.memories.iter().any(|e| e.path.as_str() == p);

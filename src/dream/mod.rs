@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use crate::embed::{EmbedError, Embedder, cosine};
-use crate::index::{CandidatePair, Index};
+use crate::index::{CandidatePair, HnswParams, Index, IndexKind};
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
@@ -170,6 +170,9 @@ pub struct DreamOptions {
     pub threads: Option<usize>,
     /// Texts per embedding batch (progress and cancellation granularity).
     pub batch_size: usize,
+    /// Which similarity search finds candidates (exact for small stores,
+    /// hnsw for large ones by default).
+    pub index: IndexKind,
 }
 
 impl Default for DreamOptions {
@@ -181,6 +184,7 @@ impl Default for DreamOptions {
             instructions: String::new(),
             threads: None,
             batch_size: 256,
+            index: IndexKind::Auto,
         }
     }
 }
@@ -288,7 +292,7 @@ impl Dream {
         let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         step("candidates", 0, 1)?;
-        let index = Index::build(vectors.clone());
+        let index = Index::build_with(vectors.clone(), opts.index, HnswParams::default());
         let mut by_pair: BTreeMap<(usize, usize), CandidatePair> = index
             .candidate_pairs(thresholds.candidate_k, thresholds.min_similarity)
             .into_iter()

@@ -412,6 +412,21 @@ pub fn analyse(text: &str) -> Analysed {
     Analysed { tokens, cue, change }
 }
 
+/// The new value a text says something changed to: the `Y` of "… from X
+/// to Y" or "Y instead of X", or the first content token after "to" that
+/// follows an update cue within a few words ("we switched the CI to
+/// Jenkins"). `None` when the text states no change.
+pub fn stated_target(text: &str) -> Option<String> {
+    let analysed = analyse(text);
+    if let Some((_, to)) = analysed.change {
+        return Some(to);
+    }
+    let words = raw_words(text);
+    let cue = words.iter().position(|w| CUE_WORDS.contains(&w.as_str()))?;
+    let to = words.iter().enumerate().skip(cue + 1).take(8).find(|(_, w)| *w == "to").map(|(j, _)| j)?;
+    analyse_words(&words[to + 1..]).0.into_iter().next().map(|t| t.text)
+}
+
 /// Content tokens and the first update cue of a run of raw words.
 fn analyse_words(words: &[String]) -> (Vec<Token>, Option<&'static str>) {
     let mut cue = None;
@@ -672,6 +687,15 @@ mod tests {
         assert_eq!(b.cue, Some("no"));
         assert_eq!(texts(&b), vec!["not", "deploy", "friday"]);
         assert_eq!(analyse("Don't deploy on Fridays").tokens[0].class, TokenClass::Negation);
+    }
+
+    #[test]
+    fn stated_targets() {
+        assert_eq!(stated_target("We switched the shop CI to Jenkins last week").as_deref(), Some("jenkins"));
+        assert_eq!(stated_target("billing moved from MySQL to Postgres").as_deref(), Some("postgres"));
+        assert_eq!(stated_target("Use pnpm instead of npm").as_deref(), Some("pnpm"));
+        assert_eq!(stated_target("The shop CI runs on Jenkins"), None);
+        assert_eq!(stated_target("send it to Jenkins"), None);
     }
 
     #[test]

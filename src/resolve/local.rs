@@ -1,6 +1,11 @@
 //! The local resolver: deterministic, offline rules.
 //!
-//! It acts on recency only where the wording proves the subject is the same:
+//! First, session evidence: an excerpt no older than every member that
+//! states a change ("we switched the CI to Jenkins", "moved from X to Y")
+//! whose new value is a word of exactly one member (a word the other
+//! members do not share) settles the cluster for that member.
+//!
+//! Then recency, only where the wording proves the subject is the same:
 //! when every pair of the cluster differs in values alone (numbers,
 //! versions, days, flags, negation — a [`Strength::Strong`] conflict), the
 //! most recently updated memory is kept and the others are superseded by
@@ -12,7 +17,9 @@
 
 use super::{Answer, Decision, Question, ResolveError, Resolver};
 use crate::dream::near::{Relation, Strength, compare};
-use crate::dream::normalize::analyse;
+use std::collections::BTreeSet;
+
+use crate::dream::normalize::{analyse, stated_target};
 
 /// The default resolver (see the module doc).
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,8 +35,47 @@ impl Resolver for LocalResolver {
     }
 }
 
+/// The member a newer session excerpt says the subject changed to, if
+/// exactly one member holds that value.
+fn by_evidence(question: &Question, words: &[BTreeSet<String>]) -> Option<Answer> {
+    let newest = question.members.iter().map(|m| m.updated_at).max()?;
+    let common: BTreeSet<&String> = words
+        .iter()
+        .skip(1)
+        .fold(words.first()?.iter().collect(), |acc, w| acc.into_iter().filter(|x| w.contains(*x)).collect());
+    for e in &question.excerpts {
+        if e.at.is_none_or(|at| at < newest) {
+            continue;
+        }
+        let Some(target) = stated_target(&e.text) else { continue };
+        if common.contains(&target) {
+            continue;
+        }
+        let holders: Vec<usize> = (0..words.len()).filter(|&i| words[i].contains(&target)).collect();
+        if let [only] = holders[..] {
+            let m = &question.members[only];
+            return Some(Answer {
+                decision: Decision::Keep { path: m.path.clone() },
+                reason: format!(
+                    "session {} turn {} ({}) states the change to \"{target}\", which only {} holds",
+                    &e.session.to_string()[..12],
+                    e.start,
+                    e.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    m.path
+                ),
+            });
+        }
+    }
+    None
+}
+
 fn decide(question: &Question) -> Answer {
     let analysed: Vec<_> = question.members.iter().map(|m| analyse(&m.content)).collect();
+    let words: Vec<BTreeSet<String>> =
+        analysed.iter().map(|a| a.tokens.iter().map(|t| t.text.clone()).collect()).collect();
+    if let Some(answer) = by_evidence(question, &words) {
+        return answer;
+    }
     for i in 0..analysed.len() {
         for j in i + 1..analysed.len() {
             let relation = compare(&analysed[i], &analysed[j]);
@@ -94,6 +140,30 @@ mod tests {
             .unwrap();
         assert_eq!(a.decision, Decision::Keep { path: MemoryPath::new("/b").unwrap() });
         assert!(a.reason.contains("recency"));
+    }
+
+    #[test]
+    fn newer_session_evidence_settles_a_word_change() {
+        use crate::resolve::QuestionExcerpt;
+        use crate::session::SessionId;
+        let mut question =
+            q(&[("/a", "The shop CI runs on Buildkite.", 1), ("/b", "The shop CI runs on Jenkins.", 2)]);
+        let excerpt = |text: &str, at: i64| QuestionExcerpt {
+            session: SessionId(crate::memory::ContentHash::of(b"s")),
+            start: 3,
+            end: 4,
+            at: Some(Timestamp(at)),
+            text: text.into(),
+        };
+        question.excerpts = vec![excerpt("We switched the shop CI to Jenkins last week.", 5)];
+        let a = LocalResolver.resolve(&question).unwrap();
+        assert_eq!(a.decision, Decision::Keep { path: MemoryPath::new("/b").unwrap() });
+        assert!(a.reason.contains("jenkins"), "{}", a.reason);
+        // Older than a member, or naming a shared word: no evidence.
+        question.excerpts = vec![excerpt("We switched the shop CI to Jenkins last week.", 1)];
+        assert_eq!(LocalResolver.resolve(&question).unwrap().decision, Decision::Unresolved);
+        question.excerpts = vec![excerpt("We moved the shop to the CI cluster.", 9)];
+        assert_eq!(LocalResolver.resolve(&question).unwrap().decision, Decision::Unresolved);
     }
 
     #[test]
