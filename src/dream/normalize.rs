@@ -294,7 +294,10 @@ pub fn exact_key(content: &str) -> String {
             lines.push(l.to_owned());
         }
     }
-    lines.join("\n")
+    // Removing Markdown marks and lower-casing can bring a base letter and a
+    // combining mark together; composing again at the end keeps the key
+    // idempotent (found by the `dream_text` fuzz target).
+    lines.join("\n").nfc().collect()
 }
 
 /// Splits text into raw lower-case words, keeping the inner punctuation of
@@ -649,6 +652,14 @@ mod tests {
         let b = exact_key("staging port\nthe staging db listens on 5433");
         assert_eq!(a, b);
         assert_ne!(exact_key("port 5433"), exact_key("port 5432"));
+    }
+
+    #[test]
+    fn exact_key_is_idempotent_when_marks_split_a_combining_sequence() {
+        // A Markdown mark between a letter and its combining accent.
+        let once = exact_key("1ml\0sry_\u{301})1 ?");
+        assert_eq!(exact_key(&once), once);
+        assert_eq!(exact_key("café"), exact_key("cafe_\u{301}"));
     }
 
     #[test]
