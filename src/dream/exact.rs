@@ -1,5 +1,5 @@
 //! Stage 1: exact duplicates. Memories whose content is the same text for a
-//! reader (blake3 of [`exact_key`](super::normalize::exact_key): case,
+//! reader (blake3 of [`exact_key`]: case,
 //! whitespace, Unicode form and Markdown noise removed) form one group.
 //!
 //! Promise: every input memory is in exactly one group; groups and their

@@ -151,7 +151,7 @@ const QUALIFIERS: &[&str] = &[
     "android", "frontend", "backend", "client", "server",
 ];
 
-/// Whether `word` (a content token) qualifies a subject (see [`QUALIFIERS`]).
+/// Whether `word` (a content token) qualifies a subject (one of the qualifier words listed in this module).
 pub fn is_qualifier(word: &str) -> bool {
     QUALIFIERS.contains(&word)
 }
