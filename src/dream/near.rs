@@ -97,7 +97,9 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
         // Changes that chain (A→B, then B→C) about one subject, or that
         // disagree about exactly the same subject.
         let chained = ca.1 == cb.0 || cb.1 == ca.0;
-        if !subject_a.is_empty() && ((chained && same_subject) || subject_a == subject_b) {
+        // Both sides must name a subject: a bare "from 2 to 3" is about anything.
+        let has_subjects = !subject_a.is_empty() && !subject_b.is_empty();
+        if has_subjects && ((chained && same_subject) || subject_a == subject_b) {
             return Relation::Conflict { strength: Strength::Strong };
         }
     }
@@ -500,4 +502,66 @@ mod tests {
         uf.union(3, 0);
         assert_eq!(uf.find(4), 0);
     }
+
+    /// `compare(b, a)` is `compare(a, b)` with the sides swapped.
+    fn assert_symmetric(a: &str, b: &str) {
+        let (x, y) = (analyse(a), analyse(b));
+        let flipped = match compare(&x, &y) {
+            Relation::Subsumes { wider: Side::A } => Relation::Subsumes { wider: Side::B },
+            Relation::Subsumes { wider: Side::B } => Relation::Subsumes { wider: Side::A },
+            other => other,
+        };
+        assert_eq!(flipped, compare(&y, &x), "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn a_change_without_a_subject_on_one_side_is_symmetric() {
+        // Found by the `dream_text` fuzz target: the chained-change rule
+        // looked at one side's subject only.
+        assert_symmetric("ay 4 from 2 to c 2", "5jo5 from 2 to 2");
+        assert_symmetric("billing moved from 2 to 3", "moved from 3 to 4");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compare_is_symmetric(
+            a in proptest::collection::vec(proptest::sample::select(VOCABULARY), 0..9),
+            b in proptest::collection::vec(proptest::sample::select(VOCABULARY), 0..9),
+        ) {
+            assert_symmetric(&a.join(" "), &b.join(" "));
+        }
+    }
+
+    /// Words that steer the rules: cues, change markers, values, qualifiers.
+    const VOCABULARY: &[&str] = &[
+        "from",
+        "to",
+        "instead",
+        "of",
+        "now",
+        "no",
+        "longer",
+        "not",
+        "billing",
+        "search",
+        "port",
+        "staging",
+        "production",
+        "5432",
+        "5433",
+        "2",
+        "3.11",
+        "friday",
+        "monday",
+        "enabled",
+        "disabled",
+        "postgres",
+        "mysql",
+        "owner",
+        "priya",
+        "noor",
+        "moved",
+        "x",
+        "y",
+    ];
 }
