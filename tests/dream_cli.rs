@@ -250,3 +250,47 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     let kept = |p: &str| report.memories.iter().any(|e| e.path.as_str() == p);
     assert!(kept("/infra/production-db.md") && kept("/services/checkout.md"), "look-alikes stay");
 }
+
+/// Ctrl-C during a dream: the job stops at its next batch, exits 130 with a
+/// message, leaves no OUT and does not touch the input store.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_dream_and_leaves_no_output() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let corpus = generate(Spec { seed: 5, facts: 4000, sessions: 20 });
+    let store = tmp.path().join("store");
+    let mut writer = Store::create(&store).expect("store created");
+    let mut batch = writer.batch();
+    for m in &corpus.memories {
+        batch.put_memory(m.clone()).expect("memory added");
+    }
+    batch.commit().expect("batch written");
+    drop(writer);
+    let before = files(&store);
+    let out = tmp.path().join("out");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dreamwork"))
+        .arg("dream")
+        .arg(&store)
+        .arg("--out")
+        .arg(&out)
+        .args(["--embedder", "lexical"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dream starts");
+    // Long enough for the handler to be installed, far shorter than the
+    // dream (several seconds for this store even in a release build).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let done = child.wait_with_output().expect("dream ends");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted"), "stderr: {stderr}");
+    assert!(stderr.contains("cancelled"), "stderr: {stderr}");
+    assert!(!out.exists(), "a cancelled dream left {}", out.display());
+    assert_eq!(files(&store), before, "the input store's files changed");
+}

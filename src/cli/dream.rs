@@ -8,7 +8,6 @@ use clap::{Subcommand, ValueEnum};
 
 use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
 use dreamwork::dream::{Dream, DreamOptions};
-use dreamwork::progress::CancelToken;
 use dreamwork::report::{Action, Report};
 use dreamwork::resolve::{Journal, LocalResolver, Resolver};
 use dreamwork::session::{FormatChoice, import_paths};
@@ -142,7 +141,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 embedder.as_ref(),
                 chosen,
                 &bars,
-                &CancelToken::new(),
+                super::interrupt(),
             );
             bars.finish();
             let done = done?;

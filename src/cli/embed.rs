@@ -8,7 +8,6 @@ use clap::{Args, Subcommand};
 use dreamwork::embed::locate::{LocateOptions, Located, Lookup, locate};
 use dreamwork::embed::{EmbedderChoice, embed_memories, load_embedder, similar_memories};
 use dreamwork::memory::{Memory, MemoryPath};
-use dreamwork::progress::CancelToken;
 use dreamwork::store::Store;
 
 use super::CliResult;
@@ -119,8 +118,7 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
             let embedder = model.load()?;
             let bars = Bars::new();
             let dir = store.vectors_dir();
-            let vectors =
-                embed_memories(embedder.as_ref(), &memories, &dir, None, &bars, &CancelToken::new());
+            let vectors = embed_memories(embedder.as_ref(), &memories, &dir, None, &bars, super::interrupt());
             bars.finish();
             let found = similar_memories(&memories, vectors?, &path, k)
                 .ok_or_else(|| format!("{}: no memory at {path}", store.dir().display()))?;
@@ -136,7 +134,7 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
             let bars = Bars::new();
             let dir = store.vectors_dir();
             let result =
-                embed_memories(embedder.as_ref(), &memories, &dir, Some(&dir), &bars, &CancelToken::new());
+                embed_memories(embedder.as_ref(), &memories, &dir, Some(&dir), &bars, super::interrupt());
             bars.finish();
             let vectors = result?;
             eprintln!(

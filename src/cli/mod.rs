@@ -3,8 +3,10 @@
 //! message and exit status 1.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
+use dreamwork::progress::CancelToken;
 
 mod dream;
 mod embed;
@@ -39,9 +41,40 @@ enum Command {
 /// An error as the CLI reports it: one line on stderr, exit status 1.
 pub(crate) type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Parses arguments, runs the command, and maps errors to exit status 1.
+/// Exit status after an interrupt (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// The token Ctrl-C cancels. Long jobs (import, embed, dream) check it
+/// between batches, stop, and leave nothing half-written behind.
+pub(crate) fn interrupt() -> &'static CancelToken {
+    static TOKEN: OnceLock<CancelToken> = OnceLock::new();
+    TOKEN.get_or_init(CancelToken::new)
+}
+
+/// Installs the Ctrl-C handler: the first interrupt cancels [`interrupt`];
+/// a second one exits at once (which the store survives as it would a crash).
+fn install_interrupt_handler() {
+    let token = interrupt().clone();
+    let installed = ctrlc::set_handler(move || {
+        if token.is_cancelled() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        token.cancel();
+        eprintln!(
+            "\ndreamwork: interrupted; stopping after the current batch (Ctrl-C again to quit at once)"
+        );
+    });
+    if let Err(e) = installed {
+        // Without a handler Ctrl-C still stops the process, only less tidily.
+        eprintln!("dreamwork: warning: cannot handle Ctrl-C: {e}");
+    }
+}
+
+/// Parses arguments, runs the command, and maps errors to exit status 1
+/// (130 when the job stopped because of Ctrl-C).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    install_interrupt_handler();
     let result = match cli.command {
         Command::Store(cmd) => store::run(cmd),
         Command::Sessions(cmd) => sessions::run(cmd),
@@ -51,6 +84,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if interrupt().is_cancelled() => {
+            eprintln!("dreamwork: {e}");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("dreamwork: {e}");
             ExitCode::FAILURE

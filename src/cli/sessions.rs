@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use dreamwork::progress::CancelToken;
 use dreamwork::session::{FormatChoice, OnError, Role, Session, SessionSummary};
 use dreamwork::store::Store;
 
@@ -65,7 +64,7 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
             let sessions = store.sessions()?;
             let on_error = if keep_going { OnError::Skip } else { OnError::Stop };
             let bars = Bars::new();
-            let result = sessions.import_paths(&paths, format, on_error, &bars, &CancelToken::new());
+            let result = sessions.import_paths(&paths, format, on_error, &bars, super::interrupt());
             bars.finish();
             let summary = result?;
             for (_, error) in &summary.failures {

@@ -191,7 +191,7 @@ fn run_command(cmd: StoreCommand) -> CliResult {
         StoreCommand::Import { store, src, skip_bad_lines } => {
             let mut store = Store::open(&store)?;
             let bars = Bars::new();
-            let options = ImportOptions { skip_bad_lines, cancel: None };
+            let options = ImportOptions { skip_bad_lines, cancel: Some(super::interrupt().clone()) };
             let result = store.import(&src, &options, &bars);
             bars.finish();
             let report = result?;
