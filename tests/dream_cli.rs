@@ -294,3 +294,32 @@ fn ctrl_c_stops_a_dream_and_leaves_no_output() {
     assert!(!out.exists(), "a cancelled dream left {}", out.display());
     assert_eq!(files(&store), before, "the input store's files changed");
 }
+
+/// OUT's vector cache holds a vector for every output memory, the new
+/// pattern memories included: a dream over OUT embeds nothing again.
+#[test]
+fn output_vector_cache_covers_every_output_memory() {
+    use dreamwork::{Embedder, LexicalEmbedder, VectorCache};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = tmp.path().join("store");
+    make_store(&store, &corpus(), false);
+    let out = tmp.path().join("out");
+    dream(&store, &out, &[]);
+    let e = LexicalEmbedder::default();
+    let cache = VectorCache::load(&out.join("vectors"), e.model_id(), e.dimension()).expect("cache loads");
+    let output = Store::open_read_only(&out).expect("OUT opens");
+    assert!(output.iter().any(|m| m.path.as_str().starts_with("/patterns/")), "the corpus yields patterns");
+    for m in output.iter() {
+        assert!(cache.get(&m.hash).is_some(), "no cached vector for {}", m.path);
+    }
+    let again = dreamwork()
+        .arg("dream")
+        .arg(&out)
+        .arg("--out")
+        .arg(tmp.path().join("again"))
+        .args(["--embedder", "lexical"])
+        .assert()
+        .success();
+    let printed = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    assert!(printed.contains(" 0 texts embedded"), "{printed}");
+}

@@ -116,10 +116,16 @@ pub fn dream_store(
         let writer =
             VectorCacheWriter::open(&vectors_dir(&staging), embedder.model_id(), embedder.dimension())
                 .map_err(EmbedError::from)?;
-        let caching =
-            CachingEmbedder { inner: embedder, cache, writer: Mutex::new(writer), counts: Mutex::default() };
+        let caching = CachingEmbedder {
+            inner: embedder,
+            cache,
+            writer: Mutex::new(writer),
+            written: Mutex::default(),
+            counts: Mutex::default(),
+        };
         let t = Instant::now();
         let output = dream.run(DreamInput { memories, sessions }, &caching, resolver, observer, cancel)?;
+        caching.complete_for(&output, dream.options().batch_size, cancel)?;
         let dream_time = t.elapsed();
         let (embedded, cached) = caching.counts.lock().map(|c| *c).unwrap_or_default();
         drop(caching);
@@ -207,6 +213,8 @@ struct CachingEmbedder<'a> {
     inner: &'a dyn Embedder,
     cache: VectorCache,
     writer: Mutex<VectorCacheWriter>,
+    /// The texts already in OUT's cache.
+    written: Mutex<BTreeSet<ContentHash>>,
     /// (embedded, cached) so far.
     counts: Mutex<(usize, usize)>,
 }
@@ -252,21 +260,53 @@ impl Embedder for CachingEmbedder<'_> {
                     .ok_or_else(|| EmbedError::Backend(format!("no vector for text {h}")))
             })
             .collect::<Result<_, _>>()?;
-        let mut written = BTreeSet::new();
+        let poisoned = || EmbedError::Backend("vector cache writer poisoned".into());
+        let mut writer = self.writer.lock().map_err(|_| poisoned())?;
+        let mut written = self.written.lock().map_err(|_| poisoned())?;
         let entries: Vec<(ContentHash, &[f32])> = hashes
             .iter()
             .zip(&out)
             .filter(|(h, _)| written.insert(**h))
             .map(|(h, v)| (*h, v.as_slice()))
             .collect();
-        let mut writer =
-            self.writer.lock().map_err(|_| EmbedError::Backend("vector cache writer poisoned".into()))?;
         writer.append(&entries)?;
         if let Ok(mut c) = self.counts.lock() {
             c.0 += fresh.len();
             c.1 += texts.len() - misses.len();
         }
         Ok(out)
+    }
+}
+
+impl CachingEmbedder<'_> {
+    /// Puts the vector of every output memory the dream did not embed (the
+    /// pattern memories) into OUT's cache, so that a dream over OUT embeds
+    /// nothing again.
+    fn complete_for(
+        &self,
+        output: &DreamOutput,
+        batch: usize,
+        cancel: &CancelToken,
+    ) -> Result<(), DreamError> {
+        let missing: Vec<&str> = {
+            let written = self
+                .written
+                .lock()
+                .map_err(|_| EmbedError::Backend("vector cache writer poisoned".into()))?;
+            output
+                .memories
+                .iter()
+                .filter(|m| !written.contains(&m.hash))
+                .map(|m| m.content.as_str())
+                .collect()
+        };
+        for chunk in missing.chunks(batch.max(1)) {
+            if cancel.is_cancelled() {
+                return Err(DreamError::Cancelled);
+            }
+            self.embed(chunk)?;
+        }
+        Ok(())
     }
 }
 

@@ -113,7 +113,8 @@ pub struct ExcerptBudget {
 pub struct Plan {
     /// One question per open cluster, in cluster order.
     pub questions: Vec<Question>,
-    /// The excerpts each question cites (same order as its `excerpts`).
+    /// The excerpts each question cites, neighbouring turns of a session
+    /// joined into one range, in (session, turn) order.
     pub evidence: Vec<Vec<Excerpt>>,
     /// Tokens of each question's prompt (without the shared header).
     pub tokens: Vec<u64>,
@@ -226,7 +227,7 @@ pub fn plan(
                     .then(x.1.turn.cmp(&y.1.turn))
             });
             let mut excerpts = Vec::new();
-            let mut cited = Vec::new();
+            let mut picked = Vec::new();
             let mut used = 0u64;
             for (_, r) in scored {
                 if excerpts.len() >= budget.max_excerpts {
@@ -251,8 +252,9 @@ pub fn plan(
                     at: turn.timestamp,
                     text,
                 });
-                cited.push(ex);
+                picked.push(r);
             }
+            let cited = coalesce(sessions, picked);
             let members = c
                 .members
                 .iter()
@@ -269,6 +271,21 @@ pub fn plan(
     let tokens: Vec<u64> =
         questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).collect();
     Ok(Plan { questions, evidence, tokens })
+}
+
+/// The excerpts that cite `turns`: neighbouring turns of one session become
+/// one range, in (session, turn) order.
+fn coalesce(sessions: &[Session], mut turns: Vec<TurnRef>) -> Vec<Excerpt> {
+    turns.sort();
+    turns.dedup();
+    let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+    for r in turns {
+        match ranges.last_mut() {
+            Some((session, _, end)) if *session == r.session && *end == r.turn => *end += 1,
+            _ => ranges.push((r.session, r.turn, r.turn + 1)),
+        }
+    }
+    ranges.into_iter().map(|(session, start, end)| sessions[session].excerpt(start, end)).collect()
 }
 
 /// Tokens a whole-store dream would send: every memory and every session
@@ -336,6 +353,16 @@ mod tests {
         assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.tokens[0] / 2);
         let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
         assert!(tight.questions[0].excerpts.is_empty());
+    }
+
+    #[test]
+    fn neighbouring_turns_are_cited_as_one_range() {
+        let texts = ["one", "two", "three", "four", "five"];
+        let s = Session::new(SessionFormat::Text, None, None, texts.iter().map(|t| turn(t, 1)).collect());
+        let r = |turn| TurnRef { session: 0, turn };
+        let cited = coalesce(std::slice::from_ref(&s), vec![r(3), r(1), r(0), r(1), r(4)]);
+        assert_eq!(cited, vec![s.excerpt(0, 2), s.excerpt(3, 5)]);
+        assert!(cited.iter().all(|e| s.verifies(e)));
     }
 
     #[test]
