@@ -18,11 +18,11 @@ fn framed(mut data: &[u8]) -> Vec<u8> {
     while let Some((&len, rest)) = data.split_first() {
         let (payload, next) = rest.split_at(usize::from(len).min(rest.len()));
         let len = payload.len() as u32;
-        let crc = crc32(payload);
+        let crc = crc32fast::hash(payload);
         let mut header = [0u8; 12];
         header[..4].copy_from_slice(&len.to_le_bytes());
         header[4..8].copy_from_slice(&crc.to_le_bytes());
-        let header_crc = crc32(&header[..8]);
+        let header_crc = crc32fast::hash(&header[..8]);
         header[8..].copy_from_slice(&header_crc.to_le_bytes());
         out.extend_from_slice(&header);
         out.extend_from_slice(payload);
@@ -31,16 +31,6 @@ fn framed(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
 
 fuzz_target!(|data: &[u8]| {
     let bytes = match data.split_first() {

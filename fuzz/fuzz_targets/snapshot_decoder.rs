@@ -16,23 +16,13 @@ fn wrap(body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&snapshot::SNAPSHOT_MAGIC);
     out.extend_from_slice(&snapshot::SNAPSHOT_FORMAT.to_le_bytes());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32(body).to_le_bytes());
-    let header_crc = crc32(&out);
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    let header_crc = crc32fast::hash(&out);
     out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(body);
     out
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
 
 fuzz_target!(|data: &[u8]| {
     let bytes = match data.split_first() {

@@ -16,10 +16,7 @@ use super::progress::Bars;
 /// Where to find the MiniLM model and runtime (overrides the environment
 /// and the cache directory).
 #[derive(Debug, Args)]
-pub(crate) struct ModelArgs {
-    /// Embedder: minilm (default) or lexical.
-    #[arg(long, default_value = "minilm")]
-    embedder: EmbedderChoice,
+pub(crate) struct LocateArgs {
     /// Directory holding model.onnx and the tokenizer files.
     #[arg(long)]
     model_dir: Option<PathBuf>,
@@ -31,13 +28,29 @@ pub(crate) struct ModelArgs {
     cache_dir: Option<PathBuf>,
 }
 
-impl ModelArgs {
-    fn locate_options(&self) -> LocateOptions {
+impl LocateArgs {
+    fn options(&self) -> LocateOptions {
         LocateOptions {
             model_dir: self.model_dir.clone(),
             ort_lib: self.ort_lib.clone(),
             cache_dir: self.cache_dir.clone(),
         }
+    }
+}
+
+/// The embedder to use, and where to find its model.
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
+    /// Embedder: minilm (default) or lexical.
+    #[arg(long, default_value = "minilm")]
+    embedder: EmbedderChoice,
+    #[command(flatten)]
+    locate: LocateArgs,
+}
+
+impl ModelArgs {
+    fn locate_options(&self) -> LocateOptions {
+        self.locate.options()
     }
 
     #[cfg(feature = "minilm")]
@@ -94,15 +107,8 @@ pub(crate) enum ModelCommand {
     /// Print where the model and runtime are found, or what is missing.
     #[command(visible_alias = "status")]
     Path {
-        /// Directory holding model.onnx and the tokenizer files.
-        #[arg(long)]
-        model_dir: Option<PathBuf>,
-        /// The ONNX Runtime library file.
-        #[arg(long)]
-        ort_lib: Option<PathBuf>,
-        /// The cache directory.
-        #[arg(long)]
-        cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        locate: LocateArgs,
     },
 }
 
@@ -151,8 +157,8 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
 pub(crate) fn run_model(cmd: ModelCommand) -> CliResult {
     match cmd {
         ModelCommand::Fetch { cache_dir, from } => fetch(cache_dir, from),
-        ModelCommand::Path { model_dir, ort_lib, cache_dir } => {
-            let located = locate(&LocateOptions { model_dir, ort_lib, cache_dir });
+        ModelCommand::Path { locate: args } => {
+            let located = locate(&args.options());
             print_located(&located);
             if located.paths().is_some() { Ok(()) } else { Err(located.missing_message().into()) }
         }

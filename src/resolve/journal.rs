@@ -141,26 +141,11 @@ impl<R: Resolver> Resolver for Journal<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{MemoryPath, Timestamp};
-    use crate::resolve::{Decision, LocalResolver, QuestionMemory};
+    use crate::memory::MemoryPath;
+    use crate::resolve::{Decision, LocalResolver};
 
     fn question(v: &str) -> Question {
-        Question {
-            members: vec![
-                QuestionMemory {
-                    path: MemoryPath::new("/a").unwrap(),
-                    content: "port 1".into(),
-                    updated_at: Timestamp(1),
-                },
-                QuestionMemory {
-                    path: MemoryPath::new("/b").unwrap(),
-                    content: format!("port {v}"),
-                    updated_at: Timestamp(2),
-                },
-            ],
-            excerpts: vec![],
-            instructions: String::new(),
-        }
+        crate::resolve::port_question(v)
     }
 
     /// A resolver that always keeps `/a`, to tell replays from fresh answers.

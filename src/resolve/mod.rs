@@ -206,27 +206,27 @@ pub trait Resolver: Send {
     }
 }
 
+/// A question about `/a` ("port 1", older) and `/b` ("port {newer}"), for tests.
+#[cfg(test)]
+pub(crate) fn port_question(newer: &str) -> Question {
+    let member = |path: &str, content: String, at| QuestionMemory {
+        path: MemoryPath::new(path).expect("a valid test path"),
+        content,
+        updated_at: Timestamp(at),
+    };
+    Question {
+        members: vec![member("/a", "port 1".into(), 1), member("/b", format!("port {newer}"), 2)],
+        excerpts: vec![],
+        instructions: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn question() -> Question {
-        Question {
-            members: vec![
-                QuestionMemory {
-                    path: MemoryPath::new("/a").unwrap(),
-                    content: "port 1".into(),
-                    updated_at: Timestamp(1),
-                },
-                QuestionMemory {
-                    path: MemoryPath::new("/b").unwrap(),
-                    content: "port 2".into(),
-                    updated_at: Timestamp(2),
-                },
-            ],
-            excerpts: vec![],
-            instructions: String::new(),
-        }
+        port_question("2")
     }
 
     #[test]
