@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     match parse(Path::new("fuzz.jsonl"), data) {
         Ok((answers, valid)) => {
             assert!(valid <= data.len());
-            let (again, len) = parse(Path::new("fuzz.jsonl"), &data[..valid]).expect("the valid prefix parses");
+            let (again, len) =
+                parse(Path::new("fuzz.jsonl"), &data[..valid]).expect("the valid prefix parses");
             assert_eq!(again, answers);
             assert_eq!(len, valid);
         }

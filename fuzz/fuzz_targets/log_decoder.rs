@@ -31,7 +31,6 @@ fn framed(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-
 fuzz_target!(|data: &[u8]| {
     let bytes = match data.split_first() {
         Some((flag, rest)) if flag % 3 == 0 => [&log::header()[..], rest].concat(),

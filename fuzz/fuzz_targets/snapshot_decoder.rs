@@ -23,7 +23,6 @@ fn wrap(body: &[u8]) -> Vec<u8> {
     out
 }
 
-
 fuzz_target!(|data: &[u8]| {
     let bytes = match data.split_first() {
         Some((flag, rest)) if flag % 2 == 0 => wrap(rest),
