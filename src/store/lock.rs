@@ -2,14 +2,23 @@
 //! (shared) across processes, held on the `store.lock` file for as long as
 //! the [`Store`](super::Store) lives, and released by the operating system
 //! if the process dies.
+//!
+//! A lock held by another process is waited for, briefly ([`LOCK_PATIENCE`]),
+//! before [`StoreError::Locked`]: while a process starts another program,
+//! the child shares the parent's open files until its `exec` closes them,
+//! so a lock just released can stay held for a few milliseconds.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::error::StoreError;
 
 /// Name of the lock file at the top of a store directory.
 pub const LOCK_FILE: &str = "store.lock";
+
+/// How long a lock held by another process is waited for.
+pub const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -28,11 +37,8 @@ impl Lock {
             .truncate(false)
             .open(&path)
             .map_err(StoreError::io(&path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: Some(file) }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_owned())),
-            Err(TryLockError::Error(e)) => Err(StoreError::Io { path, source: e }),
-        }
+        patiently(dir, &path, || file.try_lock())?;
+        Ok(Self { _file: Some(file) })
     }
 
     /// Takes a shared (reader) lock without writing anything: the lock file
@@ -45,10 +51,25 @@ impl Lock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self { _file: None }),
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
-        match file.try_lock_shared() {
-            Ok(()) => Ok(Self { _file: Some(file) }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_owned())),
-            Err(TryLockError::Error(e)) => Err(StoreError::Io { path, source: e }),
+        patiently(dir, &path, || file.try_lock_shared())?;
+        Ok(Self { _file: Some(file) })
+    }
+}
+
+/// Tries `lock` until it succeeds or [`LOCK_PATIENCE`] has passed, sleeping
+/// a little longer after each refusal.
+fn patiently(dir: &Path, path: &Path, lock: impl Fn() -> Result<(), TryLockError>) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_owned())),
+            Err(TryLockError::Error(e)) => return Err(StoreError::Io { path: path.to_owned(), source: e }),
         }
     }
 }
