@@ -24,7 +24,7 @@ pub enum StoreError {
     #[error("{}: a store already exists here", .0.display())]
     AlreadyExists(PathBuf),
     /// Another process holds the store's lock (a writer excludes everyone,
-    /// readers exclude writers).
+    /// readers exclude writers), still after waiting [`LOCK_PATIENCE`](super::LOCK_PATIENCE).
     #[error("{}: store is locked by another process", .0.display())]
     Locked(PathBuf),
     /// A file does not start with the magic bytes of the expected kind.
