@@ -60,7 +60,9 @@ fn crossover() {
         rayon::current_num_threads()
     );
     println!("# n\texact_s\thnsw_build_s\thnsw_pairs_s");
-    for n in [1_000, 2_000, 5_000, 10_000] {
+    let sizes: &[usize] =
+        if quick() { &[1_000, 2_000, 5_000, 10_000] } else { &[1_000, 2_000, 5_000, 10_000, 20_000, 40_000] };
+    for &n in sizes {
         let v = clustered(n, 5);
         let t = Instant::now();
         let e = ExactIndex::build(v.clone()).candidate_pairs(10, 0.5);

@@ -59,3 +59,15 @@ impl CancelToken {
         self.0.load(Ordering::Relaxed)
     }
 }
+
+/// A job stopped because its [`CancelToken`] was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+impl CancelToken {
+    /// `Err(Cancelled)` once [`cancel`](Self::cancel) was called.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() { Err(Cancelled) } else { Ok(()) }
+    }
+}

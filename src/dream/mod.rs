@@ -128,6 +128,12 @@ pub enum DreamError {
     },
 }
 
+impl From<crate::progress::Cancelled> for DreamError {
+    fn from(_: crate::progress::Cancelled) -> Self {
+        DreamError::Cancelled
+    }
+}
+
 /// Candidate search settings. They depend on the embedder: similarities
 /// from different models are not on the same scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -291,10 +297,10 @@ impl Dream {
         analysed.par_iter_mut().for_each(|a| normalize::fix_typos(a, &fixes));
         let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
-        step("candidates", 0, 1)?;
-        let index = Index::build_with(vectors.clone(), opts.index, HnswParams::default());
+        let index =
+            Index::build_watched(vectors.clone(), opts.index, HnswParams::default(), observer, cancel)?;
         let mut by_pair: BTreeMap<(usize, usize), CandidatePair> = index
-            .candidate_pairs(thresholds.candidate_k, thresholds.min_similarity)
+            .candidate_pairs_watched(thresholds.candidate_k, thresholds.min_similarity, observer, cancel)?
             .into_iter()
             .map(|p| ((p.a, p.b), p))
             .collect();
@@ -306,7 +312,6 @@ impl Dream {
             });
         }
         let pairs: Vec<CandidatePair> = by_pair.into_values().collect();
-        step("candidates", 1, 1)?;
         step("near", 0, pairs.len())?;
         let near = near::cluster(&analysed, &pairs);
         step("near", pairs.len(), pairs.len())?;

@@ -21,8 +21,9 @@ use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::hnsw::Hnsw;
 use rayon::prelude::*;
 
-use super::{CandidatePair, Neighbour, pairs_from_neighbours, sort_neighbours};
+use super::{CandidatePair, Neighbour, WATCH_BATCH, pairs_from_neighbours, sort_neighbours};
 use crate::embed::cosine;
+use crate::progress::{CancelToken, Cancelled, Observer, Progress};
 
 /// Graph and search settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,14 @@ impl Distance<f32> for CosineDistance {
     }
 }
 
+/// An empty graph for `len` vectors, and the settings it uses (links per
+/// node clamped to what hnsw_rs accepts).
+fn empty_graph(len: usize, params: HnswParams) -> (Hnsw<'static, f32, CosineDistance>, HnswParams) {
+    let max_connections = params.max_connections.clamp(2, 255);
+    let params = HnswParams { max_connections, ..params };
+    (Hnsw::new(max_connections, len.max(1), 16, params.ef_construction, CosineDistance), params)
+}
+
 /// The hnsw index over vectors held in build order.
 pub struct HnswIndex {
     vectors: Vec<Vec<f32>>,
@@ -93,14 +102,43 @@ pub fn insertion_order(vectors: &[Vec<f32>]) -> Vec<usize> {
 impl HnswIndex {
     /// Builds the graph; ids are positions in `vectors`.
     pub fn build(vectors: Vec<Vec<f32>>, params: HnswParams) -> Self {
-        let max_connections = params.max_connections.clamp(2, 255);
-        let params = HnswParams { max_connections, ..params };
-        let graph =
-            Hnsw::new(max_connections, vectors.len().max(1), 16, params.ef_construction, CosineDistance);
+        let (graph, params) = empty_graph(vectors.len(), params);
         for id in insertion_order(&vectors) {
             graph.insert_slice((&vectors[id], id));
         }
-        let mut graph = graph;
+        Self::searching(vectors, graph, params)
+    }
+
+    /// [`build`](Self::build), reporting stage `"index"` (vectors inserted)
+    /// and stopping between batches of [`WATCH_BATCH`] insertions once
+    /// `cancel` is cancelled. The graph is the same.
+    pub fn build_watched(
+        vectors: Vec<Vec<f32>>,
+        params: HnswParams,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<Self, Cancelled> {
+        let (graph, params) = empty_graph(vectors.len(), params);
+        let total = vectors.len() as u64;
+        observer.progress(Progress { stage: "index", done: 0, total });
+        let mut done = 0;
+        for batch in insertion_order(&vectors).chunks(WATCH_BATCH) {
+            cancel.check()?;
+            for &id in batch {
+                graph.insert_slice((&vectors[id], id));
+            }
+            done += batch.len() as u64;
+            observer.progress(Progress { stage: "index", done, total });
+        }
+        Ok(Self::searching(vectors, graph, params))
+    }
+
+    /// The index over a built graph, switched to searching.
+    fn searching(
+        vectors: Vec<Vec<f32>>,
+        mut graph: Hnsw<'static, f32, CosineDistance>,
+        params: HnswParams,
+    ) -> Self {
         graph.set_searching_mode(true);
         Self { vectors, graph, params }
     }
