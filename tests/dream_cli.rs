@@ -323,3 +323,48 @@ fn output_vector_cache_covers_every_output_memory() {
     let printed = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
     assert!(printed.contains(" 0 texts embedded"), "{printed}");
 }
+
+/// The dream releases STORE once it has read it: an agent can write a memory
+/// while the dream runs (here: from inside a progress callback), and the
+/// dream's output, made from the earlier state, then cannot be accepted.
+#[test]
+fn store_stays_writable_while_a_dream_runs() {
+    use dreamwork::dream::disk::{DiskRequest, dream_store};
+    use dreamwork::progress::{CancelToken, Progress};
+    use dreamwork::resolve::LocalResolver;
+    use dreamwork::{Dream, DreamOptions, LexicalEmbedder};
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = tmp.path().join("store");
+    make_store(&store, &corpus(), false);
+    let out = tmp.path().join("out");
+    let wrote = std::sync::Mutex::new(None);
+    let observer = |p: Progress| {
+        let mut wrote = wrote.lock().expect("not poisoned");
+        if p.stage == "embed" && wrote.is_none() {
+            let written = Store::open(&store).and_then(|mut s| {
+                s.put(&MemoryPath::new("/during-the-dream.md").expect("path"), "written while dreaming")
+            });
+            *wrote = Some(written.map_err(|e| e.to_string()));
+        }
+    };
+    let request = DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: Vec::new() };
+    let dream = Dream::new(DreamOptions::default());
+    dream_store(
+        &dream,
+        request,
+        &LexicalEmbedder::default(),
+        &mut LocalResolver,
+        &observer,
+        &CancelToken::new(),
+    )
+    .expect("the dream runs");
+    let wrote = wrote.into_inner().expect("not poisoned").expect("the embed stage reported progress");
+    assert!(wrote.is_ok(), "a writer was shut out during the dream: {wrote:?}");
+    let output = Store::open_read_only(&out).expect("OUT opens");
+    assert!(output.get(&MemoryPath::new("/during-the-dream.md").expect("path")).is_none());
+    drop(output);
+    let refused = dreamwork().arg("accept").arg(&store).arg(&out).assert().failure();
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(stderr.contains("changed"), "{stderr}");
+}

@@ -8,9 +8,10 @@
 //! depends on the clock, the machine or the thread count.
 //!
 //! Promises:
-//! - STORE's files are only read: the dream holds STORE's shared lock, so no
-//!   writer can change it meanwhile, and reads its vector cache without
-//!   writing it.
+//! - STORE's files are only read: the dream reads STORE's memories,
+//!   sessions and vector cache under its shared lock (so it sees one
+//!   consistent version) and then releases it, so an agent can go on writing
+//!   memories while a long dream runs; it never writes STORE's vector cache.
 //! - OUT appears whole or not at all: everything is written into a sibling
 //!   directory `.OUT.dreaming`, fsynced, then renamed to OUT. A failed or
 //!   cancelled dream leaves no OUT behind.
@@ -98,21 +99,27 @@ pub fn dream_store(
         return Err(DreamError::OutputExists(out.to_owned()));
     }
     let started = Instant::now();
-    let input = Store::open_read_only(store)?;
-    let memories: Vec<_> = input.iter().cloned().collect();
-    let kept = input.sessions()?;
-    let mut sessions = Vec::new();
-    for id in kept.ids()? {
-        sessions.push(kept.get(&id)?);
-    }
+    // Everything the dream needs from STORE is read under its shared lock,
+    // which is then released: writers may go on while the dream runs
+    // (`accept` refuses if they did).
+    let (memories, mut sessions, cache) = {
+        let input = Store::open_read_only(store)?;
+        let memories: Vec<_> = input.iter().cloned().collect();
+        let kept = input.sessions()?;
+        let mut sessions = Vec::new();
+        for id in kept.ids()? {
+            sessions.push(kept.get(&id)?);
+        }
+        let cache = VectorCache::load(&input.vectors_dir(), embedder.model_id(), embedder.dimension())
+            .map_err(EmbedError::from)?;
+        (memories, sessions, cache)
+    };
     sessions.extend(extra_sessions);
     let read = started.elapsed();
 
     let staging = staging_dir(out)?;
     let result = (|| {
         fs::create_dir_all(&staging).map_err(io(&staging))?;
-        let cache = VectorCache::load(&input.vectors_dir(), embedder.model_id(), embedder.dimension())
-            .map_err(EmbedError::from)?;
         let writer =
             VectorCacheWriter::open(&vectors_dir(&staging), embedder.model_id(), embedder.dimension())
                 .map_err(EmbedError::from)?;
@@ -140,7 +147,6 @@ pub fn dream_store(
             return Err(e);
         }
     };
-    drop(input);
     fs::rename(&staging, out).map_err(io(out))?;
     sync_parent(out)?;
     let write = t.elapsed();
