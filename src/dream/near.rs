@@ -129,6 +129,17 @@ pub fn compare(a: &Analysed, b: &Analysed) -> Relation {
         if extra.iter().any(|t| t.class == TokenClass::Negation) || wide_cue {
             return Relation::Conflict { strength: Strength::Strong };
         }
+        // The narrow text's verb was a generic one (dropped), the wide text
+        // has none but adds a plain word: that word may be a verb that says
+        // something else ("Saudi Arabia gets a seat" / "Saudi Arabia
+        // rejects the seat").
+        let (narrow_filler, wide_filler) = match wider {
+            Side::A => (b.has_filler, a.has_filler),
+            Side::B => (a.has_filler, b.has_filler),
+        };
+        if narrow_filler && !wide_filler && extra.iter().any(|t| t.class == TokenClass::Word) {
+            return Relation::Distinct;
+        }
         return Relation::Subsumes { wider };
     }
     let plain_a: Vec<&Token> = only_a.iter().filter(|t| !t.class.is_value()).collect();
@@ -501,6 +512,27 @@ mod tests {
         assert_eq!(uf.find(4), 2);
         uf.union(3, 0);
         assert_eq!(uf.find(4), 0);
+    }
+
+    #[test]
+    fn a_generic_verb_is_not_subsumed_by_another_verb() {
+        // From STS-B test pairs scored below 3 (different meanings).
+        assert_eq!(
+            rel(
+                "Saudi Arabia gets a seat at the UN Security Council",
+                "Saudi Arabia rejects seat on UN Security Council"
+            ),
+            Relation::Distinct
+        );
+        assert_eq!(
+            rel("It depends on how it's used.", "It depends on how long it's been out."),
+            Relation::Distinct
+        );
+        // A generic verb on both sides still subsumes.
+        assert_eq!(
+            rel("billing uses Postgres", "billing uses Postgres for invoices and refunds"),
+            Relation::Subsumes { wider: Side::B }
+        );
     }
 
     /// `compare(b, a)` is `compare(a, b)` with the sides swapped.

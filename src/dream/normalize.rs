@@ -58,6 +58,9 @@ pub struct Analysed {
     /// content token of X and the first of Y; for "Y instead of X" the
     /// last of Y and the first of X.
     pub change: Option<(String, String)>,
+    /// Whether a generic predicate word ("uses", "gets", "runs"...) was
+    /// dropped: the text has a verb that its tokens do not show.
+    pub has_filler: bool,
 }
 
 /// Words dropped before comparing: grammar, pronouns, and words that carry
@@ -412,7 +415,11 @@ pub fn analyse(text: &str) -> Analysed {
     };
     let (tokens, cue) = analyse_words(&words);
     let cue = cue.or(from_to.map(|_| "from … to"));
-    Analysed { tokens, cue, change }
+    let has_filler = words.iter().any(|w| {
+        let folded = fold_synonym(w);
+        FILLER_WORDS.contains(&folded) || FILLER_WORDS.contains(&stem(folded).as_str())
+    });
+    Analysed { tokens, cue, change, has_filler }
 }
 
 /// The new value a text says something changed to: the `Y` of "… from X
