@@ -38,6 +38,20 @@ enum Command {
     Dream(dream::DreamCommand),
 }
 
+impl Command {
+    /// Whether the command is a long job that checks [`interrupt`] between
+    /// batches; any other is stopped by Ctrl-C the usual way (at once).
+    fn checks_interrupt(&self) -> bool {
+        matches!(
+            self,
+            Command::Store(store::StoreCommand::Import { .. })
+                | Command::Sessions(sessions::SessionsCommand::Import { .. })
+                | Command::Embed(_)
+                | Command::Dream(dream::DreamCommand::Dream { .. })
+        )
+    }
+}
+
 /// An error as the CLI reports it: one line on stderr, exit status 1.
 pub(crate) type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -74,7 +88,9 @@ fn install_interrupt_handler() {
 /// (130 when the job stopped because of Ctrl-C).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    install_interrupt_handler();
+    if cli.command.checks_interrupt() {
+        install_interrupt_handler();
+    }
     let result = match cli.command {
         Command::Store(cmd) => store::run(cmd),
         Command::Sessions(cmd) => sessions::run(cmd),
