@@ -528,6 +528,11 @@ mod tests {
             rel("It depends on how it's used.", "It depends on how long it's been out."),
             Relation::Distinct
         );
+        // "not just" is no negation, so the wider text does not contain the narrow one.
+        assert_eq!(
+            rel("It's not a good idea.", "It's not just a good idea, it's an excellent idea."),
+            Relation::Distinct
+        );
         // A generic verb on both sides still subsumes.
         assert_eq!(
             rel("billing uses Postgres", "billing uses Postgres for invoices and refunds"),

@@ -457,6 +457,14 @@ fn analyse_words(words: &[String]) -> (Vec<Token>, Option<&'static str>) {
             skip_next = true;
             continue;
         }
+        // "not only" / "not just" adds rather than negates ("not just a
+        // good idea, an excellent one"): neither word is a token.
+        if matches!(w.as_str(), "not" | "dont" | "doesnt" | "isnt")
+            && matches!(next, Some("only" | "just" | "merely"))
+        {
+            skip_next = true;
+            continue;
+        }
         // "times out" / "time out" / "timed out" read "timeout".
         if matches!(w.as_str(), "time" | "times" | "timed") && next == Some("out") {
             tokens.push(Token { text: "timeout".into(), class: TokenClass::Word });
