@@ -51,8 +51,9 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-fn dream(store: &Path, out: &Path, extra: &[&str]) {
-    dreamwork()
+/// Runs a lexical dream that must succeed; returns what it printed.
+fn dream(store: &Path, out: &Path, extra: &[&str]) -> String {
+    let done = dreamwork()
         .arg("dream")
         .arg(store)
         .arg("--out")
@@ -61,6 +62,7 @@ fn dream(store: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .assert()
         .success();
+    String::from_utf8_lossy(&done.get_output().stdout).into_owned()
 }
 
 fn corpus() -> Corpus {
@@ -312,15 +314,7 @@ fn output_vector_cache_covers_every_output_memory() {
     for m in output.iter() {
         assert!(cache.get(&m.hash).is_some(), "no cached vector for {}", m.path);
     }
-    let again = dreamwork()
-        .arg("dream")
-        .arg(&out)
-        .arg("--out")
-        .arg(tmp.path().join("again"))
-        .args(["--embedder", "lexical"])
-        .assert()
-        .success();
-    let printed = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    let printed = dream(&out, &tmp.path().join("again"), &[]);
     assert!(printed.contains(" 0 texts embedded"), "{printed}");
 }
 

@@ -266,7 +266,6 @@ impl Embedder for CachingEmbedder<'_> {
                     .ok_or_else(|| EmbedError::Backend(format!("no vector for text {h}")))
             })
             .collect::<Result<_, _>>()?;
-        let poisoned = || EmbedError::Backend("vector cache writer poisoned".into());
         let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         let mut written = self.written.lock().map_err(|_| poisoned())?;
         let entries: Vec<(ContentHash, &[f32])> = hashes
@@ -295,10 +294,7 @@ impl CachingEmbedder<'_> {
         cancel: &CancelToken,
     ) -> Result<(), DreamError> {
         let missing: Vec<&str> = {
-            let written = self
-                .written
-                .lock()
-                .map_err(|_| EmbedError::Backend("vector cache writer poisoned".into()))?;
+            let written = self.written.lock().map_err(|_| poisoned())?;
             output
                 .memories
                 .iter()
@@ -314,6 +310,11 @@ impl CachingEmbedder<'_> {
         }
         Ok(())
     }
+}
+
+/// The error of a lock on OUT's cache writer that a panicking thread left poisoned.
+fn poisoned() -> EmbedError {
+    EmbedError::Backend("vector cache writer poisoned".into())
 }
 
 /// Whether `dir` is a dream output: a store holding `dream/report.json`.
