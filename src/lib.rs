@@ -35,6 +35,7 @@ pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod store;
+pub mod text;
 
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
 pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};

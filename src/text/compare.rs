@@ -1,0 +1,544 @@
+//! Certain or ask: how two texts relate, and whether that is proved.
+//!
+//! Two texts are compared as word sequences ([`words`](super::words)), fact
+//! by fact ([`Document`]). Only three outcomes are settled by the wording
+//! alone, each on proof:
+//! - [`Relation::Same`]: every fact of each is worded identically in the
+//!   other, after the lexicon's meaning-preserving edits;
+//! - [`Relation::Contains`]: every fact of one is worded identically in the
+//!   other, which states more facts (whole facts, never words: "Use tabs" is
+//!   not contained in "Use tabs in Go files" — a modifier narrows a claim);
+//! - [`Relation::Distinct`]: the texts differ by an environment, region or
+//!   platform word (two subjects).
+//!
+//! [`Relation::ValueChange`] (the same words but values: numbers, versions,
+//! days, flags; or an update cue such as "now", "no longer") proves the same
+//! subject with another value; the dream settles it only with evidence of
+//! which is newer. Everything else is [`Relation::Open`], with the reason:
+//! word order, roles, prepositions, negation, modifiers and scope are
+//! meaning, so a difference in them is a question, never a merge.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use super::facts::{Document, Fact, join};
+use super::{Kind, Lexicon, Word};
+
+/// One side of a compared pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// The first text.
+    A,
+    /// The second text.
+    B,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Self {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+}
+
+/// Why two texts are different subjects.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DistinctProof {
+    /// One names an environment, region or platform where the other names another.
+    Qualifier {
+        /// The word of the first text.
+        a: String,
+        /// The word of the second text.
+        b: String,
+    },
+    /// The embeddings and the wording both say different topics.
+    DifferentTopics,
+    /// The same sentence about many subjects (a template, not a change).
+    Template,
+}
+
+/// Why a pair is a question.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpenReason {
+    /// The same words in another order (roles, "X over Y").
+    WordOrder,
+    /// One negates what the other states.
+    Negation,
+    /// One side says more: a modifier or an added word narrows or changes the claim.
+    Added {
+        /// The side that says more.
+        side: Side,
+        /// The words it adds.
+        words: String,
+    },
+    /// Words replaced by others.
+    Replaced {
+        /// The first text's words.
+        a: String,
+        /// The second text's words.
+        b: String,
+    },
+    /// Little wording in common: maybe a paraphrase, maybe not.
+    Reworded,
+    /// One states a change from a value the other still holds.
+    StatedChange {
+        /// The side stating the change.
+        side: Side,
+        /// The old value.
+        from: String,
+        /// The new value.
+        to: String,
+    },
+    /// Documents sharing some facts, with others changed or different.
+    PartChanged,
+    /// The same subject with another value, and nothing tells which is newer.
+    NoEvidence,
+    /// Update cues on both sides, or a cue older than what it would replace.
+    ConflictingCues,
+}
+
+/// How two texts relate (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relation {
+    /// The same facts in the same wording (after the lexicon's edits).
+    Same,
+    /// The `wider` side states every fact of the other, and more.
+    Contains {
+        /// The side that says more.
+        wider: Side,
+    },
+    /// The same subject with other values (`changes`: old text → new text
+    /// as (first, second)), or a state stated as changed by an update cue.
+    ValueChange {
+        /// The differing values, first text's then second text's.
+        changes: Vec<(String, String)>,
+        /// The side carrying an update cue, when exactly one does.
+        cue: Option<Side>,
+    },
+    /// Different subjects, on proof.
+    Distinct(DistinctProof),
+    /// A question.
+    Open(OpenReason),
+}
+
+impl Relation {
+    /// Whether the wording alone settles the pair as one memory.
+    pub fn merges(&self) -> bool {
+        matches!(self, Relation::Same | Relation::Contains { .. })
+    }
+
+    /// The relation with the sides swapped.
+    pub fn flipped(self) -> Self {
+        match self {
+            Relation::Contains { wider } => Relation::Contains { wider: wider.other() },
+            Relation::ValueChange { changes, cue } => Relation::ValueChange {
+                changes: changes.into_iter().map(|(a, b)| (b, a)).collect(),
+                cue: cue.map(Side::other),
+            },
+            Relation::Distinct(DistinctProof::Qualifier { a, b }) => {
+                Relation::Distinct(DistinctProof::Qualifier { a: b, b: a })
+            }
+            Relation::Open(reason) => Relation::Open(match reason {
+                OpenReason::Added { side, words } => OpenReason::Added { side: side.other(), words },
+                OpenReason::Replaced { a, b } => OpenReason::Replaced { a: b, b: a },
+                OpenReason::StatedChange { side, from, to } => {
+                    OpenReason::StatedChange { side: side.other(), from, to }
+                }
+                other => other,
+            }),
+            other => other,
+        }
+    }
+}
+
+impl fmt::Display for DistinctProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DistinctProof::Qualifier { a, b } => write!(f, "different subjects: \"{a}\" vs \"{b}\""),
+            DistinctProof::DifferentTopics => f.write_str("different topics"),
+            DistinctProof::Template => f.write_str("the same sentence about many subjects"),
+        }
+    }
+}
+
+impl fmt::Display for OpenReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenReason::WordOrder => f.write_str("the same words in another order (roles or preference may be reversed)"),
+            OpenReason::Negation => f.write_str("one negates what the other states"),
+            OpenReason::Added { words, .. } => write!(f, "one adds \"{words}\", which may narrow or change the claim"),
+            OpenReason::Replaced { a, b } => write!(f, "\"{a}\" where the other says \"{b}\""),
+            OpenReason::Reworded => f.write_str("worded differently: maybe the same fact, maybe not"),
+            OpenReason::StatedChange { from, to, .. } => {
+                write!(f, "one states a change from \"{from}\" to \"{to}\", which the other still holds")
+            }
+            OpenReason::PartChanged => f.write_str("they share some facts; others differ or changed"),
+            OpenReason::NoEvidence => f.write_str("the same subject with another value, and nothing tells which is newer"),
+            OpenReason::ConflictingCues => f.write_str("update cues disagree with the timestamps or with each other"),
+        }
+    }
+}
+
+/// Shortest text (in words) that may be settled as contained in a wider
+/// one: a one- or two-word note is contained in too many documents to mean
+/// the same thing there.
+pub const MIN_CONTAINED_WORDS: usize = 3;
+
+/// Least share of aligned words (2·LCS / total) for two facts to be taken
+/// as versions of one statement rather than two statements.
+pub const RELATED_SHARE: f64 = 0.5;
+
+/// How document `a` relates to document `b` (see the module doc).
+pub fn compare(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
+    match (a.facts.is_empty(), b.facts.is_empty()) {
+        (true, true) => return Relation::Same,
+        (true, false) | (false, true) => return Relation::Open(OpenReason::Reworded),
+        (false, false) => {}
+    }
+    if a.facts.len() == 1 && b.facts.len() == 1 {
+        let relation = compare_facts(&a.facts[0], &b.facts[0], lexicon);
+        return with_stated_change(relation, a, b);
+    }
+    let keys_a: BTreeSet<String> = a.facts.iter().map(Fact::key).collect();
+    let keys_b: BTreeSet<String> = b.facts.iter().map(Fact::key).collect();
+    let only_a: Vec<&Fact> = a.facts.iter().filter(|f| !keys_b.contains(&f.key())).collect();
+    let only_b: Vec<&Fact> = b.facts.iter().filter(|f| !keys_a.contains(&f.key())).collect();
+    let shared = keys_a.intersection(&keys_b).count();
+    match (only_a.is_empty(), only_b.is_empty()) {
+        (true, true) => return Relation::Same,
+        (true, false) => return contained(a, b, Side::B),
+        (false, true) => return contained(b, a, Side::A),
+        (false, false) => {}
+    }
+    // Pair each remaining fact of `a` with its closest remaining fact of `b`.
+    let mut relations = Vec::new();
+    let mut used = BTreeSet::new();
+    for fa in &only_a {
+        let best = only_b
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !used.contains(j))
+            .map(|(j, fb)| (share(&fa.words, &fb.words), j))
+            .filter(|(s, _)| *s >= RELATED_SHARE)
+            .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)));
+        if let Some((_, j)) = best {
+            used.insert(j);
+            relations.push(compare_facts(fa, only_b[j], lexicon));
+        }
+    }
+    let all_paired = relations.len() == only_a.len() && used.len() == only_b.len();
+    let relation = if all_paired && relations.iter().all(|r| matches!(r, Relation::ValueChange { .. })) {
+        let mut changes = Vec::new();
+        let mut cues = BTreeSet::new();
+        for r in relations {
+            if let Relation::ValueChange { changes: c, cue } = r {
+                changes.extend(c);
+                cues.extend(cue);
+            }
+        }
+        let cue = if cues.len() == 1 { cues.into_iter().next() } else { None };
+        Relation::ValueChange { changes, cue }
+    } else if shared == 0 && relations.iter().any(|r| matches!(r, Relation::Distinct(_))) {
+        relations.into_iter().find(|r| matches!(r, Relation::Distinct(_))).unwrap_or(Relation::Open(OpenReason::PartChanged))
+    } else if shared > 0 || !relations.is_empty() {
+        Relation::Open(OpenReason::PartChanged)
+    } else {
+        Relation::Open(OpenReason::Reworded)
+    };
+    with_stated_change(relation, a, b)
+}
+
+/// `narrow` has every fact of `wide`: contained if it says enough and the
+/// scopes agree, else a question.
+fn contained(narrow: &Document, wide: &Document, wider: Side) -> Relation {
+    let scoped_elsewhere = narrow.facts.iter().any(|f| {
+        wide.facts.iter().any(|w| w.key() == f.key() && !w.scope.is_empty() && w.scope != f.scope)
+    });
+    if narrow.word_count() < MIN_CONTAINED_WORDS || scoped_elsewhere {
+        let words = wide.facts.iter().filter(|w| !narrow.facts.iter().any(|f| f.key() == w.key()));
+        let words = words.map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        return Relation::Open(OpenReason::Added { side: wider, words });
+    }
+    Relation::Contains { wider }
+}
+
+/// An open or distinct relation becomes a stated change when one text says
+/// "from X to Y" (or "Y instead of X") and the other holds X, not Y, and
+/// they share another word.
+fn with_stated_change(relation: Relation, a: &Document, b: &Document) -> Relation {
+    if !matches!(relation, Relation::Open(_)) {
+        return relation;
+    }
+    for (side, update, old) in [(Side::A, a, b), (Side::B, b, a)] {
+        for fact in &update.facts {
+            let Some((from, to)) = stated_change(&fact.words) else { continue };
+            let holds = |w: &str| old.facts.iter().any(|f| f.words.iter().any(|x| x.text == w));
+            let rest: BTreeSet<&str> = fact
+                .words
+                .iter()
+                .map(|w| w.text.as_str())
+                .filter(|w| *w != from && *w != to && !matches!(*w, "from" | "to" | "instead" | "of") && w.chars().count() >= 4)
+                .collect();
+            let shares = old.facts.iter().any(|f| f.words.iter().any(|x| rest.contains(x.text.as_str())));
+            if holds(&from) && !holds(&to) && shares {
+                return Relation::Open(OpenReason::StatedChange { side, from, to });
+            }
+        }
+    }
+    relation
+}
+
+/// The change a fact states: for "… from X to Y" the last word of X and
+/// the first of Y; for "Y instead of X" the last word of Y and the first of X.
+pub fn stated_change(words: &[Word]) -> Option<(String, String)> {
+    let text = |i: usize| words[i].text.clone();
+    for i in 0..words.len() {
+        if words[i].text == "from"
+            && let Some(j) = (i + 2..words.len().min(i + 6)).find(|&j| words[j].text == "to")
+            && j + 1 < words.len()
+        {
+            return Some((text(j - 1), text(j + 1)));
+        }
+    }
+    let k = words.windows(2).position(|p| p[0].text == "instead" && p[1].text == "of")?;
+    (k > 0 && k + 2 < words.len()).then(|| (text(k + 2), text(k - 1)))
+}
+
+/// 2·LCS / (|a| + |b|): the share of words the two sequences align.
+pub fn share(a: &[Word], b: &[Word]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let lcs = lcs_table(a, b)[0][0];
+    2.0 * lcs as f64 / (a.len() + b.len()) as f64
+}
+
+fn lcs_table(a: &[Word], b: &[Word]) -> Vec<Vec<usize>> {
+    let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            t[i][j] = if a[i].text == b[j].text { t[i + 1][j + 1] + 1 } else { t[i + 1][j].max(t[i][j + 1]) };
+        }
+    }
+    t
+}
+
+/// The differing stretches of two word sequences, in order: (from `a`,
+/// from `b`), at least one side non-empty. Ties prefer the earliest match,
+/// so the result depends only on the sequences.
+pub fn hunks<'w>(a: &'w [Word], b: &'w [Word]) -> Vec<(&'w [Word], &'w [Word])> {
+    let t = lcs_table(a, b);
+    let (mut i, mut j) = (0, 0);
+    let (mut si, mut sj) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i].text == b[j].text {
+            if si < i || sj < j {
+                out.push((&a[si..i], &b[sj..j]));
+            }
+            i += 1;
+            j += 1;
+            si = i;
+            sj = j;
+        } else if j < b.len() && (i == a.len() || t[i][j + 1] >= t[i + 1][j]) {
+            j += 1;
+        } else {
+            i += 1;
+        }
+    }
+    if si < a.len() || sj < b.len() {
+        out.push((&a[si..], &b[sj..]));
+    }
+    out
+}
+
+/// How one fact relates to another.
+pub fn compare_facts(a: &Fact, b: &Fact, lexicon: &Lexicon) -> Relation {
+    let relation = compare_words(&a.words, &b.words, lexicon);
+    // The same wording under different headings is two subjects' fact.
+    if relation == Relation::Same && !a.scope.is_empty() && !b.scope.is_empty() && a.scope != b.scope {
+        return Relation::Open(OpenReason::Replaced { a: join(&a.scope), b: join(&b.scope) });
+    }
+    relation
+}
+
+/// How word sequence `a` relates to `b`.
+pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
+    if a.iter().map(|w| &w.text).eq(b.iter().map(|w| &w.text)) {
+        return Relation::Same;
+    }
+    let mut sorted_a: Vec<&str> = a.iter().map(|w| w.text.as_str()).collect();
+    let mut sorted_b: Vec<&str> = b.iter().map(|w| w.text.as_str()).collect();
+    sorted_a.sort_unstable();
+    sorted_b.sort_unstable();
+    if sorted_a == sorted_b {
+        return Relation::Open(OpenReason::WordOrder);
+    }
+    let is_cue = |ws: &[Word]| {
+        !ws.is_empty()
+            && (ws.iter().all(|w| lexicon.cues.contains(&w.text))
+                || (ws.len() == 2 && lexicon.cue_pairs.contains(&(ws[0].text.clone(), ws[1].text.clone()))))
+    };
+    fn qualifiers<'w>(ws: &'w [Word], lexicon: &Lexicon) -> BTreeSet<&'w str> {
+        ws.iter().filter(|w| lexicon.qualifiers.contains(&w.text)).map(|w| w.text.as_str()).collect()
+    }
+    let negations = |ws: &[Word]| ws.iter().filter(|w| w.kind == Kind::Negation).count();
+    let mut changes = Vec::new();
+    let mut cue_sides = BTreeSet::new();
+    let mut first_open: Option<OpenReason> = None;
+    let mut negated = false;
+    for (x, y) in hunks(a, b) {
+        let (qx, qy) = (qualifiers(x, lexicon), qualifiers(y, lexicon));
+        if !qx.is_empty() && !qy.is_empty() && qx != qy {
+            let a = qx.difference(&qy).next().or(qx.iter().next()).copied().unwrap_or_default();
+            let b = qy.difference(&qx).next().or(qy.iter().next()).copied().unwrap_or_default();
+            return Relation::Distinct(DistinctProof::Qualifier { a: a.to_owned(), b: b.to_owned() });
+        }
+        if x.is_empty() && is_cue(y) {
+            cue_sides.insert(Side::B);
+            continue;
+        }
+        if y.is_empty() && is_cue(x) {
+            cue_sides.insert(Side::A);
+            continue;
+        }
+        if negations(x) != negations(y) {
+            negated = true;
+            continue;
+        }
+        let values = |ws: &[Word]| !ws.is_empty() && ws.iter().all(|w| w.kind.is_value());
+        if values(x) && values(y) && x.len() == y.len() {
+            changes.extend(x.iter().zip(y).map(|(p, q)| (p.text.clone(), q.text.clone())));
+            continue;
+        }
+        if first_open.is_none() {
+            first_open = Some(match (x.is_empty(), y.is_empty()) {
+                (true, _) => OpenReason::Added { side: Side::B, words: join(y) },
+                (_, true) => OpenReason::Added { side: Side::A, words: join(x) },
+                _ => OpenReason::Replaced { a: join(x), b: join(y) },
+            });
+        }
+    }
+    if let Some(reason) = first_open {
+        let reason = if share(a, b) < RELATED_SHARE { OpenReason::Reworded } else { reason };
+        return Relation::Open(reason);
+    }
+    let cue = if cue_sides.len() == 1 { cue_sides.into_iter().next() } else { None };
+    if negated && cue.is_none() {
+        return Relation::Open(OpenReason::Negation);
+    }
+    Relation::ValueChange { changes, cue }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(a: &str, b: &str) -> Relation {
+        let l = Lexicon::default();
+        compare(&Document::parse(a, &l), &Document::parse(b, &l), &l)
+    }
+
+    fn is_open(r: &Relation) -> bool {
+        matches!(r, Relation::Open(_))
+    }
+
+    #[test]
+    fn only_meaning_preserving_edits_are_the_same() {
+        assert_eq!(rel("The staging DB listens on port 5433.", "staging database listens on port 5433"), Relation::Same);
+        assert_eq!(rel("Please don't deploy on Fridays!", "Do not deploy on Fridays."), Relation::Same);
+        assert_eq!(rel("Request timeout: 30 seconds", "request timeout: 30s"), Relation::Same);
+    }
+
+    #[test]
+    fn the_issue_cases_are_never_merged() {
+        // Word order and roles.
+        assert_eq!(rel("Use tabs, not spaces.", "Use spaces, not tabs."), Relation::Open(OpenReason::WordOrder));
+        assert_eq!(rel("Prefer pnpm over npm.", "Prefer npm over pnpm."), Relation::Open(OpenReason::WordOrder));
+        // Prepositions and modifiers.
+        assert!(is_open(&rel("Run migrations after the deploy.", "Run migrations before the deploy.")));
+        assert!(is_open(&rel("The auth service uses JWT.", "The auth library uses JWT.")));
+        assert!(!rel("MAX_CONN=10", "MAXCONN=10").merges());
+        assert!(is_open(&rel("Who invented sex?", "Who invented heterosexual anal sex?")));
+        assert!(is_open(&rel("A boy is standing in the water", "A boy is standing outside the water")));
+        assert!(is_open(&rel("Use tabs", "Use tabs in Go files")));
+        // Stated changes against a stale statement.
+        assert!(matches!(
+            rel("billing was upgraded from Python 3.11 to 3.12", "billing targets Python 3.11"),
+            Relation::Open(OpenReason::StatedChange { side: Side::A, .. })
+        ));
+        assert!(matches!(
+            rel("Ownership of catalog passed from Priya to Dana", "Ask Priya about anything in catalog"),
+            Relation::Open(OpenReason::StatedChange { .. })
+        ));
+    }
+
+    #[test]
+    fn values_negations_and_subjects() {
+        assert_eq!(
+            rel("staging port is 5433", "staging port is 5434"),
+            Relation::ValueChange { changes: vec![("5433".into(), "5434".into())], cue: None }
+        );
+        assert_eq!(
+            rel("We deploy on Fridays", "We now deploy on Thursdays"),
+            Relation::ValueChange { changes: vec![("fridays".into(), "thursdays".into())], cue: Some(Side::B) }
+        );
+        assert_eq!(rel("We deploy on Fridays", "We do not deploy on Fridays"), Relation::Open(OpenReason::Negation));
+        assert_eq!(
+            rel("We deploy on Fridays", "We no longer deploy on Fridays"),
+            Relation::ValueChange { changes: vec![], cue: Some(Side::B) }
+        );
+        assert!(matches!(rel("staging port is 5433", "production port is 5432"), Relation::Distinct(_)));
+    }
+
+    #[test]
+    fn documents_compare_fact_by_fact() {
+        let long = "# Billing\n- Runs Python 3.11.\n- Deploys on Fridays.\n- Owner: Priya";
+        let short = "Deploys on Fridays.";
+        // A heading scopes the long note's fact: the short note may mean another service.
+        assert!(is_open(&rel(short, long)));
+        let plain = "Billing runs Python 3.11. Billing deploys on Fridays. Billing is owned by Priya.";
+        assert_eq!(rel("Billing deploys on Fridays.", plain), Relation::Contains { wider: Side::B });
+        assert_eq!(rel(plain, "Billing deploys on Fridays."), Relation::Contains { wider: Side::A });
+        let changed = "Billing runs Python 3.12. Billing deploys on Fridays. Billing is owned by Priya.";
+        assert!(matches!(rel(plain, changed), Relation::ValueChange { .. }));
+        let partly = "Billing runs Python 3.12. Billing deploys on Fridays.";
+        assert_eq!(rel(plain, partly), Relation::Open(OpenReason::PartChanged));
+        assert_eq!(rel("Use tabs.", "Use tabs."), Relation::Same);
+    }
+
+    #[test]
+    fn hunks_cover_every_difference() {
+        let l = Lexicon::default();
+        let a = super::super::words("use tabs not spaces", &l);
+        let b = super::super::words("use spaces not tabs", &l);
+        let h = hunks(&a, &b);
+        let removed: usize = h.iter().map(|(x, _)| x.len()).sum();
+        let added: usize = h.iter().map(|(_, y)| y.len()).sum();
+        assert_eq!(a.len() - removed, b.len() - added);
+    }
+
+    /// Words that steer the rules.
+    const VOCABULARY: &[&str] = &[
+        "from", "to", "instead", "of", "now", "no", "longer", "not", "billing", "search", "port", "staging",
+        "production", "5432", "5433", "3.11", "friday", "monday", "enabled", "disabled", "the", "uses", "priya", ".",
+        "\n", "# h", "- ",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn compare_is_symmetric(
+            a in proptest::collection::vec(proptest::sample::select(VOCABULARY), 0..10),
+            b in proptest::collection::vec(proptest::sample::select(VOCABULARY), 0..10),
+        ) {
+            let (a, b) = (a.join(" "), b.join(" "));
+            let ab = rel(&a, &b);
+            let ba = rel(&b, &a);
+            // Symmetric in kind; the words quoted in a reason may be chosen from either side.
+            proptest::prop_assert_eq!(std::mem::discriminant(&ab.clone().flipped()), std::mem::discriminant(&ba));
+            proptest::prop_assert_eq!(ab.merges(), ba.merges());
+        }
+    }
+}
