@@ -18,8 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::DreamError;
 use super::conflict::{OpenCluster, Supersession};
 use super::exact::ExactGroups;
-use super::near::{NearGroup, Relation, Side, compare};
-use super::normalize::Analysed;
+use super::near::NearGroup;
 use super::patterns::Pattern;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
 use crate::report::{
@@ -70,7 +69,7 @@ impl Carriers {
         let mut c = Carriers { next: vec![None; n], ..Carriers::default() };
         for s in settled {
             c.next[s.loser] = Some(s.winner);
-            c.why.entry(s.winner).or_default().push(s.reason.clone());
+            c.why.entry(s.winner).or_default().push(s.reason.to_string());
         }
         for r in resolved {
             let (Decision::Keep { path } | Decision::Rewrite { path, .. }) = &r.answer.decision else {
@@ -118,8 +117,6 @@ pub struct Decisions<'a> {
     pub sessions: usize,
     /// Stage 1.
     pub exact: &'a ExactGroups,
-    /// Analysed text of each stage-1 group's representative.
-    pub analysed: &'a [Analysed],
     /// Stage 2 groups.
     pub groups: &'a [NearGroup],
     /// Stage 3 supersessions (group indexes).
@@ -163,7 +160,7 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         .iter()
         .enumerate()
         .filter(|(_, r)| r.answer.decision == Decision::Unresolved)
-        .map(|(k, r)| (k, r.id(), format!("{}; {}", r.cluster.why, r.answer.reason)))
+        .map(|(k, r)| (k, r.id(), format!("{}; {}", r.cluster.why_text(), r.answer.reason)))
         .collect();
     let mut unresolved_cluster: BTreeMap<usize, Vec<&(usize, String, String)>> = BTreeMap::new();
     for u in &unresolved {
@@ -298,13 +295,10 @@ fn merge_reason(d: &Decisions<'_>, g: usize) -> String {
             continue;
         }
         let other = &d.memories[d.exact.groups[e].representative].path;
-        match compare(&d.analysed[group.representative], &d.analysed[e]) {
-            Relation::Subsumes { wider: Side::A } => {
-                parts.insert(format!("{rep_path} says all that {other} says, and more"));
-            }
-            _ => {
-                parts.insert(format!("{other} states the same fact as {rep_path} in other words"));
-            }
+        if group.contained.contains(&e) {
+            parts.insert(format!("{rep_path} states every fact of {other} word for word, and more"));
+        } else {
+            parts.insert(format!("{other} states the same facts as {rep_path}, differing only in wording that does not change meaning"));
         }
     }
     format!("merged: {}", parts.into_iter().collect::<Vec<_>>().join("; "))

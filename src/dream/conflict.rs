@@ -1,42 +1,90 @@
-//! Stage 3: contradictions and supersession between merge groups.
+//! Stage 3: value changes and questions between merge groups.
 //!
-//! Each conflicting pair whose wording proves the same subject (a strong
-//! conflict: only values differ, or a stated change) is decided by explicit
-//! evidence only; a weak one (a plain word differs too) is always left open:
-//! - an update cue ("moved from X to Y", "now", "no longer", "replaced",
-//!   "switched", "instead") on exactly one side supersedes the other side,
-//!   provided the cue is not older than what it replaces;
-//! - cues on both sides: the later one wins (a tie stays open);
-//! - no cue: left open. Recency alone is weaker evidence, so it is left to
-//!   the resolver of stage 6 (the local one acts on it only when nothing
-//!   but values differ).
+//! Stage 2 leaves the pairs it could not settle: value changes (the same
+//! words but values, or an update cue) and questions. A value change is
+//! settled here only with evidence of which side is newer:
+//! - an update cue ("now", "moved from X to Y", "no longer"...) on exactly
+//!   one side supersedes the other side, provided the cue is not older than
+//!   what it replaces; cues on both sides: the later one wins;
+//! - otherwise the later `updated_at`: a value-only change is the same
+//!   subject for certain, so the newer value stands (the report says "by
+//!   recency", for a reviewer to check);
+//! - equal times, or a cue older than what it would replace: a question.
 //!
-//! A group superseded by two different winners, or a cycle of winners, is
-//! left open too. Strong open conflicts form clusters (connected
-//! components) for the first round of questions; weak ones are kept as
-//! edges for a second round, asked once the first round's answers are
-//! known, so that a doubtful look-alike never blocks a settled change. Weak
-//! conflicts in which a group swaps the same words with more than
-//! [`MAX_WEAK_DEGREE`] others are look-alikes and are dropped.
+//! A group superseded by two different winners, or a cycle of winners, is a
+//! question too. Open value changes form clusters (connected components)
+//! for the first round of questions; the other questions are kept as edges
+//! for a second round, asked between what stands once the first round is
+//! answered. Questions in which a group has the same words replaced against
+//! more than [`MAX_TEMPLATE_DEGREE`] others are the same sentence about many
+//! subjects (a template), proved distinct and dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use super::near::{Relation, Strength, UnionFind, compare};
-use super::normalize::Analysed;
+use super::near::{UnionFind, Unsettled};
 use crate::memory::{MemoryPath, Timestamp};
+use crate::text::{OpenReason, Relation, Side};
 
 /// What stage 3 needs to know about a merge group.
 #[derive(Debug, Clone, Copy)]
 pub struct Unit<'a> {
-    /// The analysed text the group keeps.
-    pub analysed: &'a Analysed,
-    /// The path of that text's memory (for reasons).
+    /// The path of the memory whose text the group keeps (for reasons).
     pub path: &'a MemoryPath,
     /// The latest `updated_at` among the group's members.
     pub updated_at: Timestamp,
 }
 
-/// A group replaced by a newer one on explicit evidence.
+/// Why a group was superseded on the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleReason {
+    /// The winner states an update, and is not older.
+    Cue {
+        /// The winner's path.
+        winner: MemoryPath,
+        /// The loser's path.
+        loser: MemoryPath,
+    },
+    /// Both state updates; the winner's is later.
+    LaterCue {
+        /// The winner's path.
+        winner: MemoryPath,
+        /// The loser's path.
+        loser: MemoryPath,
+    },
+    /// Only values differ, and the winner was written later.
+    Recency {
+        /// The winner's path.
+        winner: MemoryPath,
+        /// The loser's path.
+        loser: MemoryPath,
+        /// The values, loser's then winner's.
+        changes: Vec<(String, String)>,
+    },
+}
+
+impl fmt::Display for SettleReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettleReason::Cue { winner, loser } => {
+                write!(f, "{winner} states an update about the same subject as {loser}, and is not older")
+            }
+            SettleReason::LaterCue { winner, loser } => {
+                write!(f, "both {winner} and {loser} state updates; {winner} is the later one")
+            }
+            SettleReason::Recency { winner, loser, changes } => {
+                let values: Vec<String> = changes.iter().map(|(old, new)| format!("{old} → {new}")).collect();
+                if values.is_empty() {
+                    write!(f, "by recency: {winner} restates {loser} and is newer")
+                } else {
+                    write!(f, "by recency: only values differ ({}); {winner} is newer than {loser}", values.join(", "))
+                }
+            }
+        }
+    }
+}
+
+/// A group replaced by a newer one on evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supersession {
     /// The stale group.
@@ -44,130 +92,123 @@ pub struct Supersession {
     /// The group that replaces it (final: chains are followed).
     pub winner: usize,
     /// Why.
-    pub reason: String,
+    pub reason: SettleReason,
 }
 
-/// Groups in conflict that the evidence could not settle.
+/// Groups that the evidence could not settle: one question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenCluster {
     /// The groups, ascending.
     pub groups: Vec<usize>,
-    /// Why they are open (one clause per kind of doubt, sorted).
-    pub why: String,
+    /// Why they are open (one reason per kind of doubt, sorted).
+    pub why: Vec<OpenReason>,
 }
 
-/// A conflict left open between two groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl OpenCluster {
+    /// The reasons as one sentence.
+    pub fn why_text(&self) -> String {
+        self.why.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// A question left open between two groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenEdge {
     /// One group.
     pub a: usize,
     /// The other group.
     pub b: usize,
     /// Why it is open.
-    pub why: &'static str,
+    pub why: OpenReason,
 }
 
 /// What stage 3 decided.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConflictOutput {
-    /// Supersessions settled by cues, sorted by loser.
+    /// Supersessions settled on evidence, sorted by loser.
     pub settled: Vec<Supersession>,
-    /// Clusters of strong conflicts (certainly one subject), for the first
-    /// round of questions, in order of their first group.
+    /// Clusters of open value changes (certainly one subject), for the
+    /// first round of questions, in order of their first group.
     pub strong: Vec<OpenCluster>,
-    /// Weak conflicts (maybe one subject), between groups still standing
-    /// after stage 3, for the second round once the first is answered.
+    /// Other questions, between groups still standing after stage 3, for
+    /// the second round once the first is answered.
     pub weak: Vec<OpenEdge>,
+    /// Questions dropped as templates (the same sentence about many subjects).
+    pub templates: usize,
 }
 
-/// Most weak conflicts in which a group swaps the same words before those
-/// conflicts are taken for look-alikes (the same sentence about many
-/// subjects) and dropped.
-pub const MAX_WEAK_DEGREE: usize = 3;
-
-const WEAK_MERGED: &str =
-    "a merged memory conflicts with another, but their kept texts differ in more than values";
-const WEAK_WORDING: &str = "wording differs beyond values: maybe the same subject, maybe not";
-
-fn is_weak(why: &str) -> bool {
-    why == WEAK_MERGED || why == WEAK_WORDING
-}
-
-/// A group and the words it swaps in a weak conflict.
-type SwapKey = (usize, String);
+/// Most questions in which a group has the same words replaced before
+/// those questions are taken for a template (the same sentence about many
+/// subjects: "Owner of calo: Mei", "Owner of draqu: Mei"...) and dropped.
+pub const MAX_TEMPLATE_DEGREE: usize = 3;
 
 enum Verdict {
-    Beats { winner: usize, loser: usize, reason: String },
-    Open(&'static str),
+    Beats { winner: usize, loser: usize, reason: SettleReason },
+    Open(OpenReason),
 }
 
-fn decide(units: &[Unit<'_>], a: usize, b: usize) -> Verdict {
+fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
+    let (a, b) = (pair.a, pair.b);
+    let Relation::ValueChange { changes, cue } = &pair.relation else {
+        let why = match &pair.relation {
+            Relation::Open(why) => why.clone(),
+            _ => OpenReason::PartChanged,
+        };
+        return Verdict::Open(why);
+    };
     let (ua, ub) = (&units[a], &units[b]);
-    let relation = compare(ua.analysed, ub.analysed);
-    let Relation::Conflict { strength } = relation else {
-        return Verdict::Open(WEAK_MERGED);
+    let side = |s: Side| match s {
+        Side::A => (a, b),
+        Side::B => (b, a),
     };
-    let cue_reason = |w: &Unit<'_>, l: &Unit<'_>| {
-        format!(
-            "{} states an update (\"{}\") about the same subject as {}, and is not older",
-            w.path,
-            w.analysed.cue.unwrap_or("update"),
-            l.path
-        )
-    };
-    if strength == Strength::Weak {
-        return Verdict::Open(WEAK_WORDING);
-    }
-    match (ua.analysed.cue.is_some(), ub.analysed.cue.is_some()) {
-        (true, false) if ua.updated_at >= ub.updated_at => {
-            Verdict::Beats { winner: a, loser: b, reason: cue_reason(ua, ub) }
+    let at = |g: usize| units[g].updated_at;
+    let path = |g: usize| units[g].path.clone();
+    match cue {
+        Some(s) => {
+            let (w, l) = side(*s);
+            if at(w) >= at(l) {
+                Verdict::Beats { winner: w, loser: l, reason: SettleReason::Cue { winner: path(w), loser: path(l) } }
+            } else {
+                Verdict::Open(OpenReason::ConflictingCues)
+            }
         }
-        (false, true) if ub.updated_at >= ua.updated_at => {
-            Verdict::Beats { winner: b, loser: a, reason: cue_reason(ub, ua) }
-        }
-        (true, false) | (false, true) => {
-            Verdict::Open("an update cue is older than the statement it would replace")
-        }
-        (true, true) if ua.updated_at != ub.updated_at => {
+        None if ua.updated_at == ub.updated_at => Verdict::Open(OpenReason::NoEvidence),
+        None => {
             let (w, l) = if ua.updated_at > ub.updated_at { (a, b) } else { (b, a) };
-            let reason = format!(
-                "both {} and {} state updates; {} is the later one",
-                units[w].path, units[l].path, units[w].path
-            );
+            let changes = if w == b { changes.clone() } else { changes.iter().map(|(x, y)| (y.clone(), x.clone())).collect() };
+            let reason = SettleReason::Recency { winner: path(w), loser: path(l), changes };
             Verdict::Beats { winner: w, loser: l, reason }
         }
-        (true, true) => Verdict::Open("two update statements written at the same time"),
-        (false, false) => Verdict::Open("same subject with different values and no update cue"),
     }
 }
 
-/// Decides the conflicting pairs `(a, b)` (group indexes into `units`).
-pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutput {
-    let mut beats: BTreeMap<usize, BTreeMap<usize, String>> = BTreeMap::new();
-    let mut open: Vec<(usize, usize, &'static str)> = Vec::new();
-    for &(a, b) in conflicts {
-        match decide(units, a, b) {
+/// Decides the pairs stage 2 left (group indexes into `units`).
+pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
+    let mut beats: BTreeMap<usize, BTreeMap<usize, SettleReason>> = BTreeMap::new();
+    let mut open: Vec<(usize, usize, OpenReason, bool)> = Vec::new();
+    for pair in unsettled {
+        let value = matches!(pair.relation, Relation::ValueChange { .. });
+        match decide(units, pair) {
             Verdict::Beats { winner, loser, reason } => {
                 beats.entry(loser).or_default().insert(winner, reason);
             }
-            Verdict::Open(why) => open.push((a, b, why)),
+            Verdict::Open(why) => open.push((pair.a, pair.b, why, value)),
         }
     }
     // A loser claimed by two winners is ambiguous: leave all of it open.
-    let mut direct: BTreeMap<usize, (usize, String)> = BTreeMap::new();
+    let mut direct: BTreeMap<usize, (usize, SettleReason)> = BTreeMap::new();
     for (loser, winners) in beats {
         if winners.len() == 1 {
             let (w, r) = winners.into_iter().next().expect("one winner");
             direct.insert(loser, (w, r));
         } else {
             for w in winners.into_keys() {
-                open.push((loser.min(w), loser.max(w), "superseded by two different memories"));
+                open.push((loser.min(w), loser.max(w), OpenReason::ConflictingCues, true));
             }
         }
     }
     // Follow chains to the final winner; a cycle stays open.
     let mut settled = Vec::new();
-    let mut in_cycle = BTreeSet::new();
     for (&loser, (_, reason)) in &direct {
         let mut seen = BTreeSet::from([loser]);
         let mut cur = loser;
@@ -180,62 +221,52 @@ pub fn resolve(units: &[Unit<'_>], conflicts: &[(usize, usize)]) -> ConflictOutp
             cur = *next;
         }
         if cycle {
-            in_cycle.insert(loser);
+            if let Some((w, _)) = direct.get(&loser) {
+                open.push((loser.min(*w), loser.max(*w), OpenReason::ConflictingCues, true));
+            }
         } else {
             settled.push(Supersession { loser, winner: cur, reason: reason.clone() });
         }
     }
-    for &l in &in_cycle {
-        if let Some((w, _)) = direct.get(&l) {
-            open.push((l.min(*w), l.max(*w), "update statements contradict each other in a cycle"));
-        }
-    }
     let carrier: BTreeMap<usize, usize> = settled.iter().map(|s| (s.loser, s.winner)).collect();
     let final_of = |g: usize| *carrier.get(&g).unwrap_or(&g);
-    let n = units.len();
-    let mapped: BTreeSet<(usize, usize, &'static str)> = open
+    let mapped: BTreeMap<(usize, usize), (OpenReason, bool)> = open
         .into_iter()
-        .map(|(a, b, why)| (final_of(a), final_of(b), why))
-        .filter(|(a, b, _)| a != b)
-        .map(|(a, b, why)| (a.min(b), a.max(b), why))
+        .map(|(a, b, why, value)| (final_of(a), final_of(b), why, value))
+        .filter(|(a, b, _, _)| a != b)
+        .map(|(a, b, why, value)| ((a.min(b), a.max(b)), (why, value)))
         .collect();
-    // The words a text swaps in a weak conflict show where its subject is:
-    // "Owner of calo: Mei" swapping "calo" against many other texts is the
-    // same sentence about many subjects (look-alikes), while swapping "mei"
-    // against one text is a possible change. Weak conflicts through a
-    // swapped word used more than MAX_WEAK_DEGREE times are dropped.
-    let swapped = |x: usize, y: usize| -> (String, String) {
-        let words = |i: usize| -> BTreeSet<&str> {
-            units[i].analysed.tokens.iter().map(|t| t.text.as_str()).collect()
-        };
-        let (wx, wy) = (words(x), words(y));
-        let only =
-            |p: &BTreeSet<&str>, q: &BTreeSet<&str>| p.difference(q).copied().collect::<Vec<_>>().join(" ");
-        (only(&wx, &wy), only(&wy, &wx))
-    };
-    let mut swaps: BTreeMap<(usize, String), usize> = BTreeMap::new();
-    let mut weak_keys: BTreeMap<(usize, usize), [SwapKey; 2]> = BTreeMap::new();
-    for &(a, b, why) in &mapped {
-        if is_weak(why) {
-            let (sa, sb) = swapped(a, b);
-            *swaps.entry((a, sa.clone())).or_insert(0) += 1;
-            *swaps.entry((b, sb.clone())).or_insert(0) += 1;
-            weak_keys.insert((a, b), [(a, sa), (b, sb)]);
+    // The words a text has replaced in a question show where its subject
+    // is: "Owner of calo: Mei" replacing "calo" against many other texts is
+    // the same sentence about many subjects, while replacing "mei" against
+    // one text is a possible change.
+    let mut degree: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+    for ((a, b), (why, _)) in &mapped {
+        if let OpenReason::Replaced { a: wa, b: wb } = why {
+            *degree.entry((*a, wa.as_str())).or_insert(0) += 1;
+            *degree.entry((*b, wb.as_str())).or_insert(0) += 1;
         }
     }
-    let hub = |a: usize, b: usize| {
-        weak_keys.get(&(a, b)).is_some_and(|[ka, kb]| {
-            swaps.get(ka).is_some_and(|&n| n > MAX_WEAK_DEGREE)
-                || swaps.get(kb).is_some_and(|&n| n > MAX_WEAK_DEGREE)
-        })
+    let template = |a: usize, b: usize, why: &OpenReason| match why {
+        OpenReason::Replaced { a: wa, b: wb } => {
+            degree.get(&(a, wa.as_str())).is_some_and(|&n| n > MAX_TEMPLATE_DEGREE)
+                || degree.get(&(b, wb.as_str())).is_some_and(|&n| n > MAX_TEMPLATE_DEGREE)
+        }
+        _ => false,
     };
-    let (weak, strong): (Vec<OpenEdge>, Vec<OpenEdge>) = mapped
-        .into_iter()
-        .filter(|&(a, b, why)| !(is_weak(why) && hub(a, b)))
-        .map(|(a, b, why)| OpenEdge { a, b, why })
-        .partition(|e| is_weak(e.why));
-    let strong = clusters(n, &strong, |g| g);
-    ConflictOutput { settled, strong, weak }
+    let mut strong_edges = Vec::new();
+    let mut weak = Vec::new();
+    let mut templates = 0;
+    for ((a, b), (why, value)) in &mapped {
+        if template(*a, *b, why) {
+            templates += 1;
+            continue;
+        }
+        let edge = OpenEdge { a: *a, b: *b, why: why.clone() };
+        if *value { strong_edges.push(edge) } else { weak.push(edge) }
+    }
+    let strong = clusters(units.len(), &strong_edges, |g| g);
+    ConflictOutput { settled, strong, weak, templates }
 }
 
 /// Connected components (of two groups or more) of `edges` after mapping
@@ -248,10 +279,10 @@ pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) 
         let (a, b) = (carrier(e.a), carrier(e.b));
         if a != b {
             uf.union(a, b);
-            kept.push((a, e.why));
+            kept.push((a, &e.why));
         }
     }
-    let mut whys: BTreeMap<usize, BTreeSet<&'static str>> = BTreeMap::new();
+    let mut whys: BTreeMap<usize, BTreeSet<&OpenReason>> = BTreeMap::new();
     for (a, why) in kept {
         whys.entry(uf.find(a)).or_default().insert(why);
     }
@@ -267,8 +298,8 @@ pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) 
     members
         .into_iter()
         .map(|(root, groups)| {
-            let why: Vec<&str> = whys.get(&root).map(|s| s.iter().copied().collect()).unwrap_or_default();
-            OpenCluster { groups: groups.into_iter().collect(), why: why.join("; ") }
+            let why = whys.get(&root).map(|s| s.iter().map(|&w| w.clone()).collect()).unwrap_or_default();
+            OpenCluster { groups: groups.into_iter().collect(), why }
         })
         .collect()
 }
@@ -276,72 +307,55 @@ pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dream::normalize::analyse;
 
-    struct Fixture {
-        analysed: Vec<Analysed>,
-        paths: Vec<MemoryPath>,
-        times: Vec<i64>,
+    fn paths(n: usize) -> Vec<MemoryPath> {
+        (0..n).map(|i| MemoryPath::new(&format!("/m{i}")).unwrap()).collect()
     }
 
-    impl Fixture {
-        fn new(items: &[(&str, i64)]) -> Self {
-            Self {
-                analysed: items.iter().map(|(t, _)| analyse(t)).collect(),
-                paths: (0..items.len()).map(|i| MemoryPath::new(&format!("/m{i}")).unwrap()).collect(),
-                times: items.iter().map(|(_, t)| *t).collect(),
-            }
-        }
-        fn units(&self) -> Vec<Unit<'_>> {
-            (0..self.paths.len())
-                .map(|i| Unit {
-                    analysed: &self.analysed[i],
-                    path: &self.paths[i],
-                    updated_at: Timestamp(self.times[i]),
-                })
-                .collect()
-        }
+    fn units<'a>(paths: &'a [MemoryPath], times: &[i64]) -> Vec<Unit<'a>> {
+        paths.iter().zip(times).map(|(path, &t)| Unit { path, updated_at: Timestamp(t) }).collect()
+    }
+
+    fn change(a: usize, b: usize, cue: Option<Side>) -> Unsettled {
+        Unsettled { a, b, relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue } }
     }
 
     #[test]
-    fn cue_supersedes_older_statement() {
-        let f = Fixture::new(&[("billing uses Postgres", 1), ("Billing moved from Postgres to MySQL", 2)]);
-        let out = resolve(&f.units(), &[(0, 1)]);
-        assert_eq!(out.settled.len(), 1);
+    fn a_cue_supersedes_an_older_statement() {
+        let p = paths(2);
+        let out = resolve(&units(&p, &[1, 2]), &[change(0, 1, Some(Side::B))]);
         assert_eq!((out.settled[0].loser, out.settled[0].winner), (0, 1));
-        assert!(out.strong.is_empty() && out.weak.is_empty());
-    }
-
-    #[test]
-    fn older_cue_and_no_cue_stay_open() {
-        let f = Fixture::new(&[("billing uses Postgres", 3), ("Billing moved from Postgres to MySQL", 2)]);
-        let out = resolve(&f.units(), &[(0, 1)]);
+        assert!(matches!(out.settled[0].reason, SettleReason::Cue { .. }));
+        let out = resolve(&units(&p, &[3, 2]), &[change(0, 1, Some(Side::B))]);
         assert!(out.settled.is_empty());
-        assert_eq!(out.strong.len(), 1);
-        let g = Fixture::new(&[
-            ("staging port is 5433", 1),
-            ("staging port is 5434", 2),
-            ("staging port is 5435", 3),
-        ]);
-        let out = resolve(&g.units(), &[(0, 1), (1, 2)]);
-        assert_eq!(
-            out.strong,
-            vec![OpenCluster {
-                groups: vec![0, 1, 2],
-                why: "same subject with different values and no update cue".into()
-            }]
-        );
+        assert_eq!(out.strong[0].why, vec![OpenReason::ConflictingCues]);
     }
 
     #[test]
-    fn chains_reach_the_final_winner() {
-        let f = Fixture::new(&[
-            ("deploy day is Monday", 1),
-            ("deploy day is now Tuesday", 2),
-            ("deploy day switched to Wednesday", 3),
-        ]);
-        let out = resolve(&f.units(), &[(0, 1), (1, 2)]);
+    fn value_changes_settle_by_recency_unless_written_at_once() {
+        let p = paths(3);
+        let out = resolve(&units(&p, &[1, 2, 3]), &[change(0, 1, None), change(1, 2, None)]);
         let winners: Vec<(usize, usize)> = out.settled.iter().map(|s| (s.loser, s.winner)).collect();
         assert_eq!(winners, vec![(0, 2), (1, 2)]);
+        assert!(out.settled[0].reason.to_string().starts_with("by recency"));
+        let out = resolve(&units(&p, &[1, 1, 1]), &[change(0, 1, None), change(1, 2, None)]);
+        assert_eq!(out.strong, vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]);
+    }
+
+    #[test]
+    fn questions_wait_for_the_second_round_and_templates_drop() {
+        let p = paths(6);
+        let replaced = |a, b, x: &str| Unsettled {
+            a,
+            b,
+            relation: Relation::Open(OpenReason::Replaced { a: x.into(), b: format!("{x}{b}") }),
+        };
+        let pairs: Vec<Unsettled> = (1..6).map(|b| replaced(0, b, "calo")).collect();
+        let out = resolve(&units(&p, &[1; 6]), &pairs);
+        assert_eq!(out.templates, 5);
+        assert!(out.weak.is_empty());
+        let out = resolve(&units(&p, &[1; 6]), &pairs[..2]);
+        assert_eq!(out.weak.len(), 2);
+        assert!(out.strong.is_empty());
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::normalize::exact_key;
+use crate::text::exact_key;
 use crate::memory::{ContentHash, Memory};
 
 /// A set of input memories with the same normalised content.

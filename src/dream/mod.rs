@@ -29,7 +29,6 @@ pub mod conflict;
 pub mod disk;
 pub mod exact;
 pub mod near;
-pub mod normalize;
 pub mod patterns;
 pub mod plan;
 
@@ -45,6 +44,7 @@ use crate::report::Report;
 use crate::report::Tokens;
 use crate::resolve::{Answer, Decision, LocalResolver, Question, QuestionMemory, ResolveError, Resolver};
 use crate::session::Session;
+use crate::text::{Document, Lexicon};
 
 pub use plan::ExcerptBudget;
 
@@ -142,6 +142,10 @@ pub struct Thresholds {
     pub candidate_k: usize,
     /// Lowest cosine similarity for a candidate pair.
     pub min_similarity: f32,
+    /// A candidate the wording cannot settle and that shares little
+    /// wording is about different topics below this cosine (see
+    /// [`near::judge`]); at or above it, it is a question.
+    pub topic_floor: f32,
 }
 
 impl Thresholds {
@@ -149,11 +153,11 @@ impl Thresholds {
     /// (`examples/dream_quality.rs`): same-fact pairs have cosine p1 0.17,
     /// p5 0.28, median 0.61; at 0.25 about 96 % of them are candidates, and
     /// the rare-word blocking pairs of stage 2 catch the rest.
-    pub const LEXICAL: Self = Self { candidate_k: 30, min_similarity: 0.25 };
+    pub const LEXICAL: Self = Self { candidate_k: 30, min_similarity: 0.25, topic_floor: 0.5 };
     /// For all-MiniLM-L6-v2. Calibrated on the seeded corpus: same-fact pairs
     /// have cosine p1 0.52, p5 0.66, median 0.87 (other pairs: median 0.14,
     /// p99 0.66); at 0.5 over 99 % of them are candidates.
-    pub const MINILM: Self = Self { candidate_k: 30, min_similarity: 0.5 };
+    pub const MINILM: Self = Self { candidate_k: 30, min_similarity: 0.5, topic_floor: 0.75 };
 
     /// The settings for an embedder's model id (`lexical-…` or otherwise MiniLM).
     pub fn for_model(model_id: &str) -> Self {
@@ -179,6 +183,8 @@ pub struct DreamOptions {
     /// Which similarity search finds candidates (exact for small stores,
     /// hnsw for large ones by default).
     pub index: IndexKind,
+    /// The word lists of the text analysis (default: `src/text/lexicon.toml`).
+    pub lexicon: Lexicon,
 }
 
 impl Default for DreamOptions {
@@ -191,6 +197,7 @@ impl Default for DreamOptions {
             threads: None,
             batch_size: 256,
             index: IndexKind::Auto,
+            lexicon: Lexicon::default(),
         }
     }
 }
@@ -291,10 +298,7 @@ impl Dream {
         // 2. Near duplicates: analyse and embed one text per exact group.
         let rep_texts: Vec<&str> =
             exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
-        let mut analysed: Vec<normalize::Analysed> =
-            rep_texts.par_iter().map(|t| normalize::analyse(t)).collect();
-        let fixes = normalize::typo_fixes(&analysed);
-        analysed.par_iter_mut().for_each(|a| normalize::fix_typos(a, &fixes));
+        let documents: Vec<Document> = rep_texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
         let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         let index =
@@ -304,7 +308,7 @@ impl Dream {
             .into_iter()
             .map(|p| ((p.a, p.b), p))
             .collect();
-        for (a, b) in near::blocking_pairs(&analysed) {
+        for (a, b) in near::blocking_pairs(&documents) {
             by_pair.entry((a, b)).or_insert_with(|| CandidatePair {
                 a,
                 b,
@@ -313,7 +317,7 @@ impl Dream {
         }
         let pairs: Vec<CandidatePair> = by_pair.into_values().collect();
         step("near", 0, pairs.len())?;
-        let near = near::cluster(&analysed, &pairs);
+        let near = near::cluster(&documents, &pairs, &thresholds, &opts.lexicon);
         step("near", pairs.len(), pairs.len())?;
 
         // 3. Conflicts between merge groups.
@@ -328,16 +332,12 @@ impl Dream {
                     .flat_map(|&e| exact.groups[e].members.iter().map(|&i| memories[i].updated_at))
                     .max()
                     .unwrap_or_default();
-                conflict::Unit {
-                    analysed: &analysed[g.representative],
-                    path: &memories[rep_of(g)].path,
-                    updated_at,
-                }
+                conflict::Unit { path: &memories[rep_of(g)].path, updated_at }
             })
             .collect();
-        step("conflicts", 0, near.conflicts.len())?;
-        let decided = conflict::resolve(&units, &near.conflicts);
-        step("conflicts", near.conflicts.len(), near.conflicts.len())?;
+        step("conflicts", 0, near.unsettled.len())?;
+        let decided = conflict::resolve(&units, &near.unsettled);
+        step("conflicts", near.unsettled.len(), near.unsettled.len())?;
 
         // 4. Patterns.
         step("patterns", 0, sessions.len())?;
@@ -411,7 +411,6 @@ impl Dream {
             memories: &memories,
             sessions: sessions.len(),
             exact: &exact,
-            analysed: &analysed,
             groups: &near.groups,
             settled: &decided.settled,
             patterns: &found,

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::normalize::{analyse, error_signature, slug};
+use crate::text::normalize::{analyse, error_signature, slug};
 use crate::memory::Timestamp;
 use crate::report::PatternKind;
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};

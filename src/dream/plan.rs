@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use tiktoken_rs::CoreBPE;
 
 use super::DreamError;
-use super::normalize::analyse;
+use crate::text::normalize::analyse;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
 use crate::resolve::{Question, QuestionExcerpt, QuestionMemory, prompt_header};

@@ -5,21 +5,15 @@
 //! whose new value is a word of exactly one member (a word the other
 //! members do not share) settles the cluster for that member.
 //!
-//! Then recency, only where the wording proves the subject is the same:
-//! when every pair of the cluster differs in values alone (numbers,
-//! versions, days, flags, negation — a [`Strength::Strong`] conflict), the
-//! most recently updated memory is kept and the others are superseded by
-//! it. Recency without an update cue is weaker evidence than a cue, so the
-//! reason says so and the report lists it as settled "by recency" for a
-//! reviewer to check. Anything else (a plain word differs as well, or two
-//! members share the newest timestamp) is left unresolved: every member is
-//! kept and the cluster is flagged.
+//! Nothing else: value changes with a timestamp or an update cue to go by
+//! are settled by the dream itself (stage 3); what reaches a resolver is
+//! what the device could not prove, so the local resolver leaves it for a
+//! person to review (every member kept, the cluster flagged in the report).
 
 use super::{Answer, Decision, Question, ResolveError, Resolver};
-use crate::dream::near::{Relation, Strength, compare};
 use std::collections::BTreeSet;
 
-use crate::dream::normalize::{analyse, stated_target};
+use crate::text::normalize::{analyse, stated_target};
 
 /// The default resolver (see the module doc).
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,46 +64,15 @@ fn by_evidence(question: &Question, words: &[BTreeSet<String>]) -> Option<Answer
 }
 
 fn decide(question: &Question) -> Answer {
-    let analysed: Vec<_> = question.members.iter().map(|m| analyse(&m.content)).collect();
-    let words: Vec<BTreeSet<String>> =
-        analysed.iter().map(|a| a.tokens.iter().map(|t| t.text.clone()).collect()).collect();
-    if let Some(answer) = by_evidence(question, &words) {
-        return answer;
-    }
-    for i in 0..analysed.len() {
-        for j in i + 1..analysed.len() {
-            let relation = compare(&analysed[i], &analysed[j]);
-            if relation != (Relation::Conflict { strength: Strength::Strong }) {
-                let (a, b) = (&question.members[i].path, &question.members[j].path);
-                return Answer {
-                    decision: Decision::Unresolved,
-                    reason: format!(
-                        "{a} and {b} differ in more than values, so they may be about different subjects; \
-                         kept both for review"
-                    ),
-                };
-            }
-        }
-    }
-    let Some(newest) = question.members.iter().max_by_key(|m| m.updated_at) else {
-        return Answer { decision: Decision::Unresolved, reason: "empty cluster".into() };
-    };
-    let ties = question.members.iter().filter(|m| m.updated_at == newest.updated_at).count();
-    if ties > 1 {
-        return Answer {
-            decision: Decision::Unresolved,
-            reason: "same subject with different values, all written at the same time; kept all for review"
-                .into(),
-        };
-    }
-    Answer {
-        decision: Decision::Keep { path: newest.path.clone() },
-        reason: format!(
-            "same subject, only values differ, no update cue: settled by recency ({} was updated last, {})",
-            newest.path,
-            newest.updated_at.to_rfc3339()
-        ),
-    }
+    let words: Vec<BTreeSet<String>> = question
+        .members
+        .iter()
+        .map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect())
+        .collect();
+    by_evidence(question, &words).unwrap_or_else(|| Answer {
+        decision: Decision::Unresolved,
+        reason: "no session turn newer than the memories states which one is current; kept all for review".into(),
+    })
 }
 
 #[cfg(test)]
@@ -131,15 +94,6 @@ mod tests {
             excerpts: vec![],
             instructions: String::new(),
         }
-    }
-
-    #[test]
-    fn newest_wins_when_only_values_differ() {
-        let a = LocalResolver
-            .resolve(&q(&[("/a", "staging port is 5433", 1), ("/b", "staging port is 5434", 2)]))
-            .unwrap();
-        assert_eq!(a.decision, Decision::Keep { path: MemoryPath::new("/b").unwrap() });
-        assert!(a.reason.contains("recency"));
     }
 
     #[test]

@@ -191,7 +191,15 @@ pub const MIN_CONTAINED_WORDS: usize = 3;
 pub const RELATED_SHARE: f64 = 0.5;
 
 /// How document `a` relates to document `b` (see the module doc).
+///
+/// Symmetric: `compare(b, a)` is `compare(a, b).flipped()` (the pair is
+/// judged in a canonical order, so alignment ties cannot tell the sides apart).
 pub fn compare(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
+    let key = |d: &Document| d.facts.iter().map(Fact::key).collect::<Vec<_>>();
+    if key(a) <= key(b) { compare_ordered(a, b, lexicon) } else { compare_ordered(b, a, lexicon).flipped() }
+}
+
+fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
     match (a.facts.is_empty(), b.facts.is_empty()) {
         (true, true) => return Relation::Same,
         (true, false) | (false, true) => return Relation::Open(OpenReason::Reworded),
@@ -536,9 +544,7 @@ mod tests {
             let (a, b) = (a.join(" "), b.join(" "));
             let ab = rel(&a, &b);
             let ba = rel(&b, &a);
-            // Symmetric in kind; the words quoted in a reason may be chosen from either side.
-            proptest::prop_assert_eq!(std::mem::discriminant(&ab.clone().flipped()), std::mem::discriminant(&ba));
-            proptest::prop_assert_eq!(ab.merges(), ba.merges());
+            proptest::prop_assert_eq!(ab.flipped(), ba);
         }
     }
 }

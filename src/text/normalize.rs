@@ -277,7 +277,14 @@ pub fn exact_key(content: &str) -> String {
     let nfc: String = content.nfc().collect();
     let mut lines = Vec::new();
     for line in nfc.lines() {
-        let plain: String = line.chars().filter(|c| !matches!(c, '*' | '`' | '_' | '~')).collect();
+        let marked: Vec<char> = line.chars().filter(|c| !matches!(c, '*' | '`' | '~')).collect();
+        // `_` is emphasis around words but part of an identifier inside one
+        // (`MAX_CONN` is not `MAXCONN`).
+        let inner = |i: usize| {
+            i > 0 && marked[i - 1].is_alphanumeric() && marked.get(i + 1).is_some_and(|c| c.is_alphanumeric())
+        };
+        let plain: String =
+            marked.iter().enumerate().filter(|&(i, &c)| c != '_' || inner(i)).map(|(_, &c)| c).collect();
         let words = plain.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
         let mut l = words.as_str();
         loop {
@@ -667,6 +674,8 @@ mod tests {
         let b = exact_key("staging port\nthe staging db listens on 5433");
         assert_eq!(a, b);
         assert_ne!(exact_key("port 5433"), exact_key("port 5432"));
+        assert_ne!(exact_key("MAX_CONN=10"), exact_key("MAXCONN=10"));
+        assert_eq!(exact_key("_use tabs_"), exact_key("use tabs"));
     }
 
     #[test]
