@@ -107,7 +107,8 @@ pub struct OpenCluster {
 impl OpenCluster {
     /// The reasons as one sentence.
     pub fn why_text(&self) -> String {
-        self.why.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        let distinct: BTreeSet<String> = self.why.iter().map(ToString::to_string).collect();
+        distinct.into_iter().collect::<Vec<_>>().join("; ")
     }
 }
 

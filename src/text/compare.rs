@@ -207,7 +207,7 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
     }
     if a.facts.len() == 1 && b.facts.len() == 1 {
         let relation = compare_facts(&a.facts[0], &b.facts[0], lexicon);
-        return with_stated_change(relation, a, b);
+        return with_stated_change(relation, a, b, lexicon);
     }
     let keys_a: BTreeSet<String> = a.facts.iter().map(Fact::key).collect();
     let keys_b: BTreeSet<String> = b.facts.iter().map(Fact::key).collect();
@@ -255,7 +255,7 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
     } else {
         Relation::Open(OpenReason::Reworded)
     };
-    with_stated_change(relation, a, b)
+    with_stated_change(relation, a, b, lexicon)
 }
 
 /// `narrow` has every fact of `wide`: contained if it says enough and the
@@ -272,25 +272,42 @@ fn contained(narrow: &Document, wide: &Document, wider: Side) -> Relation {
     Relation::Contains { wider }
 }
 
-/// An open or distinct relation becomes a stated change when one text says
-/// "from X to Y" (or "Y instead of X") and the other holds X, not Y, and
-/// they share another word.
-fn with_stated_change(relation: Relation, a: &Document, b: &Document) -> Relation {
+/// An open relation becomes a stated change when one text says "from X to
+/// Y" (or "Y instead of X") and the other holds X, not Y, and they share
+/// another word. When the other text is one fact and every other word of
+/// the change (besides update cues and the lexicon's auxiliaries) is in it,
+/// the change is proved to be about its subject: a value change with the cue
+/// on the stating side.
+fn with_stated_change(relation: Relation, a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
     if !matches!(relation, Relation::Open(_)) {
         return relation;
     }
     for (side, update, old) in [(Side::A, a, b), (Side::B, b, a)] {
         for fact in &update.facts {
             let Some((from, to)) = stated_change(&fact.words) else { continue };
-            let holds = |w: &str| old.facts.iter().any(|f| f.words.iter().any(|x| x.text == w));
-            let rest: BTreeSet<&str> = fact
+            let old_words: BTreeSet<&str> =
+                old.facts.iter().flat_map(|f| f.words.iter()).map(|w| w.text.as_str()).collect();
+            if !old_words.contains(from.as_str()) || old_words.contains(to.as_str()) {
+                continue;
+            }
+            let rest: Vec<&str> = fact
                 .words
                 .iter()
                 .map(|w| w.text.as_str())
-                .filter(|w| *w != from && *w != to && !matches!(*w, "from" | "to" | "instead" | "of") && w.chars().count() >= 4)
+                .filter(|w| *w != from && *w != to && !matches!(*w, "from" | "to" | "instead" | "of"))
                 .collect();
-            let shares = old.facts.iter().any(|f| f.words.iter().any(|x| rest.contains(x.text.as_str())));
-            if holds(&from) && !holds(&to) && shares {
+            let about_old = old.facts.len() == 1
+                && rest
+                    .iter()
+                    .all(|w| old_words.contains(w) || lexicon.cues.contains(*w) || lexicon.auxiliaries.contains(*w));
+            if about_old {
+                let change = match side {
+                    Side::A => (to.clone(), from.clone()),
+                    Side::B => (from.clone(), to.clone()),
+                };
+                return Relation::ValueChange { changes: vec![change], cue: Some(side) };
+            }
+            if rest.iter().any(|w| w.chars().count() >= 4 && old_words.contains(w)) {
                 return Relation::Open(OpenReason::StatedChange { side, from, to });
             }
         }
@@ -473,10 +490,10 @@ mod tests {
         assert!(is_open(&rel("A boy is standing in the water", "A boy is standing outside the water")));
         assert!(is_open(&rel("Use tabs", "Use tabs in Go files")));
         // Stated changes against a stale statement.
-        assert!(matches!(
+        assert_eq!(
             rel("billing was upgraded from Python 3.11 to 3.12", "billing targets Python 3.11"),
-            Relation::Open(OpenReason::StatedChange { side: Side::A, .. })
-        ));
+            Relation::ValueChange { changes: vec![("3.12".into(), "3.11".into())], cue: Some(Side::A) }
+        );
         assert!(matches!(
             rel("Ownership of catalog passed from Priya to Dana", "Ask Priya about anything in catalog"),
             Relation::Open(OpenReason::StatedChange { .. })
@@ -499,6 +516,15 @@ mod tests {
             Relation::ValueChange { changes: vec![], cue: Some(Side::B) }
         );
         assert!(matches!(rel("staging port is 5433", "production port is 5432"), Relation::Distinct(_)));
+        // A stated change about exactly the other text's subject.
+        assert_eq!(
+            rel("The search service runs on Python 3.11.", "The search service was upgraded from Python 3.11 to 3.12."),
+            Relation::ValueChange { changes: vec![("3.11".into(), "3.12".into())], cue: Some(Side::B) }
+        );
+        assert!(matches!(
+            rel("The checkout service runs on Python 3.11.", "The search service was upgraded from Python 3.11 to 3.12."),
+            Relation::Open(OpenReason::StatedChange { side: Side::B, .. })
+        ));
     }
 
     #[test]

@@ -65,6 +65,7 @@ struct RawSubjects {
 struct RawChanges {
     cues: Vec<String>,
     cue_pairs: Vec<(String, String)>,
+    auxiliaries: Vec<String>,
 }
 
 /// The word lists of the text analysis (see `lexicon.toml` for what each
@@ -93,6 +94,8 @@ pub struct Lexicon {
     pub cues: BTreeSet<String>,
     /// Two-word update cues.
     pub cue_pairs: BTreeSet<(String, String)>,
+    /// Auxiliary verbs a stated change may carry ("was upgraded").
+    pub auxiliaries: BTreeSet<String>,
 }
 
 impl Default for Lexicon {
@@ -147,6 +150,7 @@ impl Lexicon {
             qualifiers: set("subjects.qualifiers", raw.subjects.qualifiers)?,
             cues: set("changes.cues", raw.changes.cues)?,
             cue_pairs,
+            auxiliaries: set("changes.auxiliaries", raw.changes.auxiliaries)?,
         })
     }
 }
