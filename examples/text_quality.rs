@@ -26,11 +26,10 @@
 //! topic floors on the even rows (where a threshold may be chosen), the
 //! odd rows are the report.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use dreamwork::dream::Thresholds;
-use dreamwork::dream::near::judge;
+use dreamwork::dream::near::{judge, rare_words, shares_rare_words};
 use dreamwork::dream::plan::count_tokens;
 use dreamwork::embed::{Embedder, LexicalEmbedder, VectorCache, VectorCacheWriter, cosine, embed_cached};
 use dreamwork::memory::ContentHash;
@@ -100,11 +99,13 @@ const ASKED: usize = 1;
 const VALUE: usize = 2;
 const APART: usize = 3;
 
-fn candidate(a: &Document, b: &Document, similarity: f32, t: &Thresholds) -> bool {
-    let words = |d: &Document| -> BTreeSet<String> {
-        d.facts.iter().flat_map(|f| f.words.iter()).map(|w| w.text.clone()).filter(|w| w.chars().count() >= 3).collect()
-    };
-    similarity >= t.min_similarity || words(a).intersection(&words(b)).count() >= 2
+/// (blocking would propose the pair, the pair shares a rare word), as
+/// stage 2 sees them in a two-memory store (every word of three letters or
+/// more is rare there).
+fn related(a: &Document, b: &Document) -> (bool, bool) {
+    let docs = [a.clone(), b.clone()];
+    let rare = rare_words(&docs);
+    (shares_rare_words(&rare[0], &rare[1]), rare[0].intersection(&rare[1]).next().is_some())
 }
 
 fn tally(pairs: &[Pair], sims: &[f32], t: &Thresholds, lexicon: &Lexicon) -> Result<Tally, String> {
@@ -113,10 +114,11 @@ fn tally(pairs: &[Pair], sims: &[f32], t: &Thresholds, lexicon: &Lexicon) -> Res
         let (a, b) = (Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon));
         let tokens = count_tokens(&p.a).map_err(|e| e.to_string())? + count_tokens(&p.b).map_err(|e| e.to_string())?;
         out.naive += tokens;
-        let column = if !candidate(&a, &b, sim, t) {
+        let (blocked, shared) = related(&a, &b);
+        let column = if sim < t.min_similarity && !blocked {
             APART
         } else {
-            match judge(&a, &b, sim, t, lexicon) {
+            match judge(&a, &b, sim, shared, t, lexicon) {
                 r if r.merges() => MERGED,
                 Relation::ValueChange { .. } => VALUE,
                 Relation::Open(_) => ASKED,

@@ -241,12 +241,27 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     assert!(stdout.contains("report: "), "{stdout}");
     let report = dreamwork::dream::disk::read_report(&out).expect("report");
     use dreamwork::report::{Action, PatternKind};
-    assert_eq!(report.count(Action::Merged), 2, "the staging-db note and the copied style guide");
-    assert!(report.count(Action::Superseded) >= 4, "deploy day, Python upgrade, billing owner, CI runner");
+    // Certain or ask: only the exact copy of the style guide merges; "staging db
+    // port: 5433" and "The staging database listens on port 5433." differ in
+    // wording the device cannot prove harmless, so they are asked about.
+    assert_eq!(report.count(Action::Merged), 1, "the copied style guide");
+    let dropped_into = |p: &str| report.dropped.iter().find(|d| d.path.as_str() == p).and_then(|d| d.into.clone());
+    let into = |p: &str| dropped_into(p).map(|q| q.as_str().to_owned());
+    assert_eq!(into("/api/timeouts.md").as_deref(), Some("/notes/api-timeout.md"), "timeout: by recency");
+    assert_eq!(into("/ci/runner.md").as_deref(), Some("/notes/ci.md"), "CI runner: a session states the switch");
+    assert_eq!(into("/services/search.md").as_deref(), Some("/services/search-upgrade.md"), "a stated upgrade");
     let ci = report.memories.iter().find(|e| e.path.as_str() == "/notes/ci.md").expect("Jenkins kept");
     assert_eq!(ci.action, Action::Superseded, "a session says the CI switched to Jenkins");
     assert!(!ci.evidence.is_empty(), "the switch is cited");
-    assert_eq!(report.unresolved.len(), 1, "Oslo or Bergen room: left for review");
+    // Asked: the staging notes, the billing owner, the deploy day, the design
+    // room, and the checkout / search look-alikes.
+    assert_eq!(report.unresolved.len(), 5, "{:#?}", report.unresolved);
+    let asked = |a: &str, b: &str| {
+        report.unresolved.iter().any(|u| u.sources.iter().any(|s| s.as_str() == a) && u.sources.iter().any(|s| s.as_str() == b))
+    };
+    assert!(asked("/notes/staging-db.md", "/infra/staging-db.md"));
+    assert!(asked("/notes/billing-owner.md", "/team/billing-owner.md"));
+    assert!(asked("/notes/design-reviews.md", "/team/design-reviews.md"), "Oslo or Bergen room");
     let kinds: Vec<PatternKind> = report.patterns.iter().map(|p| p.kind).collect();
     assert!(kinds.contains(&PatternKind::RecurringMistake) && kinds.contains(&PatternKind::SharedPreference));
     let kept = |p: &str| report.memories.iter().any(|e| e.path.as_str() == p);
@@ -314,8 +329,18 @@ fn output_vector_cache_covers_every_output_memory() {
     for m in output.iter() {
         assert!(cache.get(&m.hash).is_some(), "no cached vector for {}", m.path);
     }
+    // A dream over OUT embeds no memory again. It may embed session turns
+    // that no question of the first dream needed as evidence (its questions
+    // differ: the first dream's answers are in OUT).
     let printed = dream(&out, &tmp.path().join("again"), &[]);
-    assert!(printed.contains(" 0 texts embedded"), "{printed}");
+    let embedded: usize = printed
+        .split(" texts embedded")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no embedding count in {printed}"));
+    let turns: usize = corpus().sessions.iter().map(|s| s.turns.len()).sum();
+    assert!(embedded <= turns, "{embedded} texts embedded, more than the {turns} session turns: {printed}");
 }
 
 /// The dream releases STORE once it has read it: an agent can write a memory

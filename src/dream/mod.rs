@@ -140,6 +140,10 @@ impl From<crate::progress::Cancelled> for DreamError {
     }
 }
 
+/// Where the dream writes the patterns it finds (`/patterns/mistakes/…`,
+/// `/patterns/preferences/…`).
+pub const PATTERNS_DIR: &str = "/patterns/";
+
 /// Candidate search settings. They depend on the embedder: similarities
 /// from different models are not on the same scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -339,7 +343,11 @@ impl Dream {
                 similarity: cosine(&vectors[a], &vectors[b]),
             });
         }
-        let pairs: Vec<CandidatePair> = by_pair.into_values().collect();
+        // Pattern memories of an earlier dream belong to stage 4, which
+        // derives them again from the sessions: never merged or asked about.
+        let is_pattern = |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
+        let pairs: Vec<CandidatePair> =
+            by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
         step("near", 0, pairs.len())?;
         let near = near::cluster(&documents, &pairs, &thresholds, &opts.lexicon);
         step("near", pairs.len(), pairs.len())?;

@@ -25,11 +25,19 @@ use crate::index::CandidatePair;
 use crate::text::{Document, DistinctProof, Lexicon, OpenReason, Relation, Side, compare};
 
 /// How stage 2 judges a candidate pair: the wording's verdict, and for a
-/// pair it leaves open that shares little wording, the embedding's (far
-/// apart: different topics).
-pub fn judge(a: &Document, b: &Document, similarity: f32, thresholds: &Thresholds, lexicon: &Lexicon) -> Relation {
+/// pair it leaves open that shares little wording, the embedding's: far
+/// apart and sharing no rare word at all (`shares_rare_word` false: no
+/// subject name in common), it is about different topics.
+pub fn judge(
+    a: &Document,
+    b: &Document,
+    similarity: f32,
+    shares_rare_word: bool,
+    thresholds: &Thresholds,
+    lexicon: &Lexicon,
+) -> Relation {
     match compare(a, b, lexicon) {
-        Relation::Open(OpenReason::Reworded) if similarity < thresholds.topic_floor => {
+        Relation::Open(OpenReason::Reworded) if similarity < thresholds.topic_floor && !shares_rare_word => {
             Relation::Distinct(DistinctProof::DifferentTopics)
         }
         other => other,
@@ -43,7 +51,7 @@ pub const MAX_BLOCK_DF: usize = 48;
 pub const MIN_BLOCK_SHARED: usize = 2;
 /// Words this short are grammar more often than subjects; they never
 /// serve as blocking keys.
-const MIN_BLOCK_CHARS: usize = 3;
+pub const MIN_BLOCK_CHARS: usize = 3;
 
 /// Candidate pairs by shared rare words (lexical blocking), `a < b`,
 /// sorted: every pair of documents that share a word found in at most
@@ -51,6 +59,31 @@ const MIN_BLOCK_CHARS: usize = 3;
 /// all. This complements the embedding's nearest neighbours, which miss
 /// rewordings and a short note that repeats one fact of a long document.
 pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
+    let sets = rare_words(documents);
+    let mut postings: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        for w in set {
+            postings.entry(w).or_default().push(i);
+        }
+    }
+    let lists: Vec<&Vec<usize>> = postings.values().filter(|l| l.len() > 1).collect();
+    let mut pairs: Vec<(usize, usize)> = lists
+        .par_iter()
+        .flat_map_iter(|list| {
+            let sets = &sets;
+            list.iter().enumerate().flat_map(move |(x, &a)| {
+                list[x + 1..].iter().filter(move |&&b| shares_rare_words(&sets[a], &sets[b])).map(move |&b| (a, b))
+            })
+        })
+        .collect();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// Each document's rare words: at least [`MIN_BLOCK_CHARS`] letters, found
+/// in at most [`MAX_BLOCK_DF`] documents.
+pub fn rare_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
     let sets: Vec<BTreeSet<&str>> = documents
         .iter()
         .map(|d| {
@@ -62,29 +95,18 @@ pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
                 .collect()
         })
         .collect();
-    let mut postings: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, set) in sets.iter().enumerate() {
+    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
+    for set in &sets {
         for w in set {
-            postings.entry(w).or_default().push(i);
+            *df.entry(w).or_insert(0) += 1;
         }
     }
-    let lists: Vec<&Vec<usize>> =
-        postings.values().filter(|l| l.len() > 1 && l.len() <= MAX_BLOCK_DF).collect();
-    let mut pairs: Vec<(usize, usize)> = lists
-        .par_iter()
-        .flat_map_iter(|list| {
-            let sets = &sets;
-            list.iter().enumerate().flat_map(move |(x, &a)| {
-                list[x + 1..]
-                    .iter()
-                    .filter(move |&&b| sets[a].intersection(&sets[b]).count() >= MIN_BLOCK_SHARED)
-                    .map(move |&b| (a, b))
-            })
-        })
-        .collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    pairs
+    sets.into_iter().map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= MAX_BLOCK_DF)).collect()).collect()
+}
+
+/// Whether two sets of rare words share at least [`MIN_BLOCK_SHARED`].
+pub fn shares_rare_words(a: &BTreeSet<&str>, b: &BTreeSet<&str>) -> bool {
+    a.intersection(b).take(MIN_BLOCK_SHARED).count() >= MIN_BLOCK_SHARED
 }
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
@@ -132,9 +154,11 @@ pub struct NearOutput {
 /// Clusters stage-1 groups given their documents and the candidate pairs
 /// (ids = stage-1 group indexes).
 pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thresholds, lexicon: &Lexicon) -> NearOutput {
+    let rare = rare_words(documents);
+    let related = |a: usize, b: usize| rare[a].intersection(&rare[b]).next().is_some();
     let relations: Vec<Relation> = pairs
         .par_iter()
-        .map(|p| judge(&documents[p.a], &documents[p.b], p.similarity, thresholds, lexicon))
+        .map(|p| judge(&documents[p.a], &documents[p.b], p.similarity, related(p.a, p.b), thresholds, lexicon))
         .collect();
     let n = documents.len();
     let mut uf = UnionFind::new(n);
@@ -182,7 +206,7 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
             } else if (ra, rb) == (p.b, p.a) {
                 r.flipped()
             } else {
-                match judge(&documents[ra], &documents[rb], p.similarity, thresholds, lexicon) {
+                match judge(&documents[ra], &documents[rb], p.similarity, related(ra, rb), thresholds, lexicon) {
                     // The kept texts merge or look distinct although members
                     // do not: a person should look.
                     settled if settled.merges() || matches!(settled, Relation::Distinct(_)) => {
@@ -303,10 +327,12 @@ mod tests {
         let (t, l) = (Thresholds::MINILM, Lexicon::default());
         let d = docs(&["Deploys happen on Fridays", "The cafeteria closes at noon"]);
         assert_eq!(
-            judge(&d[0], &d[1], t.topic_floor - 0.01, &t, &l),
+            judge(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),
             Relation::Distinct(DistinctProof::DifferentTopics)
         );
-        assert_eq!(judge(&d[0], &d[1], t.topic_floor + 0.01, &t, &l), Relation::Open(OpenReason::Reworded));
+        assert_eq!(judge(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l), Relation::Open(OpenReason::Reworded));
+        // Sharing a subject's name, a rewording is a question however far apart.
+        assert_eq!(judge(&d[0], &d[1], 0.0, true, &t, &l), Relation::Open(OpenReason::Reworded));
     }
 
     #[test]
