@@ -409,7 +409,8 @@ fn build_report(
             d.patterns.iter().find(|p| p.body == m.content).map(|p| PatternEntry {
                 kind: p.kind,
                 path: m.path.clone(),
-                sessions: p.sessions.iter().map(ToString::to_string).collect(),
+                sessions: p.session_names.clone(),
+                session_hashes: p.sessions.iter().map(ToString::to_string).collect(),
                 support: p.sessions.len(),
             })
         })
