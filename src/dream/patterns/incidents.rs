@@ -214,11 +214,9 @@ fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> 
         for result in turn.tool_results.iter().filter(|r| r.is_error) {
             let found = result.call_id.as_deref().and_then(|id| calls.get(id).copied()).or(last_call);
             let (call_turn, tool, input) = found.unwrap_or((i, "tool", ""));
-            let fix = next_success(turns, i, tool);
-            let swap = match (program(input, lex), fix.as_deref().and_then(|f| program(f, lex))) {
-                (Some(a), Some(b)) if a != b => Some((a, b)),
-                _ => None,
-            };
+            let next = next_success(turns, i, tool);
+            let swap = next.as_ref().and_then(|(at, fix)| (at - i <= ATTACH_WINDOW).then(|| swap(input, fix, lex))?);
+            let fix = next.map(|(_, fix)| fix);
             let first_line = result.content.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_owned();
             out.push((
                 call_turn,
@@ -237,10 +235,40 @@ fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> 
     out
 }
 
-/// The input of the first successful call of `tool` after turn `after`.
-fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<String> {
+/// The programs of a failing command and of the one that worked next,
+/// when the next one does the same job with another program: it runs the
+/// same arguments (a subcommand, a package, a path) and never the first
+/// program (`npm run test:unit` → `pnpm test`; not `psql …` → `docker
+/// compose up db && psql …`, not `run` → `make check`).
+fn swap(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
+    let (a, b) = (program(failed, lex)?, program(fix, lex)?);
+    let args = |input: &str, program: &str| -> (bool, std::collections::BTreeSet<String>) {
+        let command = command_text(input).unwrap_or_default();
+        let w: Vec<String> = words(&command).into_iter().map(|w| lex.canonical(&w)).collect();
+        let runs = |p: &str| w.iter().any(|x| x == p);
+        let rest = w.iter().filter(|x| x.as_str() != program && !lex.stop_words.contains(*x)).cloned().collect();
+        (runs(program), rest)
+    };
+    let (_, failed_args) = args(failed, &a);
+    let (_, fix_args) = args(fix, &b);
+    let fix_runs_a = words(&command_text(fix).unwrap_or_default()).iter().any(|w| lex.canonical(w) == a);
+    (a != b && !fix_runs_a && failed_args.intersection(&fix_args).next().is_some()).then_some((a, b))
+}
+
+/// The command of a shell call: the input's `command` field, or the input
+/// itself when it is not JSON; `None` for other tools' inputs.
+fn command_text(input: &str) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(serde_json::Value::Object(obj)) => Some(obj.get("command")?.as_str()?.to_owned()),
+        Ok(_) => None,
+        Err(_) => Some(input.to_owned()),
+    }
+}
+
+/// The turn and input of the first successful call of `tool` after turn `after`.
+fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<(usize, String)> {
     let mut pending: BTreeMap<&str, &str> = BTreeMap::new();
-    for turn in turns.iter().skip(after + 1) {
+    for (at, turn) in turns.iter().enumerate().skip(after + 1) {
         for call in turn.tool_calls.iter().filter(|c| c.name == tool) {
             pending.insert(call.id.as_deref().unwrap_or(""), call.input.as_str());
         }
@@ -249,7 +277,7 @@ fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<String> {
             if let Some(input) = pending.get(id)
                 && !result.is_error
             {
-                return Some((*input).to_owned());
+                return Some((at, (*input).to_owned()));
             }
         }
     }
@@ -261,11 +289,7 @@ fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<String> {
 /// skipping `VAR=value`, `sudo`, `env`, `time` and leading `cd … &&`
 /// steps; a path keeps its last part. `None` for other tools' inputs.
 pub fn program(input: &str, lex: &Lexicon) -> Option<String> {
-    let command = match serde_json::from_str::<serde_json::Value>(input) {
-        Ok(serde_json::Value::Object(obj)) => obj.get("command")?.as_str()?.to_owned(),
-        Ok(_) => return None,
-        Err(_) => input.to_owned(),
-    };
+    let command = command_text(input)?;
     for step in command.split("&&").flat_map(|s| s.split(';')) {
         let mut words = step.split_whitespace().filter(|w| {
             !(w.contains('=') && !w.starts_with('-') || matches!(*w, "sudo" | "env" | "time" | "exec" | "command"))
