@@ -100,7 +100,7 @@ pub fn incidents(
     if ra.opposes(&rb) {
         return Link::None;
     }
-    for program in [a.swapped_to(), b.swapped_to()].into_iter().flatten() {
+    for program in [a.remedy_program(), b.remedy_program()].into_iter().flatten() {
         if ra.wanted.contains(program) && rb.wanted.contains(program) {
             return Link::Certain;
         }

@@ -32,6 +32,12 @@ pub struct Failure {
     /// The program the failing command ran and the one the fix ran, when
     /// they differ (`npm` → `pnpm`): the agent reached for the wrong one.
     pub swap: Option<(String, String)>,
+    /// A program the fix ran first, before the failing one (`alembic
+    /// upgrade head && pytest`): a step the agent left out, and the
+    /// failing program.
+    pub before: Option<(String, String)>,
+    /// The first lines of the error (for telling what a correction is about).
+    pub detail: String,
 }
 
 /// A user statement in a session.
@@ -64,8 +70,8 @@ impl Incident {
     /// and what the corrections want.
     pub fn remedy(&self) -> Terms {
         let mut t = Terms::default();
-        if let Some((_, to)) = self.failure.as_ref().and_then(|f| f.swap.as_ref()) {
-            t.wanted.insert(to.clone());
+        if let Some(program) = self.remedy_program() {
+            t.wanted.insert(program.to_owned());
         }
         if let Some((from, _)) = self.failure.as_ref().and_then(|f| f.swap.as_ref()) {
             t.rejected.insert(from.clone());
@@ -77,9 +83,11 @@ impl Incident {
         t
     }
 
-    /// The program a fix switched to, if any.
-    pub fn swapped_to(&self) -> Option<&str> {
-        self.failure.as_ref().and_then(|f| f.swap.as_ref()).map(|(_, to)| to.as_str())
+    /// The program that set things right, if any: the one a fix switched
+    /// to, or the one it ran first.
+    pub fn remedy_program(&self) -> Option<&str> {
+        let f = self.failure.as_ref()?;
+        f.swap.as_ref().map(|(_, to)| to.as_str()).or(f.before.as_ref().map(|(first, _)| first.as_str()))
     }
 }
 
@@ -105,7 +113,9 @@ pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
     let user_text_turns: Vec<usize> = turns
         .iter()
         .enumerate()
-        .filter(|(_, t)| t.role == Role::User && !t.sidechain && t.tool_results.is_empty() && !t.text.trim().is_empty())
+        .filter(|(_, t)| {
+            t.role == Role::User && !t.sidechain && t.tool_results.is_empty() && !t.text.trim().is_empty()
+        })
         .map(|(i, _)| i)
         .collect();
     // The failure a user turn may answer: the latest before it, within the
@@ -131,7 +141,11 @@ pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
         let author = turn.author.clone();
         match reply {
             Some(statement) => said.push(Said { turn: i, author, statement }),
-            None => said.extend(found.into_iter().map(|statement| Said { turn: i, author: author.clone(), statement })),
+            None => said.extend(found.into_iter().map(|statement| Said {
+                turn: i,
+                author: author.clone(),
+                statement,
+            })),
         }
     }
     for s in said {
@@ -144,7 +158,10 @@ pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
         let answered = answers(s.turn).filter(|(_, (_, _, f))| related(f, &s.statement.terms, lex));
         match answered {
             Some((k, (call_turn, _, f))) => {
-                if let Some(existing) = pending.iter_mut().find(|p| p.failure.as_ref() == Some(f) && p.excerpt.start as usize == *call_turn) {
+                if let Some(existing) = pending
+                    .iter_mut()
+                    .find(|p| p.failure.as_ref() == Some(f) && p.excerpt.start as usize == *call_turn)
+                {
                     existing.corrections.push(s.clone());
                     let end = (s.turn + 1).min(*call_turn + MAX_EXCERPT_TURNS);
                     existing.excerpt = session.excerpt(*call_turn, end.max(existing.excerpt.end as usize));
@@ -187,15 +204,20 @@ pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
 /// Whether a correction speaks about a failure: it names a term of the
 /// failing call, its error or its fix.
 fn related(f: &Failure, terms: &Terms, lex: &Lexicon) -> bool {
-    let mut text = format!("{} {}", f.first_line, f.call.as_deref().unwrap_or(""));
+    let mut text = format!("{} {}", f.detail, f.call.as_deref().unwrap_or(""));
     if let Some(fix) = &f.fix {
         text.push(' ');
         text.push_str(fix);
     }
     let said = terms.all();
-    words(&text).iter().map(|w| lex.canonical(w)).any(|w| {
-        !lex.stop_words.contains(&w) && !lex.generic_words.contains(&w) && said.contains(w.as_str())
-    })
+    let parts = words(&text).into_iter().flat_map(|w| {
+        let mut all: Vec<String> = w.split(['/', '.']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        all.push(w);
+        all
+    });
+    parts
+        .map(|w| lex.canonical(&w))
+        .any(|w| !lex.stop_words.contains(&w) && !lex.generic_words.contains(&w) && said.contains(w.as_str()))
 }
 
 /// Every tool failure of a session: (call turn, result turn, failure).
@@ -214,10 +236,13 @@ fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> 
         for result in turn.tool_results.iter().filter(|r| r.is_error) {
             let found = result.call_id.as_deref().and_then(|id| calls.get(id).copied()).or(last_call);
             let (call_turn, tool, input) = found.unwrap_or((i, "tool", ""));
-            let next = next_success(turns, i, tool);
-            let swap = next.as_ref().and_then(|(at, fix)| (at - i <= ATTACH_WINDOW).then(|| swap(input, fix, lex))?);
+            let next = next_success(turns, i, tool).filter(|(at, _)| at - i <= ATTACH_WINDOW * 2);
+            let swap = next.as_ref().and_then(|(_, fix)| swap(input, fix, lex));
+            let before = next.as_ref().and_then(|(_, fix)| before(input, fix, lex));
             let fix = next.map(|(_, fix)| fix);
-            let first_line = result.content.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_owned();
+            let detail: String = result.content.lines().take(8).collect::<Vec<_>>().join("\n");
+            let first_line =
+                result.content.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_owned();
             out.push((
                 call_turn,
                 i,
@@ -228,6 +253,8 @@ fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> 
                     call: (!input.is_empty()).then(|| input.to_owned()),
                     fix,
                     swap,
+                    before,
+                    detail,
                 },
             ));
         }
@@ -246,13 +273,24 @@ fn swap(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
         let command = command_text(input).unwrap_or_default();
         let w: Vec<String> = words(&command).into_iter().map(|w| lex.canonical(&w)).collect();
         let runs = |p: &str| w.iter().any(|x| x == p);
-        let rest = w.iter().filter(|x| x.as_str() != program && !lex.stop_words.contains(*x)).cloned().collect();
+        let rest =
+            w.iter().filter(|x| x.as_str() != program && !lex.stop_words.contains(*x)).cloned().collect();
         (runs(program), rest)
     };
     let (_, failed_args) = args(failed, &a);
     let (_, fix_args) = args(fix, &b);
     let fix_runs_a = words(&command_text(fix).unwrap_or_default()).iter().any(|w| lex.canonical(w) == a);
     (a != b && !fix_runs_a && failed_args.intersection(&fix_args).next().is_some()).then_some((a, b))
+}
+
+/// A program the fix runs first, then the failing command's program with
+/// the failing command's arguments: (first program, failing program).
+fn before(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
+    let (a, first) = (program(failed, lex)?, program(fix, lex)?);
+    let failed_cmd = command_text(failed)?;
+    let fix_cmd = command_text(fix)?;
+    let later = fix_cmd.split("&&").skip(1).any(|step| step.trim() == failed_cmd.trim());
+    (first != a && later).then_some((first, a))
 }
 
 /// The command of a shell call: the input's `command` field, or the input
@@ -292,7 +330,8 @@ pub fn program(input: &str, lex: &Lexicon) -> Option<String> {
     let command = command_text(input)?;
     for step in command.split("&&").flat_map(|s| s.split(';')) {
         let mut words = step.split_whitespace().filter(|w| {
-            !(w.contains('=') && !w.starts_with('-') || matches!(*w, "sudo" | "env" | "time" | "exec" | "command"))
+            !(w.contains('=') && !w.starts_with('-')
+                || matches!(*w, "sudo" | "env" | "time" | "exec" | "command"))
         });
         let Some(first) = words.next() else { continue };
         if first == "cd" {

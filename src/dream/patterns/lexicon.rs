@@ -145,7 +145,8 @@ impl Lexicon {
             practice_terms: BTreeSet::new(),
         };
         // Practice terms are compared with content terms: give them the same form.
-        lexicon.practice_terms = file.practice_terms.iter().map(|t| lexicon.canonical(&t.to_lowercase())).collect();
+        lexicon.practice_terms =
+            file.practice_terms.iter().map(|t| lexicon.canonical(&t.to_lowercase())).collect();
         Ok(lexicon)
     }
 
@@ -265,14 +266,10 @@ mod tests {
 
     #[test]
     fn words_keep_names_and_drop_apostrophes() {
-        assert_eq!(words("Don't run `npm ci`, use pnpm-lock.yaml!"), [
-            "dont",
-            "run",
-            "npm",
-            "ci",
-            "use",
-            "pnpm-lock.yaml"
-        ]);
+        assert_eq!(
+            words("Don't run `npm ci`, use pnpm-lock.yaml!"),
+            ["dont", "run", "npm", "ci", "use", "pnpm-lock.yaml"]
+        );
     }
 
     #[test]

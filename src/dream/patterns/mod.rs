@@ -19,8 +19,8 @@
 //!   through [`DreamOptions::pattern_lexicon`](super::DreamOptions::pattern_lexicon).
 //!
 //! A group of certainly-linked occurrences is a [`Pattern`] when it is seen
-//! in at least `min_sessions` sessions (a preference also needs two known
-//! authors, or no author known at all). Groups that fall short but are
+//! in at least `min_sessions` sessions; a preference also needs two voices
+//! (known authors, each session whose speaker is unknown counting as one). Groups that fall short but are
 //! joined by candidate links into one that would not are returned as
 //! [`PatternCandidate`]s: the device cannot tell whether they are one
 //! pattern, so a resolver is asked (a `pattern` question, whose excerpts
@@ -172,7 +172,8 @@ pub fn find(
         .map(|m| m.item.corrections.iter().map(|c| index(&c.statement.text)).collect())
         .collect();
     let mistake_links = links(mistakes.len(), |a, b| {
-        let v = IncidentVectors { sig_a: sig_of[a], sig_b: sig_of[b], said_a: &said_of[a], said_b: &said_of[b] };
+        let v =
+            IncidentVectors { sig_a: sig_of[a], sig_b: sig_of[b], said_a: &said_of[a], said_b: &said_of[b] };
         group::incidents(&mistakes[a].item, &mistakes[b].item, &v, &cos, t)
     });
     let shared_enough = |occs: &[&Occ<Incident>]| distinct(occs.iter().map(|o| o.session)) >= min_sessions;
@@ -193,10 +194,14 @@ pub fn find(
         let (pa, pb) = (&preferences[a].item.statement, &preferences[b].item.statement);
         group::statements(&pa.terms, &pb.terms, cos(pref_vec[a], pref_vec[b]), t)
     });
+    // Voices: the known authors, plus each session where the speaker is
+    // unknown (it may be anyone).
     let shared = |occs: &[&Occ<Said>]| {
-        let authors: BTreeSet<&str> = occs.iter().flat_map(|o| o.authors.iter().map(String::as_str)).collect();
+        let authors: BTreeSet<&str> =
+            occs.iter().flat_map(|o| o.authors.iter().map(String::as_str)).collect();
+        let unknown = distinct(occs.iter().filter(|o| o.authors.is_empty()).map(|o| o.session));
         let n = distinct(occs.iter().map(|o| o.session));
-        n >= min_sessions && (authors.len() >= 2 || authors.is_empty())
+        n >= min_sessions && authors.len() + unknown >= 2
     };
     let (groups, open) = settle(&preferences, &pref_links, &shared);
     for g in &groups {
@@ -337,13 +342,20 @@ fn finish<T>(
     occs: &[&Occ<T>],
     sessions: &[&Session],
 ) -> Pattern {
-    let evidence: Vec<Excerpt> =
-        occs.iter().map(|o| o.excerpt.clone()).collect::<BTreeSet<_>>().into_iter().take(MAX_PATTERN_EVIDENCE).collect();
-    let by_id: BTreeMap<SessionId, usize> = occs.iter().map(|o| (sessions[o.session].id, o.session)).collect();
+    let evidence: Vec<Excerpt> = occs
+        .iter()
+        .map(|o| o.excerpt.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .take(MAX_PATTERN_EVIDENCE)
+        .collect();
+    let by_id: BTreeMap<SessionId, usize> =
+        occs.iter().map(|o| (sessions[o.session].id, o.session)).collect();
     let cites: Vec<String> = evidence
         .iter()
         .map(|e| {
-            let name = by_id.get(&e.session).map_or_else(|| e.session.to_string(), |&si| name_of(sessions, si));
+            let name =
+                by_id.get(&e.session).map_or_else(|| e.session.to_string(), |&si| name_of(sessions, si));
             format!("session {name} turns {}–{}", e.start, e.end)
         })
         .collect();
@@ -372,6 +384,18 @@ fn common_swap(occs: &[&Occ<Incident>]) -> Option<(Vec<String>, String)> {
     Some((from.into_iter().map(str::to_owned).collect(), program.to_owned()))
 }
 
+/// The program most fixes ran first, with the programs it had to precede.
+fn common_first_step(occs: &[&Occ<Incident>]) -> Option<(String, Vec<String>)> {
+    let mut first: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for o in occs {
+        if let Some((a, b)) = o.item.failure.as_ref().and_then(|f| f.before.as_ref()) {
+            first.entry(a.as_str()).or_default().insert(b.as_str());
+        }
+    }
+    let (program, then) = first.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))?;
+    Some((program.to_owned(), then.into_iter().map(str::to_owned).collect()))
+}
+
 fn quote_list(from: &[String]) -> String {
     from.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
 }
@@ -389,8 +413,13 @@ fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>]) -> Pattern {
     failures.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     let corrections: Vec<&Said> = occs.iter().flat_map(|o| o.item.corrections.iter()).collect();
     let swap = common_swap(occs);
+    let first_step = common_first_step(occs);
     let title = match (&swap, failures.first(), corrections.first()) {
         (Some((from, to)), _, _) => format!("{} used where `{to}` was needed", quote_list(from)),
+        (None, _, _) if first_step.is_some() => {
+            let (first, then) = first_step.clone().unwrap_or_default();
+            format!("{} run without `{first}` first", quote_list(&then))
+        }
         (None, Some(((tool, sig), _)), _) => format!("`{tool}` fails with \"{}\"", clip(sig, 80)),
         (None, None, Some(c)) => clip(&c.statement.text, 80),
         (None, None, None) => "a recurring mistake".to_owned(),
@@ -424,10 +453,13 @@ fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>]) -> Pattern {
             let _ = writeln!(body, "- \"{}\" ({who})", c.statement.text);
         }
     }
-    let advice = match &swap {
-        Some((from, to)) => format!("Use `{to}` here, not {}.", quote_list(from)),
-        None if failures.is_empty() => "Get it right from the start.".to_owned(),
-        None => "Check for this before running the same call again; do what worked instead.".to_owned(),
+    let advice = match (&swap, &first_step) {
+        (Some((from, to)), _) => format!("Use `{to}` here, not {}.", quote_list(from)),
+        (None, Some((first, then))) => format!("Run `{first}` before {}.", quote_list(then)),
+        (None, None) if failures.is_empty() => "Get it right from the start.".to_owned(),
+        (None, None) => {
+            "Check for this before running the same call again; do what worked instead.".to_owned()
+        }
     };
     let _ = writeln!(body, "\n{advice}");
     finish(PatternKind::RecurringMistake, slug(&title, 6), body, occs, sessions)

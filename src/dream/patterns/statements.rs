@@ -90,7 +90,11 @@ pub fn remark(text: &str, lex: &Lexicon) -> Option<Statement> {
         terms.extend(s.terms(lex));
     }
     let joined = sentences.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-    (!terms.is_empty()).then(|| Statement { kind: StatementKind::Correction, text: clip(&joined, MAX_TEXT), terms })
+    (!terms.is_empty()).then(|| Statement {
+        kind: StatementKind::Correction,
+        text: clip(&joined, MAX_TEXT),
+        terms,
+    })
 }
 
 /// The statements of one user turn (see the module doc).
@@ -202,13 +206,18 @@ impl Sentence {
                 if match_at(&w, i, &lex.preference_cues).is_some() {
                     cue = true;
                 }
-                let (term, used) = match lex.synonyms.iter().find(|(from, _)| from.len() > 1 && super::lexicon::phrase_at(&w, i, from)) {
+                let (term, used) = match lex
+                    .synonyms
+                    .iter()
+                    .find(|(from, _)| from.len() > 1 && super::lexicon::phrase_at(&w, i, from))
+                {
                     Some((from, to)) => (to.clone(), from.len()),
                     None => (lex.canonical(&w[i]), 1),
                 };
                 i += used;
                 let skip = |t: &str| lex.stop_words.contains(t) || lex.generic_words.contains(t);
-                if used == 1 && (skip(&w[i - 1]) || skip(&term)) || term.chars().all(|c| !c.is_alphanumeric()) {
+                if used == 1 && (skip(&w[i - 1]) || skip(&term)) || term.chars().all(|c| !c.is_alphanumeric())
+                {
                     continue;
                 }
                 if rejected {
@@ -264,7 +273,10 @@ fn clauses(sentence: &str) -> Vec<String> {
         let spaced_dash = matches!(c, '-' | '–' | '—')
             && chars.get(i.wrapping_sub(1)).is_some_and(|p| p.is_whitespace())
             && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
-        if matches!(c, ',' | ';' | '(' | ')' | '–' | '—') || spaced_dash || c == ':' && chars.get(i + 1).is_none_or(|n| n.is_whitespace()) {
+        if matches!(c, ',' | ';' | '(' | ')' | '–' | '—')
+            || spaced_dash
+            || c == ':' && chars.get(i + 1).is_none_or(|n| n.is_whitespace())
+        {
             out.push(std::mem::take(&mut current));
         } else {
             current.push(c);
@@ -371,10 +383,9 @@ mod tests {
 
     #[test]
     fn sentences_split_at_ends_not_inside_names() {
-        assert_eq!(split_sentences("Use pnpm-lock.yaml. Really!\n- next one"), [
-            "Use pnpm-lock.yaml.",
-            "Really!",
-            "next one"
-        ]);
+        assert_eq!(
+            split_sentences("Use pnpm-lock.yaml. Really!\n- next one"),
+            ["Use pnpm-lock.yaml.", "Really!", "next one"]
+        );
     }
 }

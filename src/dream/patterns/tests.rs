@@ -207,5 +207,8 @@ fn the_evidence_names_sessions_by_their_own_id() {
         session("pairing.md", user("ben", "Don't use npm here, use pnpm")),
     ]);
     let body = &found.patterns[0].body;
-    assert!(body.contains("session 4f1c2a9e-7b3d.jsonl turns") && body.contains("session pairing.md turns"), "{body}");
+    assert!(
+        body.contains("session 4f1c2a9e-7b3d.jsonl turns") && body.contains("session pairing.md turns"),
+        "{body}"
+    );
 }
