@@ -52,18 +52,21 @@ impl Link {
 /// Two statements say the same when neither wants what the other rejects
 /// and their terms agree: one's terms are all the other's (at least two,
 /// or one with a similar embedding), or they share at least two terms and
-/// half of the larger, or one term and half of the smaller at a high
-/// cosine. Weaker agreement (a shared term, or a cosine at `low`) is a
+/// half of the larger (or a practice term, `practice`: "small" and
+/// "pull-request" in two long sentences), or one term and half of the
+/// smaller at a high cosine. Weaker agreement (a shared term, or a cosine at `low`) is a
 /// candidate.
-pub fn statements(a: &Terms, b: &Terms, cos: f32, t: Thresholds) -> Link {
+pub fn statements(a: &Terms, b: &Terms, cos: f32, t: Thresholds, practice: &dyn Fn(&str) -> bool) -> Link {
     if a.opposes(b) || a.is_empty() || b.is_empty() {
         return Link::None;
     }
     let shared = a.shared(b);
+    let on_practice =
+        a.wanted.intersection(&b.wanted).chain(a.rejected.intersection(&b.rejected)).any(|w| practice(w));
     let small = a.len().min(b.len());
     let large = a.len().max(b.len());
     let certain = shared >= 1 && shared == small && (shared >= 2 || cos >= t.low)
-        || shared >= 2 && 2 * shared >= large
+        || shared >= 2 && (2 * shared >= large || on_practice)
         || shared >= 1 && 2 * shared >= small && cos >= t.high;
     if certain {
         Link::Certain
@@ -89,6 +92,7 @@ pub fn incidents(
     vectors: &IncidentVectors<'_>,
     cos: &dyn Fn(usize, usize) -> f32,
     t: Thresholds,
+    practice: &dyn Fn(&str) -> bool,
 ) -> Link {
     if let (Some(fa), Some(fb)) = (&a.failure, &b.failure)
         && fa.tool == fb.tool
@@ -108,7 +112,7 @@ pub fn incidents(
     let mut link = Link::None;
     for (ca, va) in a.corrections.iter().zip(vectors.said_a) {
         for (cb, vb) in b.corrections.iter().zip(vectors.said_b) {
-            link = link.or(statements(&ca.statement.terms, &cb.statement.terms, cos(*va, *vb), t));
+            link = link.or(statements(&ca.statement.terms, &cb.statement.terms, cos(*va, *vb), t, practice));
         }
     }
     if let (Some(fa), Some(fb), Some(va), Some(vb)) = (&a.failure, &b.failure, vectors.sig_a, vectors.sig_b)
@@ -203,6 +207,8 @@ mod tests {
     #[test]
     fn statements_link_on_agreeing_terms_never_on_opposite_ones() {
         let t = Thresholds::LEXICAL;
+        let practice = |w: &str| w == "pull-request" || w == "function";
+        let statements = |a: &Terms, b: &Terms, cos: f32, t: Thresholds| statements(a, b, cos, t, &practice);
         let small_prs = terms(&["pull-request", "small"], &[]);
         let small_prs_review = terms(&["pull-request", "small", "easy", "review"], &[]);
         assert_eq!(statements(&small_prs, &small_prs_review, 0.2, t), Link::Certain);
@@ -211,6 +217,8 @@ mod tests {
         assert_eq!(statements(&tabs, &spaces, 0.99, t), Link::None);
         let small_fns = terms(&["function", "small"], &[]);
         assert!(matches!(statements(&small_prs, &small_fns, 0.3, t), Link::Candidate(_)));
+        let long = terms(&["pull-request", "small", "under", "300", "line", "split", "refactor"], &[]);
+        assert_eq!(statements(&small_prs_review, &long, 0.3, t), Link::Certain, "two terms, one a practice");
         let retro = terms(&["retro", "thursday"], &[]);
         assert_eq!(statements(&small_prs, &retro, 0.1, t), Link::None);
     }

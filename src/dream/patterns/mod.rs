@@ -163,6 +163,7 @@ pub fn find(
     let index = |text: &str| texts.binary_search_by(|t| t.as_str().cmp(text)).unwrap_or(0);
     let cos = |a: usize, b: usize| cosine(&vectors[a], &vectors[b]);
     let t = Thresholds::for_model(embedder.model_id());
+    let practice = |w: &str| lexicon.practice_terms.contains(w);
 
     // Recurring mistakes.
     let sig_of: Vec<Option<usize>> =
@@ -174,7 +175,7 @@ pub fn find(
     let mistake_links = links(mistakes.len(), |a, b| {
         let v =
             IncidentVectors { sig_a: sig_of[a], sig_b: sig_of[b], said_a: &said_of[a], said_b: &said_of[b] };
-        group::incidents(&mistakes[a].item, &mistakes[b].item, &v, &cos, t)
+        group::incidents(&mistakes[a].item, &mistakes[b].item, &v, &cos, t, &practice)
     });
     let shared_enough = |occs: &[&Occ<Incident>]| distinct(occs.iter().map(|o| o.session)) >= min_sessions;
     let (groups, open) = settle(&mistakes, &mistake_links, &shared_enough);
@@ -192,7 +193,7 @@ pub fn find(
     let pref_vec: Vec<usize> = preferences.iter().map(|p| index(&p.item.statement.text)).collect();
     let pref_links = links(preferences.len(), |a, b| {
         let (pa, pb) = (&preferences[a].item.statement, &preferences[b].item.statement);
-        group::statements(&pa.terms, &pb.terms, cos(pref_vec[a], pref_vec[b]), t)
+        group::statements(&pa.terms, &pb.terms, cos(pref_vec[a], pref_vec[b]), t, &practice)
     });
     // Voices: the known authors, plus each session where the speaker is
     // unknown (it may be anyone).
