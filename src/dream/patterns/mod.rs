@@ -24,7 +24,8 @@
 //! joined by candidate links into one that would not are returned as
 //! [`PatternCandidate`]s: the device cannot tell whether they are one
 //! pattern, so a resolver is asked (a `pattern` question, whose excerpts
-//! are the candidate occurrences). A group that is a pattern by itself is
+//! are the candidate occurrences: [`PatternCandidate::to_plan`] gives the
+//! input of [`plan::pattern_questions`](super::plan::pattern_questions)). A group that is a pattern by itself is
 //! never part of a candidate.
 //!
 //! Promises: a one-off failure or correction, and a preference of a single
@@ -92,6 +93,19 @@ pub struct PatternCandidate {
     pub why: String,
     /// The occurrences, in session id then turn order, at most [`MAX_PATTERN_EVIDENCE`].
     pub occurrences: Vec<CandidateOccurrence>,
+}
+
+impl PatternCandidate {
+    /// What the planner makes a `pattern` question of
+    /// ([`plan::pattern_questions`](super::plan::pattern_questions)): the
+    /// reason, and the occurrences' excerpts, which the question quotes
+    /// with the sessions' own ids.
+    pub fn to_plan(&self) -> super::plan::PatternCandidate {
+        super::plan::PatternCandidate {
+            why: self.why.clone(),
+            occurrences: self.occurrences.iter().map(|o| o.excerpt.clone()).collect(),
+        }
+    }
 }
 
 /// One occurrence of a [`PatternCandidate`].

@@ -186,10 +186,7 @@ fn corrections_recur_across_sessions() {
 #[test]
 fn loosely_related_occurrences_become_a_candidate() {
     // Two corrections sharing only one term: perhaps one mistake, not proven.
-    let found = run(&[
-        session("1", user("ana", "Don't bump the version.")),
-        session("2", user("ben", "Stop editing version numbers by hand.")),
-    ]);
+    let found = run(&sessions_of_candidate_test());
     assert!(found.patterns.is_empty(), "{found:#?}");
     assert_eq!(found.candidates.len(), 1, "{found:#?}");
     let c = &found.candidates[0];
@@ -198,6 +195,23 @@ fn loosely_related_occurrences_become_a_candidate() {
     at.sort_unstable();
     assert_eq!(at, ["1", "2"]);
     assert!(c.why.contains("may be one recurring mistake"), "{}", c.why);
+    // It becomes one `pattern` question quoting both occurrences by session name.
+    let mut sessions = sessions_of_candidate_test();
+    sessions.sort_by_key(|s| s.id);
+    let plan = crate::dream::plan::pattern_questions(&[c.to_plan()], &sessions, "").expect("plans");
+    let q = &plan.questions[0];
+    assert_eq!(q.kind, crate::resolve::QuestionKind::Pattern);
+    let mut named: Vec<&str> = q.excerpts.iter().map(|e| e.session.as_str()).collect();
+    named.sort_unstable();
+    assert_eq!(named, ["1", "2"]);
+    assert!(q.members.is_empty());
+}
+
+fn sessions_of_candidate_test() -> Vec<Session> {
+    vec![
+        session("1", user("ana", "Don't bump the version.")),
+        session("2", user("ben", "Stop editing version numbers by hand.")),
+    ]
 }
 
 #[test]
