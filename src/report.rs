@@ -11,7 +11,8 @@
 //! - `dropped`: input memories whose path is absent from the output,
 //!   `{path, into, reason}`, `into` being the output memory whose `sources`
 //!   name it (null only if no output carries it);
-//! - `patterns`: `{kind, path, sessions, support}`;
+//! - `patterns`: `{kind, path, sessions, session_hashes, support}`
+//!   (`sessions` by the transcripts' own ids, `session_hashes` beside them);
 //! - `unresolved`: `{cluster, kind, sources, why, open}`: the question's id
 //!   (as in `dream/questions.jsonl`), `cluster` or `pattern`, the input paths
 //!   it is about, why in words, and `open`, the typed reason
@@ -162,8 +163,15 @@ pub struct PatternEntry {
     pub kind: PatternKind,
     /// The output memory that describes it.
     pub path: MemoryPath,
-    /// The sessions it was seen in (hex ids, sorted).
+    /// The sessions it was seen in, by the transcript's own id (Claude
+    /// Code `sessionId`, Managed Agents session id, the file name of a text
+    /// transcript; the start of the content hash where a session has none),
+    /// in the order of `session_hashes`.
     pub sessions: Vec<String>,
+    /// The same sessions' content hashes (hex, ascending): `dreamwork
+    /// sessions show HASH` finds each.
+    #[serde(default)]
+    pub session_hashes: Vec<String>,
     /// Number of distinct sessions supporting it.
     pub support: usize,
 }
@@ -315,6 +323,7 @@ impl Report {
                 PatternKind::SharedPreference => "shared preference",
             };
             let _ = writeln!(md, "### `{}` — {kind}, {} sessions\n", p.path, p.support);
+            let _ = writeln!(md, "Sessions: {}\n", p.sessions.join(", "));
             if let Some(m) = after.get(&p.path) {
                 let _ = writeln!(md, "{}", quote(&m.content));
             }

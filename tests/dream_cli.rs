@@ -112,15 +112,17 @@ fn sessions_from_files_in_any_listing_order() {
     let store = tmp.path().join("store");
     make_store(&store, &Corpus { sessions: vec![], ..corpus }, false);
     let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team/sessions");
-    // The same transcripts under other names, so a directory listing orders them differently.
+    // The same transcripts (a text transcript is known by its file name, so
+    // the names stay) in directories that a listing visits in reverse order.
     let renamed = tmp.path().join("renamed");
-    std::fs::create_dir_all(&renamed).expect("dir");
     let mut names: Vec<PathBuf> =
         std::fs::read_dir(&team).expect("lists").map(|e| e.expect("entry").path()).collect();
     names.sort();
     for (i, p) in names.iter().rev().enumerate() {
         let name = p.file_name().expect("name").to_string_lossy().to_string();
-        std::fs::copy(p, renamed.join(format!("{}-{name}", 9 - i))).expect("copied");
+        let dir = renamed.join(format!("{i}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::copy(p, dir.join(name)).expect("copied");
     }
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");

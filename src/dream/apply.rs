@@ -435,7 +435,14 @@ fn add_answered_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>
         entries.push(PatternEntry {
             kind: *kind,
             path,
-            sessions: ids.iter().map(ToString::to_string).collect(),
+            sessions: ids
+                .iter()
+                .map(|id| {
+                    let name = r.sessions.iter().find(|(_, v)| *v == id).map(|(name, _)| name.clone());
+                    name.unwrap_or_else(|| id.to_string())
+                })
+                .collect(),
+            session_hashes: ids.iter().map(ToString::to_string).collect(),
             support: ids.len(),
         });
     }
@@ -510,7 +517,8 @@ fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<
         entries.push(PatternEntry {
             kind: p.kind,
             path,
-            sessions: p.sessions.iter().map(ToString::to_string).collect(),
+            sessions: p.session_names.clone(),
+            session_hashes: p.sessions.iter().map(ToString::to_string).collect(),
             support: p.sessions.len(),
         });
     }

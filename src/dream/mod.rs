@@ -182,6 +182,9 @@ pub struct DreamOptions {
     pub thresholds: Option<Thresholds>,
     /// Sessions a pattern needs (at least 2).
     pub min_pattern_sessions: usize,
+    /// The word lists stage 4 reads sessions with (default: the built-in
+    /// `src/dream/patterns/lexicon.json`; see [`patterns::lexicon`]).
+    pub pattern_lexicon: patterns::Lexicon,
     /// Excerpts per question.
     pub excerpts: ExcerptBudget,
     /// Extra instructions passed to the resolver with every question.
@@ -202,6 +205,7 @@ impl Default for DreamOptions {
         Self {
             thresholds: None,
             min_pattern_sessions: 2,
+            pattern_lexicon: patterns::Lexicon::builtin(),
             excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
             instructions: String::new(),
             threads: None,
@@ -373,7 +377,7 @@ impl Dream {
 
         // 4. Patterns.
         step("patterns", 0, sessions.len())?;
-        let found = patterns::find(&sessions, opts.min_pattern_sessions);
+        let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
         step("patterns", sessions.len(), sessions.len())?;
 
         // 5–6. Plan and resolve, in two rounds: strong clusters (certainly
@@ -485,7 +489,7 @@ impl Dream {
             exact: &exact,
             groups: &near.groups,
             settled: &decided.settled,
-            patterns: &found,
+            patterns: &found.patterns,
             resolved: &resolved,
             tokens: &tokens,
             embedder: embedder.model_id(),
