@@ -15,7 +15,8 @@
 //!   threshold never sees the rows it is reported on.
 //!
 //! MiniLM is skipped with a note when its model is not installed
-//! (`dreamwork model fetch`).
+//! (`dreamwork model fetch`). How the dream's merge rule decides these
+//! pairs is `examples/text_quality.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -151,35 +152,6 @@ fn report(name: &str, e: &dyn Embedder, sts: &Pairs, mr: &Pairs) -> Result<(), S
     Ok(())
 }
 
-/// The dream's lexical confirmation (`dream::near::compare`) on labelled
-/// pairs: how often it would merge (duplicate or subsumed), flag a
-/// conflict, or keep both, for pairs that mean the same and pairs that do
-/// not. A merge of a pair that does not mean the same is a lost fact.
-fn confirmation(name: &str, rows: &[(bool, &str, &str)]) {
-    use dreamwork::dream::near::{Relation, compare};
-    use dreamwork::dream::normalize::analyse;
-    let mut counts = [[0usize; 3]; 2];
-    for (same, a, b) in rows {
-        let column = match compare(&analyse(a), &analyse(b)) {
-            Relation::Duplicate | Relation::Subsumes { .. } => 0,
-            Relation::Conflict { .. } => 1,
-            Relation::Distinct => 2,
-        };
-        counts[usize::from(*same)][column] += 1;
-    }
-    for (same, label) in [(true, "same meaning"), (false, "different")] {
-        let [merged, conflict, kept] = counts[usize::from(same)];
-        let total = (merged + conflict + kept).max(1) as f64;
-        println!(
-            "{name:12} {label:13} {:5} pairs: merged {merged} ({:.2}%), conflict {conflict} ({:.1}%), kept apart {kept} ({:.1}%)",
-            merged + conflict + kept,
-            100.0 * merged as f64 / total,
-            100.0 * conflict as f64 / total,
-            100.0 * kept as f64 / total,
-        );
-    }
-}
-
 fn main() -> std::process::ExitCode {
     let dir = std::env::args()
         .nth(1)
@@ -190,17 +162,6 @@ fn main() -> std::process::ExitCode {
         let sts = stsb(&dir)?;
         let mr = mrpc(&dir)?;
         println!("STS-B test: {} pairs; MRPC train: {} pairs", sts.len(), mr.len());
-        println!("near-duplicate confirmation (the dream's lexical check):");
-        let mrpc_rows: Vec<(bool, &str, &str)> =
-            mr.iter().map(|(label, a, b)| (*label == 1.0, a.as_str(), b.as_str())).collect();
-        confirmation("MRPC", &mrpc_rows);
-        // STS-B: 5 = the same meaning; below 3 = a different one (3–5 left out).
-        let sts_rows: Vec<(bool, &str, &str)> = sts
-            .iter()
-            .filter(|(score, _, _)| *score >= 5.0 || *score < 3.0)
-            .map(|(score, a, b)| (*score >= 5.0, a.as_str(), b.as_str()))
-            .collect();
-        confirmation("STS-B test", &sts_rows);
         report("lexical", &LexicalEmbedder::default(), &sts, &mr)?;
         #[cfg(feature = "minilm")]
         match dreamwork::embed::MiniLmEmbedder::load(&Default::default()) {

@@ -279,6 +279,26 @@ pub struct Memory {
     pub sources: Vec<Source>,
 }
 
+/// The store hash: a digest of live (path, content) pairs, independent of
+/// history, timestamps, metadata and order — blake3 over the tag `dreamwork
+/// store hash v1` and then, per memory in path order, the path's length
+/// (`u64` LE), the path and the content's blake3 hash. The store's
+/// [`store_hash`](crate::Store::store_hash) and a dream report's hashes are
+/// this function.
+pub fn store_hash<'a>(memories: impl IntoIterator<Item = &'a Memory>) -> ContentHash {
+    let mut sorted: Vec<&Memory> = memories.into_iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"dreamwork store hash v1");
+    for memory in sorted {
+        let path = memory.path.as_str().as_bytes();
+        hasher.update(&(path.len() as u64).to_le_bytes());
+        hasher.update(path);
+        hasher.update(blake3::hash(memory.content.as_bytes()).as_bytes());
+    }
+    ContentHash(*hasher.finalize().as_bytes())
+}
+
 impl Memory {
     /// A memory written now by hand: no metadata, no sources.
     pub fn new(path: MemoryPath, content: impl Into<String>, at: Timestamp) -> Self {

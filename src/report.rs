@@ -58,6 +58,11 @@ pub struct Report {
     pub patterns: Vec<PatternEntry>,
     /// Clusters left for review, in cluster order.
     pub unresolved: Vec<UnresolvedEntry>,
+    /// Open pairs not asked about, because the clusters they would join
+    /// already hold the most memories one question may
+    /// (`dream::conflict::MAX_CLUSTER_GROUPS`). Both memories are kept.
+    #[serde(default)]
+    pub not_asked: usize,
     /// Token accounting.
     pub tokens: Tokens,
 }
@@ -208,22 +213,9 @@ pub struct Tokens {
     pub usage: Usage,
 }
 
-/// The store hash of a set of memories, as [`Store::store_hash`](crate::store::Store::store_hash)
-/// computes it: blake3 over the tag `dreamwork store hash v1` and then, per
-/// memory in path order, the path's length (`u64` LE), the path and the
-/// content's blake3 hash. Depends only on the (path, content) pairs.
+/// The [store hash](crate::memory::store_hash) of a set of memories, in hex.
 pub fn memories_hash(memories: &[Memory]) -> String {
-    let mut sorted: Vec<&Memory> = memories.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"dreamwork store hash v1");
-    for m in sorted {
-        let path = m.path.as_str().as_bytes();
-        hasher.update(&(path.len() as u64).to_le_bytes());
-        hasher.update(path);
-        hasher.update(blake3::hash(m.content.as_bytes()).as_bytes());
-    }
-    hasher.finalize().to_hex().to_string()
+    crate::memory::store_hash(memories).to_hex()
 }
 
 impl Report {
@@ -331,6 +323,13 @@ impl Report {
         if !self.unresolved.is_empty() {
             let _ = writeln!(md, "## Unresolved (kept as they were, for review)\n");
         }
+        if self.not_asked > 0 {
+            let _ = writeln!(
+                md,
+                "{} more pairs of look-alike memories were not asked about: their clusters were full. Both sides are kept.\n",
+                self.not_asked
+            );
+        }
         for u in &self.unresolved {
             let _ = writeln!(md, "### {}\n\n{}\n", u.cluster, u.why);
             for src in &u.sources {
@@ -415,6 +414,7 @@ mod tests {
             dropped: vec![DroppedEntry { path: p("/b"), into: Some(p("/a")), reason: "same fact".into() }],
             patterns: vec![],
             unresolved: vec![],
+            not_asked: 0,
             tokens: Tokens { tokenizer: "cl100k_base".into(), naive: 100, sent: 0, usage: Usage::default() },
         }
     }

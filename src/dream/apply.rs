@@ -167,6 +167,8 @@ pub struct Decisions<'a> {
     pub resolved: &'a [Resolved],
     /// Token accounting of the plan.
     pub tokens: &'a Tokens,
+    /// Open pairs left out of full clusters.
+    pub not_asked: usize,
     /// The embedder's model id.
     pub embedder: &'a str,
 }
@@ -566,6 +568,7 @@ fn build_report(
         dropped,
         patterns,
         unresolved,
+        not_asked: d.not_asked,
         tokens: d.tokens.clone(),
     })
 }

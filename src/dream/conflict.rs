@@ -113,7 +113,7 @@ impl OpenCluster {
 }
 
 /// A question left open between two groups.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpenEdge {
     /// One group.
     pub a: usize,
@@ -121,16 +121,33 @@ pub struct OpenEdge {
     pub b: usize,
     /// Why it is open.
     pub why: OpenReason,
+    /// The cosine of the pair (closer pairs are asked together first).
+    pub similarity: f32,
+}
+
+/// Most groups one question holds: a larger cluster is no question a
+/// person (or a model) can answer well. Open pairs are joined into clusters
+/// closest first; a pair whose clusters would grow beyond this is not
+/// asked, and counted as such ([`Clusters::not_asked`]).
+pub const MAX_CLUSTER_GROUPS: usize = 8;
+
+/// Clusters built from open pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Clusters {
+    /// The clusters, in order of their smallest group.
+    pub clusters: Vec<OpenCluster>,
+    /// Open pairs left out because their clusters were full.
+    pub not_asked: usize,
 }
 
 /// What stage 3 decided.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConflictOutput {
     /// Supersessions settled on evidence, sorted by loser.
     pub settled: Vec<Supersession>,
     /// Clusters of open value changes (certainly one subject), for the
-    /// first round of questions, in order of their first group.
-    pub strong: Vec<OpenCluster>,
+    /// first round of questions.
+    pub strong: Clusters,
     /// Other questions, between groups still standing after stage 3, for
     /// the second round once the first is answered.
     pub weak: Vec<OpenEdge>,
@@ -187,6 +204,7 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
 pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     let mut beats: BTreeMap<usize, BTreeMap<usize, SettleReason>> = BTreeMap::new();
     let mut open: Vec<(usize, usize, OpenReason, bool)> = Vec::new();
+    let closeness: BTreeMap<(usize, usize), f32> = unsettled.iter().map(|p| ((p.a, p.b), p.similarity)).collect();
     for pair in unsettled {
         let value = matches!(pair.relation, Relation::ValueChange { .. });
         match decide(units, pair) {
@@ -196,6 +214,9 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
             Verdict::Open(why) => open.push((pair.a, pair.b, why, value)),
         }
     }
+    let similarity = |a: usize, b: usize| {
+        closeness.get(&(a.min(b), a.max(b))).copied().unwrap_or(0.0)
+    };
     // A loser claimed by two winners is ambiguous: leave all of it open.
     let mut direct: BTreeMap<usize, (usize, SettleReason)> = BTreeMap::new();
     for (loser, winners) in beats {
@@ -263,46 +284,58 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
             templates += 1;
             continue;
         }
-        let edge = OpenEdge { a: *a, b: *b, why: why.clone() };
+        let edge = OpenEdge { a: *a, b: *b, why: why.clone(), similarity: similarity(*a, *b) };
         if *value { strong_edges.push(edge) } else { weak.push(edge) }
     }
     let strong = clusters(units.len(), &strong_edges, |g| g);
     ConflictOutput { settled, strong, weak, templates }
 }
 
-/// Connected components (of two groups or more) of `edges` after mapping
-/// each end through `carrier`, in order of their smallest group; each with
-/// the distinct reasons of its edges.
-pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) -> Vec<OpenCluster> {
-    let mut uf = UnionFind::new(n);
-    let mut kept = Vec::new();
+/// Clusters of `edges` after mapping each end through `carrier`: pairs are
+/// joined closest first (then by groups), while the joined cluster holds at
+/// most [`MAX_CLUSTER_GROUPS`] groups; in order of their smallest group,
+/// each with the distinct reasons of its pairs.
+pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) -> Clusters {
+    let mut mapped: BTreeMap<(usize, usize), (f32, BTreeSet<&OpenReason>)> = BTreeMap::new();
     for e in edges {
         let (a, b) = (carrier(e.a), carrier(e.b));
         if a != b {
-            uf.union(a, b);
-            kept.push((a, &e.why));
+            let entry = mapped.entry((a.min(b), a.max(b))).or_insert((e.similarity, BTreeSet::new()));
+            entry.0 = entry.0.max(e.similarity);
+            entry.1.insert(&e.why);
         }
     }
-    let mut whys: BTreeMap<usize, BTreeSet<&OpenReason>> = BTreeMap::new();
-    for (a, why) in kept {
-        whys.entry(uf.find(a)).or_default().insert(why);
-    }
-    let mut members: BTreeMap<usize, BTreeSet<usize>> =
-        whys.keys().map(|&root| (root, BTreeSet::new())).collect();
-    for e in edges {
-        for g in [carrier(e.a), carrier(e.b)] {
-            if let Some(set) = members.get_mut(&uf.find(g)) {
-                set.insert(g);
+    let mut order: Vec<(&(usize, usize), &(f32, BTreeSet<&OpenReason>))> = mapped.iter().collect();
+    order.sort_by(|x, y| y.1.0.total_cmp(&x.1.0).then(x.0.cmp(y.0)));
+    let mut uf = UnionFind::new(n);
+    let mut size: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut asked: Vec<(usize, usize, &BTreeSet<&OpenReason>)> = Vec::new();
+    let mut not_asked = 0;
+    for (&(a, b), (_, why)) in order {
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra != rb {
+            let (sa, sb) = (size.get(&ra).copied().unwrap_or(1), size.get(&rb).copied().unwrap_or(1));
+            if sa + sb > MAX_CLUSTER_GROUPS {
+                not_asked += 1;
+                continue;
             }
+            uf.union(a, b);
+            size.insert(uf.find(a), sa + sb);
         }
+        asked.push((a, b, why));
     }
-    members
-        .into_iter()
-        .map(|(root, groups)| {
-            let why = whys.get(&root).map(|s| s.iter().map(|&w| w.clone()).collect()).unwrap_or_default();
-            OpenCluster { groups: groups.into_iter().collect(), why }
-        })
-        .collect()
+    let mut by_root: BTreeMap<usize, (BTreeSet<usize>, BTreeSet<&OpenReason>)> = BTreeMap::new();
+    for (a, b, why) in asked {
+        let entry = by_root.entry(uf.find(a)).or_default();
+        entry.0.insert(a);
+        entry.0.insert(b);
+        entry.1.extend(why.iter().copied());
+    }
+    let clusters = by_root
+        .into_values()
+        .map(|(groups, why)| OpenCluster { groups: groups.into_iter().collect(), why: why.into_iter().cloned().collect() })
+        .collect();
+    Clusters { clusters, not_asked }
 }
 
 #[cfg(test)]
@@ -318,7 +351,7 @@ mod tests {
     }
 
     fn change(a: usize, b: usize, cue: Option<Side>) -> Unsettled {
-        Unsettled { a, b, relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue } }
+        Unsettled { a, b, relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue }, similarity: 0.9 }
     }
 
     #[test]
@@ -329,7 +362,7 @@ mod tests {
         assert!(matches!(out.settled[0].reason, SettleReason::Cue { .. }));
         let out = resolve(&units(&p, &[3, 2]), &[change(0, 1, Some(Side::B))]);
         assert!(out.settled.is_empty());
-        assert_eq!(out.strong[0].why, vec![OpenReason::ConflictingCues]);
+        assert_eq!(out.strong.clusters[0].why, vec![OpenReason::ConflictingCues]);
     }
 
     #[test]
@@ -340,7 +373,7 @@ mod tests {
         assert_eq!(winners, vec![(0, 2), (1, 2)]);
         assert!(out.settled[0].reason.to_string().starts_with("by recency"));
         let out = resolve(&units(&p, &[1, 1, 1]), &[change(0, 1, None), change(1, 2, None)]);
-        assert_eq!(out.strong, vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]);
+        assert_eq!(out.strong.clusters, vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]);
     }
 
     #[test]
@@ -350,6 +383,7 @@ mod tests {
             a,
             b,
             relation: Relation::Open(OpenReason::Replaced { a: x.into(), b: format!("{x}{b}") }),
+            similarity: 0.9,
         };
         let pairs: Vec<Unsettled> = (1..6).map(|b| replaced(0, b, "calo")).collect();
         let out = resolve(&units(&p, &[1; 6]), &pairs);
@@ -357,6 +391,18 @@ mod tests {
         assert!(out.weak.is_empty());
         let out = resolve(&units(&p, &[1; 6]), &pairs[..2]);
         assert_eq!(out.weak.len(), 2);
-        assert!(out.strong.is_empty());
+        assert!(out.strong.clusters.is_empty());
+    }
+
+    #[test]
+    fn clusters_stay_small_joining_the_closest_pairs_first() {
+        let edge = |a, b, similarity| OpenEdge { a, b, why: OpenReason::Reworded, similarity };
+        // A chain of 12 groups: the closest pairs fill a cluster of 8.
+        let edges: Vec<OpenEdge> = (0..11).map(|i| edge(i, i + 1, 0.5 + i as f32 / 100.0)).collect();
+        let out = clusters(12, &edges, |g| g);
+        let sizes: Vec<usize> = out.clusters.iter().map(|c| c.groups.len()).collect();
+        assert!(sizes.iter().all(|&s| s <= MAX_CLUSTER_GROUPS), "{sizes:?}");
+        assert_eq!(out.clusters.iter().map(|c| c.groups.len() - 1).sum::<usize>() + out.not_asked, 11);
+        assert!(out.clusters.iter().any(|c| c.groups.contains(&11) && c.groups.contains(&4)));
     }
 }

@@ -391,6 +391,7 @@ impl Dream {
         let mut sent = 0;
         let mut usage = Usage::default();
         let mut resolved: Vec<apply::Resolved> = Vec::new();
+        let mut not_asked = 0;
         for round in 0..2 {
             let carriers = apply::Carriers::new(
                 near.groups.len(),
@@ -404,6 +405,8 @@ impl Dream {
             } else {
                 conflict::clusters(near.groups.len(), &decided.weak, |g| carriers.final_of(g))
             };
+            not_asked += open.not_asked;
+            let open = open.clusters;
             step("plan", 0, open.len())?;
             let inputs: Vec<plan::ClusterInput<'_>> = open
                 .iter()
@@ -492,6 +495,7 @@ impl Dream {
             patterns: &found.patterns,
             resolved: &resolved,
             tokens: &tokens,
+            not_asked,
             embedder: embedder.model_id(),
         })?;
         step("apply", 1, 1)?;

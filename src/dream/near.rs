@@ -123,7 +123,7 @@ pub struct NearGroup {
 }
 
 /// A candidate pair stage 2 could not settle, between near groups.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Unsettled {
     /// One near group.
     pub a: usize,
@@ -131,6 +131,8 @@ pub struct Unsettled {
     pub b: usize,
     /// How the wording relates them: a value change or a question.
     pub relation: Relation,
+    /// The cosine of the candidate pair that brought them together.
+    pub similarity: f32,
 }
 
 /// What stage 2 found.
@@ -191,7 +193,7 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
             group_of[m] = gi;
         }
     }
-    let mut unsettled: BTreeMap<(usize, usize), Relation> = BTreeMap::new();
+    let mut unsettled: BTreeMap<(usize, usize), (Relation, f32)> = BTreeMap::new();
     for (p, r) in pairs.iter().zip(relations) {
         let (x, y) = (group_of[p.a], group_of[p.b]);
         if x == y || r.merges() || matches!(r, Relation::Distinct(_)) {
@@ -201,7 +203,7 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
         let (a, b) = (x.min(y), x.max(y));
         unsettled.entry((a, b)).or_insert_with(|| {
             let (ra, rb) = (groups[a].representative, groups[b].representative);
-            if (ra, rb) == (p.a, p.b) {
+            let relation = if (ra, rb) == (p.a, p.b) {
                 r
             } else if (ra, rb) == (p.b, p.a) {
                 r.flipped()
@@ -214,10 +216,14 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
                     }
                     other => other,
                 }
-            }
+            };
+            (relation, p.similarity)
         });
     }
-    let unsettled = unsettled.into_iter().map(|((a, b), relation)| Unsettled { a, b, relation }).collect();
+    let unsettled = unsettled
+        .into_iter()
+        .map(|((a, b), (relation, similarity))| Unsettled { a, b, relation, similarity })
+        .collect();
     NearOutput { groups, unsettled, candidates: pairs.len(), confirmed, distinct }
 }
 

@@ -529,20 +529,9 @@ impl Store {
         Ok(())
     }
 
-    /// A digest of the live (path, content) pairs, independent of history,
-    /// timestamps, metadata and insertion order: blake3 over the tag
-    /// `dreamwork store hash v1` and then, per memory in path order, the
-    /// path's length (`u64` LE), the path and the content's blake3 hash.
+    /// The [store hash](crate::memory::store_hash) of the live memories.
     pub fn store_hash(&self) -> ContentHash {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"dreamwork store hash v1");
-        for memory in self.memories.values() {
-            let path = memory.path.as_str().as_bytes();
-            hasher.update(&(path.len() as u64).to_le_bytes());
-            hasher.update(path);
-            hasher.update(&memory.hash.0);
-        }
-        ContentHash(*hasher.finalize().as_bytes())
+        crate::memory::store_hash(self.memories.values())
     }
 
     /// A blake3 digest of the bytes of the store's own files (log and
