@@ -14,8 +14,9 @@
 //! For each pair, as if the two sentences were two memories of one store:
 //! - *merged*: the wording proves the same fact (settled on the device);
 //! - *asked*: a candidate (cosine at least the embedder's candidate floor,
-//!   or two shared words of three letters or more, as lexical blocking
-//!   would propose) that is neither merged nor proved distinct — a
+//!   or two shared rare words, as lexical blocking would propose; a data
+//!   set's sentences count as one store for rarity) that is neither merged
+//!   nor proved distinct — a
 //!   question, or a value change (settled by an update cue or by recency
 //!   when the memories' times differ, else asked);
 //! - *apart*: not a candidate, or proved distinct.
@@ -99,22 +100,27 @@ const ASKED: usize = 1;
 const VALUE: usize = 2;
 const APART: usize = 3;
 
-/// (blocking would propose the pair, the pair shares a rare word), as
-/// stage 2 sees them in a two-memory store (every word of three letters or
-/// more is rare there).
-fn related(a: &Document, b: &Document) -> (bool, bool) {
-    let docs = [a.clone(), b.clone()];
+/// For each pair: (blocking would propose it, it shares a rare word), as
+/// stage 2 sees them when the data set's sentences form one store (a rare
+/// word: three letters or more, in at most `MAX_BLOCK_DF` sentences).
+fn related(pairs: &[Pair], lexicon: &Lexicon) -> Vec<(bool, bool)> {
+    let docs: Vec<Document> = pairs.iter().flat_map(|p| [Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon)]).collect();
     let rare = rare_words(&docs);
-    (shares_rare_words(&rare[0], &rare[1]), rare[0].intersection(&rare[1]).next().is_some())
+    (0..pairs.len())
+        .map(|i| {
+            let (a, b) = (&rare[2 * i], &rare[2 * i + 1]);
+            (shares_rare_words(a, b), a.intersection(b).next().is_some())
+        })
+        .collect()
 }
 
 fn tally(pairs: &[Pair], sims: &[f32], t: &Thresholds, lexicon: &Lexicon) -> Result<Tally, String> {
     let mut out = Tally::default();
-    for (p, &sim) in pairs.iter().zip(sims) {
+    let related = related(pairs, lexicon);
+    for ((p, &sim), &(blocked, shared)) in pairs.iter().zip(sims).zip(&related) {
         let (a, b) = (Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon));
         let tokens = count_tokens(&p.a).map_err(|e| e.to_string())? + count_tokens(&p.b).map_err(|e| e.to_string())?;
         out.naive += tokens;
-        let (blocked, shared) = related(&a, &b);
         let column = if sim < t.min_similarity && !blocked {
             APART
         } else {

@@ -906,6 +906,8 @@ pub struct Scores {
     pub sessions: usize,
     pub dup_pairs: usize,
     pub dup_pairs_found: usize,
+    /// Duplicate pairs merged, or asked about together in one open cluster.
+    pub dup_pairs_merged_or_asked: usize,
     pub merged_pairs: usize,
     pub merged_pairs_same_fact: usize,
     pub lookalike_merges: usize,
@@ -928,6 +930,10 @@ pub struct Scores {
 }
 
 impl Scores {
+    pub fn dup_merged_or_asked(&self) -> f64 {
+        ratio(self.dup_pairs_merged_or_asked, self.dup_pairs)
+    }
+
     pub fn dup_recall(&self) -> f64 {
         ratio(self.dup_pairs_found, self.dup_pairs)
     }
@@ -960,9 +966,16 @@ impl fmt::Display for Scores {
         )?;
         writeln!(
             f,
-            "| duplicate-pair recall | {:.3} ({}/{}) | |",
+            "| duplicate pairs merged on the device | {:.3} ({}/{}) | |",
             self.dup_recall(),
             self.dup_pairs_found,
+            self.dup_pairs
+        )?;
+        writeln!(
+            f,
+            "| duplicate pairs merged or asked | {:.3} ({}/{}) | ≥ 0.95 |",
+            self.dup_merged_or_asked(),
+            self.dup_pairs_merged_or_asked,
             self.dup_pairs
         )?;
         writeln!(
@@ -1031,6 +1044,28 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
         for (i, a) in entry.sources.iter().enumerate() {
             for b in &entry.sources[i + 1..] {
                 together.insert((a, b));
+            }
+        }
+    }
+    let mut asked: BTreeSet<(&MemoryPath, &MemoryPath)> = BTreeSet::new();
+    for u in &report.unresolved {
+        for (i, a) in u.sources.iter().enumerate() {
+            for b in &u.sources[i + 1..] {
+                asked.insert((a.min(b), a.max(b)));
+            }
+        }
+    }
+    let mut paths_by_statement: BTreeMap<(&str, &str), Vec<&MemoryPath>> = BTreeMap::new();
+    for (path, l) in labels {
+        paths_by_statement.entry((l.fact.as_str(), l.value.as_str())).or_default().push(path);
+    }
+    for paths in paths_by_statement.values() {
+        for (i, a) in paths.iter().enumerate() {
+            for b in &paths[i + 1..] {
+                let key = ((*a).min(*b), (*a).max(*b));
+                if together.contains(&key) || together.contains(&(key.1, key.0)) || asked.contains(&key) {
+                    s.dup_pairs_merged_or_asked += 1;
+                }
             }
         }
     }
