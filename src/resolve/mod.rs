@@ -12,6 +12,8 @@
 //! Promise: an answer depends only on its question (and, for the journal,
 //! on the journal file), never on the order questions are asked in.
 
+#[cfg(feature = "remote")]
+pub mod http;
 pub mod journal;
 pub mod local;
 
