@@ -447,7 +447,10 @@ impl Client {
             Ok(Err(e)) => return Err(self.transport_failure(e, endpoint)),
             Err(e) => {
                 let message = format!("cannot build the request: {e}");
-                return Err(Failure { error: HttpError::Connection { endpoint: endpoint.into(), message }, retry: None });
+                return Err(Failure {
+                    error: HttpError::Connection { endpoint: endpoint.into(), message },
+                    retry: None,
+                });
             }
         };
         let status = response.status().as_u16();
@@ -469,7 +472,10 @@ impl Client {
         }
         if body.len() as u64 > MAX_BODY {
             let message = format!("the response is larger than {MAX_BODY} bytes");
-            return Err(Failure { error: HttpError::Decode { endpoint: endpoint.into(), message }, retry: None });
+            return Err(Failure {
+                error: HttpError::Decode { endpoint: endpoint.into(), message },
+                retry: None,
+            });
         }
         if (200..300).contains(&status) {
             return Ok(body);
@@ -624,14 +630,18 @@ mod tests {
             message: Some("slow down".into()),
             request_id: Some("req_1".into()),
         };
-        assert_eq!(e.to_string(), "POST http://h/v1/messages: HTTP 429 rate_limit_error: slow down (request id req_1)");
+        assert_eq!(
+            e.to_string(),
+            "POST http://h/v1/messages: HTTP 429 rate_limit_error: slow down (request id req_1)"
+        );
     }
 
     #[test]
     fn a_cancelled_client_sends_nothing() {
         let cancel = CancelToken::new();
         cancel.cancel();
-        let client = Client::new(ClientConfig::new("http://127.0.0.1:9", ApiKey::new("k").unwrap()).unwrap(), cancel);
+        let client =
+            Client::new(ClientConfig::new("http://127.0.0.1:9", ApiKey::new("k").unwrap()).unwrap(), cancel);
         let err = client.send(&Call::new(Method::Get, "/v1/dreams/drm_1", &[])).unwrap_err();
         assert_eq!(err.to_string(), "cancelled before GET http://127.0.0.1:9/v1/dreams/drm_1");
     }

@@ -13,6 +13,8 @@
 //! on the journal file), never on the order questions are asked in.
 
 #[cfg(feature = "remote")]
+pub mod anthropic;
+#[cfg(feature = "remote")]
 pub mod http;
 pub mod journal;
 pub mod local;

@@ -1,0 +1,257 @@
+//! The `anthropic` resolver: asks Claude through the Messages API.
+//!
+//! Each request carries the fixed instructions ([`INSTRUCTIONS`], a
+//! Markdown template beside this file) as a system block marked for prompt
+//! caching, forces the one tool [`TOOL`] whose input is
+//! `{"answers": [answer, …]}` ([`tool_schema`]), and sends the questions in
+//! the user message, one JSON object per line. Questions are packed in
+//! their order into requests under a token budget; requests run in
+//! parallel up to a small limit, and answers are matched back by id, so
+//! neither the limit nor the order replies arrive in changes an output
+//! byte.
+//!
+//! Promises: an answer naming a cluster that was not asked is dropped (and
+//! noted); a question the reply does not answer, or answers against the
+//! contract's rules, stays unresolved with the reason; a request that fails
+//! after its retries leaves its questions unresolved with the error, except
+//! a refused key (401/403), which stops the dream; cancellation stops new
+//! requests.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::progress::CancelToken;
+
+/// The default model: a current Sonnet.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
+/// The one tool every request forces.
+pub const TOOL: &str = "resolve_clusters";
+/// The fixed instructions (the system prompt), cached across requests.
+pub const INSTRUCTIONS: &str = include_str!("anthropic.md");
+/// The tool's description, as the model sees it.
+const TOOL_DESCRIPTION: &str = "Records one answer per question of the user message: how the members of each \
+cluster map onto output memories (kept, merged, superseded), the pattern a pattern question shows, or that a \
+question stays unresolved, each with a one-sentence reason.";
+const SCHEMA: &str = include_str!("resolve_clusters.schema.json");
+
+/// The tool's input schema (`{"answers": [answer, …]}`).
+pub fn tool_schema() -> Value {
+    serde_json::from_str(SCHEMA).expect("resolve_clusters.schema.json is valid JSON (checked by a unit test)")
+}
+
+/// Token counts as the server reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerUsage {
+    /// Input tokens not read from or written to the cache.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+}
+
+impl ServerUsage {
+    /// The field-wise sum.
+    pub fn add(&mut self, other: ServerUsage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+        self.cache_read_input_tokens += other.cache_read_input_tokens;
+    }
+}
+
+/// The body of one Messages request: `model`, `max_tokens`, the cached
+/// system instructions, the forced tool, and `lines` (one question each)
+/// as the user message.
+pub fn request_body(model: &str, max_tokens: u32, lines: &[String]) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "system": [{"type": "text", "text": INSTRUCTIONS, "cache_control": {"type": "ephemeral"}}],
+        "tools": [{"name": TOOL, "description": TOOL_DESCRIPTION, "input_schema": tool_schema()}],
+        "tool_choice": {"type": "tool", "name": TOOL, "disable_parallel_tool_use": true},
+        "messages": [{"role": "user", "content": [{"type": "text", "text": lines.join("\n")}]}],
+    })
+}
+
+/// What a Messages reply holds for us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolReply {
+    /// The tool input's `answers`, each still raw JSON (one malformed answer
+    /// must not sink the others).
+    pub answers: Vec<Value>,
+    /// The usage the server reported.
+    pub usage: ServerUsage,
+    /// Why the model stopped (`tool_use`, `max_tokens`…), where given.
+    pub stop_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Vec<Value>,
+    #[serde(default)]
+    usage: ServerUsage,
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+/// Decodes a Messages reply: the input of its `resolve_clusters` tool call.
+/// An error says what is missing (the usage, when readable, is kept).
+pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ServerUsage)> {
+    let message: Message = serde_json::from_slice(bytes)
+        .map_err(|e| (format!("the reply is not a Messages response: {e}"), ServerUsage::default()))?;
+    let usage = message.usage;
+    let stop = message.stop_reason.clone();
+    let fail = |what: String| {
+        let why = match stop.as_deref() {
+            Some(s) if s != "tool_use" => format!("{what} (the model stopped: {s})"),
+            _ => what,
+        };
+        (why, usage)
+    };
+    let call = message
+        .content
+        .iter()
+        .find(|b| {
+            b.get("type").and_then(Value::as_str) == Some("tool_use")
+                && b.get("name").and_then(Value::as_str) == Some(TOOL)
+        })
+        .ok_or_else(|| fail(format!("the reply holds no {TOOL} tool call")))?;
+    let answers = match call.get("input").and_then(|i| i.get("answers")) {
+        Some(Value::Array(answers)) => answers.clone(),
+        _ => return Err(fail(format!("the {TOOL} input has no \"answers\" list"))),
+    };
+    Ok(ToolReply { answers, usage, stop_reason: message.stop_reason })
+}
+
+/// Packs items of the given token sizes, in order, into batches of at most
+/// `max_items` whose sizes add up to at most `budget` (an item larger than
+/// the budget goes alone). Returns index ranges.
+pub fn batches(sizes: &[u64], budget: u64, max_items: usize) -> Vec<std::ops::Range<usize>> {
+    let max_items = max_items.max(1);
+    let mut out = Vec::new();
+    let (mut start, mut used) = (0, 0u64);
+    for (i, &size) in sizes.iter().enumerate() {
+        if i > start && (used + size > budget || i - start >= max_items) {
+            out.push(start..i);
+            (start, used) = (i, 0);
+        }
+        used += size;
+    }
+    if start < sizes.len() {
+        out.push(start..sizes.len());
+    }
+    out
+}
+
+/// Runs `work` on every item on at most `limit` threads and returns the
+/// results in item order; an item not started because `cancel` was
+/// cancelled gives `None`. Which thread runs which item never shows in the
+/// result.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    limit: usize,
+    cancel: &CancelToken,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<Option<R>> {
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..limit.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { return };
+                    let r = work(item);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_and_request_are_well_formed() {
+        let schema = tool_schema();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"][0], "answers");
+        let body = request_body(DEFAULT_MODEL, 1000, &["{\"id\":\"c-1\"}".into(), "{\"id\":\"c-2\"}".into()]);
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "tool", "name": TOOL, "disable_parallel_tool_use": true})
+        );
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+        assert_eq!(body["messages"][0]["content"][0]["text"], "{\"id\":\"c-1\"}\n{\"id\":\"c-2\"}");
+        assert!(INSTRUCTIONS.contains(TOOL));
+    }
+
+    #[test]
+    fn replies_decode_to_their_tool_input() {
+        let reply = json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "thinking aloud"},
+                        {"type": "tool_use", "id": "t", "name": TOOL, "input": {"answers": [{"id": "c-1"}, 7]}}],
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 900}
+        });
+        let r = decode_reply(reply.to_string().as_bytes()).unwrap();
+        assert_eq!(r.answers, vec![json!({"id": "c-1"}), json!(7)]);
+        assert_eq!(
+            r.usage,
+            ServerUsage {
+                input_tokens: 10,
+                output_tokens: 5,
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: 900
+            }
+        );
+
+        let cut = json!({"content": [{"type": "text", "text": "…"}], "stop_reason": "max_tokens", "usage": {"input_tokens": 3}});
+        let (why, usage) = decode_reply(cut.to_string().as_bytes()).unwrap_err();
+        assert_eq!(why, "the reply holds no resolve_clusters tool call (the model stopped: max_tokens)");
+        assert_eq!(usage.input_tokens, 3);
+        assert!(decode_reply(b"{\"content\": [").is_err());
+        let no_list = json!({"content": [{"type": "tool_use", "name": TOOL, "input": {"answers": {}}}]});
+        assert!(decode_reply(no_list.to_string().as_bytes()).unwrap_err().0.contains("no \"answers\" list"));
+    }
+
+    #[test]
+    fn batches_respect_budget_and_count() {
+        assert_eq!(batches(&[], 10, 3), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(batches(&[4, 4, 4, 4], 10, 5), vec![0..2, 2..4]);
+        assert_eq!(batches(&[1, 1, 1, 1, 1], 100, 2), vec![0..2, 2..4, 4..5]);
+        assert_eq!(batches(&[50, 1, 50], 10, 5), vec![0..1, 1..2, 2..3]);
+    }
+
+    #[test]
+    fn parallel_results_keep_item_order() {
+        let items: Vec<u64> = (0..40).collect();
+        let cancel = CancelToken::new();
+        let out = in_parallel(&items, 4, &cancel, |&i| {
+            std::thread::sleep(std::time::Duration::from_micros((40 - i) * 50));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>());
+        cancel.cancel();
+        assert!(in_parallel(&items, 4, &cancel, |&i| i).iter().all(Option::is_none));
+    }
+}
