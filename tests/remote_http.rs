@@ -38,7 +38,7 @@ fn client(standin: &StandIn, timeout: Duration) -> (Client, Waits) {
     let mut config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();
     config.timeout = timeout;
     let waits = Waits::default();
-    (Client::with_wait(config, CancelToken::new(), Box::new(waits.clone())), waits)
+    (Client::with_wait(config, CancelToken::new(), Arc::new(waits.clone())), waits)
 }
 
 fn create_store() -> Call<'static> {
@@ -139,7 +139,7 @@ fn connection_errors_are_retried_then_reported() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = ClientConfig::new(&format!("http://127.0.0.1:{port}"), ApiKey::new(KEY).unwrap()).unwrap();
     let waits = Waits::default();
-    let client = Client::with_wait(config, CancelToken::new(), Box::new(waits.clone()));
+    let client = Client::with_wait(config, CancelToken::new(), Arc::new(waits.clone()));
     let err = client.send(&Call::new(Method::Get, "/v1/dreams/drm_1", &["dreaming-2026-04-21"])).unwrap_err();
     assert!(matches!(err, HttpError::Connection { .. }), "{err}");
     assert!(
@@ -164,7 +164,7 @@ fn cancel_stops_between_attempts() {
             1.0
         }
     }
-    let client = Client::with_wait(config, cancel.clone(), Box::new(CancelOnWait(cancel.clone())));
+    let client = Client::with_wait(config, cancel.clone(), Arc::new(CancelOnWait(cancel.clone())));
     standin.fault(ROUTE, Fault::Status(503, vec![]));
     let err = client.json::<Value>(&create_store()).unwrap_err();
     assert!(matches!(err, HttpError::Cancelled { .. }), "{err}");

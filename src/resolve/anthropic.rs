@@ -20,9 +20,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::http::ReportedUsage;
 use crate::progress::CancelToken;
 
 /// The default model: a current Sonnet.
@@ -40,33 +41,6 @@ const SCHEMA: &str = include_str!("resolve_clusters.schema.json");
 /// The tool's input schema (`{"answers": [answer, …]}`).
 pub fn tool_schema() -> Value {
     serde_json::from_str(SCHEMA).expect("resolve_clusters.schema.json is valid JSON (checked by a unit test)")
-}
-
-/// Token counts as the server reported them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerUsage {
-    /// Input tokens not read from or written to the cache.
-    #[serde(default)]
-    pub input_tokens: u64,
-    /// Output tokens.
-    #[serde(default)]
-    pub output_tokens: u64,
-    /// Input tokens written to the prompt cache.
-    #[serde(default)]
-    pub cache_creation_input_tokens: u64,
-    /// Input tokens read from the prompt cache.
-    #[serde(default)]
-    pub cache_read_input_tokens: u64,
-}
-
-impl ServerUsage {
-    /// The field-wise sum.
-    pub fn add(&mut self, other: ServerUsage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
-        self.cache_read_input_tokens += other.cache_read_input_tokens;
-    }
 }
 
 /// The body of one Messages request: `model`, `max_tokens`, the cached
@@ -91,7 +65,7 @@ pub struct ToolReply {
     /// must not sink the others).
     pub answers: Vec<Value>,
     /// The usage the server reported.
-    pub usage: ServerUsage,
+    pub usage: ReportedUsage,
     /// Why the model stopped (`tool_use`, `max_tokens`…), where given.
     pub stop_reason: Option<String>,
 }
@@ -101,16 +75,16 @@ struct Message {
     #[serde(default)]
     content: Vec<Value>,
     #[serde(default)]
-    usage: ServerUsage,
+    usage: ReportedUsage,
     #[serde(default)]
     stop_reason: Option<String>,
 }
 
 /// Decodes a Messages reply: the input of its `resolve_clusters` tool call.
 /// An error says what is missing (the usage, when readable, is kept).
-pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ServerUsage)> {
+pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ReportedUsage)> {
     let message: Message = serde_json::from_slice(bytes)
-        .map_err(|e| (format!("the reply is not a Messages response: {e}"), ServerUsage::default()))?;
+        .map_err(|e| (format!("the reply is not a Messages response: {e}"), ReportedUsage::default()))?;
     let usage = message.usage;
     let stop = message.stop_reason.clone();
     let fail = |what: String| {
@@ -217,7 +191,7 @@ mod tests {
         assert_eq!(r.answers, vec![json!({"id": "c-1"}), json!(7)]);
         assert_eq!(
             r.usage,
-            ServerUsage {
+            ReportedUsage {
                 input_tokens: 10,
                 output_tokens: 5,
                 cache_creation_input_tokens: 0,

@@ -24,10 +24,11 @@
 
 use std::fmt;
 use std::io::Read as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::progress::{CancelToken, Cancelled};
 
@@ -180,6 +181,34 @@ impl Wait for RealWait {
         use std::hash::{BuildHasher, Hasher};
         let bits = std::collections::hash_map::RandomState::new().build_hasher().finish();
         1.0 - 0.25 * ((bits >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// Token counts as the server reported them (`usage` of a message or a
+/// dream); a missing count reads as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedUsage {
+    /// Input tokens not read from or written to the cache.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+}
+
+impl ReportedUsage {
+    /// The field-wise sum.
+    pub fn add(&mut self, other: ReportedUsage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+        self.cache_read_input_tokens += other.cache_read_input_tokens;
     }
 }
 
@@ -342,10 +371,11 @@ impl fmt::Debug for ClientConfig {
 
 /// The client: a connection pool, the configuration, how to wait, and the
 /// token that stops it. Cheap to share between threads.
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     config: ClientConfig,
-    wait: Box<dyn Wait>,
+    wait: Arc<dyn Wait>,
     cancel: CancelToken,
 }
 
@@ -365,11 +395,11 @@ struct Failure {
 impl Client {
     /// A client that waits in real time.
     pub fn new(config: ClientConfig, cancel: CancelToken) -> Self {
-        Self::with_wait(config, cancel, Box::new(RealWait))
+        Self::with_wait(config, cancel, Arc::new(RealWait))
     }
 
     /// A client that waits (and draws jitter) through `wait`.
-    pub fn with_wait(config: ClientConfig, cancel: CancelToken, wait: Box<dyn Wait>) -> Self {
+    pub fn with_wait(config: ClientConfig, cancel: CancelToken, wait: Arc<dyn Wait>) -> Self {
         let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
@@ -385,6 +415,23 @@ impl Client {
     /// The token that stops the client between requests.
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel
+    }
+
+    /// The same client with a token of its own that nothing cancels: for
+    /// the clean-up that must still run after Ctrl-C (deleting temporary
+    /// stores). A second Ctrl-C still ends the process.
+    pub fn detached(&self) -> Client {
+        Client { cancel: CancelToken::new(), ..self.clone() }
+    }
+
+    /// Waits `delay` (between polls) the client's way; `Err` once cancelled.
+    pub fn pause(&self, delay: Duration) -> Result<(), Cancelled> {
+        self.wait.wait(delay, &self.cancel)
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
     }
 
     /// Sends `call` (with retries) and decodes the JSON answer as `T`.
