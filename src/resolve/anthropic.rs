@@ -17,14 +17,15 @@
 //! a refused key (401/403), which stops the dream; cancellation stops new
 //! requests.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::ReportedUsage;
-use crate::progress::CancelToken;
+use super::http::{Call, Client, ReportedUsage};
+use super::{Answer, Answered, OpenReason, Question, Reply, ResolveError, Resolver, Usage, Watch};
 
 /// The default model: a current Sonnet.
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
@@ -104,6 +105,11 @@ pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ReportedUsage)> 
         .ok_or_else(|| fail(format!("the reply holds no {TOOL} tool call")))?;
     let answers = match call.get("input").and_then(|i| i.get("answers")) {
         Some(Value::Array(answers)) => answers.clone(),
+        // Models now and then send the list as a JSON string.
+        Some(Value::String(text)) => match serde_json::from_str(text) {
+            Ok(Value::Array(answers)) => answers,
+            _ => return Err(fail(format!("the {TOOL} input has no \"answers\" list"))),
+        },
         _ => return Err(fail(format!("the {TOOL} input has no \"answers\" list"))),
     };
     Ok(ToolReply { answers, usage, stop_reason: message.stop_reason })
@@ -112,7 +118,7 @@ pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ReportedUsage)> 
 /// Packs items of the given token sizes, in order, into batches of at most
 /// `max_items` whose sizes add up to at most `budget` (an item larger than
 /// the budget goes alone). Returns index ranges.
-pub fn batches(sizes: &[u64], budget: u64, max_items: usize) -> Vec<std::ops::Range<usize>> {
+pub fn batches(sizes: &[u64], budget: u64, max_items: usize) -> Vec<Range<usize>> {
     let max_items = max_items.max(1);
     let mut out = Vec::new();
     let (mut start, mut used) = (0, 0u64);
@@ -129,34 +135,133 @@ pub fn batches(sizes: &[u64], budget: u64, max_items: usize) -> Vec<std::ops::Ra
     out
 }
 
-/// Runs `work` on every item on at most `limit` threads and returns the
-/// results in item order; an item not started because `cancel` was
-/// cancelled gives `None`. Which thread runs which item never shows in the
-/// result.
-pub fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    limit: usize,
-    cancel: &CancelToken,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<Option<R>> {
-    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..limit.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    if cancel.is_cancelled() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { return };
-                    let r = work(item);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
-                }
-            });
+/// How the `anthropic` resolver sends its questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnthropicOptions {
+    /// The model (`--model`).
+    pub model: String,
+    /// `max_tokens` of each request: room for the answers.
+    pub max_tokens: u32,
+    /// Question tokens per request at most (a larger question goes alone).
+    pub budget: u64,
+    /// Questions per request at most.
+    pub max_questions: usize,
+    /// Requests in flight at most.
+    pub parallel: usize,
+}
+
+impl Default for AnthropicOptions {
+    fn default() -> Self {
+        AnthropicOptions {
+            model: DEFAULT_MODEL.into(),
+            max_tokens: 16_000,
+            budget: 24_000,
+            max_questions: 12,
+            parallel: 4,
         }
-    });
-    results.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The Messages API as a [`Resolver`] (see the module doc).
+#[derive(Debug)]
+pub struct AnthropicResolver {
+    client: Client,
+    options: AnthropicOptions,
+    usage: Mutex<Usage>,
+}
+
+impl AnthropicResolver {
+    /// A resolver sending through `client`.
+    pub fn new(client: Client, options: AnthropicOptions) -> Self {
+        AnthropicResolver { client, options, usage: Mutex::new(Usage::default()) }
+    }
+
+    fn add_usage(&self, usage: Usage) {
+        self.usage.lock().unwrap_or_else(|p| p.into_inner()).add(&usage);
+    }
+}
+
+const NAME: &str = "anthropic";
+
+impl Resolver for AnthropicResolver {
+    fn name(&self) -> String {
+        NAME.into()
+    }
+
+    fn model(&self) -> String {
+        self.options.model.clone()
+    }
+
+    fn batches(&self, _questions: &[Question], tokens: &[u64]) -> Vec<Range<usize>> {
+        batches(tokens, self.options.budget, self.options.max_questions)
+    }
+
+    fn parallelism(&self) -> usize {
+        self.options.parallel.max(1)
+    }
+
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        if batch.is_empty() || watch.is_cancelled() {
+            return Ok(Vec::new());
+        }
+        let lines: Vec<String> = batch.iter().map(Question::to_line).collect();
+        let body = request_body(&self.options.model, self.options.max_tokens, &lines);
+        let all_open = |reason: OpenReason| batch.iter().map(|_| Err(reason.clone())).collect::<Vec<Reply>>();
+        let replies = match self.client.send(&Call::post_json("/v1/messages", &[], &body)) {
+            Err(e) if e.stops_dream() => return Err(e.into()),
+            Err(e) => all_open(OpenReason::Backend { resolver: NAME.into(), message: e.to_string() }),
+            Ok(bytes) => match decode_reply(&bytes) {
+                Err((message, usage)) => {
+                    self.add_usage(usage.into());
+                    all_open(OpenReason::Malformed { message })
+                }
+                Ok(reply) => {
+                    let usage = Usage::from(reply.usage);
+                    self.add_usage(usage);
+                    map_answers(batch, &reply, usage)
+                }
+            },
+        };
+        watch.answered(batch.len());
+        Ok(replies)
+    }
+
+    fn usage(&self) -> Usage {
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Maps the answers of one reply onto the questions of its request, in
+/// order. An answer whose id was not asked is dropped; the first answer
+/// for an id counts; one that does not parse leaves its question open with
+/// the reason; a question without one stays open (saying so when the model
+/// ran out of tokens). The request's usage is split over the answers.
+pub fn map_answers(batch: &[Question], reply: &ToolReply, usage: Usage) -> Vec<Reply> {
+    let mut by_id: BTreeMap<&str, &Value> = BTreeMap::new();
+    for raw in &reply.answers {
+        if let Some(id) = raw.get("id").and_then(Value::as_str) {
+            by_id.entry(id).or_insert(raw);
+        }
+    }
+    let mut replies: Vec<Reply> = batch
+        .iter()
+        .map(|q| match by_id.get(q.id.as_str()) {
+            Some(raw) => serde_json::from_value::<Answer>((*raw).clone())
+                .map(Answered::from)
+                .map_err(|e| OpenReason::Malformed { message: format!("the answer for {}: {e}", q.id) }),
+            None if reply.stop_reason.as_deref() == Some("max_tokens") => Err(OpenReason::Backend {
+                resolver: NAME.into(),
+                message: "the reply was cut off at max_tokens before answering it".into(),
+            }),
+            None => Err(OpenReason::NoAnswer { resolver: NAME.into() }),
+        })
+        .collect();
+    let answered = replies.iter().filter(|r| r.is_ok()).count();
+    let mut shares = usage.split(answered).into_iter();
+    for a in replies.iter_mut().flatten() {
+        a.usage = shares.next().unwrap_or_default();
+    }
+    replies
 }
 
 #[cfg(test)]
@@ -210,22 +315,9 @@ mod tests {
 
     #[test]
     fn batches_respect_budget_and_count() {
-        assert_eq!(batches(&[], 10, 3), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(batches(&[], 10, 3), Vec::<Range<usize>>::new());
         assert_eq!(batches(&[4, 4, 4, 4], 10, 5), vec![0..2, 2..4]);
         assert_eq!(batches(&[1, 1, 1, 1, 1], 100, 2), vec![0..2, 2..4, 4..5]);
         assert_eq!(batches(&[50, 1, 50], 10, 5), vec![0..1, 1..2, 2..3]);
-    }
-
-    #[test]
-    fn parallel_results_keep_item_order() {
-        let items: Vec<u64> = (0..40).collect();
-        let cancel = CancelToken::new();
-        let out = in_parallel(&items, 4, &cancel, |&i| {
-            std::thread::sleep(std::time::Duration::from_micros((40 - i) * 50));
-            i * 2
-        });
-        assert_eq!(out, items.iter().map(|i| Some(i * 2)).collect::<Vec<_>>());
-        cancel.cancel();
-        assert!(in_parallel(&items, 4, &cancel, |&i| i).iter().all(Option::is_none));
     }
 }

@@ -270,6 +270,19 @@ pub enum HttpError {
 }
 
 impl HttpError {
+    /// Whether the error must stop the whole dream rather than leave the
+    /// questions of one request open: Ctrl-C, or an API that refuses the
+    /// key (401, 403) and would refuse every other request too.
+    pub fn stops_dream(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Cancelled { .. }
+                | HttpError::MissingKey
+                | HttpError::BadBaseUrl(_)
+                | HttpError::Status { status: 401 | 403, .. }
+        )
+    }
+
     /// The HTTP status, for an error response.
     pub fn status(&self) -> Option<u16> {
         match self {

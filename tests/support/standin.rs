@@ -470,7 +470,8 @@ fn memory_stores(r: &Recorded, rest: &[&str], body: &Value, s: &mut State) -> Re
                 .and_then(|p| p.strip_prefix("page_"))
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
-            let all: Vec<_> = store.memories.iter().collect();
+            let prefix = query_param(&r.query, "path_prefix").unwrap_or("/");
+            let all: Vec<_> = store.memories.iter().filter(|(p, _)| p.starts_with(prefix)).collect();
             let end = (start + s.page_size).min(all.len());
             let data: Vec<Value> = all[start.min(end)..end]
                 .iter()
