@@ -13,7 +13,7 @@ use clap::Args;
 use dreamwork::progress::CancelToken;
 use dreamwork::resolve::anthropic::{self, AnthropicOptions, AnthropicResolver};
 use dreamwork::resolve::dreams::{self, DreamsResolver};
-use dreamwork::resolve::http::{Client, ClientConfig};
+use dreamwork::resolve::http::{ApiKey, Client, ClientConfig, DEFAULT_BASE_URL, HttpError};
 use dreamwork::session::Session;
 use dreamwork::store::Store;
 
@@ -29,16 +29,30 @@ pub(crate) struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    fn client(&self, cancel: &CancelToken) -> Result<Client, Box<dyn std::error::Error>> {
-        let mut config = ClientConfig::from_env()?;
+    fn client(&self, cancel: &CancelToken, dry_run: bool) -> Result<Client, Box<dyn std::error::Error>> {
+        let mut config = match ClientConfig::from_env() {
+            // A dry run sends nothing, so it needs no key: the client is
+            // only there to name the resolver and batch the questions.
+            Err(HttpError::MissingKey) if dry_run => {
+                ClientConfig::new(DEFAULT_BASE_URL, ApiKey::new("dry-run").expect("a valid placeholder"))?
+            }
+            other => other?,
+        };
         config.timeout = Duration::from_secs(self.request_timeout.max(1));
         Ok(Client::new(config, cancel.clone()))
     }
 
-    /// The `anthropic` resolver.
-    pub(crate) fn anthropic(&self, cancel: &CancelToken) -> Result<AnthropicResolver, Box<dyn std::error::Error>> {
+    /// The `anthropic` resolver (`dry_run`: no key needed).
+    pub(crate) fn anthropic(
+        &self,
+        cancel: &CancelToken,
+        dry_run: bool,
+    ) -> Result<AnthropicResolver, Box<dyn std::error::Error>> {
         let model = self.model.clone().unwrap_or_else(|| anthropic::DEFAULT_MODEL.into());
-        Ok(AnthropicResolver::new(self.client(cancel)?, AnthropicOptions { model, ..AnthropicOptions::default() }))
+        Ok(AnthropicResolver::new(
+            self.client(cancel, dry_run)?,
+            AnthropicOptions { model, ..AnthropicOptions::default() },
+        ))
     }
 
     /// The `dreams` resolver, knowing the hosted ids of the Managed Agents
@@ -46,6 +60,7 @@ impl RemoteArgs {
     pub(crate) fn dreams(
         &self,
         cancel: &CancelToken,
+        dry_run: bool,
         store: &Path,
         extra: &[Session],
     ) -> Result<DreamsResolver, Box<dyn std::error::Error>> {
@@ -54,6 +69,6 @@ impl RemoteArgs {
             dreams::hosted_ids(summaries.iter().map(|s| (s.format, s.external_id.as_deref())));
         hosted.extend(dreams::hosted_ids(extra.iter().map(|s| (s.format, s.external_id.as_deref()))));
         let model = self.model.clone().unwrap_or_else(|| dreams::DEFAULT_MODEL.into());
-        Ok(DreamsResolver::new(self.client(cancel)?, model, hosted))
+        Ok(DreamsResolver::new(self.client(cancel, dry_run)?, model, hosted))
     }
 }

@@ -29,7 +29,7 @@
 //!   and `dreaming` betas.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -84,7 +84,24 @@ pub struct DreamsResolver {
     hosted: BTreeSet<String>,
     polling: Polling,
     usage: Mutex<Usage>,
-    leftovers: Mutex<Vec<String>>,
+    leftovers: Leftovers,
+}
+
+/// What a [`DreamsResolver`]'s clean-up could not remove, one sentence
+/// each naming the request that would remove it. A handle: clones share
+/// the list, so it can be read after the resolver was handed on.
+#[derive(Debug, Clone, Default)]
+pub struct Leftovers(Arc<Mutex<Vec<String>>>);
+
+impl Leftovers {
+    /// The sentences so far (empty when every clean-up succeeded).
+    pub fn list(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn extend(&self, more: Vec<String>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(more);
+    }
 }
 
 impl DreamsResolver {
@@ -98,7 +115,7 @@ impl DreamsResolver {
             hosted,
             polling: Polling::default(),
             usage: Mutex::new(Usage::default()),
-            leftovers: Mutex::new(Vec::new()),
+            leftovers: Leftovers::default(),
         }
     }
 
@@ -108,10 +125,9 @@ impl DreamsResolver {
         self
     }
 
-    /// What the clean-up could not remove (empty when all went well), one
-    /// sentence each, naming the request that would remove it.
-    pub fn leftovers(&self) -> Vec<String> {
-        self.leftovers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// A handle on what the clean-up could not remove.
+    pub fn leftovers(&self) -> Leftovers {
+        self.leftovers.clone()
     }
 
     /// The hosted session ids to pass for `questions`: those the excerpts
@@ -131,7 +147,9 @@ impl DreamsResolver {
 
 /// The hosted session ids among sessions given as (format, external id):
 /// the external ids of those imported from Managed Agents events.
-pub fn hosted_ids<'a>(sessions: impl IntoIterator<Item = (SessionFormat, Option<&'a str>)>) -> BTreeSet<String> {
+pub fn hosted_ids<'a>(
+    sessions: impl IntoIterator<Item = (SessionFormat, Option<&'a str>)>,
+) -> BTreeSet<String> {
     sessions
         .into_iter()
         .filter(|(format, _)| *format == SessionFormat::ManagedAgents)
@@ -161,11 +179,17 @@ impl Resolver for DreamsResolver {
                 batch.len()
             )));
         }
-        let mut run = Run { client: &self.client, model: &self.model, polling: self.polling, stores: Vec::new(), dream: None };
+        let mut run = Run {
+            client: &self.client,
+            model: &self.model,
+            polling: self.polling,
+            stores: Vec::new(),
+            dream: None,
+        };
         let result = run.go(batch, &sessions, watch);
         let (usage, left) = run.clean_up(&self.client.detached());
         self.usage.lock().unwrap_or_else(|p| p.into_inner()).add(&usage);
-        self.leftovers.lock().unwrap_or_else(|p| p.into_inner()).extend(left);
+        self.leftovers.extend(left);
         let mut replies = result?;
         let answered = replies.iter().filter(|r| r.is_ok()).count();
         let mut shares = usage.split(answered).into_iter();
@@ -270,7 +294,12 @@ fn backend(message: impl Into<String>) -> OpenReason {
 }
 
 impl Run<'_> {
-    fn go(&mut self, batch: &[Question], sessions: &[String], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+    fn go(
+        &mut self,
+        batch: &[Question],
+        sessions: &[String],
+        watch: &Watch<'_>,
+    ) -> Result<Vec<Reply>, ResolveError> {
         match self.ask(batch, sessions, watch) {
             Ok(replies) => Ok(replies),
             Err(Stop::Dream(e)) => Err(e),
@@ -278,7 +307,12 @@ impl Run<'_> {
         }
     }
 
-    fn ask(&mut self, batch: &[Question], sessions: &[String], watch: &Watch<'_>) -> Result<Vec<Reply>, Stop> {
+    fn ask(
+        &mut self,
+        batch: &[Question],
+        sessions: &[String],
+        watch: &Watch<'_>,
+    ) -> Result<Vec<Reply>, Stop> {
         let first = &batch[0].id;
         let store: Created = self.client.json(&Call::post_json(
             "/v1/memory_stores",
@@ -315,12 +349,20 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(replies.into_iter().map(|r| r.unwrap_or_else(|| Err(OpenReason::NoAnswer { resolver: NAME.into() }))).collect())
+        Ok(replies
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(OpenReason::NoAnswer { resolver: NAME.into() })))
+            .collect())
     }
 
     /// Creates the dream over `store`, polls it to its end and returns the
     /// memories of its output store (path, content).
-    fn dream(&mut self, store: &str, sessions: &[String], watch: &Watch<'_>) -> Result<Vec<(String, String)>, Stop> {
+    fn dream(
+        &mut self,
+        store: &str,
+        sessions: &[String],
+        watch: &Watch<'_>,
+    ) -> Result<Vec<(String, String)>, Stop> {
         let body = json!({
             "inputs": [{"type": "memory_store", "memory_store_id": store},
                        {"type": "sessions", "session_ids": sessions}],
@@ -336,7 +378,8 @@ impl Run<'_> {
             if watch.is_cancelled() {
                 return Err(Stop::Dream(ResolveError::Cancelled));
             }
-            let state: DreamState = self.client.json(&Call::new(Method::Get, format!("/v1/dreams/{id}"), DREAMS_BETA))?;
+            let state: DreamState =
+                self.client.json(&Call::new(Method::Get, format!("/v1/dreams/{id}"), DREAMS_BETA))?;
             let status = state.status.clone();
             let failure = state.error.as_ref().map(|e| format!("{}: {}", e.kind, e.message));
             self.note(state);
@@ -350,7 +393,10 @@ impl Run<'_> {
                 _ => {}
             }
             if poll + 1 >= self.polling.max_polls {
-                return Err(Stop::Open(format!("the hosted dream {id} did not finish after {} polls", self.polling.max_polls)));
+                return Err(Stop::Open(format!(
+                    "the hosted dream {id} did not finish after {} polls",
+                    self.polling.max_polls
+                )));
             }
             if self.client.pause(delay).is_err() || watch.is_cancelled() {
                 return Err(Stop::Dream(ResolveError::Cancelled));
@@ -378,13 +424,20 @@ impl Run<'_> {
         let mut out = Vec::new();
         let mut page: Option<String> = None;
         loop {
-            let mut path = format!("/v1/memory_stores/{store}/memories?view=full&limit=20&path_prefix={ANSWERS_DIR}");
+            let mut path =
+                format!("/v1/memory_stores/{store}/memories?view=full&limit=20&path_prefix={ANSWERS_DIR}");
             if let Some(p) = &page {
                 path.push_str("&page=");
                 path.push_str(p);
             }
             let listed: MemoryPage = self.client.json(&Call::new(Method::Get, path, MEMORY_BETA))?;
-            out.extend(listed.data.into_iter().filter(|m| m.kind != "memory_prefix").map(|m| (m.path, m.content.unwrap_or_default())));
+            out.extend(
+                listed
+                    .data
+                    .into_iter()
+                    .filter(|m| m.kind != "memory_prefix")
+                    .map(|m| (m.path, m.content.unwrap_or_default())),
+            );
             match listed.next_page {
                 Some(next) if page.as_deref() != Some(next.as_str()) && !next.is_empty() => page = Some(next),
                 _ => return Ok(out),
@@ -398,7 +451,11 @@ impl Run<'_> {
         let mut left = Vec::new();
         if let Some(id) = self.dream.as_ref().map(|d| d.id.clone()) {
             if !self.dream.as_ref().is_some_and(|d| is_terminal(&d.status)) {
-                let cancel = client.json::<DreamState>(&Call::new(Method::Post, format!("/v1/dreams/{id}/cancel"), DREAMS_BETA));
+                let cancel = client.json::<DreamState>(&Call::new(
+                    Method::Post,
+                    format!("/v1/dreams/{id}/cancel"),
+                    DREAMS_BETA,
+                ));
                 match cancel {
                     Ok(state) => self.note(state),
                     Err(e) => left.push(format!("could not cancel the hosted dream {id} ({e}); cancel it with POST /v1/dreams/{id}/cancel")),
@@ -410,24 +467,33 @@ impl Run<'_> {
                     }
                     let _ = client.pause(delay);
                     delay = (delay * 2).min(self.polling.max);
-                    match client.json::<DreamState>(&Call::new(Method::Get, format!("/v1/dreams/{id}"), DREAMS_BETA)) {
+                    match client.json::<DreamState>(&Call::new(
+                        Method::Get,
+                        format!("/v1/dreams/{id}"),
+                        DREAMS_BETA,
+                    )) {
                         Ok(state) => self.note(state),
                         Err(_) => break,
                     }
                 }
             }
             if self.dream.as_ref().is_some_and(|d| is_terminal(&d.status)) {
-                let archive = client.send(&Call::new(Method::Post, format!("/v1/dreams/{id}/archive"), DREAMS_BETA));
+                let archive =
+                    client.send(&Call::new(Method::Post, format!("/v1/dreams/{id}/archive"), DREAMS_BETA));
                 if let Err(e) = archive {
                     left.push(format!("could not archive the hosted dream {id} ({e}); archive it with POST /v1/dreams/{id}/archive"));
                 }
             } else {
-                left.push(format!("the hosted dream {id} did not stop; cancel it with POST /v1/dreams/{id}/cancel"));
+                left.push(format!(
+                    "the hosted dream {id} did not stop; cancel it with POST /v1/dreams/{id}/cancel"
+                ));
             }
         }
         // Outputs first: they were cloned from the input.
         for store in self.stores.iter().rev() {
-            if let Err(e) = client.send(&Call::new(Method::Delete, format!("/v1/memory_stores/{store}"), MEMORY_BETA)) {
+            if let Err(e) =
+                client.send(&Call::new(Method::Delete, format!("/v1/memory_stores/{store}"), MEMORY_BETA))
+            {
                 left.push(format!(
                     "could not delete the temporary memory store {store} ({e}); delete it with DELETE /v1/memory_stores/{store}"
                 ));

@@ -30,6 +30,7 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::{ResolveError, Usage};
 use crate::progress::{CancelToken, Cancelled};
 
 /// The public API endpoint (`ANTHROPIC_BASE_URL` overrides it).
@@ -212,6 +213,17 @@ impl ReportedUsage {
     }
 }
 
+impl From<ReportedUsage> for Usage {
+    fn from(u: ReportedUsage) -> Self {
+        Usage {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
+            cache_read_input_tokens: u.cache_read_input_tokens,
+        }
+    }
+}
+
 /// Why a request failed (after its retries).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -288,6 +300,15 @@ impl HttpError {
         match self {
             HttpError::Status { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+}
+
+impl From<HttpError> for ResolveError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Cancelled { .. } => ResolveError::Cancelled,
+            other => ResolveError::Backend(other.to_string()),
         }
     }
 }

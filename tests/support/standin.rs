@@ -106,6 +106,7 @@ struct DreamRun {
 struct State {
     requests: Vec<Recorded>,
     faults: BTreeMap<String, VecDeque<Fault>>,
+    always: BTreeMap<String, Fault>,
     undeletable: bool,
     answerer: Answerer,
     script: DreamScript,
@@ -138,6 +139,7 @@ impl StandIn {
         let state = Arc::new(Mutex::new(State {
             requests: Vec::new(),
             faults: BTreeMap::new(),
+            always: BTreeMap::new(),
             undeletable: false,
             answerer: Box::new(|questions| {
                 questions
@@ -187,6 +189,11 @@ impl StandIn {
     /// `{id}` segments are written as `*`: `GET /v1/dreams/*`).
     pub fn fault(&self, route: &str, fault: Fault) {
         lock(&self.state).faults.entry(route.to_owned()).or_default().push_back(fault);
+    }
+
+    /// Injects `fault` into every request of `route` (after the queued ones).
+    pub fn fault_always(&self, route: &str, fault: Fault) {
+        lock(&self.state).always.insert(route.to_owned(), fault);
     }
 
     /// Makes every memory-store deletion fail (500, then still 500…).
@@ -253,7 +260,9 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
     let fault = {
         let mut s = lock(state);
         s.requests.push(request.clone());
-        s.faults.get_mut(&route_key(&request.method, &request.path)).and_then(VecDeque::pop_front)
+        let route = route_key(&request.method, &request.path);
+        let queued = s.faults.get_mut(&route).and_then(VecDeque::pop_front);
+        queued.or_else(|| s.always.get(&route).cloned())
     };
     let answer = match fault {
         Some(Fault::Status(status, headers)) => {
