@@ -505,7 +505,7 @@ impl Client {
         format!("{} {}{}", call.method.as_str(), self.config.base_url, path)
     }
 
-    fn attempt(&self, call: &Call<'_>, endpoint: &str) -> Result<Vec<u8>, Failure> {
+    fn attempt(&self, call: &Call<'_>, endpoint: &str) -> Result<Vec<u8>, Box<Failure>> {
         let url = format!("{}{}", self.config.base_url, call.path);
         let beta = call.beta.join(",");
         let headers = |mut h: ureq::http::request::Builder| {
@@ -528,10 +528,8 @@ impl Client {
             Ok(Err(e)) => return Err(self.transport_failure(e, endpoint)),
             Err(e) => {
                 let message = format!("cannot build the request: {e}");
-                return Err(Failure {
-                    error: HttpError::Connection { endpoint: endpoint.into(), message },
-                    retry: None,
-                });
+                let error = HttpError::Connection { endpoint: endpoint.into(), message };
+                return Err(Box::new(Failure { error, retry: None }));
             }
         };
         let status = response.status().as_u16();
@@ -549,14 +547,12 @@ impl Client {
                     message: self.config.key.scrub(&format!("reading the response: {e}")),
                 },
             };
-            return Err(Failure { error, retry: Some(RetryHeaders::default()) });
+            return Err(Box::new(Failure { error, retry: Some(RetryHeaders::default()) }));
         }
         if body.len() as u64 > MAX_BODY {
             let message = format!("the response is larger than {MAX_BODY} bytes");
-            return Err(Failure {
-                error: HttpError::Decode { endpoint: endpoint.into(), message },
-                retry: None,
-            });
+            let error = HttpError::Decode { endpoint: endpoint.into(), message };
+            return Err(Box::new(Failure { error, retry: None }));
         }
         if (200..300).contains(&status) {
             return Ok(body);
@@ -571,10 +567,10 @@ impl Client {
             request_id: scrub(header_id.or(body_id)),
         };
         let retry = retry_headers.retryable(status).then_some(retry_headers);
-        Err(Failure { error, retry })
+        Err(Box::new(Failure { error, retry }))
     }
 
-    fn transport_failure(&self, e: ureq::Error, endpoint: &str) -> Failure {
+    fn transport_failure(&self, e: ureq::Error, endpoint: &str) -> Box<Failure> {
         let endpoint = endpoint.to_owned();
         let (error, retryable) = match e {
             ureq::Error::Timeout(_) => (HttpError::Timeout { endpoint, timeout: self.config.timeout }, true),
@@ -587,7 +583,7 @@ impl Client {
                 (HttpError::Connection { endpoint, message }, true)
             }
         };
-        Failure { error, retry: retryable.then(RetryHeaders::default) }
+        Box::new(Failure { error, retry: retryable.then(RetryHeaders::default) })
     }
 }
 
