@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
         content: "port".into(),
         updated_at: Timestamp(t),
     };
-    let q = Question::new(QuestionKind::Cluster, "why", vec![member("/a.md", 1), member("/b.md", 2)], vec![], "");
+    let q =
+        Question::new(QuestionKind::Cluster, "why", vec![member("/a.md", 1), member("/b.md", 2)], vec![], "");
     let asked = vec![q.clone()];
     let _ = serde_json::from_slice::<MemoryPage>(data);
     // Pairs split at NUL bytes: path, content, path, content…; one of them

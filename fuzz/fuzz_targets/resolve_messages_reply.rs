@@ -4,9 +4,9 @@
 //! order, and an answer applied is for its own question.
 #![no_main]
 
+use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::resolve::anthropic::{decode_reply, map_answers};
 use dreamwork::resolve::{Question, QuestionKind, QuestionMemory, Usage};
-use dreamwork::memory::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fn questions() -> Vec<Question> {
@@ -16,7 +16,13 @@ fn questions() -> Vec<Question> {
         updated_at: Timestamp(t),
     };
     vec![
-        Question::new(QuestionKind::Cluster, "why", vec![member("/a.md", "port 1", 1), member("/b.md", "port 2", 2)], vec![], ""),
+        Question::new(
+            QuestionKind::Cluster,
+            "why",
+            vec![member("/a.md", "port 1", 1), member("/b.md", "port 2", 2)],
+            vec![],
+            "",
+        ),
         Question::new(QuestionKind::Pattern, "why", vec![], vec![], ""),
     ]
 }
