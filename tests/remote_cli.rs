@@ -250,10 +250,13 @@ fn retried_faults_change_no_output_byte() {
     // At most two faults per run: whichever request meets both, its third
     // attempt succeeds (requests run in parallel, so which one is chance).
     let faults: [(&str, [Fault; 2]); 2] = [
-        ("rate-limited", [
-            Fault::Status(429, vec![("retry-after", "1".into())]),
-            Fault::Status(529, vec![("retry-after-ms", "10".into())]),
-        ]),
+        (
+            "rate-limited",
+            [
+                Fault::Status(429, vec![("retry-after", "1".into())]),
+                Fault::Status(529, vec![("retry-after-ms", "10".into())]),
+            ],
+        ),
         ("failing", [Fault::Status(500, vec![]), Fault::Delay(Duration::from_secs(3))]),
     ];
     for (out, [first, second]) in faults {
@@ -281,7 +284,12 @@ fn a_malformed_reply_or_exhausted_retries_leave_their_questions_open() {
     let s = setup();
     for (out, fault, rule, words) in [
         ("malformed", Fault::Malformed, "malformed", "the reply is not a Messages response".to_owned()),
-        ("overloaded", Fault::Status(529, vec![("retry-after-ms", "5".into())]), "backend", format!("/v1/messages: HTTP 529 overloaded_error")),
+        (
+            "overloaded",
+            Fault::Status(529, vec![("retry-after-ms", "5".into())]),
+            "backend",
+            format!("/v1/messages: HTTP 529 overloaded_error"),
+        ),
     ] {
         let standin = answering_standin();
         standin.fault_always("POST /v1/messages", fault);
@@ -449,7 +457,11 @@ fn a_store_that_cannot_be_deleted_is_reported_not_fatal() {
     for store in standin.stores() {
         assert!(stderr.contains(&format!("DELETE /v1/memory_stores/{store}")), "{stderr}");
     }
-    assert_eq!(standin.stores().len(), 2 * standin.dreams().len(), "each dream's input and output stores remain");
+    assert_eq!(
+        standin.stores().len(),
+        2 * standin.dreams().len(),
+        "each dream's input and output stores remain"
+    );
     assert!(report(&s, "out")["memories"].to_string().contains("stand-in: the newest member is current"));
 }
 
