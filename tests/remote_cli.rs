@@ -288,7 +288,7 @@ fn a_malformed_reply_or_exhausted_retries_leave_their_questions_open() {
             "overloaded",
             Fault::Status(529, vec![("retry-after-ms", "5".into())]),
             "backend",
-            format!("/v1/messages: HTTP 529 overloaded_error"),
+            "/v1/messages: HTTP 529 overloaded_error".to_owned(),
         ),
     ] {
         let standin = answering_standin();

@@ -86,8 +86,11 @@ pub struct DreamScript {
     /// How it ends.
     pub end: DreamEnd,
     /// The memories the dream writes (path, content), from the input's.
-    pub writer: Box<dyn Fn(&[(String, String)]) -> Vec<(String, String)> + Send>,
+    pub writer: Writer,
 }
+
+/// Memories (path, content) a dream writes, from its input's.
+pub type Writer = Box<dyn Fn(&[(String, String)]) -> Vec<(String, String)> + Send>;
 
 /// Computes the `resolve_clusters` answers from the questions of one
 /// Messages request (the JSON lines of its user message).
