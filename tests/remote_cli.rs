@@ -522,3 +522,36 @@ fn ctrl_c_cancels_the_dream_and_deletes_its_stores() {
     assert_cleaned_up(&standin);
     assert_eq!(standin.dreams()[0]["status"], "canceled");
 }
+
+#[test]
+fn a_dry_run_needs_no_key_and_sends_nothing() {
+    let s = setup();
+    let standin = answering_standin();
+    for (out, resolver) in [("dry-anthropic", "anthropic"), ("dry-dreams", "dreams")] {
+        let output = dreamwork()
+            .arg("dream")
+            .arg(&s.store)
+            .arg("--out")
+            .arg(s.dir.join(out))
+            .args(["--embedder", "lexical", "--resolver", resolver, "--dry-run"])
+            .env_remove("ANTHROPIC_API_KEY")
+            .env("ANTHROPIC_BASE_URL", &standin.url)
+            .output()
+            .unwrap();
+        let stdout = ok(&output);
+        assert!(stdout.contains(&format!("would be sent to {resolver}; nothing was sent")), "{stdout}");
+        let questions = std::fs::read_to_string(s.dir.join(out).join("dream/questions.jsonl")).unwrap();
+        assert!(questions.lines().count() > 0);
+    }
+    assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn caps_limit_what_is_sent() {
+    let s = setup();
+    let standin = answering_standin();
+    ok(&run(&s, &standin, "out", &["--resolver", "anthropic", "--max-questions", "2"]));
+    assert_eq!(questions_sent(&messages(&standin)).len(), 2);
+    let open = open_reasons(&report(&s, "out"));
+    assert!(open.values().any(|o| o["rule"] == "over_cap" && o["cap"] == "--max-questions 2"), "{open:?}");
+}
