@@ -23,7 +23,7 @@ use support::standin::{DreamEnd, DreamScript, Fault, KEY, Recorded, StandIn};
 const PLANTED: &[&str] = &[
     "sk-ant-api03-PLANTEDmemorysecret0123456789abcdefABCDEF",
     "ghp_PLANTEDsessionTOKEN0123456789abcdefABCD",
-    "AKIAPLANTED0123456789",
+    "AKIAPLANTED012345678",
 ];
 
 fn dreamwork() -> Command {
