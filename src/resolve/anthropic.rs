@@ -5,17 +5,20 @@
 //! caching, forces the one tool [`TOOL`] whose input is
 //! `{"answers": [answer, …]}` ([`tool_schema`]), and sends the questions in
 //! the user message, one JSON object per line. Questions are packed in
-//! their order into requests under a token budget; requests run in
-//! parallel up to a small limit, and answers are matched back by id, so
-//! neither the limit nor the order replies arrive in changes an output
-//! byte.
+//! their order into requests under a token budget
+//! ([`Resolver::batches`]); the dream's [`Asking`](super::Asking) runs up
+//! to [`AnthropicOptions::parallel`] of them at once, and answers are
+//! matched back by id, so neither the limit nor the order replies arrive in
+//! changes an output byte.
 //!
-//! Promises: an answer naming a cluster that was not asked is dropped (and
-//! noted); a question the reply does not answer, or answers against the
-//! contract's rules, stays unresolved with the reason; a request that fails
-//! after its retries leaves its questions unresolved with the error, except
-//! a refused key (401/403), which stops the dream; cancellation stops new
-//! requests.
+//! Promises: an answer naming a cluster that was not asked is dropped; a
+//! question the reply does not answer (or answers with something that is no
+//! answer) stays open with the reason, and the dream's
+//! [`check`](super::check()) leaves open one that breaks the contract's
+//! rules; a request that fails after its retries leaves its questions open
+//! with the error, except a refused key (401/403), which stops the dream;
+//! Ctrl-C stops new requests. Each answer carries its share of its
+//! request's usage.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
