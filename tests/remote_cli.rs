@@ -26,8 +26,15 @@ const PLANTED: &[&str] = &[
     "AKIAPLANTED012345678",
 ];
 
+/// Proxy settings a user's environment may hold: the stand-in is on loopback.
+const PROXY_VARS: &[&str] = &["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
 fn dreamwork() -> Command {
-    Command::cargo_bin("dreamwork").expect("the binary is built")
+    let mut cmd = Command::cargo_bin("dreamwork").expect("the binary is built");
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 /// The corpus with secrets planted in a third of the memories and of the
@@ -124,7 +131,6 @@ fn run(s: &Setup, standin: &StandIn, out: &str, args: &[&str]) -> std::process::
         .args(args)
         .env("ANTHROPIC_API_KEY", KEY)
         .env("ANTHROPIC_BASE_URL", &standin.url)
-        .env("NO_PROXY", "127.0.0.1")
         .timeout(Duration::from_secs(120))
         .output()
         .expect("dreamwork runs")
@@ -497,7 +503,11 @@ fn ctrl_c_cancels_the_dream_and_deletes_its_stores() {
     let standin = StandIn::start();
     standin.dream_with(answering_dream(0, DreamEnd::Forever));
     let bin = assert_cmd::cargo::cargo_bin("dreamwork");
-    let mut child = std::process::Command::new(bin)
+    let mut child = std::process::Command::new(bin);
+    for var in PROXY_VARS {
+        child.env_remove(var);
+    }
+    let mut child = child
         .arg("dream")
         .arg(&s.store)
         .arg("--out")
