@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
 use dreamwork::dream::{Dream, DreamOptions};
 use dreamwork::report::{Action, Report};
-use dreamwork::resolve::{Asking, Journal, Limits, LocalResolver, Resolver};
+use dreamwork::resolve::{Asking, ExecResolver, Journal, Limits, LocalResolver, Resolver};
 use dreamwork::session::{FormatChoice, import_paths};
 
 use super::CliResult;
@@ -21,6 +21,14 @@ use super::progress::Bars;
 pub(crate) enum ResolverChoice {
     /// Offline rules: value-only conflicts by recency, the rest flagged.
     Local,
+    /// Any program speaking the contract as JSON lines (--resolver-cmd).
+    Exec,
+    /// Claude through the Messages API (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL).
+    #[cfg(feature = "remote")]
+    Anthropic,
+    /// The hosted Dreams API over a temporary store of the questions.
+    #[cfg(feature = "remote")]
+    Dreams,
 }
 
 /// Who answers the dream's questions, and what may be sent.
@@ -29,6 +37,14 @@ pub(crate) struct ResolveArgs {
     /// Who settles what the rules leave open.
     #[arg(long, value_enum, default_value = "local")]
     pub(crate) resolver: ResolverChoice,
+    /// For --resolver exec: the program and its arguments, split as a shell
+    /// would ("python3 answer.py --model small").
+    #[arg(long, value_name = "COMMAND", required_if_eq("resolver", "exec"))]
+    pub(crate) resolver_cmd: Option<String>,
+    /// For --resolver exec: seconds the program may stay silent while
+    /// questions wait before they are left open.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) resolver_timeout: u64,
     /// A JSONL journal of resolutions: replayed when the same question
     /// comes again, appended otherwise (makes re-runs identical).
     #[arg(long)]
@@ -46,6 +62,9 @@ pub(crate) struct ResolveArgs {
     /// to OUT/dream/questions.jsonl and print their count and tokens.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    #[cfg(feature = "remote")]
+    #[command(flatten)]
+    pub(crate) remote: super::remote::RemoteArgs,
 }
 
 /// The dream commands.
@@ -123,8 +142,18 @@ fn emit(text: &str) {
 fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     match cmd {
         DreamCommand::Dream { store, out, sessions, format, model, resolve, threads } => {
-            let ResolveArgs { resolver, journal, instructions, max_questions, max_tokens, dry_run } =
-                *resolve;
+            let ResolveArgs {
+                resolver,
+                resolver_cmd,
+                resolver_timeout,
+                journal,
+                instructions,
+                max_questions,
+                max_tokens,
+                dry_run,
+                #[cfg(feature = "remote")]
+                remote,
+            } = *resolve;
             let bars = Bars::new();
             let extra =
                 if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
@@ -134,8 +163,22 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 threads,
                 ..DreamOptions::default()
             };
+            #[cfg(feature = "remote")]
+            let mut leftovers = None;
             let backend: Box<dyn Resolver> = match resolver {
                 ResolverChoice::Local => Box::new(LocalResolver),
+                ResolverChoice::Exec => Box::new(
+                    ExecResolver::new(resolver_cmd.as_deref().unwrap_or_default())?
+                        .timeout(std::time::Duration::from_secs(resolver_timeout)),
+                ),
+                #[cfg(feature = "remote")]
+                ResolverChoice::Anthropic => Box::new(remote.anthropic(super::interrupt(), dry_run)?),
+                #[cfg(feature = "remote")]
+                ResolverChoice::Dreams => {
+                    let dreams = remote.dreams(super::interrupt(), dry_run, &store, &extra)?;
+                    leftovers = Some(dreams.leftovers());
+                    Box::new(dreams)
+                }
             };
             let mut journal = journal.as_ref().map(Journal::open).transpose()?;
             let mut asking =
@@ -153,6 +196,10 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 super::interrupt(),
             );
             bars.finish();
+            #[cfg(feature = "remote")]
+            for left in leftovers.iter().flat_map(|l| l.list()) {
+                eprintln!("dreamwork: warning: {left}");
+            }
             let done = done?;
             let t = done.timings;
             say!(

@@ -11,6 +11,8 @@ use dreamwork::progress::CancelToken;
 mod dream;
 mod embed;
 pub(crate) mod progress;
+#[cfg(feature = "remote")]
+mod remote;
 mod sessions;
 mod store;
 
