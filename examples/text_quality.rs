@@ -30,7 +30,7 @@
 use std::path::{Path, PathBuf};
 
 use dreamwork::dream::Thresholds;
-use dreamwork::dream::near::{judge, rare_words, shares_rare_words};
+use dreamwork::dream::near::{judge, rare_words, shares_rare_words, subject_words};
 use dreamwork::dream::plan::count_tokens;
 use dreamwork::embed::{Embedder, LexicalEmbedder, VectorCache, VectorCacheWriter, cosine, embed_cached};
 use dreamwork::memory::ContentHash;
@@ -100,16 +100,16 @@ const ASKED: usize = 1;
 const VALUE: usize = 2;
 const APART: usize = 3;
 
-/// For each pair: (blocking would propose it, it shares a rare word), as
-/// stage 2 sees them when the data set's sentences form one store (a rare
-/// word: three letters or more, in at most `MAX_BLOCK_DF` sentences).
+/// For each pair: (blocking would propose it, it shares a subject word),
+/// as stage 2 sees them when the data set's sentences form one store.
 fn related(pairs: &[Pair], lexicon: &Lexicon) -> Vec<(bool, bool)> {
     let docs: Vec<Document> = pairs.iter().flat_map(|p| [Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon)]).collect();
     let rare = rare_words(&docs);
+    let subjects = subject_words(&docs);
     (0..pairs.len())
         .map(|i| {
-            let (a, b) = (&rare[2 * i], &rare[2 * i + 1]);
-            (shares_rare_words(a, b), a.intersection(b).next().is_some())
+            let shared = subjects[2 * i].intersection(&subjects[2 * i + 1]).next().is_some();
+            (shares_rare_words(&rare[2 * i], &rare[2 * i + 1]), shared)
         })
         .collect()
 }

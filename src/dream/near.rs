@@ -26,8 +26,8 @@ use crate::text::{Document, DistinctProof, Lexicon, OpenReason, Relation, Side, 
 
 /// How stage 2 judges a candidate pair: the wording's verdict, and for a
 /// pair it leaves open that shares little wording, the embedding's: far
-/// apart and sharing no rare word at all (`shares_rare_word` false: no
-/// subject name in common), it is about different topics.
+/// apart and sharing no subject word (`shares_rare_word` false, see
+/// [`subject_words`]), it is about different topics.
 pub fn judge(
     a: &Document,
     b: &Document,
@@ -84,6 +84,22 @@ pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
 /// Each document's rare words: at least [`MIN_BLOCK_CHARS`] letters, found
 /// in at most [`MAX_BLOCK_DF`] documents.
 pub fn rare_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
+    words_below(documents, MAX_BLOCK_DF)
+}
+
+/// A word names a subject (a service, a person, a tool) for
+/// [`judge`] when it is found in at most one document in this many (at
+/// least 2 documents, at most [`MAX_BLOCK_DF`]): in a small store every
+/// word is rare, but not every word is a name.
+pub const SUBJECT_DF_DIVISOR: usize = 10;
+
+/// Each document's subject words: rare words found in at most
+/// `n / SUBJECT_DF_DIVISOR` of the `n` documents (see [`SUBJECT_DF_DIVISOR`]).
+pub fn subject_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
+    words_below(documents, (documents.len() / SUBJECT_DF_DIVISOR).clamp(2, MAX_BLOCK_DF))
+}
+
+fn words_below(documents: &[Document], max_df: usize) -> Vec<BTreeSet<&str>> {
     let sets: Vec<BTreeSet<&str>> = documents
         .iter()
         .map(|d| {
@@ -101,7 +117,7 @@ pub fn rare_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
             *df.entry(w).or_insert(0) += 1;
         }
     }
-    sets.into_iter().map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= MAX_BLOCK_DF)).collect()).collect()
+    sets.into_iter().map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= max_df)).collect()).collect()
 }
 
 /// Whether two sets of rare words share at least [`MIN_BLOCK_SHARED`].
@@ -156,8 +172,8 @@ pub struct NearOutput {
 /// Clusters stage-1 groups given their documents and the candidate pairs
 /// (ids = stage-1 group indexes).
 pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thresholds, lexicon: &Lexicon) -> NearOutput {
-    let rare = rare_words(documents);
-    let related = |a: usize, b: usize| rare[a].intersection(&rare[b]).next().is_some();
+    let subjects = subject_words(documents);
+    let related = |a: usize, b: usize| subjects[a].intersection(&subjects[b]).next().is_some();
     let relations: Vec<Relation> = pairs
         .par_iter()
         .map(|p| judge(&documents[p.a], &documents[p.b], p.similarity, related(p.a, p.b), thresholds, lexicon))
