@@ -7,7 +7,8 @@
 //! importers and content-addressed sessions), [`embed`] (the [`Embedder`]
 //! trait, the MiniLM and lexical backends, the vector cache), [`index`]
 //! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
-//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`].
+//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`],
+//! [`agent`] (the memory-tool commands, search by meaning, the MCP server).
 //!
 //! ```
 //! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
@@ -26,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod dream;
 pub mod embed;
 pub mod index;
@@ -36,6 +38,7 @@ pub mod resolve;
 pub mod session;
 pub mod store;
 
+pub use agent::{AgentStore, Hit, Searcher};
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
 pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
 pub use index::{CandidatePair, Index, Neighbour};

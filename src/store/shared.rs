@@ -37,7 +37,7 @@ pub struct SharedStore {
     /// it has a writer only while [`SharedStore::write`] runs.
     store: Store,
     /// The log as it was when `store` last matched it; `None` forces a
-    /// reload (after a failed write, whose bytes may be on disk).
+    /// reload (after a write that failed half-way).
     seen: Option<LogStamp>,
 }
 
@@ -156,12 +156,11 @@ impl SharedStore {
             }
             Ok(value)
         });
-        self.store.writer = None;
-        self.seen = match &result {
-            // A failed write may have left bytes behind: reload next time.
-            Err(_) => None,
-            Ok(_) => Some(LogStamp::of(&dir)?),
-        };
+        // A write that failed and could not be rolled back left bytes
+        // behind: reload next time. Otherwise the log holds exactly what
+        // `store` has (a refused or rolled-back write wrote nothing).
+        let poisoned = self.store.writer.take().is_some_and(|w| w.poisoned);
+        self.seen = if poisoned { None } else { Some(LogStamp::of(&dir)?) };
         result
     }
 
