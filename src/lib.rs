@@ -48,4 +48,6 @@ pub use report::Report;
 pub use resolve::{Journal, LocalResolver, Resolver};
 pub use session::{Excerpt, Session, SessionId};
 pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
-pub use store::{Batch, Durability, Revision, SharedStore, Stats, Store, StoreError, StoreOptions, VerifyReport};
+pub use store::{
+    Batch, Durability, Revision, SharedStore, Stats, Store, StoreError, StoreOptions, VerifyReport,
+};

@@ -73,7 +73,15 @@ fn search_prints_the_nearest_memories_with_score_and_first_line() {
     }
     let search = |k: &str| {
         let out = dreamwork()
-            .args(["search", &store, "which port does the staging database use", "-k", k, "--embedder", "lexical"])
+            .args([
+                "search",
+                &store,
+                "which port does the staging database use",
+                "-k",
+                k,
+                "--embedder",
+                "lexical",
+            ])
             .assert()
             .success();
         String::from_utf8_lossy(&out.get_output().stdout).into_owned()
@@ -88,7 +96,10 @@ fn search_prints_the_nearest_memories_with_score_and_first_line() {
     // The vectors were cached; the second run gives the same bytes.
     assert!(dir.path().join("store/vectors").exists());
     assert_eq!(search("2"), first);
-    let missing = dreamwork().args(["search", s(&dir.path().join("nope")), "x", "--embedder", "lexical"]).assert().code(1);
+    let missing = dreamwork()
+        .args(["search", s(&dir.path().join("nope")), "x", "--embedder", "lexical"])
+        .assert()
+        .code(1);
     assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("no store here"));
 }
 
@@ -142,7 +153,8 @@ fn a_running_memory_tool_lets_other_processes_write_and_sees_their_writes() {
     assert!(seen["content"].as_str().expect("content").contains("from another process"), "{seen}");
     // A change made elsewhere is what str_replace edits.
     dreamwork().args(["put", &store, "/a.md"]).write_stdin("changed elsewhere").assert().success();
-    let edited = tool.call(r#"{"command":"str_replace","path":"/memories/a.md","old_str":"elsewhere","new_str":"twice"}"#);
+    let edited = tool
+        .call(r#"{"command":"str_replace","path":"/memories/a.md","old_str":"elsewhere","new_str":"twice"}"#);
     assert_eq!(edited["is_error"], false, "{edited}");
     // A dream reads the store while the tool runs.
     let out = dir.path().join("dream-out");

@@ -28,12 +28,10 @@ fn python_with_mcp() -> Option<&'static Path> {
     PYTHON
         .get_or_init(|| {
             let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-            let python = if cfg!(windows) { venv.join("Scripts/python.exe") } else { venv.join("bin/python") };
+            let python =
+                if cfg!(windows) { venv.join("Scripts/python.exe") } else { venv.join("bin/python") };
             let has_mcp = |python: &Path| {
-                Command::new(python)
-                    .args(["-c", "import mcp"])
-                    .output()
-                    .is_ok_and(|o| o.status.success())
+                Command::new(python).args(["-c", "import mcp"]).output().is_ok_and(|o| o.status.success())
             };
             if python.exists() && has_mcp(&python) {
                 return Some(python);
@@ -52,7 +50,8 @@ fn python_with_mcp() -> Option<&'static Path> {
                         Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
                         Err(e) => e.to_string(),
                     };
-                    let message = format!("cannot install the Python MCP SDK ({MCP_PACKAGE}) with pip: {why}");
+                    let message =
+                        format!("cannot install the Python MCP SDK ({MCP_PACKAGE}) with pip: {why}");
                     assert!(!required("CI") && !required("DREAMWORK_REQUIRE_MCP"), "{message}");
                     eprintln!("SKIPPED: {message}");
                     None
@@ -97,7 +96,10 @@ fn mcp_server_search_by_meaning_with_minilm() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_model {
-        assert!(!required("DREAMWORK_REQUIRE_MODEL"), "DREAMWORK_REQUIRE_MODEL is set but the model is missing");
+        assert!(
+            !required("DREAMWORK_REQUIRE_MODEL"),
+            "DREAMWORK_REQUIRE_MODEL is set but the model is missing"
+        );
         eprintln!("SKIPPED: the MiniLM model is not installed (run `dreamwork model fetch`)");
         return;
     }

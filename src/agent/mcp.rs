@@ -11,13 +11,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use rmcp::ErrorData;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer, ServiceExt};
-use rmcp::ErrorData;
 use serde_json::{Map, Value, json};
 
 use super::memory_tool::Command;
@@ -53,7 +53,8 @@ impl MemoryServer {
 
     /// Runs one tool call to its result text (`Err` for an error result).
     pub fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<String, String> {
-        let mut agent = self.agent.lock().map_err(|_| "the memory server failed earlier; restart it".to_owned())?;
+        let mut agent =
+            self.agent.lock().map_err(|_| "the memory server failed earlier; restart it".to_owned())?;
         if name == "memory_search" {
             let query = match arguments.get("query") {
                 Some(Value::String(q)) => q.clone(),
@@ -76,8 +77,8 @@ impl MemoryServer {
         let command = name.strip_prefix("memory_").unwrap_or(name);
         let mut input = arguments;
         input.insert("command".into(), Value::String(command.into()));
-        let command: Command =
-            serde_json::from_value(Value::Object(input)).map_err(|e| format!("invalid arguments for {name}: {e}"))?;
+        let command: Command = serde_json::from_value(Value::Object(input))
+            .map_err(|e| format!("invalid arguments for {name}: {e}"))?;
         agent.execute(&command).map_err(|e| e.to_string())
     }
 }
@@ -285,7 +286,15 @@ mod tests {
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         assert_eq!(
             names,
-            ["memory_view", "memory_create", "memory_str_replace", "memory_insert", "memory_delete", "memory_rename", "memory_search"]
+            [
+                "memory_view",
+                "memory_create",
+                "memory_str_replace",
+                "memory_insert",
+                "memory_delete",
+                "memory_rename",
+                "memory_search"
+            ]
         );
         for tool in &tools {
             assert!(tool.description.as_ref().is_some_and(|d| d.len() > 100), "{}", tool.name);
@@ -298,13 +307,19 @@ mod tests {
         let (_dir, server) = server();
         let created = server.call(
             "memory_create",
-            args(json!({"path": "/memories/db.md", "file_text": "The staging database listens on port 5433."})),
+            args(
+                json!({"path": "/memories/db.md", "file_text": "The staging database listens on port 5433."}),
+            ),
         );
         assert_eq!(created.unwrap(), "File created successfully at: /memories/db.md");
         server
-            .call("memory_create", args(json!({"path": "/memories/lunch.md", "file_text": "Lunch is at noon."})))
+            .call(
+                "memory_create",
+                args(json!({"path": "/memories/lunch.md", "file_text": "Lunch is at noon."})),
+            )
             .unwrap();
-        let found = server.call("memory_search", args(json!({"query": "staging database port", "k": 1}))).unwrap();
+        let found =
+            server.call("memory_search", args(json!({"query": "staging database port", "k": 1}))).unwrap();
         assert!(found.contains("\t/memories/db.md\tThe staging database"), "{found}");
         assert_eq!(found.lines().count(), 2);
         let refused = server.call("memory_view", args(json!({"path": "/etc"}))).unwrap_err();

@@ -286,7 +286,10 @@ fn view(store: &Store, path: &str, target: &Target, range: Option<&[i64]>) -> Re
             _ => (0, lines.len()),
         };
         let shown = if start < end { &lines[start..end] } else { &[][..] };
-        return Ok(format!("Here's the content of {path} with line numbers:\n{}", numbered(start + 1, shown)));
+        return Ok(format!(
+            "Here's the content of {path} with line numbers:\n{}",
+            numbered(start + 1, shown)
+        ));
     }
     if !target.is_dir(store) {
         return Err(not_found(path));
@@ -377,7 +380,11 @@ fn create(store: &mut Store, path: &str, target: &Target, text: &str) -> Result<
 }
 
 /// The file a command edits: an existing memory, not a directory.
-fn editable<'s>(store: &'s Store, path: &str, target: &Target) -> Result<(&'s Memory, MemoryPath), ToolError> {
+fn editable<'s>(
+    store: &'s Store,
+    path: &str,
+    target: &Target,
+) -> Result<(&'s Memory, MemoryPath), ToolError> {
     match (target, target.file(store)) {
         (Target::Path(p), Some(memory)) => Ok((memory, p.clone())),
         _ if target.is_dir(store) => Err(refused(format!("The path {path} is not a file."))),
@@ -402,8 +409,9 @@ fn str_replace(
         }
         1 => {}
         _ => {
-            let lines: Vec<String> =
-                occurrences(content, old).map(|pos| (content[..pos].matches('\n').count() + 1).to_string()).collect();
+            let lines: Vec<String> = occurrences(content, old)
+                .map(|pos| (content[..pos].matches('\n').count() + 1).to_string())
+                .collect();
             return Err(refused(format!(
                 "No replacement was performed. Multiple occurrences of old_str `{old}` in lines: {}. Please ensure it is unique",
                 lines.join(", ")
@@ -462,7 +470,13 @@ fn split_lines(text: &str) -> Vec<&str> {
     lines
 }
 
-fn insert(store: &mut Store, path: &str, target: &Target, line: i64, text: &str) -> Result<String, ToolError> {
+fn insert(
+    store: &mut Store,
+    path: &str,
+    target: &Target,
+    line: i64,
+    text: &str,
+) -> Result<String, ToolError> {
     let (memory, memory_path) = editable(store, path, target)?;
     let mut lines = split_lines(&memory.content);
     let at = usize::try_from(line).ok().filter(|&at| at <= lines.len()).ok_or_else(|| {

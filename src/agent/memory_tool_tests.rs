@@ -48,11 +48,14 @@ fn view_numbers_lines_and_honours_view_range() {
         whole,
         "Here's the content of /memories/notes.md with line numbers:\n     1\tone\n     2\ttwo\n     3\tthree\n     4\tfour"
     );
-    let part = run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[2,3]}"#).unwrap();
+    let part =
+        run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[2,3]}"#).unwrap();
     assert!(part.ends_with("     2\ttwo\n     3\tthree"), "{part}");
-    let to_end = run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[3,-1]}"#).unwrap();
+    let to_end =
+        run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[3,-1]}"#).unwrap();
     assert!(to_end.ends_with("     3\tthree\n     4\tfour"), "{to_end}");
-    let past = run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[9,12]}"#).unwrap();
+    let past =
+        run(&mut store, r#"{"command":"view","path":"/memories/notes.md","view_range":[9,12]}"#).unwrap();
     assert_eq!(past, "Here's the content of /memories/notes.md with line numbers:\n");
 }
 
@@ -100,7 +103,8 @@ fn sizes_are_formatted_as_the_sdk_does() {
 #[test]
 fn create_writes_a_version_and_never_overwrites() {
     let (_d, mut store) = store_with(&[("/a/b.md", "x")]);
-    let ok = run(&mut store, r#"{"command":"create","path":"/memories/new.md","file_text":"hello\n"}"#).unwrap();
+    let ok =
+        run(&mut store, r#"{"command":"create","path":"/memories/new.md","file_text":"hello\n"}"#).unwrap();
     assert_eq!(ok, "File created successfully at: /memories/new.md");
     assert_eq!(content(&store, "/new.md").as_deref(), Some("hello\n"));
     assert_eq!(store.version(), 2);
@@ -114,7 +118,8 @@ fn create_writes_a_version_and_never_overwrites() {
         assert_eq!(run(&mut store, &json).unwrap_err(), says);
     }
     assert_eq!(content(&store, "/new.md").as_deref(), Some("hello\n"));
-    let too_big = serde_json::json!({"command": "create", "path": "/memories/big", "file_text": "x".repeat(200_000)});
+    let too_big =
+        serde_json::json!({"command": "create", "path": "/memories/big", "file_text": "x".repeat(200_000)});
     assert!(run(&mut store, &too_big.to_string()).is_err());
     assert_eq!(store.version(), 2);
 }
@@ -122,28 +127,35 @@ fn create_writes_a_version_and_never_overwrites() {
 #[test]
 fn str_replace_needs_exactly_one_match() {
     let (_d, mut store) = store_with(&[("/f.md", "l1\nl2\nport 5432\nl4\nl5\nl6"), ("/twice", "ab\nab")]);
-    let ok = run(&mut store, r#"{"command":"str_replace","path":"/memories/f.md","old_str":"5432","new_str":"5433"}"#)
-        .unwrap();
+    let ok = run(
+        &mut store,
+        r#"{"command":"str_replace","path":"/memories/f.md","old_str":"5432","new_str":"5433"}"#,
+    )
+    .unwrap();
     assert_eq!(
         ok,
         "The memory file has been edited. Here is the snippet showing the change (with line numbers):\n     1\tl1\n     2\tl2\n     3\tport 5433\n     4\tl4\n     5\tl5"
     );
     assert_eq!(content(&store, "/f.md").as_deref(), Some("l1\nl2\nport 5433\nl4\nl5\nl6"));
     let version = store.version();
-    let absent =
-        run(&mut store, r#"{"command":"str_replace","path":"/memories/f.md","old_str":"nope","new_str":"x"}"#);
+    let absent = run(
+        &mut store,
+        r#"{"command":"str_replace","path":"/memories/f.md","old_str":"nope","new_str":"x"}"#,
+    );
     assert_eq!(
         absent.unwrap_err(),
         "No replacement was performed, old_str `nope` did not appear verbatim in /memories/f.md."
     );
-    let twice = run(&mut store, r#"{"command":"str_replace","path":"/memories/twice","old_str":"ab","new_str":"x"}"#);
+    let twice =
+        run(&mut store, r#"{"command":"str_replace","path":"/memories/twice","old_str":"ab","new_str":"x"}"#);
     assert_eq!(
         twice.unwrap_err(),
         "No replacement was performed. Multiple occurrences of old_str `ab` in lines: 1, 2. Please ensure it is unique"
     );
     let dir = run(&mut store, r#"{"command":"str_replace","path":"/memories","old_str":"a","new_str":"b"}"#);
     assert_eq!(dir.unwrap_err(), "The path /memories is not a file.");
-    let missing = run(&mut store, r#"{"command":"str_replace","path":"/memories/zz","old_str":"a","new_str":"b"}"#);
+    let missing =
+        run(&mut store, r#"{"command":"str_replace","path":"/memories/zz","old_str":"a","new_str":"b"}"#);
     assert_eq!(missing.unwrap_err(), "The path /memories/zz does not exist. Please provide a valid path.");
     assert_eq!(store.version(), version, "refused commands write nothing");
     assert_eq!(content(&store, "/twice").as_deref(), Some("ab\nab"));
@@ -159,20 +171,27 @@ fn overlapping_occurrences_are_counted_like_the_sdk() {
 #[test]
 fn insert_puts_a_line_within_range() {
     let (_d, mut store) = store_with(&[("/todo", "one\nthree")]);
-    let ok = run(&mut store, r#"{"command":"insert","path":"/memories/todo","insert_line":1,"insert_text":"two\n"}"#)
-        .unwrap();
+    let ok = run(
+        &mut store,
+        r#"{"command":"insert","path":"/memories/todo","insert_line":1,"insert_text":"two\n"}"#,
+    )
+    .unwrap();
     assert_eq!(ok, "The file /memories/todo has been edited.");
     assert_eq!(content(&store, "/todo").as_deref(), Some("one\ntwo\nthree\n"));
-    run(&mut store, r#"{"command":"insert","path":"/memories/todo","insert_line":0,"insert_text":"zero"}"#).unwrap();
+    run(&mut store, r#"{"command":"insert","path":"/memories/todo","insert_line":0,"insert_text":"zero"}"#)
+        .unwrap();
     assert_eq!(content(&store, "/todo").as_deref(), Some("zero\none\ntwo\nthree\n"));
     for line in [-1, 5] {
-        let json = format!(r#"{{"command":"insert","path":"/memories/todo","insert_line":{line},"insert_text":"x"}}"#);
+        let json = format!(
+            r#"{{"command":"insert","path":"/memories/todo","insert_line":{line},"insert_text":"x"}}"#
+        );
         assert_eq!(
             run(&mut store, &json).unwrap_err(),
             format!("Invalid `insert_line` parameter: {line}. It should be within the range [0, 4].")
         );
     }
-    let missing = run(&mut store, r#"{"command":"insert","path":"/memories/no","insert_line":0,"insert_text":"x"}"#);
+    let missing =
+        run(&mut store, r#"{"command":"insert","path":"/memories/no","insert_line":0,"insert_text":"x"}"#);
     assert_eq!(missing.unwrap_err(), "The path /memories/no does not exist. Please provide a valid path.");
 }
 
@@ -186,12 +205,21 @@ fn split_lines_follows_python() {
 #[test]
 fn delete_removes_files_and_directories_in_one_version() {
     let (_d, mut store) = store_with(&[("/a/x", "1"), ("/a/y/z", "2"), ("/ab", "3"), ("/b", "4")]);
-    assert_eq!(run(&mut store, r#"{"command":"delete","path":"/memories/b"}"#).unwrap(), "Successfully deleted /memories/b");
+    assert_eq!(
+        run(&mut store, r#"{"command":"delete","path":"/memories/b"}"#).unwrap(),
+        "Successfully deleted /memories/b"
+    );
     let version = store.version();
-    assert_eq!(run(&mut store, r#"{"command":"delete","path":"/memories/a"}"#).unwrap(), "Successfully deleted /memories/a");
+    assert_eq!(
+        run(&mut store, r#"{"command":"delete","path":"/memories/a"}"#).unwrap(),
+        "Successfully deleted /memories/a"
+    );
     assert_eq!(store.version(), version + 1);
     assert_eq!(store.iter().map(|m| m.path.to_string()).collect::<Vec<_>>(), ["/ab"]);
-    assert_eq!(run(&mut store, r#"{"command":"delete","path":"/memories/a"}"#).unwrap_err(), "The path /memories/a does not exist");
+    assert_eq!(
+        run(&mut store, r#"{"command":"delete","path":"/memories/a"}"#).unwrap_err(),
+        "The path /memories/a does not exist"
+    );
     for root in ["/memories", "/memories/"] {
         let json = format!(r#"{{"command":"delete","path":"{root}"}}"#);
         assert_eq!(run(&mut store, &json).unwrap_err(), "Cannot delete the /memories directory itself");
@@ -203,19 +231,41 @@ fn delete_removes_files_and_directories_in_one_version() {
 fn rename_moves_files_and_directories_and_keeps_records() {
     let (_d, mut store) = store_with(&[("/a/x", "1"), ("/a/y/z", "2"), ("/c", "3")]);
     let created = store.get(&MemoryPath::new("/a/x").unwrap()).unwrap().created_at;
-    let ok = run(&mut store, r#"{"command":"rename","old_path":"/memories/a","new_path":"/memories/d/e"}"#).unwrap();
+    let ok = run(&mut store, r#"{"command":"rename","old_path":"/memories/a","new_path":"/memories/d/e"}"#)
+        .unwrap();
     assert_eq!(ok, "Successfully renamed /memories/a to /memories/d/e");
     assert_eq!(store.iter().map(|m| m.path.to_string()).collect::<Vec<_>>(), ["/c", "/d/e/x", "/d/e/y/z"]);
     assert_eq!(store.get(&MemoryPath::new("/d/e/x").unwrap()).unwrap().created_at, created);
     let version = store.version();
     for (json, says) in [
-        (r#"{"command":"rename","old_path":"/memories/c","new_path":"/memories/d"}"#, "The destination /memories/d already exists"),
-        (r#"{"command":"rename","old_path":"/memories/zz","new_path":"/memories/q"}"#, "The path /memories/zz does not exist"),
-        (r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/d/e/x"}"#, "The destination /memories/d/e/x already exists"),
-        (r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/d/new"}"#, "Cannot move /memories/d into itself (/memories/d/new)"),
-        (r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/c/x"}"#, "Cannot rename to /memories/c/x: /memories/c is a file"),
-        (r#"{"command":"rename","old_path":"/memories","new_path":"/memories/q"}"#, "Cannot rename the /memories directory itself"),
-        (r#"{"command":"rename","old_path":"/memories/c","new_path":"/tmp/c"}"#, "Path must start with /memories, got: /tmp/c"),
+        (
+            r#"{"command":"rename","old_path":"/memories/c","new_path":"/memories/d"}"#,
+            "The destination /memories/d already exists",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories/zz","new_path":"/memories/q"}"#,
+            "The path /memories/zz does not exist",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/d/e/x"}"#,
+            "The destination /memories/d/e/x already exists",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/d/new"}"#,
+            "Cannot move /memories/d into itself (/memories/d/new)",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories/d","new_path":"/memories/c/x"}"#,
+            "Cannot rename to /memories/c/x: /memories/c is a file",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories","new_path":"/memories/q"}"#,
+            "Cannot rename the /memories directory itself",
+        ),
+        (
+            r#"{"command":"rename","old_path":"/memories/c","new_path":"/tmp/c"}"#,
+            "Path must start with /memories, got: /tmp/c",
+        ),
     ] {
         assert_eq!(run(&mut store, json).unwrap_err(), says, "{json}");
     }
@@ -227,8 +277,8 @@ fn rename_moves_files_and_directories_and_keeps_records() {
 
 #[test]
 fn commands_decode_from_the_tool_input() {
-    let command: Command =
-        serde_json::from_str(r#"{"command":"view","path":"/memories","extra":true}"#).expect("unknown fields ignored");
+    let command: Command = serde_json::from_str(r#"{"command":"view","path":"/memories","extra":true}"#)
+        .expect("unknown fields ignored");
     assert_eq!(command, Command::View { path: "/memories".into(), view_range: None });
     assert_eq!(command.name(), "view");
     assert!(serde_json::from_str::<Command>(r#"{"command":"explode","path":"/memories"}"#).is_err());
@@ -240,7 +290,8 @@ fn shared_stores_run_the_same_commands() {
     let (dir, store) = store_with(&[("/a", "x")]);
     drop(store);
     let mut shared = SharedStore::open(dir.path().join("store")).unwrap();
-    let command = Command::StrReplace { path: "/memories/a".into(), old_str: "x".into(), new_str: "y".into() };
+    let command =
+        Command::StrReplace { path: "/memories/a".into(), old_str: "x".into(), new_str: "y".into() };
     execute(&mut shared, &command).unwrap();
     let reopened = Store::open_read_only(dir.path().join("store")).unwrap();
     assert_eq!(content(&reopened, "/a").as_deref(), Some("y"));

@@ -78,7 +78,8 @@ pub fn format_hits(query: &str, hits: &[Hit]) -> String {
     if hits.is_empty() {
         return format!("No memories match {query:?}: the store is empty.");
     }
-    let mut out = format!("{} memories nearest to {query:?}, best first (similarity, path, first line):", hits.len());
+    let mut out =
+        format!("{} memories nearest to {query:?}, best first (similarity, path, first line):", hits.len());
     for hit in hits {
         out.push_str(&format!("\n{:.4}\t{}{}\t{}", hit.score, memory_tool::ROOT, hit.path, hit.first_line));
     }

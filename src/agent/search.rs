@@ -137,7 +137,8 @@ impl Searcher {
         let model = self.embedder.model_id().to_owned();
         let dimension = self.embedder.dimension();
         if self.cache_dir.as_ref() != Some(&snapshot.cache_dir) {
-            self.cache = VectorCache::load(&snapshot.cache_dir, &model, dimension).map_err(EmbedError::from)?;
+            self.cache =
+                VectorCache::load(&snapshot.cache_dir, &model, dimension).map_err(EmbedError::from)?;
             self.cache_dir = Some(snapshot.cache_dir.clone());
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -158,8 +159,14 @@ impl Searcher {
                 },
                 false => None,
             };
-            let fresh =
-                embed_cached(self.embedder.as_ref(), &misses, &self.cache, writer.as_mut(), &Silent, &CancelToken::new())?;
+            let fresh = embed_cached(
+                self.embedder.as_ref(),
+                &misses,
+                &self.cache,
+                writer.as_mut(),
+                &Silent,
+                &CancelToken::new(),
+            )?;
             for ((hash, _), vector) in misses.iter().zip(fresh) {
                 self.cache.insert(*hash, vector).map_err(EmbedError::from)?;
             }
@@ -263,7 +270,11 @@ mod tests {
         store.put(&p("/team/lunch.md"), "Lunch moved to one o'clock.").unwrap();
         let hits = searcher.search(&store, "when is lunch", 1).unwrap();
         assert_eq!(hits[0].path, p("/team/lunch.md"));
-        assert_eq!(embedded.load(std::sync::atomic::Ordering::SeqCst), 7, "only the changed memory and the query");
+        assert_eq!(
+            embedded.load(std::sync::atomic::Ordering::SeqCst),
+            7,
+            "only the changed memory and the query"
+        );
         // The writable store's cache got the vectors.
         let e = LexicalEmbedder::default();
         assert_eq!(VectorCache::load(&store.vectors_dir(), e.model_id(), e.dimension()).unwrap().len(), 4);

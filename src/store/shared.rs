@@ -183,7 +183,8 @@ impl SharedStore {
         let log_path = store.dir.join(LOG_FILE);
         let (mut file, len) = recovery::open_log(&store.dir)?;
         file.seek(SeekFrom::Start(store.log_len)).map_err(StoreError::io(&log_path))?;
-        let mut reader = LogReader::new(BufReader::new(file), &log_path, store.log_len, len, store.version + 1);
+        let mut reader =
+            LogReader::new(BufReader::new(file), &log_path, store.log_len, len, store.version + 1);
         while let Some(commit) = reader.next_commit()? {
             store.version = commit.version;
             recovery::apply(&mut store.memories, commit.ops);
