@@ -3,8 +3,9 @@
 //! A [`Searcher`] keeps, between queries, the store's vectors (read from
 //! the vector cache, `STORE/vectors`, and embedding only what it lacks) and
 //! an exact [`Index`] over them. The index is rebuilt only when the store's
-//! content changed (its [`store_hash`](Store::store_hash) differs), so a
-//! query on an unchanged store costs one embedding and one scan.
+//! memories changed (a path, or a content hash, differs from those indexed:
+//! a comparison, no hashing), so a query on an unchanged store costs one
+//! embedding and one scan.
 //!
 //! The index is always exact: a scan of 10k 384-d vectors takes well under
 //! a millisecond, while an hnsw graph would have to be rebuilt (serially,
@@ -68,18 +69,30 @@ impl std::fmt::Debug for Searcher {
 
 /// The index over one state of the store.
 struct Built {
-    key: ContentHash,
-    /// Path and first line of each indexed memory, in index order.
-    entries: Vec<(MemoryPath, String)>,
+    /// Path, content hash and first line of each indexed memory, in index
+    /// (path) order.
+    entries: Vec<(MemoryPath, ContentHash, String)>,
     index: Index,
+}
+
+impl Built {
+    /// Whether `store` holds exactly the memories indexed.
+    fn matches(&self, store: &Store) -> bool {
+        self.entries.len() == store.len()
+            && self
+                .entries
+                .iter()
+                .zip(store.iter())
+                .all(|((path, hash, _), m)| *hash == m.hash && *path == m.path)
+    }
 }
 
 /// What the index needs from a store, taken under its lock.
 struct Snapshot {
-    key: ContentHash,
     cache_dir: PathBuf,
-    /// Path, content hash, first line, content.
-    memories: Vec<(MemoryPath, ContentHash, String, String)>,
+    /// Path, content hash, first line, and the content if its vector is
+    /// not known yet.
+    memories: Vec<(MemoryPath, ContentHash, String, Option<String>)>,
 }
 
 impl Searcher {
@@ -122,15 +135,20 @@ impl Searcher {
     }
 
     fn snapshot_if_stale(&self, store: &Store) -> Option<Snapshot> {
-        let key = store.store_hash();
-        if self.built.as_ref().is_some_and(|b| b.key == key) {
+        if self.built.as_ref().is_some_and(|b| b.matches(store)) {
             return None;
         }
+        let cache_dir = store.vectors_dir();
+        // A cache for another directory is reloaded first, so every vector may be missing.
+        let known = |hash| self.cache_dir.as_ref() == Some(&cache_dir) && self.cache.get(hash).is_some();
         let memories = store
             .iter()
-            .map(|m| (m.path.clone(), m.hash, first_line(&m.content), m.content.clone()))
+            .map(|m| {
+                let content = (!known(&m.hash)).then(|| m.content.clone());
+                (m.path.clone(), m.hash, first_line(&m.content), content)
+            })
             .collect();
-        Some(Snapshot { key, cache_dir: store.vectors_dir(), memories })
+        Some(Snapshot { cache_dir, memories })
     }
 
     fn rebuild(&mut self, snapshot: Snapshot, save: bool) -> Result<(), SearchError> {
@@ -145,8 +163,8 @@ impl Searcher {
         let misses: Vec<(ContentHash, &str)> = snapshot
             .memories
             .iter()
-            .filter(|(_, hash, _, _)| self.cache.get(hash).is_none() && seen.insert(*hash))
-            .map(|(_, hash, _, content)| (*hash, content.as_str()))
+            .filter_map(|(_, hash, _, content)| Some((*hash, content.as_deref()?)))
+            .filter(|(hash, _)| self.cache.get(hash).is_none() && seen.insert(*hash))
             .collect();
         if !misses.is_empty() {
             let mut writer = match save {
@@ -179,10 +197,10 @@ impl Searcher {
                 .get(&hash)
                 .ok_or_else(|| EmbedError::Backend(format!("no vector for {path} after embedding")))?;
             vectors.push(vector.to_vec());
-            entries.push((path, line));
+            entries.push((path, hash, line));
         }
         let index = Index::build_with(vectors, IndexKind::Exact, HnswParams::default());
-        self.built = Some(Built { key: snapshot.key, entries, index });
+        self.built = Some(Built { entries, index });
         Ok(())
     }
 
@@ -201,7 +219,7 @@ impl Searcher {
             .neighbours(&vector, k)
             .into_iter()
             .filter_map(|n| {
-                built.entries.get(n.id).map(|(path, line)| Hit {
+                built.entries.get(n.id).map(|(path, _, line)| Hit {
                     path: path.clone(),
                     score: n.similarity,
                     first_line: line.clone(),
