@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dreamwork::agent::Searcher;
-use dreamwork::embed::{Embedder, LexicalEmbedder};
+use dreamwork::embed::LexicalEmbedder;
 use dreamwork::memory::MemoryPath;
 use dreamwork::store::{SharedStore, Store};
 
@@ -67,7 +67,7 @@ fn bench_lexical(c: &mut Criterion) {
 
 #[cfg(feature = "minilm")]
 fn bench_minilm(c: &mut Criterion) {
-    use dreamwork::embed::{MiniLmEmbedder, VectorCacheWriter, normalize};
+    use dreamwork::embed::{Embedder, MiniLmEmbedder, VectorCacheWriter, normalize};
     let minilm = match MiniLmEmbedder::load(&Default::default()) {
         Ok(m) => m,
         Err(e) => {

@@ -20,7 +20,9 @@ use super::log::LogReader;
 use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer, recovery};
 
 /// A store directory opened by a process that keeps it for long and lets
-/// other processes write it meanwhile; see the [module doc](self) and the
+/// other processes write it meanwhile: no lock is held between operations,
+/// and each operation first catches up with the commits made since (only
+/// the appended ones are replayed; a replaced store is reloaded). See the
 /// concurrency model in [`crate::store`].
 ///
 /// ```no_run
