@@ -112,15 +112,17 @@ fn sessions_from_files_in_any_listing_order() {
     let store = tmp.path().join("store");
     make_store(&store, &Corpus { sessions: vec![], ..corpus }, false);
     let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team/sessions");
-    // The same transcripts under other names, so a directory listing orders them differently.
+    // The same transcripts (a text transcript is known by its file name, so
+    // the names stay) in directories that a listing visits in reverse order.
     let renamed = tmp.path().join("renamed");
-    std::fs::create_dir_all(&renamed).expect("dir");
     let mut names: Vec<PathBuf> =
         std::fs::read_dir(&team).expect("lists").map(|e| e.expect("entry").path()).collect();
     names.sort();
     for (i, p) in names.iter().rev().enumerate() {
         let name = p.file_name().expect("name").to_string_lossy().to_string();
-        std::fs::copy(p, renamed.join(format!("{}-{name}", 9 - i))).expect("copied");
+        let dir = renamed.join(format!("{i}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::copy(p, dir.join(name)).expect("copied");
     }
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
@@ -325,7 +327,7 @@ fn output_vector_cache_covers_every_output_memory() {
 fn store_stays_writable_while_a_dream_runs() {
     use dreamwork::dream::disk::{DiskRequest, dream_store};
     use dreamwork::progress::{CancelToken, Progress};
-    use dreamwork::resolve::LocalResolver;
+    use dreamwork::resolve::{Asking, LocalResolver};
     use dreamwork::{Dream, DreamOptions, LexicalEmbedder};
 
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -348,7 +350,7 @@ fn store_stays_writable_while_a_dream_runs() {
         &dream,
         request,
         &LexicalEmbedder::default(),
-        &mut LocalResolver,
+        &mut Asking::new(&LocalResolver),
         &observer,
         &CancelToken::new(),
     )

@@ -12,6 +12,8 @@ mod agent;
 mod dream;
 mod embed;
 pub(crate) mod progress;
+#[cfg(feature = "remote")]
+mod remote;
 mod sessions;
 mod store;
 

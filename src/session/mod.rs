@@ -235,6 +235,16 @@ pub fn parse_as(bytes: &[u8], format: FormatChoice, origin: &str) -> Result<Vec<
     parse(bytes, format, origin)
 }
 
+/// The name a transcript is known by when its format gives it no id: the
+/// last component of `origin` (the file name, without its directories, so
+/// it does not depend on where the file lies), or `origin` itself when it
+/// has none.
+pub fn origin_name(origin: &str) -> String {
+    Path::new(origin)
+        .file_name()
+        .map_or_else(|| origin.to_owned(), |name| name.to_string_lossy().into_owned())
+}
+
 /// Reads and parses one transcript file.
 pub fn import_file(path: &Path, format: FormatChoice) -> Result<Vec<Session>, SessionError> {
     let bytes = std::fs::read(path).map_err(|e| SessionError::io(path, e))?;
@@ -342,7 +352,12 @@ pub struct Session {
     pub id: SessionId,
     /// The format it was imported from.
     pub format: SessionFormat,
-    /// The session's own id in its source format, where it has one.
+    /// The session's own id in its source format: the Claude Code
+    /// `sessionId`, the Managed Agents `session_id`, the OpenAI conversation
+    /// `id`; the file name for text transcripts and for OpenAI ones without
+    /// an id. `None` for Claude Code and Managed Agents transcripts whose
+    /// events carry no id (a file name is not a hosted session id, which the
+    /// Dreams API needs), and for sessions built without one.
     pub external_id: Option<String>,
     /// Working directory, where known.
     pub cwd: Option<String>,
@@ -393,6 +408,12 @@ impl Session {
             && excerpt.start <= excerpt.end
             && (excerpt.end as usize) <= self.turns.len()
             && self.excerpt(excerpt.start as usize, excerpt.end as usize) == *excerpt
+    }
+
+    /// The id a person knows this session by: its [`external_id`](Self::external_id),
+    /// or else the first 12 digits of its content hash.
+    pub fn display_id(&self) -> String {
+        self.external_id.clone().unwrap_or_else(|| self.id.to_string()[..12].to_owned())
     }
 
     /// The time of the first timestamped turn, if any.

@@ -4,6 +4,11 @@
 //! (as in fine-tuning files; one session each) or one message per line (one
 //! session in all).
 //!
+//! A session without an `id` is known by its file name (see
+//! [`origin_name`](super::origin_name)), and a conversation on line N of a
+//! JSON Lines file without one by `NAME:N`, so a report can always name the
+//! transcript the way its owner knows it.
+//!
 //! Each message becomes one turn. Roles: `user`; `assistant`; `system` and
 //! `developer` as [`Role::System`]; `tool` and the legacy `function` as
 //! [`Role::Tool`]. `content` is a string, null, or a list of parts whose
@@ -42,13 +47,14 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
         let obj = json::object_line(file, number, line)?;
         if conversations {
             let at = |item: String| Location::Item(format!("line {number}, {item}"));
-            sessions.extend(conversation(obj, file, &at)?);
+            let fallback = format!("{}:{number}", super::origin_name(file));
+            sessions.extend(conversation(obj, file, fallback, &at)?);
         } else {
             loose.push(turn(&obj, file, &Location::Line(number))?);
         }
     }
     if !loose.is_empty() {
-        sessions.push(Session::new(SessionFormat::OpenAi, None, None, loose));
+        sessions.push(Session::new(SessionFormat::OpenAi, Some(super::origin_name(file)), None, loose));
     }
     Ok(sessions)
 }
@@ -58,10 +64,11 @@ fn document(doc: Value, file: &str) -> Result<Vec<Session>, SessionError> {
     match doc {
         Value::Array(messages) => {
             let turns = messages_turns(&messages, file, &|item| Location::Item(item))?;
-            Ok(session(None, turns).into_iter().collect())
+            Ok(session(Some(super::origin_name(file)), turns).into_iter().collect())
         }
         Value::Object(obj) => {
-            Ok(conversation(obj, file, &|item| Location::Item(item))?.into_iter().collect())
+            let fallback = super::origin_name(file);
+            Ok(conversation(obj, file, fallback, &|item| Location::Item(item))?.into_iter().collect())
         }
         other => {
             let found = json::kind(&other);
@@ -74,15 +81,16 @@ fn document(doc: Value, file: &str) -> Result<Vec<Session>, SessionError> {
     }
 }
 
-/// A conversation object `{"id"?, "messages": [...]}`; `at` places an item
-/// of it in the file.
+/// A conversation object `{"id"?, "messages": [...]}`, known by `fallback`
+/// when it has no `id`; `at` places an item of it in the file.
 fn conversation(
     mut obj: Object,
     file: &str,
+    fallback: String,
     at: &dyn Fn(String) -> Location,
 ) -> Result<Option<Session>, SessionError> {
     let top = at("top level".into());
-    let id = json::opt_str(&obj, "id", file, &top)?.map(str::to_owned);
+    let id = json::opt_str(&obj, "id", file, &top)?.map(str::to_owned).unwrap_or(fallback);
     let messages = match obj.remove("messages") {
         Some(Value::Array(messages)) => messages,
         Some(other) => {
@@ -95,7 +103,7 @@ fn conversation(
         }
         None => return Err(SessionError::malformed(file, top, "no \"messages\" list")),
     };
-    Ok(session(id, messages_turns(&messages, file, at)?))
+    Ok(session(Some(id), messages_turns(&messages, file, at)?))
 }
 
 fn messages_turns(
@@ -257,7 +265,8 @@ mod tests {
     fn bare_array_and_legacy_function_call() {
         let input = r#"[{"role":"assistant","function_call":{"name":"f","arguments":"not json"}},
                         {"role":"function","name":"f","content":"done"}]"#;
-        let s = &parse(input.as_bytes(), "c.json").unwrap()[0];
+        let s = &parse(input.as_bytes(), "chats/c.json").unwrap()[0];
+        assert_eq!(s.external_id.as_deref(), Some("c.json"), "no id: known by its file name");
         assert_eq!(s.turns[0].tool_calls[0].input, "not json");
         assert_eq!(s.turns[1].tool_results[0].call_id.as_deref(), Some("f"));
     }
@@ -273,10 +282,12 @@ mod tests {
         let sessions = parse(conversations.as_bytes(), "t.jsonl").unwrap();
         assert_eq!(sessions.len(), 2);
         assert_eq!(sessions[0].external_id.as_deref(), Some("a"));
+        assert_eq!(sessions[1].external_id.as_deref(), Some("t.jsonl:2"), "no id: file and line");
         let messages = "{\"role\":\"user\",\"content\":\"x\"}\n{\"role\":\"assistant\",\"content\":\"y\"}\n";
         let sessions = parse(messages.as_bytes(), "m.jsonl").unwrap();
         assert_eq!(sessions.len(), 1);
         assert_eq!(sessions[0].turns.len(), 2);
+        assert_eq!(sessions[0].external_id.as_deref(), Some("m.jsonl"));
         let bad = concat!(r#"{"messages":[]}"#, "\n", r#"{"messages":[{"role":"bot"}]}"#);
         let err = parse(bad.as_bytes(), "b.jsonl").unwrap_err().to_string();
         assert_eq!(err, "b.jsonl: line 2, messages[0]: unknown role \"bot\"");

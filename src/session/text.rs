@@ -18,6 +18,10 @@
 //! next speaker line, with surrounding blank lines removed. Text before the
 //! first speaker line (a title, a date) belongs to no turn and is ignored.
 //!
+//! The session's external id is the file's name (see
+//! [`origin_name`](super::origin_name)): a text transcript has no id of its
+//! own, and its file name is how its owner finds it again.
+//!
 //! A file without any speaker line is refused: prose is not a transcript, and
 //! this rule keeps `--format auto` unambiguous (JSON inputs are recognised
 //! first, and no JSON document can begin a line with a speaker label).
@@ -68,7 +72,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Vec<Session>, SessionError> {
     if turns.is_empty() {
         return Err(SessionError::UnknownFormat { file: file.to_owned(), reason: SPEAKER_HINT.to_owned() });
     }
-    Ok(vec![Session::new(SessionFormat::Text, None, None, turns)])
+    Ok(vec![Session::new(SessionFormat::Text, Some(super::origin_name(file)), None, turns)])
 }
 
 /// Whether the text has at least one speaker line.
@@ -168,7 +172,8 @@ mod tests {
     fn turns_span_until_the_next_speaker() {
         let input =
             "# Pairing session\n\nUser: Use tabs.\nAlways.\n\n**Assistant:** Noted.\n\n## Tool\n\nexit 1\n";
-        let s = &parse(input.as_bytes(), "t.md").unwrap()[0];
+        let s = &parse(input.as_bytes(), "notes/pairing/t.md").unwrap()[0];
+        assert_eq!(s.external_id.as_deref(), Some("t.md"), "known by its file name");
         assert_eq!(s.turns.len(), 3);
         assert_eq!(s.turns[0].text, "Use tabs.\nAlways.");
         assert_eq!(s.turns[1].text, "Noted.");

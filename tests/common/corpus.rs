@@ -1072,7 +1072,7 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
         .iter()
         .filter_map(|p| {
             let m = out.memories.iter().find(|m| m.path == p.path)?;
-            Some((m, p.kind, p.sessions.iter().cloned().collect()))
+            Some((m, p.kind, p.session_hashes.iter().cloned().collect()))
         })
         .collect();
     let mut matched = vec![false; found.len()];

@@ -1,0 +1,41 @@
+//! Fuzzes the `anthropic` resolver's decoder: arbitrary bytes as a Messages
+//! reply give the tool input's answers or an error, never a panic; whatever
+//! they hold, the answers map onto the questions asked one reply each, in
+//! order, and an answer applied is for its own question.
+#![no_main]
+
+use dreamwork::memory::{MemoryPath, Timestamp};
+use dreamwork::resolve::anthropic::{decode_reply, map_answers};
+use dreamwork::resolve::{Question, QuestionKind, QuestionMemory, Usage};
+use libfuzzer_sys::fuzz_target;
+
+fn questions() -> Vec<Question> {
+    let member = |p: &str, c: &str, t| QuestionMemory {
+        path: MemoryPath::new(p).expect("a valid path"),
+        content: c.into(),
+        updated_at: Timestamp(t),
+    };
+    vec![
+        Question::new(
+            QuestionKind::Cluster,
+            "why",
+            vec![member("/a.md", "port 1", 1), member("/b.md", "port 2", 2)],
+            vec![],
+            "",
+        ),
+        Question::new(QuestionKind::Pattern, "why", vec![], vec![], ""),
+    ]
+}
+
+fuzz_target!(|data: &[u8]| {
+    let asked = questions();
+    if let Ok(reply) = decode_reply(data) {
+        let replies = map_answers(&asked, &reply, Usage::from(reply.usage));
+        assert_eq!(replies.len(), asked.len());
+        for (q, r) in asked.iter().zip(&replies) {
+            if let Ok(a) = r {
+                assert_eq!(a.answer.id, q.id);
+            }
+        }
+    }
+});
