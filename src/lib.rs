@@ -7,7 +7,8 @@
 //! importers and content-addressed sessions), [`embed`] (the [`Embedder`]
 //! trait, the MiniLM and lexical backends, the vector cache), [`index`]
 //! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
-//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`].
+//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`],
+//! [`agent`] (the memory-tool commands, search by meaning, the MCP server).
 //!
 //! ```
 //! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
@@ -26,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod dream;
 pub mod embed;
 pub mod index;
@@ -37,6 +39,7 @@ pub mod session;
 pub mod store;
 pub mod text;
 
+pub use agent::{AgentStore, Hit, Searcher};
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
 pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
 pub use index::{CandidatePair, Index, Neighbour};
@@ -46,4 +49,6 @@ pub use report::Report;
 pub use resolve::{Journal, LocalResolver, Resolver};
 pub use session::{Excerpt, Session, SessionId};
 pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
-pub use store::{Batch, Durability, Revision, Stats, Store, StoreError, StoreOptions, VerifyReport};
+pub use store::{
+    Batch, Durability, Revision, SharedStore, Stats, Store, StoreError, StoreOptions, VerifyReport,
+};

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use clap::{Parser, Subcommand};
 use dreamwork::progress::CancelToken;
 
+mod agent;
 mod dream;
 mod embed;
 pub(crate) mod progress;
@@ -38,6 +39,8 @@ enum Command {
     Model(embed::ModelCommand),
     #[command(flatten)]
     Dream(dream::DreamCommand),
+    #[command(flatten)]
+    Agent(agent::AgentCommand),
 }
 
 impl Command {
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Embed(cmd) => embed::run(cmd),
         Command::Model(cmd) => embed::run_model(cmd),
         Command::Dream(cmd) => dream::run(cmd),
+        Command::Agent(cmd) => agent::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,32 @@
 //!   readers share the lock and exclude writers while they are open, so a
 //!   reader sees bytes that do not change under it.
 //!
+//! # Concurrency: who holds the lock, and for how long
+//!
+//! - A [`Store`] holds its lock for its whole life: exclusive when opened
+//!   for writing, shared when read-only. That suits a command that opens,
+//!   works and exits (`dreamwork put`, `import`, `embed`).
+//! - A [`SharedStore`] is for a process that keeps a store for long (an
+//!   agent runtime, `dreamwork mcp`, `dreamwork memory-tool`): it holds no
+//!   lock between operations. [`SharedStore::read`] takes the shared lock
+//!   and [`SharedStore::write`] the exclusive one for that one operation
+//!   (one commit, or a batch), and each first catches up with the commits
+//!   other processes made meanwhile (replaying only the appended ones, or
+//!   reloading if the log was replaced). So while a server runs,
+//!   `dreamwork put` from another process gets the lock (waiting at most
+//!   [`LOCK_PATIENCE`] for an operation in flight), the server's next read
+//!   sees that write, and a dream can read the store.
+//! - Every lock attempt waits up to [`LOCK_PATIENCE`] for a holder, then
+//!   fails with [`StoreError::Locked`].
+//! - Readers never see a torn write: a commit is appended under the
+//!   exclusive lock, so a reader (under the shared lock) sees whole commits
+//!   only; and a commit is framed and checksummed, so even a reader of a
+//!   store copied without its lock file ignores an unfinished tail.
+//! - Other parts' files have their own rules: the vector cache
+//!   (`vectors/`) is append-only with a lock per file, and its readers skip
+//!   an unfinished tail, so search may add vectors to it without the
+//!   store's write lock.
+//!
 //! # On-disk format
 //!
 //! The store owns the names below, at the top of its directory, and ignores
@@ -84,6 +110,7 @@ mod lock;
 pub mod log;
 mod parts;
 mod recovery;
+mod shared;
 pub mod snapshot;
 
 use std::fs::{self, File, OpenOptions};
@@ -96,6 +123,7 @@ pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader}
 pub use lock::{LOCK_FILE, LOCK_PATIENCE};
 pub use parts::SESSIONS_DIR;
 pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
+pub use shared::SharedStore;
 
 use crate::memory::{ContentHash, Memory, MemoryPath, Timestamp, check_content};
 use lock::Lock;
