@@ -19,7 +19,8 @@ fn question(kind: QuestionKind) -> Question {
         QuestionKind::Cluster => vec![member("/a", "port 1 password=hunter22", 1), member("/b", "port 2", 2)],
         QuestionKind::Pattern => vec![],
     };
-    let excerpt = |s: &str| QuestionExcerpt { session: s.into(), turns: [0, 1], at: None, text: "npm fails".into() };
+    let excerpt =
+        |s: &str| QuestionExcerpt { session: s.into(), turns: [0, 1], at: None, text: "npm fails".into() };
     Question::new(kind, "fuzz", members, vec![excerpt("s1"), excerpt("s2")], "")
 }
 
