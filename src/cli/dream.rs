@@ -134,7 +134,12 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 Some(j) => j,
                 None => &mut local,
             };
-            let request = DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: extra };
+            let request = DiskRequest {
+                store: store.clone(),
+                out: out.clone(),
+                extra_sessions: extra,
+                replay_of: None,
+            };
             let done = disk::dream_store(
                 &Dream::new(options),
                 request,
