@@ -144,3 +144,28 @@ fn sync_dir(dir: &Path) -> Result<(), DreamError> {
 fn io(path: &Path) -> impl Fn(std::io::Error) -> DreamError + '_ {
     move |source| DreamError::Io { path: path.to_owned(), source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_puts_the_new_output_in_place_and_carries_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, fresh) = (dir.path().join("out"), dir.path().join(".out.reviewed"));
+        drop(Store::create(&out).unwrap());
+        drop(Store::create(&fresh).unwrap());
+        for (d, name, text) in
+            [(&out, "journal.jsonl", "answers"), (&out, "report.json", "old"), (&fresh, "report.json", "new")]
+        {
+            fs::create_dir_all(d.join(REPORT_DIR)).unwrap();
+            fs::write(d.join(REPORT_DIR).join(name), text).unwrap();
+        }
+        carry_over(&out.join(REPORT_DIR), &fresh.join(REPORT_DIR)).unwrap();
+        swap(&fresh, &out).unwrap();
+        assert!(!fresh.exists() && !sibling(&out, "old").unwrap().exists());
+        assert_eq!(fs::read_to_string(out.join("dream/report.json")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(out.join("dream/journal.jsonl")).unwrap(), "answers");
+        assert!(Store::open_read_only(&out).is_ok());
+    }
+}
