@@ -76,9 +76,7 @@ fn sizes() -> Vec<usize> {
 }
 
 fn run(input: DreamInput, embedder: &dyn Embedder) -> dreamwork::dream::DreamOutput {
-    Dream::default()
-        .run(input, embedder, &mut LocalResolver, &Silent, &CancelToken::new())
-        .expect("dream runs")
+    Dream::default().run(input, embedder, &LocalResolver, &Silent, &CancelToken::new()).expect("dream runs")
 }
 
 /// MiniLM when it is built in and installed, else the lexical embedder.

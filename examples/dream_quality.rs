@@ -105,7 +105,7 @@ fn run(input: &DreamInput, embedder: &dyn Embedder) -> Result<DreamOutput, dream
     };
     let options = dreamwork::dream::DreamOptions { index, ..Default::default() };
     let out =
-        Dream::new(options).run(input.clone(), embedder, &mut LocalResolver, &clock, &CancelToken::new())?;
+        Dream::new(options).run(input.clone(), embedder, &LocalResolver, &clock, &CancelToken::new())?;
     if arg("--stages").is_some() {
         println!("stages: {}", clock.summary(Instant::now()));
     }

@@ -19,7 +19,7 @@
 //! store.put(&MemoryPath::new("/infra/prod-db.md")?, "The production database listens on port 5432.")?;
 //! let input = DreamInput { memories: store.iter().cloned().collect(), sessions: Vec::new() };
 //! let dream = Dream::new(DreamOptions::default());
-//! let out = dream.run(input, &LexicalEmbedder::default(), &mut LocalResolver, &dreamwork::progress::Silent, &CancelToken::new())?;
+//! let out = dream.run(input, &LexicalEmbedder::default(), &LocalResolver, &dreamwork::progress::Silent, &CancelToken::new())?;
 //! assert_eq!(out.memories.len(), 2); // the copy is merged, the look-alike kept
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -12,8 +12,15 @@
 //!   `{path, into, reason}`, `into` being the output memory whose `sources`
 //!   name it (null only if no output carries it);
 //! - `patterns`: `{kind, path, sessions, support}`;
-//! - `unresolved`: `{cluster, sources, why}`;
-//! - `tokens`: `{tokenizer, naive, sent}`.
+//! - `unresolved`: `{cluster, kind, sources, why, open}`: the question's id
+//!   (as in `dream/questions.jsonl`), `cluster` or `pattern`, the input paths
+//!   it is about, why in words, and `open`, the typed reason
+//!   ([`OpenReason`]: `{"rule": "declined" | "member_uncovered" | …, …}`);
+//! - `tokens`: `{tokenizer, naive, sent, usage}`; `usage` sums what the
+//!   server reported for the answers applied (each answer's share of its
+//!   request, journaled with it, so a replay reports the same):
+//!   `{input_tokens, output_tokens, cache_creation_input_tokens,
+//!   cache_read_input_tokens}`.
 //!
 //! Promises: every input path is in the `sources` of at most one output
 //! memory, and is either there or in `dropped` with `into: null`; `dropped`
@@ -26,6 +33,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{Memory, MemoryPath};
+use crate::resolve::{OpenReason, QuestionKind, Usage};
 
 /// Version of the report format.
 pub const REPORT_FORMAT: u32 = 1;
@@ -41,6 +49,11 @@ pub struct Report {
     pub output: OutputSummary,
     /// The embedder's model id (thresholds depend on it).
     pub embedder: String,
+    /// The user's instructions to the resolver (`--instructions`; part of
+    /// every question, so a re-run that reproduces OUT needs them). Absent
+    /// from the JSON when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instructions: String,
     /// One entry per output memory, sorted by path.
     pub memories: Vec<MemoryEntry>,
     /// Input memories absent from the output, sorted by path.
@@ -160,15 +173,20 @@ pub struct PatternEntry {
     pub support: usize,
 }
 
-/// A cluster left for review.
+/// A question left open, for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnresolvedEntry {
-    /// Cluster id (`c-` and the start of its question's hash).
+    /// The question's id (`c-` and the start of its hash).
     pub cluster: String,
-    /// The input paths in the cluster, sorted.
+    /// What the question is about.
+    #[serde(default)]
+    pub kind: QuestionKind,
+    /// The input paths in the cluster, sorted (none for a pattern).
     pub sources: Vec<MemoryPath>,
-    /// Why it could not be settled.
+    /// Why it could not be settled, in words.
     pub why: String,
+    /// Why it is still open, typed.
+    pub open: OpenReason,
 }
 
 /// Token accounting: what a whole-store dream would send versus what the
@@ -179,9 +197,12 @@ pub struct Tokens {
     pub tokenizer: String,
     /// Every memory and every session transcript in full.
     pub naive: u64,
-    /// What the plan sends to a remote resolver: the clusters the local
-    /// rules leave open, with their excerpts, after one shared header.
+    /// What needs a model: the question lines (with their excerpts) the
+    /// local rules leave open.
     pub sent: u64,
+    /// What the server reported for the answers applied (zero for local ones).
+    #[serde(default)]
+    pub usage: Usage,
 }
 
 /// The store hash of a set of memories, as [`Store::store_hash`](crate::store::Store::store_hash)
@@ -259,6 +280,14 @@ impl Report {
             "Tokens ({}): a whole-store dream would send {}; this plan sends {} ({ratio}).\n",
             self.tokens.tokenizer, self.tokens.naive, self.tokens.sent
         );
+        if !self.tokens.usage.is_zero() {
+            let u = &self.tokens.usage;
+            let _ = writeln!(
+                md,
+                "The server reported for these answers: {} input, {} output, {} cache-write and {} cache-read tokens.\n",
+                u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
+            );
+        }
         let changes: Vec<&MemoryEntry> = self
             .memories
             .iter()
@@ -372,6 +401,7 @@ mod tests {
             input: InputSummary { store_hash: "ab".repeat(32), memories: 2, sessions: 0 },
             output: OutputSummary { store_hash: "cd".repeat(32), memories: 1 },
             embedder: "lexical-v1-512".into(),
+            instructions: String::new(),
             memories: vec![MemoryEntry {
                 path: p("/a"),
                 action: Action::Merged,
@@ -382,7 +412,7 @@ mod tests {
             dropped: vec![DroppedEntry { path: p("/b"), into: Some(p("/a")), reason: "same fact".into() }],
             patterns: vec![],
             unresolved: vec![],
-            tokens: Tokens { tokenizer: "cl100k_base".into(), naive: 100, sent: 0 },
+            tokens: Tokens { tokenizer: "cl100k_base".into(), naive: 100, sent: 0, usage: Usage::default() },
         }
     }
 

@@ -325,7 +325,7 @@ fn output_vector_cache_covers_every_output_memory() {
 fn store_stays_writable_while_a_dream_runs() {
     use dreamwork::dream::disk::{DiskRequest, dream_store};
     use dreamwork::progress::{CancelToken, Progress};
-    use dreamwork::resolve::LocalResolver;
+    use dreamwork::resolve::{Asking, LocalResolver};
     use dreamwork::{Dream, DreamOptions, LexicalEmbedder};
 
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -349,7 +349,7 @@ fn store_stays_writable_while_a_dream_runs() {
         &dream,
         request,
         &LexicalEmbedder::default(),
-        &mut LocalResolver,
+        &mut Asking::new(&LocalResolver),
         &observer,
         &CancelToken::new(),
     )

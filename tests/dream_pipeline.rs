@@ -14,7 +14,10 @@ use dreamwork::embed::LexicalEmbedder;
 use dreamwork::memory::{Memory, MemoryPath, Source, Timestamp};
 use dreamwork::progress::{CancelToken, Progress, Silent};
 use dreamwork::report::Action;
-use dreamwork::resolve::{Answer, Decision, Journal, LocalResolver, Question, ResolveError, Resolver};
+use dreamwork::resolve::{
+    Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, Reply, ResolveError,
+    Resolver, Watch,
+};
 use dreamwork::session::Session;
 use proptest::prelude::*;
 
@@ -26,7 +29,7 @@ fn dream_with(memories: Vec<Memory>, sessions: Vec<Session>, threads: Option<usi
     let options = DreamOptions { threads, ..DreamOptions::default() };
     let input = DreamInput { memories, sessions };
     Dream::new(options)
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &Silent, &CancelToken::new())
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
         .expect("dream runs")
 }
 
@@ -104,41 +107,71 @@ fn journal_replays_and_its_answers_win() {
     let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6 });
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("journal.jsonl");
-    let run = |resolver: &mut dyn Resolver| {
+    let run = |resolver: &dyn Resolver, journal: &mut Journal| {
         let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
-        Dream::default()
-            .run(input, &LexicalEmbedder::default(), resolver, &Silent, &CancelToken::new())
-            .expect("dream runs")
+        let mut asking = Asking::new(resolver).journal(journal);
+        let out = Dream::default()
+            .run_asking(input, &LexicalEmbedder::default(), &mut asking, &Silent, &CancelToken::new())
+            .expect("dream runs");
+        (out, asking.stats().clone())
     };
-    let mut journal = Journal::open(&path, LocalResolver).expect("journal opens");
-    let first = run(&mut journal);
+    let mut journal = Journal::open(&path).expect("journal opens");
+    let (first, stats) = run(&LocalResolver, &mut journal);
     let recorded = journal.recorded();
     drop(journal);
     assert!(recorded > 0, "the corpus has open clusters");
-    let mut journal = Journal::open(&path, LocalResolver).expect("journal opens");
-    let second = run(&mut journal);
-    assert_eq!(journal.replayed(), recorded);
+    assert_eq!(stats.recorded, recorded);
+    let mut journal = Journal::open(&path).expect("journal opens");
+    let (second, stats) = run(&LocalResolver, &mut journal);
+    assert_eq!(stats.replayed, recorded);
+    assert_eq!(stats.sent, 0);
     assert_eq!(journal.recorded(), 0);
     assert_eq!(first.report.to_json(), second.report.to_json());
     assert_eq!(first.memories, second.memories);
+    assert_eq!(first.questions, second.questions);
+
+    // Local answers never block another resolver: it is asked everything.
+    let (_, stats) = run(&Rewriter, &mut journal);
+    assert_eq!((stats.replayed, stats.sent), (0, recorded));
     drop(journal);
 
-    // Replayed answers are used even where the inner resolver would differ:
-    // turn every recorded answer into "unresolved".
+    // Replayed answers are used even where the resolver would answer
+    // otherwise: turn every recorded local answer into "unresolved".
     let text = std::fs::read_to_string(&path).expect("journal reads");
     let edited: String = text
         .lines()
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).expect("journal line is JSON");
-            v["answer"] = serde_json::json!({"decision": "unresolved", "reason": "a person wants to look"});
+            if v["resolver"] == "local" {
+                let id = v["answer"]["id"].clone();
+                v["answer"] =
+                    serde_json::json!({"id": id, "unresolved": true, "reason": "a person wants to look"});
+            }
             format!("{v}\n")
         })
         .collect();
     std::fs::write(&path, edited).expect("journal writes");
-    let mut journal = Journal::open(&path, LocalResolver).expect("journal opens");
-    let third = run(&mut journal);
+    let mut journal = Journal::open(&path).expect("journal opens");
+    let (third, _) = run(&LocalResolver, &mut journal);
     assert_eq!(third.report.unresolved.len(), recorded);
     assert!(third.report.unresolved.iter().all(|u| u.why.ends_with("a person wants to look")));
+    assert!(third.report.unresolved.iter().all(|u| matches!(u.open, OpenReason::Declined { .. })));
+    let open: Vec<&str> = third.questions.iter().map(|q| q.id.as_str()).collect();
+    let reported: Vec<&str> = third.report.unresolved.iter().map(|u| u.cluster.as_str()).collect();
+    assert_eq!(open, reported, "questions.jsonl lists the open questions in the report's order");
+}
+
+/// Answers every question with one function.
+struct Scripted<F>(F);
+
+impl<F: Fn(&Question) -> Answer + Send + Sync> Resolver for Scripted<F> {
+    fn name(&self) -> String {
+        "scripted".into()
+    }
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        watch.answered(batch.len());
+        Ok(batch.iter().map(|q| Ok((self.0)(q).into())).collect())
+    }
 }
 
 /// A resolver that rewrites every cluster into one text at its first path.
@@ -148,39 +181,160 @@ impl Resolver for Rewriter {
     fn name(&self) -> String {
         "rewriter".into()
     }
-    fn resolve(&mut self, q: &Question) -> Result<Answer, ResolveError> {
-        let content = q.members.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" / ");
-        Ok(Answer {
-            decision: Decision::Rewrite { path: q.members[0].path.clone(), content },
-            reason: "joined".into(),
-        })
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        Scripted(rewrite).resolve(batch, watch)
     }
 }
 
-#[test]
-fn rewrites_replace_the_cluster() {
+fn rewrite(q: &Question) -> Answer {
+    let content = q.members.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" / ");
+    let output = Output {
+        path: q.members[0].path.to_string(),
+        content,
+        sources: q.members.iter().map(|m| m.path.to_string()).collect(),
+        action: OutputAction::Superseded,
+    };
+    Answer::outputs(q.id.clone(), vec![output], "joined")
+}
+
+fn billing() -> DreamInput {
     let p = |s: &str| MemoryPath::new(s).expect("valid path");
     let mut a = Memory::new(p("/a.md"), "billing uses Postgres", Timestamp(1));
     a.updated_at = Timestamp(5);
     let b = Memory::new(p("/b.md"), "billing uses MySQL", Timestamp(2));
-    let input = DreamInput { memories: vec![a, b], sessions: vec![] };
+    let c = Memory::new(p("/c.md"), "billing uses SQLite", Timestamp(3));
+    DreamInput { memories: vec![a, b, c], sessions: vec![] }
+}
+
+#[test]
+fn rewrites_replace_the_cluster() {
+    let input = billing();
     let out = Dream::default()
-        .run(input.clone(), &LexicalEmbedder::default(), &mut Rewriter, &Silent, &CancelToken::new())
+        .run(input.clone(), &LexicalEmbedder::default(), &Rewriter, &Silent, &CancelToken::new())
         .expect("dream runs");
     assert_eq!(out.memories.len(), 1);
-    assert_eq!(out.memories[0].content, "billing uses Postgres / billing uses MySQL");
+    assert_eq!(out.memories[0].content, "billing uses Postgres / billing uses MySQL / billing uses SQLite");
     assert_eq!(out.memories[0].created_at, Timestamp(1));
     assert_eq!(out.memories[0].updated_at, Timestamp(5));
     assert_eq!(out.report.memories[0].action, Action::Superseded);
-    assert_eq!(out.report.dropped.len(), 1);
+    assert_eq!(out.report.memories[0].reason, "joined");
+    assert_eq!(out.report.dropped.len(), 2);
     check_carried_once(&input.memories, &out);
+    let named: BTreeSet<&MemoryPath> = out.memories[0]
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Memory { path, .. } => Some(path),
+            Source::Excerpt(_) => None,
+        })
+        .collect();
+    assert_eq!(named.len(), 3, "provenance names every source");
 
-    // The local resolver leaves the same pair for review.
+    // The local resolver leaves the same cluster for review.
     let local = Dream::default()
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &Silent, &CancelToken::new())
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
         .expect("dream runs");
     assert_eq!(local.report.unresolved.len(), 1);
+    assert_eq!(local.questions.len(), 1);
+    assert_eq!(local.questions[0].id, local.report.unresolved[0].cluster);
     assert!(local.report.memories.iter().all(|e| e.action == Action::Unresolved));
+}
+
+#[test]
+fn a_cluster_answered_with_several_outputs_yields_them_all() {
+    let input = billing();
+    // Postgres stands apart; MySQL and SQLite fold into one note.
+    let partition = |q: &Question| {
+        let path = |s: &str| q.members.iter().find(|m| m.path.as_str() == s).expect("member").clone();
+        let (a, b) = (path("/a.md"), path("/b.md"));
+        Answer::outputs(
+            q.id.clone(),
+            vec![
+                Output {
+                    path: "/a.md".into(),
+                    content: a.content,
+                    sources: vec!["/a.md".into()],
+                    action: OutputAction::Kept,
+                },
+                Output {
+                    path: "/b.md".into(),
+                    content: format!("{}, SQLite in tests", b.content),
+                    sources: vec!["/b.md".into(), "/c.md".into()],
+                    action: OutputAction::Merged,
+                },
+            ],
+            "one in production, the other in tests",
+        )
+    };
+    let out = Dream::default()
+        .run(input.clone(), &LexicalEmbedder::default(), &Scripted(partition), &Silent, &CancelToken::new())
+        .expect("dream runs");
+    check_carried_once(&input.memories, &out);
+    let entries: Vec<(&str, Action, usize)> =
+        out.report.memories.iter().map(|e| (e.path.as_str(), e.action, e.sources.len())).collect();
+    assert_eq!(entries, vec![("/a.md", Action::Kept, 1), ("/b.md", Action::Merged, 2)]);
+    assert_eq!(out.memories[0], input.memories[0], "a kept member is byte-identical");
+    assert_eq!(out.memories[1].content, "billing uses MySQL, SQLite in tests");
+    assert_eq!(out.report.memories[1].reason, "one in production, the other in tests");
+    assert!(out.report.unresolved.is_empty() && out.questions.is_empty());
+}
+
+#[test]
+fn an_answer_breaking_a_rule_leaves_the_cluster_open_and_says_why() {
+    let input = billing();
+    let drops_one = |q: &Question| {
+        Answer::outputs(
+            q.id.clone(),
+            vec![Output {
+                path: "/a.md".into(),
+                content: "billing uses Postgres".into(),
+                sources: vec!["/a.md".into(), "/b.md".into()],
+                action: OutputAction::Superseded,
+            }],
+            "forgot one",
+        )
+    };
+    let out = Dream::default()
+        .run(input.clone(), &LexicalEmbedder::default(), &Scripted(drops_one), &Silent, &CancelToken::new())
+        .expect("dream runs");
+    check_carried_once(&input.memories, &out);
+    assert_eq!(out.memories.len(), 3);
+    assert_eq!(out.report.unresolved.len(), 1);
+    let u = &out.report.unresolved[0];
+    assert_eq!(u.open, OpenReason::MemberUncovered { path: "/c.md".into() });
+    assert!(u.why.ends_with("member /c.md is in no output's sources"), "{}", u.why);
+    let json = out.report.to_json();
+    assert!(json.contains("\"rule\": \"member_uncovered\""), "{json}");
+}
+
+#[test]
+fn caps_and_dry_runs_leave_questions_open_and_send_nothing() {
+    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6 });
+    let input = || DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
+    let run = |asking: &mut Asking<'_>| {
+        Dream::default()
+            .run_asking(input(), &LexicalEmbedder::default(), asking, &Silent, &CancelToken::new())
+            .expect("dream runs")
+    };
+    let all = run(&mut Asking::new(&Rewriter));
+    let mut capped = Asking::new(&Rewriter)
+        .limits(dreamwork::resolve::Limits { max_questions: Some(1), max_tokens: None });
+    let out = run(&mut capped);
+    assert_eq!(capped.stats().sent, 1);
+    assert!(capped.stats().capped > 0);
+    assert_eq!(out.report.unresolved.len(), capped.stats().capped);
+    assert!(
+        out.report
+            .unresolved
+            .iter()
+            .all(|u| matches!(&u.open, OpenReason::OverCap { cap } if cap == "--max-questions 1"))
+    );
+    let mut dry = Asking::new(&Rewriter).dry_run(true);
+    let out = run(&mut dry);
+    assert_eq!(dry.stats().sent, 0);
+    assert_eq!(out.questions.len(), dry.stats().asked, "a dry run lists everything it would send");
+    assert!(out.report.unresolved.iter().all(|u| u.open == OpenReason::DryRun));
+    assert!(all.report.unresolved.is_empty());
 }
 
 #[test]
@@ -196,7 +350,7 @@ fn cancelled_dream_stops_and_progress_is_reported() {
         }
     };
     let err = Dream::default()
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &observer, &cancel)
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &observer, &cancel)
         .expect_err("cancelled");
     assert!(matches!(err, DreamError::Cancelled));
     let stages = seen.into_inner().expect("not poisoned");
@@ -209,7 +363,7 @@ fn cancelled_dream_stops_and_progress_is_reported() {
     };
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     Dream::default()
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &record, &CancelToken::new())
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &record, &CancelToken::new())
         .expect("dream runs");
     let all = all.into_inner().expect("not poisoned");
     for stage in ["exact", "embed", "candidates", "near", "conflicts", "patterns", "plan", "resolve", "apply"]
@@ -226,7 +380,7 @@ fn duplicate_paths_are_refused() {
         sessions: vec![],
     };
     let err = Dream::default()
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &Silent, &CancelToken::new())
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
         .expect_err("duplicate path");
     assert!(err.to_string().contains("/a"));
 }

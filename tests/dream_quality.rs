@@ -15,7 +15,7 @@ fn dream_meets_quality_targets_on_the_seeded_corpus() {
         let corpus = generate(Spec { seed, facts: 400, sessions: 40 });
         let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
         let out = Dream::new(DreamOptions::default())
-            .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &Silent, &CancelToken::new())
+            .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
             .expect("dream runs");
         let s = score(&corpus, &out);
         println!("seed {seed}\n{s}");

@@ -34,7 +34,7 @@ fuzz_target!(|entries: Vec<Entry>| {
         .run(
             DreamInput { memories: input.clone(), sessions: vec![] },
             &LexicalEmbedder::new(64),
-            &mut LocalResolver,
+            &LocalResolver,
             &Silent,
             &CancelToken::new(),
         )

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
 use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
 use dreamwork::dream::{Dream, DreamOptions};
 use dreamwork::report::{Action, Report};
-use dreamwork::resolve::{Journal, LocalResolver, Resolver};
+use dreamwork::resolve::{Asking, Journal, Limits, LocalResolver, Resolver};
 use dreamwork::session::{FormatChoice, import_paths};
 
 use super::CliResult;
@@ -21,6 +21,31 @@ use super::progress::Bars;
 pub(crate) enum ResolverChoice {
     /// Offline rules: value-only conflicts by recency, the rest flagged.
     Local,
+}
+
+/// Who answers the dream's questions, and what may be sent.
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// Who settles what the rules leave open.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) resolver: ResolverChoice,
+    /// A JSONL journal of resolutions: replayed when the same question
+    /// comes again, appended otherwise (makes re-runs identical).
+    #[arg(long)]
+    pub(crate) journal: Option<PathBuf>,
+    /// Extra instructions passed with every question to the resolver.
+    #[arg(long)]
+    pub(crate) instructions: Option<String>,
+    /// Send at most N questions; the rest stay open and are reported.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_questions: Option<usize>,
+    /// Send questions of at most N prompt tokens in all; the rest stay open.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tokens: Option<u64>,
+    /// Send nothing: write the questions a real run would send (redacted)
+    /// to OUT/dream/questions.jsonl and print their count and tokens.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// The dream commands.
@@ -43,16 +68,8 @@ pub(crate) enum DreamCommand {
         format: FormatChoice,
         #[command(flatten)]
         model: ModelArgs,
-        /// Who settles what the rules leave open.
-        #[arg(long, value_enum, default_value = "local")]
-        resolver: ResolverChoice,
-        /// A JSONL journal of resolutions: replayed when the same question
-        /// comes again, appended otherwise (makes re-runs identical).
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// Extra instructions passed with every question to the resolver.
-        #[arg(long)]
-        instructions: Option<String>,
+        #[command(flatten)]
+        resolve: Box<ResolveArgs>,
         /// Worker threads (default: all cores); never changes the output.
         #[arg(long)]
         threads: Option<usize>,
@@ -105,17 +122,9 @@ fn emit(text: &str) {
 
 fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     match cmd {
-        DreamCommand::Dream {
-            store,
-            out,
-            sessions,
-            format,
-            model,
-            resolver,
-            journal,
-            instructions,
-            threads,
-        } => {
+        DreamCommand::Dream { store, out, sessions, format, model, resolve, threads } => {
+            let ResolveArgs { resolver, journal, instructions, max_questions, max_tokens, dry_run } =
+                *resolve;
             let bars = Bars::new();
             let extra =
                 if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
@@ -125,15 +134,15 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 threads,
                 ..DreamOptions::default()
             };
-            let mut local = LocalResolver;
-            let mut journaled = match (&journal, resolver) {
-                (Some(path), ResolverChoice::Local) => Some(Journal::open(path, LocalResolver)?),
-                (None, ResolverChoice::Local) => None,
+            let backend: Box<dyn Resolver> = match resolver {
+                ResolverChoice::Local => Box::new(LocalResolver),
             };
-            let chosen: &mut dyn Resolver = match journaled.as_mut() {
-                Some(j) => j,
-                None => &mut local,
-            };
+            let mut journal = journal.as_ref().map(Journal::open).transpose()?;
+            let mut asking =
+                Asking::new(backend.as_ref()).limits(Limits { max_questions, max_tokens }).dry_run(dry_run);
+            if let Some(j) = journal.as_mut() {
+                asking = asking.journal(j);
+            }
             let request = DiskRequest {
                 store: store.clone(),
                 out: out.clone(),
@@ -144,7 +153,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 &Dream::new(options),
                 request,
                 embedder.as_ref(),
-                chosen,
+                &mut asking,
                 &bars,
                 super::interrupt(),
             );
@@ -164,15 +173,20 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 done.cached
             );
             print_summary(text, &done.report);
-            if let Some(j) = &journaled {
+            let stats = asking.stats().clone();
+            let spent = backend.usage();
+            drop(asking);
+            print_asking(text, &backend.name(), &stats, dry_run, &spent);
+            if let Some(j) = &journal {
                 say!(
                     text,
                     "journal {}: {} answers replayed, {} recorded",
                     j.path().display(),
-                    j.replayed(),
+                    stats.replayed,
                     j.recorded()
                 );
             }
+            say!(text, "questions: {}", done.report_dir.join(disk::QUESTIONS_JSONL).display());
             say!(text, "report: {}", done.report_dir.join(disk::REPORT_MD).display());
             Ok(())
         }
@@ -236,6 +250,46 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     }
 }
 
+/// What was asked of the resolver, sent and spent in this run.
+fn print_asking(
+    text: &mut String,
+    name: &str,
+    s: &dreamwork::resolve::AskStats,
+    dry_run: bool,
+    spent: &dreamwork::resolve::Usage,
+) {
+    if dry_run {
+        say!(
+            text,
+            "dry run: {} questions ({} tokens) would be sent to {name}; nothing was sent ({} answered by the journal, {} left out by the caps)",
+            s.would_send.len(),
+            s.sent_tokens,
+            s.replayed,
+            s.capped
+        );
+        return;
+    }
+    say!(
+        text,
+        "resolver {name}: {} questions, {} answered by the journal, {} sent ({} tokens), {} left out by the caps",
+        s.asked,
+        s.replayed,
+        s.sent,
+        s.sent_tokens,
+        s.capped
+    );
+    if !spent.is_zero() {
+        say!(
+            text,
+            "server usage this run: {} input, {} output, {} cache-write, {} cache-read tokens",
+            spent.input_tokens,
+            spent.output_tokens,
+            spent.cache_creation_input_tokens,
+            spent.cache_read_input_tokens
+        );
+    }
+}
+
 fn print_summary(text: &mut String, r: &Report) {
     say!(
         text,
@@ -262,9 +316,13 @@ fn print_summary(text: &mut String, r: &Report) {
     };
     say!(
         text,
-        "tokens ({}): a whole-store dream would send {}, this plan sends {} ({ratio})",
+        "tokens ({}): a whole-store dream would send {}, this plan sends {} ({ratio}); server usage for these answers: {} input, {} output, {} cache-write, {} cache-read",
         r.tokens.tokenizer,
         r.tokens.naive,
-        r.tokens.sent
+        r.tokens.sent,
+        r.tokens.usage.input_tokens,
+        r.tokens.usage.output_tokens,
+        r.tokens.usage.cache_creation_input_tokens,
+        r.tokens.usage.cache_read_input_tokens
     );
 }

@@ -11,6 +11,7 @@ use dreamwork::progress::CancelToken;
 mod dream;
 mod embed;
 pub(crate) mod progress;
+mod review;
 mod sessions;
 mod store;
 
@@ -36,6 +37,9 @@ enum Command {
     Model(embed::ModelCommand),
     #[command(flatten)]
     Dream(dream::DreamCommand),
+    /// Settle the clusters a dream left open, one key each, in the terminal
+    /// (or from a file of answers); then rewrite OUT with the answers.
+    Review(review::ReviewArgs),
 }
 
 impl Command {
@@ -97,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Embed(cmd) => embed::run(cmd),
         Command::Model(cmd) => embed::run_model(cmd),
         Command::Dream(cmd) => dream::run(cmd),
+        Command::Review(args) => review::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

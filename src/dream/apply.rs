@@ -26,28 +26,47 @@ use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, MemoryEntry, OutputSummary, PatternEntry, PatternKind,
     REPORT_FORMAT, Report, Tokens, UnresolvedEntry, memories_hash,
 };
-use crate::resolve::{Answer, Decision, Question};
-use crate::session::Excerpt;
+use crate::resolve::{NewPattern, OpenReason, Outcome, PartAction, Question};
+use crate::session::{Excerpt, SessionId};
 
-/// A cluster put to the resolver, with its question, the excerpts it cites
-/// and the answer.
+/// A question put to the resolver, with the excerpts it cites and what
+/// came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    /// The groups of the cluster (stage-2 indexes).
+    /// The groups of the cluster (stage-2 indexes; none for a pattern question).
     pub cluster: OpenCluster,
-    /// The question asked.
+    /// The question asked (as sent).
     pub question: Question,
     /// The excerpts the question cites.
     pub evidence: Vec<Excerpt>,
-    /// The answer given.
-    pub answer: Answer,
+    /// The question's session names and the sessions they stand for.
+    pub sessions: BTreeMap<String, SessionId>,
+    /// The checked answer.
+    pub outcome: Outcome,
+    /// The resolver's reason (empty when no answer came).
+    pub reason: String,
 }
 
 impl Resolved {
-    /// The cluster's id in the report: `c-` and the start of its question key.
-    pub fn id(&self) -> String {
-        format!("c-{}", &self.question.key().to_hex()[..12])
+    /// The question's id (`c-…`), as in the report.
+    pub fn id(&self) -> &str {
+        &self.question.id
     }
+}
+
+/// The path stage-2 group `g`'s memory has in the output unless an answer
+/// rewrites it: that of its earliest-created input (then the shortest path,
+/// then the first). Questions name a group's member by this path.
+pub fn group_path<'m>(
+    memories: &'m [Memory],
+    exact: &ExactGroups,
+    groups: &[NearGroup],
+    g: usize,
+) -> &'m MemoryPath {
+    let mut own: Vec<usize> =
+        groups[g].members.iter().flat_map(|&e| exact.groups[e].members.iter().copied()).collect();
+    own.sort_unstable();
+    output_path(memories, &own)
 }
 
 /// Who carries whom after stage 3 and the answers so far.
@@ -56,35 +75,56 @@ pub struct Carriers {
     next: Vec<Option<usize>>,
     why: BTreeMap<usize, Vec<String>>,
     rewrite: BTreeMap<usize, (MemoryPath, String)>,
+    /// The strongest action an answer took on a group it kept.
+    action: BTreeMap<usize, PartAction>,
+    /// Groups that replace another by stage 3's evidence.
+    settled_winners: BTreeSet<usize>,
 }
 
 impl Carriers {
-    /// Applies stage 3's supersessions and the answers of `resolved` (in
-    /// order) to `n` groups; `path_of(g)` is the path of group `g`'s text.
+    /// Applies stage 3's supersessions and the partitions of `resolved` (in
+    /// order) to `n` groups; `path_of(g)` is the path questions name group
+    /// `g` by ([`group_path`]) and `text_of(g)` its text before any answer.
     pub fn new<'p>(
         n: usize,
         settled: &[Supersession],
         resolved: &[Resolved],
         path_of: impl Fn(usize) -> &'p MemoryPath,
+        text_of: impl Fn(usize) -> &'p str,
     ) -> Result<Self, DreamError> {
         let mut c = Carriers { next: vec![None; n], ..Carriers::default() };
         for s in settled {
             c.next[s.loser] = Some(s.winner);
             c.why.entry(s.winner).or_default().push(s.reason.clone());
+            c.settled_winners.insert(s.winner);
         }
         for r in resolved {
-            let (Decision::Keep { path } | Decision::Rewrite { path, .. }) = &r.answer.decision else {
-                continue;
+            let Outcome::Partition(parts) = &r.outcome else { continue };
+            let group_of = |path: &MemoryPath| {
+                r.cluster.groups.iter().copied().find(|&g| path_of(g) == path).ok_or_else(|| {
+                    DreamError::Invariant(format!(
+                        "answer to {} names {path}, which is not in its cluster",
+                        r.id()
+                    ))
+                })
             };
-            let winner = r.cluster.groups.iter().copied().find(|&g| path_of(g) == path).ok_or_else(|| {
-                DreamError::Invariant(format!("answer keeps {path}, which is not in its cluster"))
-            })?;
-            for &g in r.cluster.groups.iter().filter(|&&g| g != winner) {
-                c.next[g] = Some(winner);
-            }
-            c.why.entry(winner).or_default().push(r.answer.reason.clone());
-            if let Decision::Rewrite { content, .. } = &r.answer.decision {
-                c.rewrite.insert(winner, (path.clone(), content.clone()));
+            for part in parts {
+                let winner = group_of(&part.path)?;
+                for source in &part.sources {
+                    let g = group_of(source)?;
+                    if g != winner {
+                        c.next[g] = Some(winner);
+                    }
+                }
+                let action = c.action.entry(winner).or_insert(part.action);
+                *action = (*action).max(part.action);
+                if part.action != PartAction::Kept {
+                    c.why.entry(winner).or_default().push(r.reason.clone());
+                    let current = c.rewrite.get(&winner).map_or_else(|| text_of(winner), |(_, t)| t.as_str());
+                    if part.content != current {
+                        c.rewrite.insert(winner, (part.path.clone(), part.content.clone()));
+                    }
+                }
             }
         }
         Ok(c)
@@ -126,12 +166,14 @@ pub struct Decisions<'a> {
     pub settled: &'a [Supersession],
     /// Stage 4.
     pub patterns: &'a [Pattern],
-    /// Stages 5 and 6: the clusters asked about, in the order answered.
+    /// Stages 5 and 6: the questions asked, in the order asked.
     pub resolved: &'a [Resolved],
     /// Token accounting of the plan.
     pub tokens: &'a Tokens,
     /// The embedder's model id.
     pub embedder: &'a str,
+    /// The user's instructions to the resolver.
+    pub instructions: &'a str,
 }
 
 /// Builds the output memories (sorted by path) and the report.
@@ -144,7 +186,13 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         v.sort_unstable();
         v
     };
-    let carriers = Carriers::new(n_groups, d.settled, d.resolved, |g| &d.memories[rep_input(g)].path)?;
+    let carriers = Carriers::new(
+        n_groups,
+        d.settled,
+        d.resolved,
+        |g| group_path(d.memories, d.exact, d.groups, g),
+        |g| d.memories[rep_input(g)].content.as_str(),
+    )?;
     let why_superseded = &carriers.why;
     let rewrite = &carriers.rewrite;
     let mut carried: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -162,8 +210,12 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         .resolved
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.answer.decision == Decision::Unresolved)
-        .map(|(k, r)| (k, r.id(), format!("{}; {}", r.cluster.why, r.answer.reason)))
+        .filter_map(|(k, r)| match &r.outcome {
+            Outcome::Open(reason) => {
+                Some((k, r.id().to_owned(), format!("{}; {}", r.cluster.why, open_text(reason))))
+            }
+            _ => None,
+        })
         .collect();
     let mut unresolved_cluster: BTreeMap<usize, Vec<&(usize, String, String)>> = BTreeMap::new();
     for u in &unresolved {
@@ -200,7 +252,11 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         } else if groups.len() > 1 || rewrite.contains_key(&carrier) {
             let mut reasons = why_superseded.get(&carrier).cloned().unwrap_or_default();
             reasons.extend(merged_reasons(groups));
-            (Action::Superseded, reasons.join("; "))
+            // An answer that merged same-fact members says so; a stage-3
+            // supersession into the same memory still makes it superseded.
+            let merged = carriers.action.get(&carrier) == Some(&PartAction::Merged)
+                && !carriers.settled_winners.contains(&carrier);
+            (if merged { Action::Merged } else { Action::Superseded }, reasons.join("; "))
         } else if own.len() > 1 {
             (Action::Merged, merge_reason(d, carrier))
         } else {
@@ -256,12 +312,19 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
                 .collect();
             sources.sort();
             sources.dedup();
-            UnresolvedEntry { cluster, sources, why }
+            let r = &d.resolved[k];
+            let open = match &r.outcome {
+                Outcome::Open(reason) => reason.clone(),
+                _ => OpenReason::NoAnswer { resolver: String::new() },
+            };
+            UnresolvedEntry { cluster, kind: r.question.kind, sources, why, open }
         })
         .collect();
-    add_patterns(d, &mut out);
+    let mut patterns = add_patterns(d, &mut out);
+    patterns.extend(add_answered_patterns(d, &mut out));
+    patterns.sort_by(|a, b| a.path.cmp(&b.path));
     out.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-    let report = build_report(d, &out, unresolved)?;
+    let report = build_report(d, &out, unresolved, patterns)?;
     let memories = out.into_iter().map(|(m, _)| m).collect();
     Ok((memories, report))
 }
@@ -310,7 +373,86 @@ fn merge_reason(d: &Decisions<'_>, g: usize) -> String {
     format!("merged: {}", parts.into_iter().collect::<Vec<_>>().join("; "))
 }
 
-fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) {
+/// Why an open question is open, for the report's `why`.
+fn open_text(reason: &OpenReason) -> String {
+    match reason {
+        OpenReason::Declined { reason } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The first of `path`, `path-2`, `path-3`… (before the extension) that no
+/// output memory has yet.
+fn free_path(out: &[(Memory, MemoryEntry)], path: &MemoryPath) -> Option<MemoryPath> {
+    let raw = path.as_str();
+    let (stem, ext) = match raw.rfind('.') {
+        Some(i) if i > raw.rfind('/').unwrap_or(0) + 1 => raw.split_at(i),
+        _ => (raw, ""),
+    };
+    (1..=out.len() + 1).find_map(|n| {
+        let candidate =
+            if n == 1 { path.clone() } else { MemoryPath::new(&format!("{stem}-{n}{ext}")).ok()? };
+        (!out.iter().any(|(m, _)| m.path == candidate)).then_some(candidate)
+    })
+}
+
+/// The patterns resolvers found: one memory each, citing the excerpts of the
+/// sessions the answer names.
+fn add_answered_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
+    let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
+    let mut entries = Vec::new();
+    for r in d.resolved {
+        let Outcome::Pattern(NewPattern { path, content, kind, sessions }) = &r.outcome else { continue };
+        let Some(path) = free_path(out, path) else { continue };
+        let ids: BTreeSet<SessionId> = sessions.iter().filter_map(|s| r.sessions.get(s).copied()).collect();
+        let evidence: Vec<Excerpt> =
+            r.evidence.iter().filter(|e| ids.contains(&e.session)).cloned().collect();
+        let times: Vec<Timestamp> = r
+            .question
+            .excerpts
+            .iter()
+            .filter(|e| sessions.contains(&e.session))
+            .filter_map(|e| e.at)
+            .collect();
+        let memory = Memory {
+            path: path.clone(),
+            hash: ContentHash::of(content.as_bytes()),
+            content: content.clone(),
+            created_at: times.iter().min().copied().unwrap_or(fallback),
+            updated_at: times.iter().max().copied().unwrap_or(fallback),
+            metadata: Metadata::new(),
+            sources: evidence.iter().cloned().map(Source::Excerpt).collect(),
+        };
+        let what = match kind {
+            PatternKind::RecurringMistake => "recurring mistake",
+            PatternKind::SharedPreference => "shared preference",
+        };
+        let entry = MemoryEntry {
+            path: path.clone(),
+            action: Action::Pattern,
+            sources: Vec::new(),
+            reason: format!(
+                "{what} across {} sessions, found by the resolver in {}: {}",
+                ids.len(),
+                r.id(),
+                r.reason
+            ),
+            evidence: evidence.iter().map(evidence_ref).collect(),
+        };
+        out.push((memory, entry));
+        entries.push(PatternEntry {
+            kind: *kind,
+            path,
+            sessions: ids.iter().map(ToString::to_string).collect(),
+            support: ids.len(),
+        });
+    }
+    entries
+}
+
+/// The patterns the device found (stage 4): one memory each.
+fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
+    let mut entries = Vec::new();
     let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
     for p in d.patterns {
         let dir = match p.kind {
@@ -366,20 +508,28 @@ fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) {
             }
         };
         let entry = MemoryEntry {
-            path,
+            path: path.clone(),
             action: Action::Pattern,
             sources: input_paths,
             reason,
             evidence: p.evidence.iter().map(evidence_ref).collect(),
         };
         out.push((memory, entry));
+        entries.push(PatternEntry {
+            kind: p.kind,
+            path,
+            sessions: p.sessions.iter().map(ToString::to_string).collect(),
+            support: p.sessions.len(),
+        });
     }
+    entries
 }
 
 fn build_report(
     d: &Decisions<'_>,
     out: &[(Memory, MemoryEntry)],
     unresolved: Vec<UnresolvedEntry>,
+    patterns: Vec<PatternEntry>,
 ) -> Result<Report, DreamError> {
     let output_paths: BTreeSet<&MemoryPath> = out.iter().map(|(m, _)| &m.path).collect();
     let mut carrier_of: BTreeMap<&MemoryPath, &MemoryEntry> = BTreeMap::new();
@@ -402,18 +552,6 @@ fn build_report(
             dropped.push(DroppedEntry { path: m.path.clone(), into, reason });
         }
     }
-    let patterns = out
-        .iter()
-        .filter(|(_, e)| e.action == Action::Pattern)
-        .filter_map(|(m, _)| {
-            d.patterns.iter().find(|p| p.body == m.content).map(|p| PatternEntry {
-                kind: p.kind,
-                path: m.path.clone(),
-                sessions: p.sessions.iter().map(ToString::to_string).collect(),
-                support: p.sessions.len(),
-            })
-        })
-        .collect();
     let output: Vec<Memory> = out.iter().map(|(m, _)| m.clone()).collect();
     Ok(Report {
         format: REPORT_FORMAT,
@@ -424,6 +562,7 @@ fn build_report(
         },
         output: OutputSummary { store_hash: memories_hash(&output), memories: output.len() },
         embedder: d.embedder.to_owned(),
+        instructions: d.instructions.to_owned(),
         memories: out.iter().map(|(_, e)| e.clone()).collect(),
         dropped,
         patterns,

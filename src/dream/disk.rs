@@ -4,8 +4,12 @@
 //! OUT holds the output memories (one commit), the sessions the dream read
 //! (`OUT/sessions/`), the vectors it used (`OUT/vectors/`, so a dream over
 //! OUT, or over STORE once OUT is accepted, embeds nothing again), and the
-//! report: `OUT/dream/report.json` and `OUT/dream/report.md`. Nothing in OUT
-//! depends on the clock, the machine or the thread count.
+//! report: `OUT/dream/report.json` and `OUT/dream/report.md`, and the
+//! questions (`OUT/dream/questions.jsonl`, one JSON question per line, as
+//! sent, i.e. redacted): every question the dream left open, in the report's
+//! order (`unresolved[].cluster` is each one's `id`); in a dry run instead
+//! exactly the questions a real run would send. Nothing in OUT depends on
+//! the clock, the machine or the thread count.
 //!
 //! Promises:
 //! - STORE's files are only read: the dream reads STORE's memories,
@@ -34,7 +38,7 @@ use crate::embed::{EmbedError, Embedder, VectorCache, VectorCacheWriter, vectors
 use crate::memory::{ContentHash, MemoryPath};
 use crate::progress::{CancelToken, Observer};
 use crate::report::Report;
-use crate::resolve::Resolver;
+use crate::resolve::Asking;
 use crate::session::Session;
 use crate::store::Store;
 
@@ -44,6 +48,8 @@ pub const REPORT_DIR: &str = "dream";
 pub const REPORT_JSON: &str = "report.json";
 /// The report for people, inside [`REPORT_DIR`].
 pub const REPORT_MD: &str = "report.md";
+/// The open questions (or, in a dry run, those that would be sent), inside [`REPORT_DIR`].
+pub const QUESTIONS_JSONL: &str = "questions.jsonl";
 
 /// How long the parts of a dream took (for the printed summary only; never
 /// written to OUT).
@@ -95,7 +101,7 @@ pub fn dream_store(
     dream: &Dream,
     request: DiskRequest,
     embedder: &dyn Embedder,
-    resolver: &mut dyn Resolver,
+    asking: &mut Asking<'_>,
     observer: &dyn Observer,
     cancel: &CancelToken,
 ) -> Result<DiskDream, DreamError> {
@@ -139,7 +145,8 @@ pub fn dream_store(
             counts: Mutex::default(),
         };
         let t = Instant::now();
-        let output = dream.run(DreamInput { memories, sessions }, &caching, resolver, observer, cancel)?;
+        let output =
+            dream.run_asking(DreamInput { memories, sessions }, &caching, asking, observer, cancel)?;
         caching.complete_for(&output, dream.options().batch_size, cancel)?;
         let dream_time = t.elapsed();
         let (embedded, cached) = caching.counts.lock().map(|c| *c).unwrap_or_default();
@@ -193,6 +200,8 @@ fn write_output(dir: &Path, output: &DreamOutput) -> Result<(), DreamError> {
     fs::create_dir_all(&report_dir).map_err(io(&report_dir))?;
     write_synced(&report_dir.join(REPORT_JSON), output.report.to_json().as_bytes())?;
     write_synced(&report_dir.join(REPORT_MD), output.report_markdown().as_bytes())?;
+    let questions: String = output.questions.iter().map(|q| q.to_line() + "\n").collect();
+    write_synced(&report_dir.join(QUESTIONS_JSONL), questions.as_bytes())?;
     sync_dir(&report_dir)?;
     sync_dir(dir)
 }

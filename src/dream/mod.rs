@@ -11,10 +11,13 @@
 //! 4. [`patterns`]: recurring mistakes and shared preferences from sessions;
 //! 5. [`plan`]: open clusters become questions with their most relevant
 //!    session excerpts under a token budget; tokens counted;
-//! 6. resolve: a [`Resolver`] answers the questions (the local one settles
-//!    value-only conflicts by recency and flags the rest). Stages 5 and 6 run
-//!    twice: strong clusters first, then the weak conflicts between what
-//!    still stands, so a doubtful look-alike never blocks a settled change;
+//! 6. resolve: a [`Resolver`] answers the questions through [`Asking`]
+//!    (journal, caps, dry run); each answer is checked against its question
+//!    ([`check()`]) and one that breaks a rule leaves the question open (the
+//!    local resolver settles value-only conflicts by recency and flags the
+//!    rest). Stages 5 and 6 run twice: strong clusters first, then the weak
+//!    conflicts between what still stands, so a doubtful look-alike never
+//!    blocks a settled change;
 //! 7. [`apply`]: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure
@@ -43,7 +46,10 @@ use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
 use crate::report::Tokens;
-use crate::resolve::{Answer, Decision, LocalResolver, Question, QuestionMemory, ResolveError, Resolver};
+use crate::resolve::ask::Prepared;
+use crate::resolve::{
+    Asking, LocalResolver, Outcome, Question, QuestionMemory, ResolveError, Resolver, Usage, Verdict, check,
+};
 use crate::session::Session;
 
 pub use plan::ExcerptBudget;
@@ -215,6 +221,10 @@ pub struct DreamOutput {
     pub input: Vec<Memory>,
     /// The sessions read, sorted by id, without repeats.
     pub sessions: Vec<Session>,
+    /// The questions for `dream/questions.jsonl`, as sent (redacted): every
+    /// question left open, in the report's order; in a dry run instead the
+    /// questions a real run would send.
+    pub questions: Vec<Question>,
 }
 
 impl DreamOutput {
@@ -241,23 +251,37 @@ impl Dream {
         &self.options
     }
 
-    /// Runs the pipeline (see the module doc).
+    /// Runs the pipeline (see the module doc), asking `resolver` without
+    /// journal or caps.
     pub fn run(
         &self,
         input: DreamInput,
         embedder: &dyn Embedder,
-        resolver: &mut dyn Resolver,
+        resolver: &dyn Resolver,
+        observer: &dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<DreamOutput, DreamError> {
+        self.run_asking(input, embedder, &mut Asking::new(resolver), observer, cancel)
+    }
+
+    /// Runs the pipeline, asking through `asking` (its journal, caps and
+    /// dry-run switch); [`Asking::stats`] tells afterwards what was sent.
+    pub fn run_asking(
+        &self,
+        input: DreamInput,
+        embedder: &dyn Embedder,
+        asking: &mut Asking<'_>,
         observer: &dyn Observer,
         cancel: &CancelToken,
     ) -> Result<DreamOutput, DreamError> {
         match self.options.threads {
-            None => self.run_inner(input, embedder, resolver, observer, cancel),
+            None => self.run_inner(input, embedder, asking, observer, cancel),
             Some(threads) => {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads.max(1))
                     .build()
                     .map_err(|e| DreamError::Threads { threads, message: e.to_string() })?;
-                pool.install(|| self.run_inner(input, embedder, resolver, observer, cancel))
+                pool.install(|| self.run_inner(input, embedder, asking, observer, cancel))
             }
         }
     }
@@ -266,7 +290,7 @@ impl Dream {
         &self,
         input: DreamInput,
         embedder: &dyn Embedder,
-        resolver: &mut dyn Resolver,
+        asking: &mut Asking<'_>,
         observer: &dyn Observer,
         cancel: &CancelToken,
     ) -> Result<DreamOutput, DreamError> {
@@ -346,13 +370,23 @@ impl Dream {
 
         // 5–6. Plan and resolve, in two rounds: strong clusters (certainly
         // one subject) first, then weak conflicts between what stands after.
-        let path_of = |g: usize| &memories[exact.groups[near.groups[g].representative].representative].path;
+        // A question names a group by the path its memory would have.
+        let group_paths: Vec<&MemoryPath> =
+            (0..near.groups.len()).map(|g| apply::group_path(&memories, &exact, &near.groups, g)).collect();
+        let text_of =
+            |g: usize| memories[exact.groups[near.groups[g].representative].representative].content.as_str();
         let naive = plan::naive_tokens(&memories, &sessions)?;
         let mut sent = 0;
-        let mut remote = 0;
+        let mut usage = Usage::default();
         let mut resolved: Vec<apply::Resolved> = Vec::new();
         for round in 0..2 {
-            let carriers = apply::Carriers::new(near.groups.len(), &decided.settled, &resolved, path_of)?;
+            let carriers = apply::Carriers::new(
+                near.groups.len(),
+                &decided.settled,
+                &resolved,
+                |g| group_paths[g],
+                text_of,
+            )?;
             let open = if round == 0 {
                 decided.strong.clone()
             } else {
@@ -367,11 +401,9 @@ impl Dream {
                         .iter()
                         .map(|&g| {
                             let e = near.groups[g].representative;
-                            let m = &memories[exact.groups[e].representative];
-                            let content = carriers.rewritten(g).unwrap_or(&m.content).to_owned();
                             let q = QuestionMemory {
-                                path: m.path.clone(),
-                                content,
+                                path: group_paths[g].clone(),
+                                content: carriers.rewritten(g).unwrap_or(text_of(g)).to_owned(),
                                 updated_at: units[g].updated_at,
                             };
                             (q, vectors[e].as_slice())
@@ -379,31 +411,63 @@ impl Dream {
                         .collect();
                     members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
                     let vectors = members.iter().map(|m| m.1).collect();
-                    plan::ClusterInput { members: members.into_iter().map(|m| m.0).collect(), vectors }
+                    plan::ClusterInput {
+                        why: c.why.clone(),
+                        members: members.into_iter().map(|m| m.0).collect(),
+                        vectors,
+                    }
                 })
                 .collect();
             let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
-            // What a remote resolver would receive: the questions the local
-            // rules cannot settle.
+            // What needs a model: the questions the local rules leave open.
             for (q, t) in planned.questions.iter().zip(&planned.tokens) {
-                if LocalResolver.resolve(q)?.decision == Decision::Unresolved {
+                if LocalResolver.answer(q).verdict == Verdict::Unresolved {
                     sent += t;
-                    remote += 1;
                 }
             }
             step("plan", open.len(), open.len())?;
-            let answers = ask(resolver, &planned.questions, opts.batch_size.max(1), &step)?;
-            for (((cluster, question), evidence), answer) in
-                open.into_iter().zip(planned.questions).zip(planned.evidence).zip(answers)
+            let prepared: Vec<Prepared> = planned
+                .questions
+                .iter()
+                .zip(&planned.tokens)
+                .map(|(q, &tokens)| Prepared { question: q.clone(), raw: q.clone(), tokens })
+                .collect();
+            let replies = asking.ask(&prepared, observer, cancel).map_err(|e| match e {
+                ResolveError::Cancelled => DreamError::Cancelled,
+                other => DreamError::Resolve(other),
+            })?;
+            let plan::Plan { questions, evidence, sessions: names, .. } = planned;
+            for ((((cluster, question), evidence), names), reply) in
+                open.into_iter().zip(questions).zip(evidence).zip(names).zip(replies)
             {
-                resolved.push(apply::Resolved { cluster, question, evidence, answer });
+                let (outcome, reason) = match reply {
+                    Ok(a) => {
+                        usage.add(&a.usage);
+                        (check(&question, &a.answer), a.answer.reason)
+                    }
+                    Err(open) => (Outcome::Open(open), String::new()),
+                };
+                resolved.push(apply::Resolved {
+                    cluster,
+                    question,
+                    evidence,
+                    sessions: names,
+                    outcome,
+                    reason,
+                });
             }
         }
-        resolver.finish()?;
-        if remote > 0 {
-            sent += plan::header_tokens(&opts.instructions)?;
-        }
-        let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent };
+        asking.finish()?;
+        let questions: Vec<Question> = if asking.is_dry_run() {
+            asking.stats().would_send.clone()
+        } else {
+            resolved
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Open(_)))
+                .map(|r| r.question.clone())
+                .collect()
+        };
+        let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent, usage };
 
         // 7. Apply.
         step("apply", 0, 1)?;
@@ -418,39 +482,11 @@ impl Dream {
             resolved: &resolved,
             tokens: &tokens,
             embedder: embedder.model_id(),
+            instructions: &opts.instructions,
         })?;
         step("apply", 1, 1)?;
-        Ok(DreamOutput { memories: output, report, input: memories, sessions })
+        Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })
     }
-}
-
-/// Asks `questions` in batches, checking each answer against its question.
-fn ask(
-    resolver: &mut dyn Resolver,
-    questions: &[Question],
-    batch: usize,
-    step: &dyn Fn(&'static str, usize, usize) -> Result<(), DreamError>,
-) -> Result<Vec<Answer>, DreamError> {
-    let total = questions.len();
-    step("resolve", 0, total)?;
-    let mut answers: Vec<Answer> = Vec::with_capacity(total);
-    for chunk in questions.chunks(batch) {
-        let got = resolver.resolve_all(chunk)?;
-        if got.len() != chunk.len() {
-            return Err(DreamError::Resolve(ResolveError::Backend(format!(
-                "{} answered {} of {} questions",
-                resolver.name(),
-                got.len(),
-                chunk.len()
-            ))));
-        }
-        for (q, a) in chunk.iter().zip(&got) {
-            a.validate(q)?;
-        }
-        answers.extend(got);
-        step("resolve", answers.len(), total)?;
-    }
-    Ok(answers)
 }
 
 /// Embeds `texts` in batches, reporting progress and honouring cancellation

@@ -10,12 +10,14 @@
 //! newest), ties by (session id, turn); the best are taken while they fit
 //! the per-cluster token budget.
 //!
+//! An excerpt names its session by the transcript's own id
+//! ([`Session::external_id`]), else by the first 12 hex digits of its content
+//! hash; two sessions of one question that would share a name are told
+//! apart by appending their hash. [`Plan::sessions`] maps the names back.
+//!
 //! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
-//! is every memory and every session transcript in full; `sent` is what a
-//! remote resolver would receive behind the local rules: one shared header
-//! (the task and instructions) and the prompt of every question the local
-//! rules leave open (the local resolver settles value-only conflicts by
-//! recency; only the rest needs a model).
+//! is every memory and every session transcript in full; a question's
+//! tokens are those of its JSON line as sent ([`Question::to_line`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -27,8 +29,8 @@ use super::DreamError;
 use super::normalize::analyse;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
-use crate::resolve::{Question, QuestionExcerpt, QuestionMemory, prompt_header};
-use crate::session::{Excerpt, Role, Session, Turn};
+use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
+use crate::session::{Excerpt, Role, Session, SessionId, Turn};
 
 /// The tokenizer used for both token counts.
 pub const TOKENIZER: &str = "cl100k_base";
@@ -92,6 +94,8 @@ pub fn render_memory(m: &Memory) -> String {
 /// One cluster to plan: its memories and their vectors.
 #[derive(Debug, Clone)]
 pub struct ClusterInput<'a> {
+    /// Why it is open.
+    pub why: String,
     /// The texts in conflict, sorted by path; `updated_at` is the latest of
     /// the group each text stands for.
     pub members: Vec<QuestionMemory>,
@@ -111,13 +115,104 @@ pub struct ExcerptBudget {
 /// The plan of one round: questions, the excerpts they cite, their tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// One question per open cluster, in cluster order.
+    /// One question per open cluster (or pattern candidate), in order.
     pub questions: Vec<Question>,
     /// The excerpts each question cites, neighbouring turns of a session
     /// joined into one range, in (session, turn) order.
     pub evidence: Vec<Vec<Excerpt>>,
-    /// Tokens of each question's prompt (without the shared header).
+    /// Each question's session names and the sessions they stand for.
+    pub sessions: Vec<BTreeMap<String, SessionId>>,
+    /// Tokens of each question's JSON line.
     pub tokens: Vec<u64>,
+}
+
+/// What may be one recurring mistake or one shared preference, which the
+/// pattern stage could not group with certainty: a `pattern` question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternCandidate {
+    /// Why it is open.
+    pub why: String,
+    /// The candidate occurrences, across sessions.
+    pub occurrences: Vec<Excerpt>,
+}
+
+/// The name an excerpt gives `session` (see the module doc).
+fn session_name(session: &Session) -> String {
+    session.external_id.clone().unwrap_or_else(|| session.id.to_string()[..12].to_owned())
+}
+
+/// Names for the sessions `ids` (sorted, deduplicated): their own names,
+/// with the hash appended where two would share one.
+fn session_names(sessions: &[Session], ids: &BTreeSet<SessionId>) -> BTreeMap<SessionId, String> {
+    let base: BTreeMap<SessionId, String> = ids
+        .iter()
+        .filter_map(|id| {
+            sessions.binary_search_by_key(id, |s| s.id).ok().map(|i| (*id, session_name(&sessions[i])))
+        })
+        .collect();
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in base.values() {
+        *count.entry(name.as_str()).or_default() += 1;
+    }
+    base.iter()
+        .map(|(id, name)| {
+            let unique = if count[name.as_str()] > 1 { format!("{name} ({id})") } else { name.clone() };
+            (*id, unique)
+        })
+        .collect()
+}
+
+/// Renders the excerpt `e` of `session` for a question.
+fn question_excerpt(session: &Session, e: &Excerpt, name: String) -> QuestionExcerpt {
+    let turns = &session.turns
+        [(e.start as usize).min(session.turns.len())..(e.end as usize).min(session.turns.len())];
+    let full: String = turns.iter().map(render_turn).collect::<Vec<_>>().join("\n");
+    let mut text: String = full.chars().take(EXCERPT_MAX_CHARS).collect();
+    if full.chars().count() > EXCERPT_MAX_CHARS {
+        text.push('…');
+    }
+    QuestionExcerpt {
+        session: name,
+        turns: [e.start, e.end],
+        at: turns.iter().find_map(|t| t.timestamp),
+        text,
+    }
+}
+
+/// One `pattern` question per candidate. `sessions` are sorted by id;
+/// occurrences of sessions not among them are left out.
+pub fn pattern_questions(
+    candidates: &[PatternCandidate],
+    sessions: &[Session],
+    instructions: &str,
+) -> Result<Plan, DreamError> {
+    let bpe = bpe()?;
+    let mut plan = Plan { questions: vec![], evidence: vec![], sessions: vec![], tokens: vec![] };
+    for c in candidates {
+        let mut cited: Vec<Excerpt> = c
+            .occurrences
+            .iter()
+            .filter(|e| sessions.binary_search_by_key(&e.session, |s| s.id).is_ok())
+            .cloned()
+            .collect();
+        cited.sort();
+        cited.dedup();
+        let ids: BTreeSet<SessionId> = cited.iter().map(|e| e.session).collect();
+        let names = session_names(sessions, &ids);
+        let excerpts = cited
+            .iter()
+            .filter_map(|e| {
+                let s = &sessions[sessions.binary_search_by_key(&e.session, |s| s.id).ok()?];
+                Some(question_excerpt(s, e, names.get(&e.session)?.clone()))
+            })
+            .collect();
+        let q = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions);
+        plan.tokens.push(bpe.encode_ordinary(&q.to_line()).len() as u64);
+        plan.questions.push(q);
+        plan.evidence.push(cited);
+        plan.sessions.push(names.into_iter().map(|(id, name)| (name, id)).collect());
+    }
+    Ok(plan)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -203,7 +298,8 @@ pub fn plan(
         recency[i] = rank as f32 / denom;
     }
     let bpe = bpe()?;
-    let built: Vec<(Question, Vec<Excerpt>)> = clusters
+    type Built = (Question, Vec<Excerpt>, BTreeMap<String, SessionId>);
+    let built: Vec<Built> = clusters
         .par_iter()
         .zip(&candidates)
         .map(|(c, cands)| {
@@ -245,16 +341,21 @@ pub fn plan(
                 }
                 used += cost;
                 let ex = s.excerpt(r.turn, r.turn + 1);
-                excerpts.push(QuestionExcerpt {
-                    session: s.id,
-                    start: ex.start,
-                    end: ex.end,
-                    at: turn.timestamp,
-                    text,
-                });
+                excerpts.push((s.id, [ex.start, ex.end], turn.timestamp, text));
                 picked.push(r);
             }
             let cited = coalesce(sessions, picked);
+            let ids: BTreeSet<SessionId> = excerpts.iter().map(|e| e.0).collect();
+            let names = session_names(sessions, &ids);
+            let excerpts: Vec<QuestionExcerpt> = excerpts
+                .into_iter()
+                .map(|(id, turns, at, text)| QuestionExcerpt {
+                    session: names.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+                    turns,
+                    at,
+                    text,
+                })
+                .collect();
             let members = c
                 .members
                 .iter()
@@ -264,13 +365,22 @@ pub fn plan(
                     updated_at: m.updated_at,
                 })
                 .collect();
-            (Question { members, excerpts, instructions: instructions.to_owned() }, cited)
+            let names = names.into_iter().map(|(id, name)| (name, id)).collect();
+            (
+                Question::new(QuestionKind::Cluster, c.why.clone(), members, excerpts, instructions),
+                cited,
+                names,
+            )
         })
         .collect();
-    let (questions, evidence): (Vec<Question>, Vec<Vec<Excerpt>>) = built.into_iter().unzip();
-    let tokens: Vec<u64> =
-        questions.par_iter().map(|q| bpe.encode_ordinary(&q.prompt()).len() as u64).collect();
-    Ok(Plan { questions, evidence, tokens })
+    let mut plan = Plan { questions: vec![], evidence: vec![], sessions: vec![], tokens: vec![] };
+    for (q, cited, names) in built {
+        plan.questions.push(q);
+        plan.evidence.push(cited);
+        plan.sessions.push(names);
+    }
+    plan.tokens = plan.questions.par_iter().map(|q| bpe.encode_ordinary(&q.to_line()).len() as u64).collect();
+    Ok(plan)
 }
 
 /// The excerpts that cite `turns`: neighbouring turns of one session become
@@ -295,11 +405,6 @@ pub fn naive_tokens(memories: &[Memory], sessions: &[Session]) -> Result<u64, Dr
     let m: u64 = memories.par_iter().map(|m| bpe.encode_ordinary(&render_memory(m)).len() as u64).sum();
     let s: u64 = sessions.par_iter().map(|s| bpe.encode_ordinary(&render_session(s)).len() as u64).sum();
     Ok(m + s)
-}
-
-/// Tokens of the header sent once before a batch of questions.
-pub fn header_tokens(instructions: &str) -> Result<u64, DreamError> {
-    count_tokens(&prompt_header(instructions))
 }
 
 #[cfg(test)]
@@ -343,11 +448,14 @@ mod tests {
             content: m.content.clone(),
             updated_at: m.updated_at,
         };
-        let clusters = vec![ClusterInput { members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
+        let clusters =
+            vec![ClusterInput { why: "open".into(), members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
         let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.questions.len(), 1);
-        let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.start).collect();
+        let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.turns[0]).collect();
+        assert_eq!(p.questions[0].excerpts[0].session, s.id.to_string()[..12]);
+        assert_eq!(p.sessions[0].get(&s.id.to_string()[..12]), Some(&s.id));
         assert!(turns.contains(&0) && !turns.contains(&1), "{turns:?}");
         assert!(p.tokens[0] > 0);
         assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.tokens[0] / 2);

@@ -13,9 +13,16 @@
 //! reason says so and the report lists it as settled "by recency" for a
 //! reviewer to check. Anything else (a plain word differs as well, or two
 //! members share the newest timestamp) is left unresolved: every member is
-//! kept and the cluster is flagged.
+//! kept and the cluster is flagged. Pattern questions are left for review.
+//!
+//! A settled cluster is answered with one `superseded` output at the
+//! winner's path, carrying every member; the local resolver never rewrites
+//! a text.
 
-use super::{Answer, Decision, Question, ResolveError, Resolver};
+use super::{
+    Answer, Output, OutputAction, Question, QuestionKind, QuestionMemory, Reply, ResolveError, Resolver,
+    Watch,
+};
 use crate::dream::near::{Relation, Strength, compare};
 use std::collections::BTreeSet;
 
@@ -25,14 +32,38 @@ use crate::dream::normalize::{analyse, stated_target};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalResolver;
 
+impl LocalResolver {
+    /// The local rules' answer to one question.
+    pub fn answer(&self, question: &Question) -> Answer {
+        decide(question)
+    }
+}
+
 impl Resolver for LocalResolver {
     fn name(&self) -> String {
         "local".into()
     }
 
-    fn resolve(&mut self, question: &Question) -> Result<Answer, ResolveError> {
-        Ok(decide(question))
+    fn reads_secrets(&self) -> bool {
+        true
     }
+
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        let replies = batch.iter().map(|q| Ok(decide(q).into())).collect();
+        watch.answered(batch.len());
+        Ok(replies)
+    }
+}
+
+/// `winner` replaces every member of `question`.
+fn keep(question: &Question, winner: &QuestionMemory, reason: String) -> Answer {
+    let output = Output {
+        path: winner.path.to_string(),
+        content: winner.content.clone(),
+        sources: question.members.iter().map(|m| m.path.to_string()).collect(),
+        action: OutputAction::Superseded,
+    };
+    Answer::outputs(question.id.clone(), vec![output], reason)
 }
 
 /// The member a newer session excerpt says the subject changed to, if
@@ -54,22 +85,26 @@ fn by_evidence(question: &Question, words: &[BTreeSet<String>]) -> Option<Answer
         let holders: Vec<usize> = (0..words.len()).filter(|&i| words[i].contains(&target)).collect();
         if let [only] = holders[..] {
             let m = &question.members[only];
-            return Some(Answer {
-                decision: Decision::Keep { path: m.path.clone() },
-                reason: format!(
-                    "session {} turn {} ({}) states the change to \"{target}\", which only {} holds",
-                    &e.session.to_string()[..12],
-                    e.start,
-                    e.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    m.path
-                ),
-            });
+            let reason = format!(
+                "session {} turn {} ({}) states the change to \"{target}\", which only {} holds",
+                e.session,
+                e.turns[0],
+                e.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                m.path
+            );
+            return Some(keep(question, m, reason));
         }
     }
     None
 }
 
 fn decide(question: &Question) -> Answer {
+    if question.kind == QuestionKind::Pattern {
+        return Answer::unresolved(
+            question.id.clone(),
+            "the local rules do not group patterns; left for review",
+        );
+    }
     let analysed: Vec<_> = question.members.iter().map(|m| analyse(&m.content)).collect();
     let words: Vec<BTreeSet<String>> =
         analysed.iter().map(|a| a.tokens.iter().map(|t| t.text.clone()).collect()).collect();
@@ -81,100 +116,116 @@ fn decide(question: &Question) -> Answer {
             let relation = compare(&analysed[i], &analysed[j]);
             if relation != (Relation::Conflict { strength: Strength::Strong }) {
                 let (a, b) = (&question.members[i].path, &question.members[j].path);
-                return Answer {
-                    decision: Decision::Unresolved,
-                    reason: format!(
+                return Answer::unresolved(
+                    question.id.clone(),
+                    format!(
                         "{a} and {b} differ in more than values, so they may be about different subjects; \
                          kept both for review"
                     ),
-                };
+                );
             }
         }
     }
     let Some(newest) = question.members.iter().max_by_key(|m| m.updated_at) else {
-        return Answer { decision: Decision::Unresolved, reason: "empty cluster".into() };
+        return Answer::unresolved(question.id.clone(), "empty cluster");
     };
     let ties = question.members.iter().filter(|m| m.updated_at == newest.updated_at).count();
     if ties > 1 {
-        return Answer {
-            decision: Decision::Unresolved,
-            reason: "same subject with different values, all written at the same time; kept all for review"
-                .into(),
-        };
+        return Answer::unresolved(
+            question.id.clone(),
+            "same subject with different values, all written at the same time; kept all for review",
+        );
     }
-    Answer {
-        decision: Decision::Keep { path: newest.path.clone() },
-        reason: format!(
-            "same subject, only values differ, no update cue: settled by recency ({} was updated last, {})",
-            newest.path,
-            newest.updated_at.to_rfc3339()
-        ),
-    }
+    let reason = format!(
+        "same subject, only values differ, no update cue: settled by recency ({} was updated last, {})",
+        newest.path,
+        newest.updated_at.to_rfc3339()
+    );
+    keep(question, newest, reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::memory::{MemoryPath, Timestamp};
-    use crate::resolve::QuestionMemory;
+    use crate::resolve::{QuestionExcerpt, Verdict};
 
-    fn q(members: &[(&str, &str, i64)]) -> Question {
-        Question {
-            members: members
-                .iter()
-                .map(|(p, c, t)| QuestionMemory {
-                    path: MemoryPath::new(p).unwrap(),
-                    content: (*c).into(),
-                    updated_at: Timestamp(*t),
-                })
-                .collect(),
-            excerpts: vec![],
-            instructions: String::new(),
+    fn q(members: &[(&str, &str, i64)], excerpts: Vec<QuestionExcerpt>) -> Question {
+        let members = members
+            .iter()
+            .map(|(p, c, t)| QuestionMemory {
+                path: MemoryPath::new(p).unwrap(),
+                content: (*c).into(),
+                updated_at: Timestamp(*t),
+            })
+            .collect();
+        Question::new(QuestionKind::Cluster, "open", members, excerpts, "")
+    }
+
+    /// The path a settled answer keeps, or None when it is unresolved.
+    fn kept(question: &Question) -> Option<String> {
+        let a = decide(question);
+        assert_eq!(a.id, question.id);
+        match &a.verdict {
+            Verdict::Unresolved => None,
+            Verdict::Outputs(o) => {
+                assert_eq!(o.len(), 1);
+                assert_eq!(o[0].sources.len(), question.members.len());
+                assert_eq!(o[0].action, OutputAction::Superseded);
+                Some(o[0].path.clone())
+            }
         }
     }
 
     #[test]
     fn newest_wins_when_only_values_differ() {
-        let a = LocalResolver
-            .resolve(&q(&[("/a", "staging port is 5433", 1), ("/b", "staging port is 5434", 2)]))
-            .unwrap();
-        assert_eq!(a.decision, Decision::Keep { path: MemoryPath::new("/b").unwrap() });
-        assert!(a.reason.contains("recency"));
+        let question = q(&[("/a", "staging port is 5433", 1), ("/b", "staging port is 5434", 2)], vec![]);
+        assert_eq!(kept(&question).as_deref(), Some("/b"));
+        assert!(decide(&question).reason.contains("recency"));
+        let Ok(replies) = LocalResolver.resolve(
+            std::slice::from_ref(&question),
+            &Watch::new(&crate::progress::Silent, &crate::progress::CancelToken::new(), 1),
+        ) else {
+            panic!("local never fails")
+        };
+        assert!(matches!(
+            crate::resolve::check(&question, &replies[0].clone().unwrap().answer),
+            crate::resolve::Outcome::Partition(_)
+        ));
     }
 
     #[test]
     fn newer_session_evidence_settles_a_word_change() {
-        use crate::resolve::QuestionExcerpt;
-        use crate::session::SessionId;
-        let mut question =
-            q(&[("/a", "The shop CI runs on Buildkite.", 1), ("/b", "The shop CI runs on Jenkins.", 2)]);
         let excerpt = |text: &str, at: i64| QuestionExcerpt {
-            session: SessionId(crate::memory::ContentHash::of(b"s")),
-            start: 3,
-            end: 4,
+            session: "s-1".into(),
+            turns: [3, 4],
             at: Some(Timestamp(at)),
             text: text.into(),
         };
-        question.excerpts = vec![excerpt("We switched the shop CI to Jenkins last week.", 5)];
-        let a = LocalResolver.resolve(&question).unwrap();
-        assert_eq!(a.decision, Decision::Keep { path: MemoryPath::new("/b").unwrap() });
-        assert!(a.reason.contains("jenkins"), "{}", a.reason);
+        let members =
+            [("/a", "The shop CI runs on Buildkite.", 1), ("/b", "The shop CI runs on Jenkins.", 2)];
+        let question = q(&members, vec![excerpt("We switched the shop CI to Jenkins last week.", 5)]);
+        assert_eq!(kept(&question).as_deref(), Some("/b"));
+        assert!(decide(&question).reason.contains("jenkins"), "{}", decide(&question).reason);
         // Older than a member, or naming a shared word: no evidence.
-        question.excerpts = vec![excerpt("We switched the shop CI to Jenkins last week.", 1)];
-        assert_eq!(LocalResolver.resolve(&question).unwrap().decision, Decision::Unresolved);
-        question.excerpts = vec![excerpt("We moved the shop to the CI cluster.", 9)];
-        assert_eq!(LocalResolver.resolve(&question).unwrap().decision, Decision::Unresolved);
+        assert_eq!(
+            kept(&q(&members, vec![excerpt("We switched the shop CI to Jenkins last week.", 1)])),
+            None
+        );
+        assert_eq!(kept(&q(&members, vec![excerpt("We moved the shop to the CI cluster.", 9)])), None);
     }
 
     #[test]
-    fn word_changes_and_ties_stay_unresolved() {
-        let a = LocalResolver
-            .resolve(&q(&[("/a", "billing uses Postgres", 1), ("/b", "billing uses MySQL", 2)]))
-            .unwrap();
-        assert_eq!(a.decision, Decision::Unresolved);
-        let b = LocalResolver
-            .resolve(&q(&[("/a", "staging port is 5433", 2), ("/b", "staging port is 5434", 2)]))
-            .unwrap();
-        assert_eq!(b.decision, Decision::Unresolved);
+    fn word_changes_ties_and_patterns_stay_unresolved() {
+        assert_eq!(
+            kept(&q(&[("/a", "billing uses Postgres", 1), ("/b", "billing uses MySQL", 2)], vec![])),
+            None
+        );
+        assert_eq!(
+            kept(&q(&[("/a", "staging port is 5433", 2), ("/b", "staging port is 5434", 2)], vec![])),
+            None
+        );
+        let p = Question::new(QuestionKind::Pattern, "maybe", vec![], vec![], "");
+        assert_eq!(decide(&p).verdict, Verdict::Unresolved);
     }
 }

@@ -1,11 +1,12 @@
 //! Rewriting a dream output with the answers of a review, atomically.
 //!
 //! The answers live in the journal, so the reviewed output is simply the
-//! dream run again from STORE with the journal in front of the resolver —
-//! the same run a user makes with `dreamwork dream STORE --out OUT2
-//! --journal FILE`, which therefore gives the same bytes. The re-run reads
-//! the sessions and vectors that OUT recorded (see
-//! [`DiskRequest::replay_of`]), so it sees exactly the first run's input.
+//! dream run again from STORE with the journal in front of the local
+//! resolver and the first run's instructions (from the report) — the same
+//! run a user makes with `dreamwork dream STORE --out OUT2 --journal FILE`,
+//! which therefore gives the same bytes. The re-run reads the sessions and
+//! vectors that OUT recorded (see [`DiskRequest::replay_of`]), so it sees
+//! exactly the first run's input.
 //!
 //! Promises:
 //! - STORE is only read; if its memories changed since OUT was dreamed, the
@@ -23,33 +24,44 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::ReviewError;
 use crate::dream::disk::{self, DiskDream, DiskRequest, REPORT_DIR};
-use crate::dream::{Dream, DreamError};
+use crate::dream::{Dream, DreamError, DreamOptions};
 use crate::embed::Embedder;
 use crate::progress::{CancelToken, Observer};
-use crate::resolve::Resolver;
+use crate::resolve::{Asking, Journal, LocalResolver};
 use crate::store::Store;
 
-/// Dreams STORE again with `resolver` (the journal in front of the first
-/// run's resolver) and swaps the result in for `out`.
+/// Dreams STORE again with the journal at `journal` in front of the local
+/// resolver and swaps the result in for `out` (see the module doc).
+/// `embedder` must be the one OUT was dreamed with.
 pub fn rewrite_output(
-    dream: &Dream,
     store: &Path,
     out: &Path,
+    journal: &Path,
     embedder: &dyn Embedder,
-    resolver: &mut dyn Resolver,
     observer: &dyn Observer,
     cancel: &CancelToken,
-) -> Result<DiskDream, DreamError> {
+) -> Result<DiskDream, ReviewError> {
     let report = disk::read_report(out)?;
-    let now = Store::open_read_only(store)?.store_hash().to_hex();
+    if embedder.model_id() != report.embedder {
+        return Err(ReviewError::Embedder {
+            out: out.to_owned(),
+            dreamed: report.embedder,
+            given: embedder.model_id().to_owned(),
+        });
+    }
+    let now = Store::open_read_only(store).map_err(DreamError::from)?.store_hash().to_hex();
     if now != report.input.store_hash {
         return Err(DreamError::StoreChanged {
             store: store.to_owned(),
             dreamed: report.input.store_hash,
             now,
-        });
+        }
+        .into());
     }
+    let dream =
+        Dream::new(DreamOptions { instructions: report.instructions.clone(), ..DreamOptions::default() });
     let fresh = sibling(out, "reviewed")?;
     if fresh.exists() {
         fs::remove_dir_all(&fresh).map_err(io(&fresh))?;
@@ -60,11 +72,16 @@ pub fn rewrite_output(
         extra_sessions: Vec::new(),
         replay_of: Some(out.to_owned()),
     };
-    let mut done = disk::dream_store(dream, request, embedder, resolver, observer, cancel)?;
+    let mut journal = Journal::open(journal)?;
+    let mut asking = Asking::new(&LocalResolver).journal(&mut journal);
+    let mut done = disk::dream_store(&dream, request, embedder, &mut asking, observer, cancel)?;
+    drop(asking);
+    journal.sync()?;
+    drop(journal);
     let result = carry_over(&out.join(REPORT_DIR), &fresh.join(REPORT_DIR)).and_then(|()| swap(&fresh, out));
     if let Err(e) = result {
         let _ = fs::remove_dir_all(&fresh);
-        return Err(e);
+        return Err(e.into());
     }
     done.report_dir = out.join(REPORT_DIR);
     Ok(done)

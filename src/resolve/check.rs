@@ -1,0 +1,349 @@
+//! The rules an answer must keep (see the [module doc](super)), applied to
+//! one answer and its question. What comes out is an [`Outcome`]: a
+//! partition of a cluster's members into output memories, one new pattern,
+//! or the reason the question stays open.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Answer, OpenReason, OutputAction, PatternKind, Question, QuestionKind, Verdict};
+use crate::memory::{MemoryPath, check_content};
+
+/// What an answer settles, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A cluster's members become these output memories (every member in
+    /// exactly one part's sources), sorted by path.
+    Partition(Vec<Part>),
+    /// A pattern question yields one new pattern memory.
+    Pattern(NewPattern),
+    /// The question stays open, and why.
+    Open(OpenReason),
+}
+
+/// One output memory of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its path: one of its sources.
+    pub path: MemoryPath,
+    /// Its text.
+    pub content: String,
+    /// The member paths it stands for, sorted, without repeats.
+    pub sources: Vec<MemoryPath>,
+    /// What it is.
+    pub action: PartAction,
+}
+
+/// What a part does to its sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PartAction {
+    /// One member, unchanged.
+    Kept,
+    /// Members stating the same fact, folded into one.
+    Merged,
+    /// Stale facts replaced.
+    Superseded,
+}
+
+/// A pattern a resolver found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPattern {
+    /// Its path, under `/patterns/`.
+    pub path: MemoryPath,
+    /// Its text.
+    pub content: String,
+    /// Which kind.
+    pub kind: PatternKind,
+    /// The sessions it rests on, as the question names them, sorted, without repeats.
+    pub sessions: Vec<String>,
+}
+
+/// Checks `answer` against `question` (the rules of the [module doc](super)).
+pub fn check(question: &Question, answer: &Answer) -> Outcome {
+    match check_inner(question, answer) {
+        Ok(o) => o,
+        Err(reason) => Outcome::Open(reason),
+    }
+}
+
+fn path(raw: &str) -> Result<MemoryPath, OpenReason> {
+    MemoryPath::new(raw).map_err(|e| OpenReason::InvalidPath { path: raw.to_owned(), message: e.to_string() })
+}
+
+fn content(path: &MemoryPath, text: &str) -> Result<(), OpenReason> {
+    check_content(path, text)
+        .map_err(|e| OpenReason::InvalidContent { path: path.to_string(), message: e.to_string() })
+}
+
+fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReason> {
+    if answer.id != question.id {
+        return Err(OpenReason::WrongId { found: answer.id.clone() });
+    }
+    let outputs = match &answer.verdict {
+        Verdict::Unresolved => {
+            return Ok(Outcome::Open(OpenReason::Declined { reason: answer.reason.clone() }));
+        }
+        Verdict::Outputs(o) => o,
+    };
+    let wrong_kind = |action: &OutputAction| OpenReason::ActionForKind {
+        action: action.as_str().to_owned(),
+        kind: question.kind.as_str().to_owned(),
+    };
+    match question.kind {
+        QuestionKind::Pattern => {
+            let [output] = &outputs[..] else {
+                return Err(OpenReason::PatternOutputs { count: outputs.len() });
+            };
+            let OutputAction::Pattern { kind, sessions } = &output.action else {
+                return Err(wrong_kind(&output.action));
+            };
+            let p = path(&output.path)?;
+            if !p.starts_with("/patterns/") {
+                return Err(OpenReason::PatternPath { path: p.to_string() });
+            }
+            if !output.sources.is_empty() {
+                return Err(OpenReason::PatternSources { path: p.to_string() });
+            }
+            content(&p, &output.content)?;
+            let known: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
+            let named: BTreeSet<&str> = sessions.iter().map(String::as_str).collect();
+            if let Some(unknown) = named.iter().find(|s| !known.contains(**s)) {
+                return Err(OpenReason::PatternSessions {
+                    problem: format!("{unknown:?} is not a session of the question"),
+                });
+            }
+            if named.len() < 2 {
+                return Err(OpenReason::PatternSessions { problem: format!("it names {}", named.len()) });
+            }
+            Ok(Outcome::Pattern(NewPattern {
+                path: p,
+                content: output.content.clone(),
+                kind: *kind,
+                sessions: named.into_iter().map(str::to_owned).collect(),
+            }))
+        }
+        QuestionKind::Cluster => {
+            let members: BTreeMap<&MemoryPath, &str> =
+                question.members.iter().map(|m| (&m.path, m.content.as_str())).collect();
+            let mut covered: BTreeMap<MemoryPath, usize> = BTreeMap::new();
+            let mut parts = Vec::with_capacity(outputs.len());
+            for output in outputs {
+                let action = match output.action {
+                    OutputAction::Kept => PartAction::Kept,
+                    OutputAction::Merged => PartAction::Merged,
+                    OutputAction::Superseded => PartAction::Superseded,
+                    OutputAction::Pattern { .. } => return Err(wrong_kind(&output.action)),
+                };
+                let p = path(&output.path)?;
+                let mut sources = Vec::with_capacity(output.sources.len());
+                for s in &output.sources {
+                    let s = path(s)?;
+                    if !members.contains_key(&s) {
+                        return Err(OpenReason::NotAMember { path: s.to_string() });
+                    }
+                    sources.push(s);
+                }
+                sources.sort();
+                sources.dedup();
+                if !sources.contains(&p) {
+                    return Err(OpenReason::PathNotASource { path: p.to_string() });
+                }
+                for s in &sources {
+                    *covered.entry(s.clone()).or_default() += 1;
+                }
+                content(&p, &output.content)?;
+                let mut text = output.content.clone();
+                if action == PartAction::Kept {
+                    let problem = if sources.len() != 1 {
+                        Some(format!("has {} sources", sources.len()))
+                    } else if output.content.trim_end() != members[&p].trim_end() {
+                        Some("its text differs from the member's".to_owned())
+                    } else {
+                        None
+                    };
+                    if let Some(problem) = problem {
+                        return Err(OpenReason::KeptChanged { path: p.to_string(), problem });
+                    }
+                    // Kept means the member's very bytes.
+                    text = members[&p].to_owned();
+                }
+                parts.push(Part { path: p, content: text, sources, action });
+            }
+            for m in members.keys() {
+                match covered.get(*m).copied().unwrap_or(0) {
+                    0 => return Err(OpenReason::MemberUncovered { path: m.to_string() }),
+                    1 => {}
+                    _ => return Err(OpenReason::MemberTwice { path: m.to_string() }),
+                }
+            }
+            parts.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(Outcome::Partition(parts))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{Output, QuestionExcerpt, port_question};
+
+    fn out(path: &str, content: &str, sources: &[&str], action: OutputAction) -> Output {
+        Output {
+            path: path.into(),
+            content: content.into(),
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+            action,
+        }
+    }
+
+    fn open(q: &Question, outputs: Vec<Output>) -> OpenReason {
+        match check(q, &Answer::outputs(q.id.clone(), outputs, "r")) {
+            Outcome::Open(r) => r,
+            other => panic!("expected open, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_partition_covers_every_member_once() {
+        let q = port_question("2");
+        let one = check(
+            &q,
+            &Answer::outputs(
+                q.id.clone(),
+                vec![out("/b", "port 2", &["/a", "/b"], OutputAction::Superseded)],
+                "newer",
+            ),
+        );
+        let Outcome::Partition(parts) = one else { panic!("{one:?}") };
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].sources.len(), 2);
+        let two = check(
+            &q,
+            &Answer::outputs(
+                q.id.clone(),
+                vec![
+                    out("/b", "port 2", &["/b"], OutputAction::Kept),
+                    out("/a", "port 1", &["/a"], OutputAction::Kept),
+                ],
+                "different",
+            ),
+        );
+        let Outcome::Partition(parts) = two else { panic!("{two:?}") };
+        assert_eq!(parts[0].path.as_str(), "/a", "sorted by path");
+
+        assert_eq!(
+            open(&q, vec![out("/b", "port 2", &["/b"], OutputAction::Merged)]),
+            OpenReason::MemberUncovered { path: "/a".into() }
+        );
+        assert_eq!(
+            open(
+                &q,
+                vec![
+                    out("/b", "x", &["/a", "/b"], OutputAction::Merged),
+                    out("/a", "port 1", &["/a"], OutputAction::Kept)
+                ]
+            ),
+            OpenReason::MemberTwice { path: "/a".into() }
+        );
+        assert_eq!(
+            open(&q, vec![out("/c", "x", &["/a", "/b", "/c"], OutputAction::Merged)]),
+            OpenReason::NotAMember { path: "/c".into() }
+        );
+        assert_eq!(
+            open(
+                &q,
+                vec![
+                    out("/b", "x", &["/a"], OutputAction::Merged),
+                    out("/a", "y", &["/b"], OutputAction::Merged)
+                ]
+            ),
+            OpenReason::PathNotASource { path: "/b".into() }
+        );
+        assert!(matches!(
+            open(
+                &q,
+                vec![
+                    out("/a", "changed", &["/a"], OutputAction::Kept),
+                    out("/b", "port 2", &["/b"], OutputAction::Kept)
+                ]
+            ),
+            OpenReason::KeptChanged { .. }
+        ));
+        assert!(matches!(
+            open(&q, vec![out("no-slash", "x", &["/a", "/b"], OutputAction::Merged)]),
+            OpenReason::InvalidPath { .. }
+        ));
+        assert!(matches!(
+            open(
+                &q,
+                vec![out(
+                    "/a",
+                    &"x".repeat(crate::memory::MAX_CONTENT_BYTES + 1),
+                    &["/a", "/b"],
+                    OutputAction::Merged
+                )]
+            ),
+            OpenReason::InvalidContent { .. }
+        ));
+        let pattern = OutputAction::Pattern { kind: PatternKind::RecurringMistake, sessions: vec![] };
+        assert!(matches!(
+            open(&q, vec![out("/a", "x", &["/a", "/b"], pattern)]),
+            OpenReason::ActionForKind { .. }
+        ));
+        let wrong = check(&q, &Answer::unresolved("c-000000000000", "x"));
+        assert!(matches!(wrong, Outcome::Open(OpenReason::WrongId { .. })));
+        let declined = check(&q, &Answer::unresolved(q.id.clone(), "unsure"));
+        assert_eq!(declined, Outcome::Open(OpenReason::Declined { reason: "unsure".into() }));
+    }
+
+    #[test]
+    fn a_pattern_is_one_new_memory_on_two_sessions() {
+        let excerpt = |s: &str| QuestionExcerpt {
+            session: s.into(),
+            turns: [0, 1],
+            at: None,
+            text: "npm fails".into(),
+        };
+        let q = Question::new(
+            QuestionKind::Pattern,
+            "maybe one mistake",
+            vec![],
+            vec![excerpt("s1"), excerpt("s2")],
+            "",
+        );
+        let pat = |sessions: &[&str]| OutputAction::Pattern {
+            kind: PatternKind::RecurringMistake,
+            sessions: sessions.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let ok = check(
+            &q,
+            &Answer::outputs(
+                q.id.clone(),
+                vec![out("/patterns/mistakes/pm.md", "use pnpm", &[], pat(&["s2", "s1", "s1"]))],
+                "r",
+            ),
+        );
+        let Outcome::Pattern(p) = ok else { panic!("{ok:?}") };
+        assert_eq!(p.sessions, vec!["s1".to_owned(), "s2".to_owned()]);
+        assert!(matches!(
+            open(&q, vec![out("/notes/pm.md", "x", &[], pat(&["s1", "s2"]))]),
+            OpenReason::PatternPath { .. }
+        ));
+        assert!(matches!(
+            open(&q, vec![out("/patterns/a.md", "x", &["/a"], pat(&["s1", "s2"]))]),
+            OpenReason::PatternSources { .. }
+        ));
+        assert!(matches!(
+            open(&q, vec![out("/patterns/a.md", "x", &[], pat(&["s1"]))]),
+            OpenReason::PatternSessions { .. }
+        ));
+        assert!(matches!(
+            open(&q, vec![out("/patterns/a.md", "x", &[], pat(&["s1", "s9"]))]),
+            OpenReason::PatternSessions { .. }
+        ));
+        assert!(matches!(open(&q, vec![]), OpenReason::PatternOutputs { count: 0 }));
+        assert!(matches!(
+            open(&q, vec![out("/patterns/a.md", "x", &[], OutputAction::Merged)]),
+            OpenReason::ActionForKind { .. }
+        ));
+    }
+}
