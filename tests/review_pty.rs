@@ -104,6 +104,8 @@ struct Screen {
     transcript: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// Kept open while the child runs (closing it hangs up the terminal).
+    _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Screen {
@@ -132,9 +134,7 @@ impl Screen {
             }
         });
         let writer = pair.master.take_writer().expect("pty writer");
-        // The master must outlive the child's output: leak it into the reader's lifetime.
-        std::mem::forget(pair.master);
-        Screen { parser, transcript, writer, child }
+        Screen { parser, transcript, writer, child, _master: pair.master }
     }
 
     fn contents(&self) -> String {
@@ -333,7 +333,7 @@ fn a_file_of_answers_applies_without_prompting() {
         .arg(&file)
         .arg("--journal")
         .arg(&journal));
-    assert!(printed.contains("rewritten with 1 answers"), "{printed}");
+    assert!(printed.contains("rewritten with 1 answer from"), "{printed}");
     assert_eq!(open_ids(&out), first[1..].to_vec());
     let dropped = &report(&out)["dropped"];
     assert_eq!(dropped[0]["path"], "/infra/billing-db.md");
@@ -348,4 +348,34 @@ fn a_file_of_answers_applies_without_prompting() {
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(err.contains("answers.jsonl:2") && err.contains(first[0].as_str()), "{err}");
     assert_eq!(files(&out), before);
+}
+
+#[test]
+fn answers_journaled_before_a_crash_are_applied_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, out) = setup(dir.path());
+    let first = open_ids(&out);
+    let untouched = dir.path().join("untouched");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&out).arg(&untouched).status().unwrap().success());
+    let answer = serde_json::json!({
+        "id": first[1],
+        "outputs": [{"path": "/notes/alerts.md", "content": "Error alerts for the payments team go to PagerDuty.",
+                     "sources": ["/notes/alerts.md", "/ops/alerts.md"], "action": "superseded"}],
+        "reason": "PagerDuty replaced Opsgenie",
+    });
+    let file = dir.path().join("answers.jsonl");
+    std::fs::write(&file, format!("{answer}\n")).unwrap();
+    ok(dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file));
+    let reviewed = files(&out);
+    // As if the review had stopped after journaling, before rewriting OUT.
+    let journal = std::fs::read(out.join("dream/journal.jsonl")).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::rename(&untouched, &out).unwrap();
+    std::fs::write(out.join("dream/journal.jsonl"), journal).unwrap();
+    assert_eq!(open_ids(&out), first);
+    std::fs::write(&file, "").unwrap();
+    let printed = ok(dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file));
+    assert!(printed.contains("rewritten with 1 answer from"), "{printed}");
+    assert_eq!(open_ids(&out), [&first[..1], &first[2..]].concat());
+    assert_eq!(files(&out), reviewed);
 }

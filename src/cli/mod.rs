@@ -52,6 +52,7 @@ impl Command {
                 | Command::Sessions(sessions::SessionsCommand::Import { .. })
                 | Command::Embed(_)
                 | Command::Dream(dream::DreamCommand::Dream { .. })
+                | Command::Review(_)
         )
     }
 }

@@ -59,12 +59,9 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
             rewrite::rewrite_output(&store, &out, &journal, embedder.as_ref(), &bars, super::interrupt());
         bars.finish();
         let done = done?;
-        println!(
-            "{} rewritten with {answered} answers from this review; {} clusters still open (journal {})",
-            out.display(),
-            done.report.unresolved.len(),
-            journal.display()
-        );
+        let noun = if answered == 1 { "answer" } else { "answers" };
+        println!("{}: rewritten with {answered} {noun} from this review", out.display());
+        println!("{} clusters still open; journal {}", done.report.unresolved.len(), journal.display());
         Ok(())
     };
 
@@ -97,16 +94,20 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     loop {
         seen.extend(open.iter().map(|q| q.id.clone()));
-        println!(
-            "{} open clusters in {}; answers go to {} (? for help)",
-            open.len(),
-            out.display(),
-            journal.display()
-        );
+        println!("{} open clusters in {} (? for help)", open.len(), out.display());
+        println!("answers go to {}", journal.display());
         let mut session = Review::new(open, log);
-        let ending = terminal::run(&mut session, &editor)?;
+        let ending = terminal::run(&mut session, &editor, super::interrupt())?;
         let answered = session.answers().count();
         drop(session);
+        if super::interrupt().is_cancelled() {
+            return Err(format!(
+                "interrupted: OUT was not rewritten; the {answered} answers of this review are in {} \
+                 and the next review applies them",
+                journal.display()
+            )
+            .into());
+        }
         if answered > 0 {
             rewrite(answered)?;
         }

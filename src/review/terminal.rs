@@ -16,6 +16,7 @@ use super::editor;
 use super::render::{self, Line, Style};
 use super::session::{AnswerLog, Key, Outcome, Review};
 use super::view;
+use crate::progress::CancelToken;
 
 /// How a terminal review ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +96,14 @@ fn note(out: &mut impl Write, style: Style, text: &str) -> std::io::Result<()> {
 }
 
 /// Runs the review on the terminal until every cluster is answered or
-/// skipped, or the reviewer quits. `editor` is the `$EDITOR` command.
-pub fn run<L: AnswerLog>(review: &mut Review<L>, editor: &str) -> Result<Ending, ReviewError> {
+/// skipped, or the reviewer quits. `editor` is the `$EDITOR` command. Once
+/// `cancel` is cancelled (Ctrl-C while the editor ran, say: in raw mode
+/// Ctrl-C is a key and quits) the review stops after the key at hand.
+pub fn run<L: AnswerLog>(
+    review: &mut Review<L>,
+    editor: &str,
+    cancel: &CancelToken,
+) -> Result<Ending, ReviewError> {
     let mut out = std::io::stdout();
     let io = ReviewError::Terminal;
     let mut shown = None;
@@ -150,6 +157,9 @@ pub fn run<L: AnswerLog>(review: &mut Review<L>, editor: &str) -> Result<Ending,
             Outcome::Finished => return Ok(Ending::Finished),
         }
         .map_err(io)?;
+        if cancel.is_cancelled() {
+            return Ok(Ending::Quit);
+        }
     }
 }
 
