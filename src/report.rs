@@ -20,7 +20,10 @@
 //!   server reported for the answers applied (each answer's share of its
 //!   request, journaled with it, so a replay reports the same):
 //!   `{input_tokens, output_tokens, cache_creation_input_tokens,
-//!   cache_read_input_tokens}`.
+//!   cache_read_input_tokens}`;
+//! - `instructions`: the user's instructions to the resolver
+//!   (`--instructions`), absent when there were none — part of every
+//!   question, so what a re-run of the dream (`review`) needs.
 //!
 //! Promises: every input path is in the `sources` of at most one output
 //! memory, and is either there or in `dropped` with `into: null`; `dropped`

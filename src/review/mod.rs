@@ -10,6 +10,12 @@
 //! review ends, [`rewrite::rewrite_output`] dreams STORE again with the
 //! journal and swaps the result in for OUT atomically; STORE is only read.
 //!
+//! Pattern questions (session excerpts that may show one recurring mistake)
+//! are left to a resolver; a review shows the clusters of memories. The
+//! rewrite re-runs the dream with the CLI's options (the report's embedder
+//! and instructions, the local resolver): it reproduces outputs of
+//! `dreamwork dream`, not of library calls with other thresholds.
+//!
 //! The parts: [`session`] (the state: current cluster, answers, undo),
 //! [`answer`] (a choice as a contract answer), [`diff`] (the words that
 //! differ between members), [`render`] (a cluster as lines of at most 80
