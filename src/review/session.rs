@@ -84,6 +84,8 @@ pub enum Outcome {
     NoSuchMember(usize),
     /// The editor gave no text, or a text the store cannot hold; nothing recorded.
     EditAbandoned(String),
+    /// The answer fails the contract's check (see [`check`]); nothing recorded.
+    Refused(String),
     /// `?`.
     Help,
     /// `q`: the review stops here.

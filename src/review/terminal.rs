@@ -149,6 +149,7 @@ pub fn run<L: AnswerLog>(
                 shown = None;
                 note(&mut out, Style::Plain, &why)
             }
+            Outcome::Refused(why) => note(&mut out, Style::Plain, &why),
             Outcome::Help => print_lines(&mut out, &render::help(width)),
             Outcome::Unknown(c) => {
                 note(&mut out, Style::Dim, &format!("{c:?} means nothing here; ? for help"))
