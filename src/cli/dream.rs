@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
 use dreamwork::dream::{Dream, DreamOptions};
 use dreamwork::report::{Action, Report};
-use dreamwork::resolve::{Asking, Journal, Limits, LocalResolver, Resolver};
+use dreamwork::resolve::{Asking, ExecResolver, Journal, Limits, LocalResolver, Resolver};
 use dreamwork::session::{FormatChoice, import_paths};
 
 use super::CliResult;
@@ -21,6 +21,8 @@ use super::progress::Bars;
 pub(crate) enum ResolverChoice {
     /// Offline rules: value-only conflicts by recency, the rest flagged.
     Local,
+    /// Any program speaking the contract as JSON lines (--resolver-cmd).
+    Exec,
 }
 
 /// Who answers the dream's questions, and what may be sent.
@@ -29,6 +31,14 @@ pub(crate) struct ResolveArgs {
     /// Who settles what the rules leave open.
     #[arg(long, value_enum, default_value = "local")]
     pub(crate) resolver: ResolverChoice,
+    /// For --resolver exec: the program and its arguments, split as a shell
+    /// would ("python3 answer.py --model small").
+    #[arg(long, value_name = "COMMAND", required_if_eq("resolver", "exec"))]
+    pub(crate) resolver_cmd: Option<String>,
+    /// For --resolver exec: seconds the program may stay silent while
+    /// questions wait before they are left open.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) resolver_timeout: u64,
     /// A JSONL journal of resolutions: replayed when the same question
     /// comes again, appended otherwise (makes re-runs identical).
     #[arg(long)]
@@ -123,8 +133,16 @@ fn emit(text: &str) {
 fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     match cmd {
         DreamCommand::Dream { store, out, sessions, format, model, resolve, threads } => {
-            let ResolveArgs { resolver, journal, instructions, max_questions, max_tokens, dry_run } =
-                *resolve;
+            let ResolveArgs {
+                resolver,
+                resolver_cmd,
+                resolver_timeout,
+                journal,
+                instructions,
+                max_questions,
+                max_tokens,
+                dry_run,
+            } = *resolve;
             let bars = Bars::new();
             let extra =
                 if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
@@ -136,6 +154,10 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             };
             let backend: Box<dyn Resolver> = match resolver {
                 ResolverChoice::Local => Box::new(LocalResolver),
+                ResolverChoice::Exec => Box::new(
+                    ExecResolver::new(resolver_cmd.as_deref().unwrap_or_default())?
+                        .timeout(std::time::Duration::from_secs(resolver_timeout)),
+                ),
             };
             let mut journal = journal.as_ref().map(Journal::open).transpose()?;
             let mut asking =

@@ -47,6 +47,7 @@ use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
 use crate::report::Tokens;
 use crate::resolve::ask::Prepared;
+use crate::resolve::redact;
 use crate::resolve::{
     Asking, LocalResolver, Outcome, Question, QuestionMemory, ResolveError, Resolver, Usage, Verdict, check,
 };
@@ -420,7 +421,7 @@ impl Dream {
                 .collect();
             let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
             // What needs a model: the questions the local rules leave open.
-            for (q, t) in planned.questions.iter().zip(&planned.tokens) {
+            for (q, t) in planned.raw.iter().zip(&planned.tokens) {
                 if LocalResolver.answer(q).verdict == Verdict::Unresolved {
                     sent += t;
                 }
@@ -429,21 +430,30 @@ impl Dream {
             let prepared: Vec<Prepared> = planned
                 .questions
                 .iter()
+                .zip(&planned.raw)
                 .zip(&planned.tokens)
-                .map(|(q, &tokens)| Prepared { question: q.clone(), raw: q.clone(), tokens })
+                .map(|((q, raw), &tokens)| Prepared { question: q.clone(), raw: raw.clone(), tokens })
                 .collect();
             let replies = asking.ask(&prepared, observer, cancel).map_err(|e| match e {
                 ResolveError::Cancelled => DreamError::Cancelled,
                 other => DreamError::Resolve(other),
             })?;
-            let plan::Plan { questions, evidence, sessions: names, .. } = planned;
-            for ((((cluster, question), evidence), names), reply) in
-                open.into_iter().zip(questions).zip(evidence).zip(names).zip(replies)
+            let plan::Plan { questions, raw, secrets, evidence, sessions: names, .. } = planned;
+            for (((((cluster, question), raw), secrets), evidence), (names, reply)) in open
+                .into_iter()
+                .zip(questions)
+                .zip(raw)
+                .zip(secrets)
+                .zip(evidence)
+                .zip(names.into_iter().zip(replies))
             {
                 let (outcome, reason) = match reply {
                     Ok(a) => {
                         usage.add(&a.usage);
-                        (check(&question, &a.answer), a.answer.reason)
+                        // Answers are checked against what was sent, then
+                        // get their secrets back.
+                        let checked = check(&question, &a.answer);
+                        (redact::restore(checked, &raw, &secrets), a.answer.reason)
                     }
                     Err(open) => (Outcome::Open(open), String::new()),
                 };

@@ -29,6 +29,7 @@ use super::DreamError;
 use super::normalize::analyse;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
+use crate::resolve::redact::{Secrets, redact_question};
 use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};
 
@@ -113,10 +114,15 @@ pub struct ExcerptBudget {
 }
 
 /// The plan of one round: questions, the excerpts they cite, their tokens.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
-    /// One question per open cluster (or pattern candidate), in order.
+    /// One question per open cluster (or pattern candidate), in order, as
+    /// sent: redacted ([`redact`](crate::resolve::redact)).
     pub questions: Vec<Question>,
+    /// The same questions unredacted (same ids).
+    pub raw: Vec<Question>,
+    /// The secrets each question's redaction replaced.
+    pub secrets: Vec<Secrets>,
     /// The excerpts each question cites, neighbouring turns of a session
     /// joined into one range, in (session, turn) order.
     pub evidence: Vec<Vec<Excerpt>>,
@@ -187,7 +193,7 @@ pub fn pattern_questions(
     instructions: &str,
 ) -> Result<Plan, DreamError> {
     let bpe = bpe()?;
-    let mut plan = Plan { questions: vec![], evidence: vec![], sessions: vec![], tokens: vec![] };
+    let mut plan = Plan::default();
     for c in candidates {
         let mut cited: Vec<Excerpt> = c
             .occurrences
@@ -206,9 +212,17 @@ pub fn pattern_questions(
                 Some(question_excerpt(s, e, names.get(&e.session)?.clone()))
             })
             .collect();
-        let q = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions);
+        let (q, raw, secrets) = redact_question(&Question::new(
+            QuestionKind::Pattern,
+            c.why.clone(),
+            vec![],
+            excerpts,
+            instructions,
+        ));
         plan.tokens.push(bpe.encode_ordinary(&q.to_line()).len() as u64);
         plan.questions.push(q);
+        plan.raw.push(raw);
+        plan.secrets.push(secrets);
         plan.evidence.push(cited);
         plan.sessions.push(names.into_iter().map(|(id, name)| (name, id)).collect());
     }
@@ -373,9 +387,12 @@ pub fn plan(
             )
         })
         .collect();
-    let mut plan = Plan { questions: vec![], evidence: vec![], sessions: vec![], tokens: vec![] };
+    let mut plan = Plan::default();
     for (q, cited, names) in built {
+        let (q, raw, secrets) = redact_question(&q);
         plan.questions.push(q);
+        plan.raw.push(raw);
+        plan.secrets.push(secrets);
         plan.evidence.push(cited);
         plan.sessions.push(names);
     }

@@ -54,15 +54,18 @@
 //! [`parallelism`](Resolver::parallelism) of them at once; replies are put
 //! back in question order, so concurrency never changes an output byte.
 //! [`LocalResolver`] settles value-only conflicts by recency and leaves the
-//! rest for review.
+//! rest for review; [`ExecResolver`] runs any program that speaks the
+//! contract as JSON lines on its stdin and stdout.
 //!
 //! Promise: an answer depends only on its question (and, for the journal, on
 //! the journal file), never on the order questions are asked in.
 
 pub mod ask;
 pub mod check;
+pub mod exec;
 pub mod journal;
 pub mod local;
+pub mod redact;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,6 +79,7 @@ pub use crate::memory::check_content;
 pub use crate::report::PatternKind;
 pub use ask::{AskStats, Asking, Limits, Prepared};
 pub use check::{NewPattern, Outcome, Part, PartAction, check};
+pub use exec::ExecResolver;
 pub use journal::Journal;
 pub use local::LocalResolver;
 

@@ -1,0 +1,246 @@
+//! The `exec` resolver end to end through the CLI, with the scripted program
+//! `tests/fixtures/resolvers/answer.py`: answers applied (in any order),
+//! journal replays that send nothing and reproduce OUT byte for byte, and
+//! every fault (exit, garbage, silence, a bad answer, an unknown id, a
+//! broken rule) leaving questions open with its reason in the report; caps
+//! and dry runs that send no more than allowed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::corpus::{Spec, generate};
+use dreamwork::report::Report;
+use dreamwork::resolve::{OpenReason, Question};
+use dreamwork::store::Store;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resolvers/answer.py");
+
+fn make_store(dir: &Path) {
+    let corpus = generate(Spec { seed: 99, facts: 120, sessions: 5 });
+    let mut store = Store::create(dir).expect("store created");
+    for m in corpus.memories {
+        store.put_memory(m).expect("memory written");
+    }
+    let sessions = store.sessions().expect("sessions dir");
+    for s in &corpus.sessions {
+        sessions.put(s).expect("session written");
+    }
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    store: PathBuf,
+}
+
+fn setup() -> Setup {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().to_owned();
+    let store = dir.join("store");
+    make_store(&store);
+    Setup { _tmp: tmp, dir, store }
+}
+
+/// Runs `dreamwork dream STORE --out DIR/out --embedder lexical ARGS…`; returns stdout.
+fn dream(s: &Setup, out: &str, args: &[&str]) -> String {
+    let done = Command::cargo_bin("dreamwork")
+        .expect("the binary is built")
+        .arg("dream")
+        .arg(&s.store)
+        .arg("--out")
+        .arg(s.dir.join(out))
+        .args(["--embedder", "lexical"])
+        .args(args)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&done.get_output().stdout).into_owned()
+}
+
+fn exec(mode: &str) -> String {
+    format!("python3 {SCRIPT} {mode}")
+}
+
+fn report(s: &Setup, out: &str) -> Report {
+    let text = std::fs::read_to_string(s.dir.join(out).join("dream/report.json")).expect("report reads");
+    Report::from_json(&text).expect("report parses")
+}
+
+fn questions(s: &Setup, out: &str) -> Vec<Question> {
+    std::fs::read_to_string(s.dir.join(out).join("dream/questions.jsonl"))
+        .expect("questions.jsonl reads")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a question per line"))
+        .collect()
+}
+
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).expect("under dir").to_owned(),
+                std::fs::read(e.path()).expect("reads"),
+            )
+        })
+        .collect()
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn answers_are_applied_in_any_order_and_replayed_byte_for_byte() {
+    let s = setup();
+    let local = report(&s, {
+        dream(&s, "local", &[]);
+        "local"
+    });
+    let asked = local.unresolved.len();
+    assert!(asked >= 3, "the corpus leaves questions for a model: {asked}");
+
+    let journal = s.dir.join("journal.jsonl");
+    let log = s.dir.join("sent.jsonl");
+    let j = journal.to_str().expect("utf-8 path");
+    let cmd = format!("{} --log {}", exec("newest"), log.display());
+    let printed = dream(&s, "one", &["--resolver", "exec", "--resolver-cmd", &cmd, "--journal", j]);
+    assert!(printed.contains("resolver exec:"), "{printed}");
+    let one = report(&s, "one");
+    assert!(
+        one.unresolved.len() < asked,
+        "the program settled questions: {} of {asked} open",
+        one.unresolved.len()
+    );
+    let sent = lines(&log);
+    assert!(sent >= asked, "every question the rules leave open was sent ({sent})");
+    for line in std::fs::read_to_string(&log).expect("log reads").lines() {
+        let q: Question = serde_json::from_str(line).expect("the program got questions of the contract");
+        assert!(q.id_matches());
+    }
+
+    // Answered in reverse order: the same bytes.
+    dream(&s, "reversed", &["--resolver", "exec", "--resolver-cmd", &exec("reverse")]);
+    assert_eq!(files(&s.dir.join("one")), files(&s.dir.join("reversed")));
+
+    // With the journal nothing is sent and OUT is identical.
+    let printed = dream(&s, "again", &["--resolver", "exec", "--resolver-cmd", &cmd, "--journal", j]);
+    assert!(printed.contains(&format!("{sent} answered by the journal, 0 sent")), "{printed}");
+    assert_eq!(lines(&log), sent);
+    // Another program is another model: not answered from this journal.
+    let other = format!("{} --log {}", exec("newest"), s.dir.join("other.jsonl").display());
+    dream(&s, "other", &["--resolver", "exec", "--resolver-cmd", &other, "--journal", j]);
+    assert_eq!(lines(&s.dir.join("other.jsonl")), sent);
+    assert_eq!(files(&s.dir.join("one")), files(&s.dir.join("again")));
+    Command::cargo_bin("dreamwork").expect("binary").arg("verify").arg(s.dir.join("one")).assert().success();
+
+    // The local resolver's answers never block exec: with a journal written
+    // by local, exec is still asked.
+    let local_journal = s.dir.join("local.jsonl");
+    let lj = local_journal.to_str().expect("utf-8 path");
+    dream(&s, "local-j", &["--journal", lj]);
+    let log2 = s.dir.join("sent2.jsonl");
+    let cmd2 = format!("{} --log {}", exec("newest"), log2.display());
+    dream(&s, "after-local", &["--resolver", "exec", "--resolver-cmd", &cmd2, "--journal", lj]);
+    assert_eq!(lines(&log2), sent);
+    assert_eq!(
+        files(&s.dir.join("one"))[Path::new("dream/report.json")],
+        files(&s.dir.join("after-local"))[Path::new("dream/report.json")]
+    );
+}
+
+/// The open reasons of a run with `mode`.
+fn faults(s: &Setup, out: &str, mode: &str, extra: &[&str]) -> Vec<OpenReason> {
+    let mut args = vec!["--resolver", "exec"];
+    let cmd = exec(mode);
+    args.extend(["--resolver-cmd", cmd.as_str()]);
+    args.extend(extra);
+    dream(s, out, &args);
+    let r = report(s, out);
+    let q = questions(s, out);
+    assert_eq!(
+        q.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+        r.unresolved.iter().map(|u| u.cluster.clone()).collect::<Vec<_>>()
+    );
+    r.unresolved.into_iter().map(|u| u.open).collect()
+}
+
+fn message(r: &OpenReason) -> String {
+    r.to_string()
+}
+
+#[test]
+fn faults_leave_the_remaining_questions_open_with_a_clear_message() {
+    let s = setup();
+    let open = faults(&s, "exit", "exit-after 1", &[]);
+    let exited: Vec<&OpenReason> = open.iter().filter(|r| matches!(r, OpenReason::Backend { .. })).collect();
+    assert!(!exited.is_empty(), "{open:?}");
+    assert!(
+        exited.iter().all(|r| {
+            let m = message(r);
+            m.contains("exec failed") && (m.contains("exit status: 3") || m.contains("earlier fault"))
+        }),
+        "{exited:?}"
+    );
+    assert!(exited.iter().any(|r| message(r).contains("scripted failure after 1 answers")), "{exited:?}");
+
+    let open = faults(&s, "garbage", "garbage-after 1", &[]);
+    assert!(
+        open.iter()
+            .any(|r| matches!(r, OpenReason::Malformed { message } if message.contains("is not an answer"))),
+        "{open:?}"
+    );
+
+    let open = faults(&s, "hang", "hang-after 1", &["--resolver-timeout", "1"]);
+    assert!(open.iter().any(|r| message(r).contains("no answer within 1s")), "{open:?}");
+
+    let open = faults(&s, "bad", "bad-first", &[]);
+    let malformed: Vec<&OpenReason> =
+        open.iter().filter(|r| matches!(r, OpenReason::Malformed { .. })).collect();
+    assert_eq!(malformed.len(), 1, "only the bad answer is refused: {open:?}");
+    assert!(message(malformed[0]).contains("\"deleted\""), "{malformed:?}");
+
+    let open = faults(&s, "unknown", "unknown-id", &[]);
+    assert!(
+        !open.is_empty()
+            && open.iter().all(|r| message(r).contains("c-ffffffffffff, which was not asked")
+                || message(r).contains("earlier fault")),
+        "{open:?}"
+    );
+
+    let open = faults(&s, "drop", "drop-member", &[]);
+    assert!(
+        !open.is_empty() && open.iter().all(|r| matches!(r, OpenReason::MemberUncovered { .. })),
+        "{open:?}"
+    );
+}
+
+#[test]
+fn caps_and_dry_runs_send_no_more_than_allowed() {
+    let s = setup();
+    let log = s.dir.join("capped.jsonl");
+    let cmd = format!("{} --log {}", exec("newest"), log.display());
+    dream(&s, "capped", &["--resolver", "exec", "--resolver-cmd", &cmd, "--max-questions", "2"]);
+    assert_eq!(lines(&log), 2);
+    let r = report(&s, "capped");
+    assert!(r.unresolved.iter().any(|u| u.open == OpenReason::OverCap { cap: "--max-questions 2".into() }));
+
+    let log = s.dir.join("tokens.jsonl");
+    let cmd = format!("{} --log {}", exec("newest"), log.display());
+    dream(&s, "tokens", &["--resolver", "exec", "--resolver-cmd", &cmd, "--max-tokens", "1"]);
+    assert_eq!(lines(&log), 0, "no question fits in one token");
+
+    let log = s.dir.join("dry.jsonl");
+    let cmd = format!("{} --log {}", exec("newest"), log.display());
+    let printed = dream(&s, "dry", &["--resolver", "exec", "--resolver-cmd", &cmd, "--dry-run"]);
+    assert_eq!(lines(&log), 0, "a dry run sends nothing");
+    let q = questions(&s, "dry");
+    assert!(!q.is_empty());
+    assert!(printed.contains(&format!("dry run: {} questions (", q.len())), "{printed}");
+    assert!(report(&s, "dry").unresolved.iter().all(|u| u.open == OpenReason::DryRun));
+}
