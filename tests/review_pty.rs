@@ -245,7 +245,7 @@ fn review_through_a_terminal_with_quit_and_resume() {
     assert!(success, "{transcript}");
     println!("--- first sitting ---\n{transcript}");
     assert!(transcript.contains("✓ reviewed"), "{transcript}");
-    assert!(transcript.contains("rewritten with 2 answers"), "{transcript}");
+    assert!(transcript.contains("rewritten with 2 answers applied"), "{transcript}");
     let after_quit = open_ids(&out);
     assert_eq!(after_quit, first[2..].to_vec(), "the two answered clusters are settled, the rest open");
     let journal = std::fs::read_to_string(out.join("dream/journal.jsonl")).unwrap();
@@ -333,7 +333,7 @@ fn a_file_of_answers_applies_without_prompting() {
         .arg(&file)
         .arg("--journal")
         .arg(&journal));
-    assert!(printed.contains("rewritten with 1 answer from"), "{printed}");
+    assert!(printed.contains("rewritten with 1 answer applied"), "{printed}");
     assert_eq!(open_ids(&out), first[1..].to_vec());
     let dropped = &report(&out)["dropped"];
     assert_eq!(dropped[0]["path"], "/infra/billing-db.md");
@@ -375,7 +375,7 @@ fn answers_journaled_before_a_crash_are_applied_on_resume() {
     assert_eq!(open_ids(&out), first);
     std::fs::write(&file, "").unwrap();
     let printed = ok(dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file));
-    assert!(printed.contains("rewritten with 1 answer from"), "{printed}");
+    assert!(printed.contains("rewritten with 1 answer applied"), "{printed}");
     assert_eq!(open_ids(&out), [&first[..1], &first[2..]].concat());
     assert_eq!(files(&out), reviewed);
 }

@@ -60,7 +60,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
         bars.finish();
         let done = done?;
         let noun = if answered == 1 { "answer" } else { "answers" };
-        println!("{}: rewritten with {answered} {noun} from this review", out.display());
+        println!("{}: rewritten with {answered} {noun} applied", out.display());
         println!("{} clusters still open; journal {}", done.report.unresolved.len(), journal.display());
         Ok(())
     };
@@ -82,7 +82,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     if pending > 0 {
         drop(log);
         println!("applying {pending} answers an earlier review journaled");
-        rewrite(0)?;
+        rewrite(pending)?;
         log = JournalLog::open(&journal)?;
     }
     let mut open = review::open_clusters(&out)?;
