@@ -9,7 +9,7 @@
 //! texts and excerpts are cut to a few lines, saying how many were left
 //! out, so a cluster fits a screen.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthChar;
 
 use super::diff::{Segment, highlight};
 
@@ -45,8 +45,20 @@ impl Line {
 
     /// Its width in terminal columns.
     pub fn width(&self) -> usize {
-        self.0.iter().map(|(_, t)| t.width()).sum()
+        self.0.iter().map(|(_, t)| cols(t)).sum()
     }
+}
+
+/// The columns `text` takes: the sum of its characters' widths.
+fn cols(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// A character as it may be shown: control characters (escape sequences a
+/// memory or a transcript may hold) become U+FFFD, so no text can drive the
+/// terminal.
+fn shown(c: char) -> char {
+    if c.is_control() { '\u{FFFD}' } else { c }
 }
 
 /// A member of the cluster, as shown.
@@ -123,7 +135,7 @@ fn wrap(segments: &[Segment<'_>], first: &Line, indent: &str, width: usize) -> V
             continue;
         }
         let style = if seg.differs { Style::Changed } else { Style::Plain };
-        let needed = seg.text.width() + usize::from(space);
+        let needed = cols(seg.text) + usize::from(space);
         if !fresh && line.width() + needed > width {
             start_line(&mut lines, &mut line);
             space = false;
@@ -132,11 +144,9 @@ fn wrap(segments: &[Segment<'_>], first: &Line, indent: &str, width: usize) -> V
             line.push(Style::Plain, " ");
         }
         let mut piece = String::new();
-        for c in seg.text.chars() {
+        for c in seg.text.chars().map(shown) {
             let w = c.width().unwrap_or(0);
-            if line.width() + piece.width() + w > width
-                && (line.width() > indent.width() || !piece.is_empty())
-            {
+            if line.width() + cols(&piece) + w > width && (line.width() > cols(indent) || !piece.is_empty()) {
                 line.push(style, &piece);
                 piece.clear();
                 start_line(&mut lines, &mut line);
@@ -172,10 +182,31 @@ fn cap(mut lines: Vec<Line>, max: usize) -> Vec<Line> {
 /// `left` then `right` flush with column `width` (or after one space).
 fn spread(left: Line, right: &str, width: usize) -> Line {
     let mut line = left;
-    let gap = width.saturating_sub(line.width() + right.width()).max(1);
+    let gap = width.saturating_sub(line.width() + cols(right)).max(1);
     line.push(Style::Plain, &" ".repeat(gap));
     line.push(Style::Dim, right);
     line
+}
+
+/// ` N  PATH` with the time flush right; a path too long for one line is
+/// cut over several, the time on the last if it fits, else below.
+fn member_title(number: usize, path: &str, time: &str, width: usize) -> Vec<Line> {
+    let head = format!("{number:>2}  ");
+    let mut first = Line::default();
+    first.push(Style::Strong, &head);
+    let segments = [super::diff::Segment { text: path, differs: false }];
+    let mut lines: Vec<Line> = wrap(&segments, &first, INDENT, width)
+        .into_iter()
+        .map(|l| Line(vec![(Style::Strong, l.plain())]))
+        .collect();
+    let last = lines.pop().unwrap_or_default();
+    if last.width() + 1 + cols(time) <= width {
+        lines.push(spread(last, time, width));
+    } else {
+        lines.push(last);
+        lines.push(spread(Line::default(), time, width));
+    }
+    lines
 }
 
 /// A time as `YYYY-MM-DD HH:MM` (UTC), from RFC 3339.
@@ -191,10 +222,13 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
     let width = width.max(40);
     let mut out = Vec::new();
     let mut head = Line::default();
-    head.push(
-        Style::Strong,
-        &format!("── cluster {} of {} · {} ", view.position.0, view.position.1, view.id),
-    );
+    let title = format!("── cluster {} of {} · {} ", view.position.0, view.position.1, view.id);
+    let title = if cols(&title) <= width {
+        title
+    } else {
+        format!("── {}/{} ", view.position.0, view.position.1)
+    };
+    head.push(Style::Strong, &title);
     let rule = width.saturating_sub(head.width());
     head.push(Style::Dim, &"─".repeat(rule));
     out.push(head);
@@ -205,9 +239,7 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
 
     let texts: Vec<&str> = view.members.iter().map(|m| m.content).collect();
     for (n, (m, segments)) in view.members.iter().zip(highlight(&texts)).enumerate() {
-        let mut title = Line::default();
-        title.push(Style::Strong, &format!("{:>2}  {}", n + 1, m.path));
-        out.push(spread(title, &short_time(&m.updated_at), width));
+        out.extend(member_title(n + 1, m.path, &short_time(&m.updated_at), width));
         let mut first = Line::default();
         first.push(Style::Plain, INDENT);
         out.extend(cap(wrap(&segments, &first, INDENT, width), MEMBER_LINES));
@@ -219,32 +251,35 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
         out.push(label);
         for e in &view.excerpts {
             let short = e.session.get(..12).unwrap_or(&e.session);
-            let mut about = format!("  session {short} turns {}–{}", e.turns[0], e.turns[1]);
+            let mut about = format!("session {short} turns {}–{}", e.turns[0], e.turns[1]);
             if let Some(at) = &e.at {
                 about.push_str(&format!(", {}", short_time(at)));
             }
-            let mut line = Line::default();
-            line.push(Style::Dim, &about);
-            out.push(line);
+            out.extend(
+                wrap(&unmarked(&about), &Line(vec![(Style::Plain, "  ".into())]), INDENT, width)
+                    .into_iter()
+                    .map(|l| Line(vec![(Style::Dim, l.plain())])),
+            );
             let mut first = Line::default();
             first.push(Style::Plain, INDENT);
             out.extend(cap(wrap(&unmarked(e.text), &first, INDENT, width), EXCERPT_LINES));
         }
     }
-    out.push(keys_line(view.members.len(), width));
+    out.extend(keys_line(view.members.len(), width));
     out
 }
 
-/// The one-line reminder of the keys.
-pub fn keys_line(members: usize, width: usize) -> Line {
+/// The reminder of the keys (one line at 80 columns), dim.
+pub fn keys_line(members: usize, width: usize) -> Vec<Line> {
     let keep = match members.min(9) {
         0 | 1 => "1 keep".to_owned(),
         n => format!("1-{n} keep one"),
     };
     let text = format!("{keep} · k keep all · e edit · s skip · u undo · q quit · ? help");
-    let mut line = Line::default();
-    line.push(Style::Dim, text.get(..width).unwrap_or(&text));
-    line
+    wrap(&unmarked(&text), &Line::default(), "", width.max(40))
+        .into_iter()
+        .map(|l| Line(vec![(Style::Dim, l.plain())]))
+        .collect()
 }
 
 /// The help shown for `?`.
@@ -300,7 +335,7 @@ mod tests {
         let text: Vec<String> = lines.iter().map(Line::plain).collect();
         assert!(text[0].starts_with("── cluster 2 of 5 · c-0123456789ab ─"));
         assert!(text.iter().any(|l| l.starts_with(" 1  /infra/db.md") && l.ends_with("2026-03-01 09:12")));
-        assert!(text.iter().any(|l| l.contains("session 1a2b3c4d5e6f turns 12–14, 2026-03-04 17:38")));
+        assert!(text.iter().any(|l| l == "  session 1a2b3c4d5e6f turns 12–14, 2026-03-04 17:38"));
         assert!(text.last().unwrap().starts_with("1-2 keep one · k keep all"));
         let changed: Vec<&str> = lines
             .iter()
@@ -332,8 +367,30 @@ mod tests {
     }
 
     #[test]
+    fn long_paths_and_positions_fit() {
+        let path = format!("/{}", "deep/".repeat(60));
+        let mut v = view("a", "b");
+        v.members[0].path = &path;
+        v.position = (12345, 67890);
+        for width in [40, 80] {
+            let lines = cluster(&v, width);
+            let plain: Vec<(usize, String)> = lines.iter().map(|l| (l.width(), l.plain())).collect();
+            assert!(lines.iter().all(|l| l.width() <= width), "{plain:#?}");
+            assert!(lines.iter().any(|l| l.plain().ends_with("2026-03-01 09:12")));
+        }
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let lines = cluster(&view("port \u{1b}[2J5433\u{7}", "port 5434"), 80);
+        assert!(lines.iter().all(|l| l.plain().chars().all(|c| !c.is_control())));
+        assert!(lines.iter().any(|l| l.plain().contains("port \u{FFFD}[2J5433\u{FFFD}")));
+    }
+
+    #[test]
     fn help_fits() {
         assert!(help(80).iter().all(|l| l.width() <= 80));
-        assert!(keys_line(3, 80).width() <= 80);
+        assert_eq!(keys_line(3, 80).len(), 1);
+        assert!(keys_line(3, 40).iter().all(|l| l.width() <= 40));
     }
 }

@@ -84,7 +84,7 @@ pub enum Outcome {
     NoSuchMember(usize),
     /// The editor gave no text, or a text the store cannot hold; nothing recorded.
     EditAbandoned(String),
-    /// The answer fails the contract's check (see [`check`]); nothing recorded.
+    /// The answer fails the contract's check (see [`check()`]); nothing recorded.
     Refused(String),
     /// `?`.
     Help,
