@@ -36,6 +36,7 @@ pub mod memory;
 pub mod progress;
 pub mod report;
 pub mod resolve;
+pub mod review;
 pub mod session;
 pub mod store;
 

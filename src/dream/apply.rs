@@ -172,6 +172,8 @@ pub struct Decisions<'a> {
     pub tokens: &'a Tokens,
     /// The embedder's model id.
     pub embedder: &'a str,
+    /// The user's instructions to the resolver.
+    pub instructions: &'a str,
 }
 
 /// Builds the output memories (sorted by path) and the report.
@@ -568,6 +570,7 @@ fn build_report(
         },
         output: OutputSummary { store_hash: memories_hash(&output), memories: output.len() },
         embedder: d.embedder.to_owned(),
+        instructions: d.instructions.to_owned(),
         memories: out.iter().map(|(_, e)| e.clone()).collect(),
         dropped,
         patterns,
@@ -651,6 +654,7 @@ mod tests {
             resolved: &resolved,
             tokens: &tokens,
             embedder: "lexical",
+            instructions: "",
         })
         .unwrap();
         let p = out.iter().find(|m| m.path.as_str() == "/patterns/mistakes/package-manager.md").unwrap();

@@ -496,6 +496,7 @@ impl Dream {
             resolved: &resolved,
             tokens: &tokens,
             embedder: embedder.model_id(),
+            instructions: &opts.instructions,
         })?;
         step("apply", 1, 1)?;
         Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })
