@@ -7,8 +7,9 @@
 //! importers and content-addressed sessions), [`embed`] (the [`Embedder`]
 //! trait, the MiniLM and lexical backends, the vector cache), [`index`]
 //! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
-//! on-disk driver), [`resolve`] (who settles what rules cannot), [`report`],
-//! [`agent`] (the memory-tool commands, search by meaning, the MCP server).
+//! on-disk driver), [`resolve`] (the question/answer contract and its
+//! backends: who settles what rules cannot), [`report`], [`agent`] (the
+//! memory-tool commands, search by meaning, the MCP server).
 //!
 //! ```
 //! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
@@ -35,6 +36,7 @@ pub mod memory;
 pub mod progress;
 pub mod report;
 pub mod resolve;
+pub mod review;
 pub mod session;
 pub mod store;
 pub mod text;
@@ -46,7 +48,7 @@ pub use index::{CandidatePair, Index, Neighbour};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
 pub use progress::{CancelToken, Observer, Progress};
 pub use report::Report;
-pub use resolve::{Journal, LocalResolver, Resolver};
+pub use resolve::{Answer, Asking, ExecResolver, Journal, LocalResolver, Question, Resolver};
 pub use session::{Excerpt, Session, SessionId};
 pub use session::{FormatChoice, SessionError, SessionFormat, SessionStore};
 pub use store::{

@@ -21,7 +21,10 @@
 //!   server reported for the answers applied (each answer's share of its
 //!   request, journaled with it, so a replay reports the same):
 //!   `{input_tokens, output_tokens, cache_creation_input_tokens,
-//!   cache_read_input_tokens}`.
+//!   cache_read_input_tokens}`;
+//! - `instructions`: the user's instructions to the resolver
+//!   (`--instructions`), absent when there were none — part of every
+//!   question, so what a re-run of the dream (`review`) needs.
 //!
 //! Promises: every input path is in the `sources` of at most one output
 //! memory, and is either there or in `dropped` with `into: null`; `dropped`
@@ -50,6 +53,11 @@ pub struct Report {
     pub output: OutputSummary,
     /// The embedder's model id (thresholds depend on it).
     pub embedder: String,
+    /// The user's instructions to the resolver (`--instructions`; part of
+    /// every question, so a re-run that reproduces OUT needs them). Absent
+    /// from the JSON when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instructions: String,
     /// One entry per output memory, sorted by path.
     pub memories: Vec<MemoryEntry>,
     /// Input memories absent from the output, sorted by path.
@@ -404,6 +412,7 @@ mod tests {
             input: InputSummary { store_hash: "ab".repeat(32), memories: 2, sessions: 0 },
             output: OutputSummary { store_hash: "cd".repeat(32), memories: 1 },
             embedder: "lexical-v1-512".into(),
+            instructions: String::new(),
             memories: vec![MemoryEntry {
                 path: p("/a"),
                 action: Action::Merged,

@@ -371,7 +371,8 @@ fn store_stays_writable_while_a_dream_runs() {
             *wrote = Some(written.map_err(|e| e.to_string()));
         }
     };
-    let request = DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: Vec::new() };
+    let request =
+        DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: Vec::new(), replay_of: None };
     let dream = Dream::new(DreamOptions::default());
     dream_store(
         &dream,

@@ -244,3 +244,80 @@ fn caps_and_dry_runs_send_no_more_than_allowed() {
     assert!(printed.contains(&format!("dry run: {} questions (", q.len())), "{printed}");
     assert!(report(&s, "dry").unresolved.iter().all(|u| u.open == OpenReason::DryRun));
 }
+
+#[test]
+fn planted_secrets_never_leave_and_answers_keep_them() {
+    use dreamwork::memory::{Memory, MemoryPath, Timestamp};
+    use dreamwork::session::{Role, Session, SessionFormat, Turn};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().to_owned();
+    let store_dir = dir.join("store");
+    // Built at run time, so no scanner takes this file for a leak.
+    let github = format!("ghp_{}", "R".repeat(36));
+    let aws = format!("AKIA{}", "7".repeat(16));
+    let password = "pg-pass-8431";
+    let mut store = Store::create(&store_dir).expect("store");
+    let p = |s: &str| MemoryPath::new(s).expect("path");
+    let mut a = Memory::new(
+        p("/infra/staging.md"),
+        format!("The staging deploy uses token {github} and port 5433."),
+        Timestamp(1_000),
+    );
+    a.updated_at = Timestamp(1_000);
+    let b = Memory::new(
+        p("/notes/staging.md"),
+        format!("The staging deploy uses token {github} and port 5434."),
+        Timestamp(2_000),
+    );
+    let c = Memory::new(
+        p("/infra/db.md"),
+        format!("Staging DB: postgres://app:{password}@db:5432/app, key {aws}, port 5434."),
+        Timestamp(3_000),
+    );
+    for m in [a, b, c] {
+        store.put_memory(m).expect("memory");
+    }
+    let turn = |text: String, at| Turn {
+        role: Role::User,
+        author: None,
+        text,
+        tool_calls: vec![],
+        tool_results: vec![],
+        timestamp: Some(Timestamp(at)),
+        sidechain: false,
+    };
+    let session = Session::new(
+        SessionFormat::Text,
+        Some("chat-1".into()),
+        None,
+        vec![turn(
+            format!(
+                "we moved the staging deploy port to 5434; token is still {github}, DB password={password}"
+            ),
+            5_000,
+        )],
+    );
+    store.sessions().expect("sessions").put(&session).expect("session");
+    drop(store);
+    let s = Setup { _tmp: tmp, dir: dir.clone(), store: store_dir };
+    let log = dir.join("sent.jsonl");
+    let cmd = format!("{} --log {}", exec("append"), log.display());
+    dream(&s, "out", &["--resolver", "exec", "--resolver-cmd", &cmd]);
+    let sent = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!sent.is_empty(), "a question was sent");
+    assert!(sent.contains("[REDACTED:github-token:1]"), "{sent}");
+    for secret in [github.as_str(), aws.as_str(), password] {
+        assert!(!sent.contains(secret), "{secret} left the machine: {sent}");
+    }
+    for name in ["questions.jsonl", "report.json", "report.md"] {
+        let text = std::fs::read_to_string(dir.join("out/dream").join(name)).expect("reads");
+        assert!(!text.contains(github.as_str()) || name == "report.md", "{name} holds a secret");
+    }
+    // The rewritten memory keeps its secret (restored from its sources).
+    let out = Store::open_read_only(dir.join("out")).expect("OUT opens");
+    let confirmed: Vec<String> =
+        out.iter().filter(|m| m.content.ends_with("(confirmed)")).map(|m| m.content.clone()).collect();
+    assert!(!confirmed.is_empty(), "the answer was applied");
+    assert!(confirmed.iter().all(|c| !c.contains("REDACTED")), "{confirmed:?}");
+    assert!(confirmed.iter().any(|c| c.contains(github.as_str())), "{confirmed:?}");
+}

@@ -186,7 +186,12 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             if let Some(j) = journal.as_mut() {
                 asking = asking.journal(j);
             }
-            let request = DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: extra };
+            let request = DiskRequest {
+                store: store.clone(),
+                out: out.clone(),
+                extra_sessions: extra,
+                replay_of: None,
+            };
             let done = disk::dream_store(
                 &Dream::new(options),
                 request,

@@ -48,21 +48,31 @@ pub(crate) struct ModelArgs {
     locate: LocateArgs,
 }
 
-impl ModelArgs {
-    fn locate_options(&self) -> LocateOptions {
-        self.locate.options()
-    }
-
+impl LocateArgs {
+    /// Loads `choice`, finding the MiniLM model where these options say.
     #[cfg(feature = "minilm")]
-    pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
-        let options = dreamwork::embed::MiniLmOptions { locate: self.locate_options(), sessions: None };
-        load_embedder(self.embedder, &options)
+    pub(crate) fn load(
+        &self,
+        choice: EmbedderChoice,
+    ) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
+        let options = dreamwork::embed::MiniLmOptions { locate: self.options(), sessions: None };
+        load_embedder(choice, &options)
     }
 
+    /// Loads `choice` (only `lexical` exists without the `minilm` feature).
     #[cfg(not(feature = "minilm"))]
+    pub(crate) fn load(
+        &self,
+        choice: EmbedderChoice,
+    ) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
+        let _ = self.options();
+        load_embedder(choice)
+    }
+}
+
+impl ModelArgs {
     pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
-        let _ = self.locate_options();
-        load_embedder(self.embedder)
+        self.locate.load(self.embedder)
     }
 }
 

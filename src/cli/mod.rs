@@ -14,6 +14,7 @@ mod embed;
 pub(crate) mod progress;
 #[cfg(feature = "remote")]
 mod remote;
+mod review;
 mod sessions;
 mod store;
 
@@ -41,6 +42,9 @@ enum Command {
     Dream(dream::DreamCommand),
     #[command(flatten)]
     Agent(agent::AgentCommand),
+    /// Settle the clusters a dream left open, one key each, in the terminal
+    /// (or from a file of answers); then rewrite OUT with the answers.
+    Review(review::ReviewArgs),
 }
 
 impl Command {
@@ -53,6 +57,7 @@ impl Command {
                 | Command::Sessions(sessions::SessionsCommand::Import { .. })
                 | Command::Embed(_)
                 | Command::Dream(dream::DreamCommand::Dream { .. })
+                | Command::Review(_)
         )
     }
 }
@@ -103,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Model(cmd) => embed::run_model(cmd),
         Command::Dream(cmd) => dream::run(cmd),
         Command::Agent(cmd) => agent::run(cmd),
+        Command::Review(args) => review::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -171,6 +171,8 @@ pub struct Decisions<'a> {
     pub not_asked: usize,
     /// The embedder's model id.
     pub embedder: &'a str,
+    /// The user's instructions to the resolver.
+    pub instructions: &'a str,
 }
 
 /// Builds the output memories (sorted by path) and the report.
@@ -564,6 +566,7 @@ fn build_report(
         },
         output: OutputSummary { store_hash: memories_hash(&output), memories: output.len() },
         embedder: d.embedder.to_owned(),
+        instructions: d.instructions.to_owned(),
         memories: out.iter().map(|(_, e)| e.clone()).collect(),
         dropped,
         patterns,
@@ -571,4 +574,93 @@ fn build_report(
         not_asked: d.not_asked,
         tokens: d.tokens.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dream::exact;
+    use crate::dream::plan::{PatternCandidate, pattern_questions};
+    use crate::resolve::{Answer, Output, OutputAction, QuestionKind, check};
+    use crate::session::{Role, Session, SessionFormat, Turn};
+
+    fn session(name: &str, text: &str, at: i64) -> Session {
+        let turn = Turn {
+            role: Role::User,
+            author: None,
+            text: text.into(),
+            tool_calls: vec![],
+            tool_results: vec![],
+            timestamp: Some(Timestamp(at)),
+            sidechain: false,
+        };
+        Session::new(SessionFormat::Text, Some(name.into()), None, vec![turn])
+    }
+
+    #[test]
+    fn an_answered_pattern_becomes_a_memory_with_its_sessions() {
+        let mut sessions = vec![
+            session("one", "npm install fails here, this is a pnpm workspace", 10),
+            session("two", "corepack refuses yarn again", 20),
+        ];
+        sessions.sort_by_key(|s| s.id);
+        let occurrences: Vec<Excerpt> = sessions.iter().map(|s| s.excerpt(0, 1)).collect();
+        let candidate =
+            PatternCandidate { why: "maybe one mistake: the package manager".into(), occurrences };
+        let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
+        let q = &plan.questions[0];
+        assert_eq!(q.kind, QuestionKind::Pattern);
+        let names: Vec<&str> = q.excerpts.iter().map(|e| e.session.as_str()).collect();
+        assert_eq!(names.iter().copied().collect::<BTreeSet<_>>(), ["one", "two"].into_iter().collect());
+        let answer = Answer::outputs(
+            q.id.clone(),
+            vec![Output {
+                path: "/patterns/mistakes/package-manager.md".into(),
+                content: "Use pnpm: npm and yarn fail on this workspace.".into(),
+                sources: vec![],
+                action: OutputAction::Pattern {
+                    kind: PatternKind::RecurringMistake,
+                    sessions: vec!["one".into(), "two".into()],
+                },
+            }],
+            "same mistake, different errors",
+        );
+        let resolved = vec![Resolved {
+            cluster: OpenCluster { groups: vec![], why: q.why.clone() },
+            question: q.clone(),
+            evidence: plan.evidence[0].clone(),
+            sessions: plan.sessions[0].clone(),
+            outcome: check(q, &answer),
+            reason: answer.reason.clone(),
+        }];
+        let memories = vec![Memory::new(MemoryPath::new("/a.md").unwrap(), "x", Timestamp(1))];
+        let exact = exact::group(&memories);
+        let groups: Vec<NearGroup> =
+            (0..exact.groups.len()).map(|e| NearGroup { representative: e, members: vec![e] }).collect();
+        let analysed: Vec<Analysed> =
+            memories.iter().map(|m| crate::dream::normalize::analyse(&m.content)).collect();
+        let tokens = Tokens { tokenizer: "cl100k_base".into(), naive: 1, sent: 1, usage: Default::default() };
+        let (out, report) = apply(&Decisions {
+            memories: &memories,
+            sessions: 2,
+            exact: &exact,
+            analysed: &analysed,
+            groups: &groups,
+            settled: &[],
+            patterns: &[],
+            resolved: &resolved,
+            tokens: &tokens,
+            embedder: "lexical",
+            instructions: "",
+        })
+        .unwrap();
+        let p = out.iter().find(|m| m.path.as_str() == "/patterns/mistakes/package-manager.md").unwrap();
+        assert_eq!((p.created_at, p.updated_at), (Timestamp(10), Timestamp(20)));
+        assert_eq!(p.sources.len(), 2, "it cites both sessions' excerpts");
+        assert_eq!(report.patterns.len(), 1);
+        assert_eq!(report.patterns[0].support, 2);
+        let ids: BTreeSet<String> = sessions.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(report.patterns[0].sessions.iter().cloned().collect::<BTreeSet<_>>(), ids);
+        assert!(report.unresolved.is_empty());
+    }
 }

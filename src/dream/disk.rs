@@ -88,6 +88,12 @@ pub struct DiskRequest {
     /// Sessions read alongside those kept in STORE (e.g. parsed from
     /// `--sessions` files; never imported into STORE).
     pub extra_sessions: Vec<Session>,
+    /// An earlier output of the same dream to re-run as it was made (what
+    /// `review` does to rewrite OUT with its answers): the sessions are read
+    /// from there (`OUT/sessions`, every session that dream read) instead of
+    /// from STORE, and vectors from its cache instead of STORE's, so the
+    /// re-run sees the same input and embeds nothing again.
+    pub replay_of: Option<PathBuf>,
 }
 
 /// Dreams over `request.store` and writes the result to `request.out`.
@@ -99,7 +105,7 @@ pub fn dream_store(
     observer: &dyn Observer,
     cancel: &CancelToken,
 ) -> Result<DiskDream, DreamError> {
-    let DiskRequest { store, out, extra_sessions } = request;
+    let DiskRequest { store, out, extra_sessions, replay_of } = request;
     let (store, out) = (store.as_path(), out.as_path());
     if out.exists() {
         return Err(DreamError::OutputExists(out.to_owned()));
@@ -111,12 +117,14 @@ pub fn dream_store(
     let (memories, mut sessions, cache) = {
         let input = Store::open_read_only(store)?;
         let memories: Vec<_> = input.iter().cloned().collect();
-        let kept = input.sessions()?;
+        let earlier = replay_of.as_deref().map(Store::open_read_only).transpose()?;
+        let source = earlier.as_ref().unwrap_or(&input);
+        let kept = source.sessions()?;
         let mut sessions = Vec::new();
         for id in kept.ids()? {
             sessions.push(kept.get(&id)?);
         }
-        let cache = VectorCache::load(&input.vectors_dir(), embedder.model_id(), embedder.dimension())
+        let cache = VectorCache::load(&source.vectors_dir(), embedder.model_id(), embedder.dimension())
             .map_err(EmbedError::from)?;
         (memories, sessions, cache)
     };

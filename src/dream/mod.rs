@@ -507,6 +507,7 @@ impl Dream {
             tokens: &tokens,
             not_asked,
             embedder: embedder.model_id(),
+            instructions: &opts.instructions,
         })?;
         step("apply", 1, 1)?;
         Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })

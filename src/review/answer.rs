@@ -1,0 +1,148 @@
+//! A reviewer's choice for one cluster, as an answer of the resolver
+//! contract ([`Answer`]).
+//!
+//! - keep member *i*: one output at *i*'s path with *i*'s text, standing for
+//!   every member; `superseded` when some other member is older and states
+//!   another value (a conflict by [`compare`]), else `merged`;
+//! - keep all: one `kept` output per member;
+//! - write a text (in the editor, starting from member *i*): one output at
+//!   *i*'s path with the new text, standing for every member; `superseded`
+//!   when some member states another value than the new text, else `merged`.
+
+use crate::dream::near::{Relation, compare};
+use crate::dream::normalize::analyse;
+use crate::resolve::{Answer, Output, OutputAction, Question};
+
+/// What the reviewer chose for a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// Keep this member (0-based); the others fold into it.
+    Keep(usize),
+    /// Keep every member as a memory of its own.
+    KeepAll,
+    /// Replace every member by this text, at the path of member `at`.
+    Write {
+        /// The member whose path the text takes (0-based).
+        at: usize,
+        /// The text.
+        content: String,
+    },
+}
+
+/// Whether `a` states another value for the subject of `b`.
+fn other_value(a: &str, b: &str) -> bool {
+    matches!(compare(&analyse(a), &analyse(b)), Relation::Conflict { .. })
+}
+
+/// The answer for `choice`, or `None` when it names no member of `question`.
+pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
+    let members = &question.members;
+    let paths: Vec<String> = members.iter().map(|m| m.path.to_string()).collect();
+    let folded = |at: usize, content: String, action: OutputAction| Output {
+        path: paths[at].clone(),
+        content,
+        sources: paths.clone(),
+        action,
+    };
+    let (outputs, reason) = match choice {
+        Choice::Keep(i) => {
+            let kept = members.get(*i)?;
+            if members.len() == 1 {
+                (
+                    vec![folded(*i, kept.content.clone(), OutputAction::Kept)],
+                    format!("reviewed: kept {}", kept.path),
+                )
+            } else {
+                let stale = members.iter().enumerate().any(|(j, m)| {
+                    j != *i && m.updated_at < kept.updated_at && other_value(&m.content, &kept.content)
+                });
+                let action = if stale { OutputAction::Superseded } else { OutputAction::Merged };
+                let others: Vec<&str> =
+                    paths.iter().enumerate().filter(|(j, _)| j != i).map(|(_, p)| p.as_str()).collect();
+                let verb = if stale { "superseded by" } else { "merged into" };
+                (
+                    vec![folded(*i, kept.content.clone(), action)],
+                    format!("reviewed: {} {verb} {}", others.join(", "), kept.path),
+                )
+            }
+        }
+        Choice::KeepAll => (
+            members
+                .iter()
+                .zip(&paths)
+                .map(|(m, p)| Output {
+                    path: p.clone(),
+                    content: m.content.clone(),
+                    sources: vec![p.clone()],
+                    action: OutputAction::Kept,
+                })
+                .collect(),
+            "reviewed: different facts, each kept".to_owned(),
+        ),
+        Choice::Write { at, content } => {
+            members.get(*at)?;
+            let stale = members.iter().any(|m| m.content != *content && other_value(&m.content, content));
+            let action = if stale { OutputAction::Superseded } else { OutputAction::Merged };
+            (
+                vec![folded(*at, content.clone(), action)],
+                format!("reviewed: rewritten by hand at {}, standing for {}", paths[*at], paths.join(", ")),
+            )
+        }
+    };
+    Some(Answer::outputs(question.id.clone(), outputs, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{QuestionKind, QuestionMemory, Verdict};
+    use crate::{MemoryPath, Timestamp};
+
+    fn question(members: &[(&str, &str, i64)]) -> Question {
+        let members = members
+            .iter()
+            .map(|(p, c, t)| QuestionMemory {
+                path: MemoryPath::new(p).unwrap(),
+                content: (*c).into(),
+                updated_at: Timestamp(*t),
+            })
+            .collect();
+        Question::new(QuestionKind::Cluster, "why", members, vec![], "")
+    }
+
+    fn outputs(a: &Answer) -> &[Output] {
+        match &a.verdict {
+            Verdict::Outputs(o) => o,
+            Verdict::Unresolved => panic!("unresolved"),
+        }
+    }
+
+    #[test]
+    fn keeping_the_newer_value_supersedes_the_older() {
+        let q = question(&[("/a", "The staging port is 5433.", 1), ("/b", "The staging port is 5434.", 2)]);
+        let a = answer(&q, &Choice::Keep(1)).unwrap();
+        assert_eq!(a.id, q.id);
+        let o = outputs(&a);
+        assert_eq!((o.len(), o[0].path.as_str(), &o[0].action), (1, "/b", &OutputAction::Superseded));
+        assert_eq!(o[0].sources, ["/a", "/b"]);
+        // Keeping the older one: nothing older is replaced, so it is a merge.
+        let a = answer(&q, &Choice::Keep(0)).unwrap();
+        assert_eq!(outputs(&a)[0].action, OutputAction::Merged);
+        assert!(answer(&q, &Choice::Keep(2)).is_none());
+    }
+
+    #[test]
+    fn keep_all_and_write() {
+        let q =
+            question(&[("/a", "Deploys go out on Fridays.", 1), ("/b", "Deploys go out on Tuesdays.", 2)]);
+        let a = answer(&q, &Choice::KeepAll).unwrap();
+        let o = outputs(&a);
+        assert_eq!(o.len(), 2);
+        assert!(o.iter().all(|o| o.action == OutputAction::Kept && o.sources == [o.path.clone()]));
+        let w = Choice::Write { at: 1, content: "Deploys go out on Wednesdays.".into() };
+        let a = answer(&q, &w).unwrap();
+        let o = outputs(&a);
+        assert_eq!((o[0].path.as_str(), o[0].content.as_str()), ("/b", "Deploys go out on Wednesdays."));
+        assert_eq!(o[0].action, OutputAction::Superseded);
+    }
+}

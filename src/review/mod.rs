@@ -1,0 +1,268 @@
+//! Review: a person settles, cluster by cluster, what a dream left open.
+//!
+//! The open clusters of a dream output are its unresolved questions
+//! (`OUT/dream/questions.jsonl`), shown in the report's order. For each,
+//! the reviewer keeps one member (the others fold into it), keeps all, or
+//! writes the merged memory; each choice becomes an answer of the resolver
+//! contract ([`crate::resolve`]) and is appended to the journal at once
+//! under the resolver name [`REVIEW`], so a review can stop and resume, and
+//! a later dream with the journal replays it whatever its resolver. When the
+//! review ends, [`rewrite::rewrite_output`] dreams STORE again with the
+//! journal and swaps the result in for OUT atomically; STORE is only read.
+//!
+//! Pattern questions (session excerpts that may show one recurring mistake)
+//! are left to a resolver; a review shows the clusters of memories. The
+//! rewrite re-runs the dream with the CLI's options (the report's embedder
+//! and instructions, the local resolver): it reproduces outputs of
+//! `dreamwork dream`, not of library calls with other thresholds.
+//!
+//! The parts: [`session`] (the state: current cluster, answers, undo),
+//! [`answer`] (a choice as a contract answer), [`diff`] (the words that
+//! differ between members), [`render`] (a cluster as lines of at most 80
+//! columns), [`editor`] (the `$EDITOR` round-trip), [`rewrite`] (the atomic
+//! rewrite of OUT) and, with the `cli` feature, [`terminal`] (keys and
+//! screen).
+
+pub mod answer;
+pub mod diff;
+pub mod editor;
+pub mod render;
+pub mod rewrite;
+pub mod session;
+#[cfg(feature = "cli")]
+pub mod terminal;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::dream::DreamError;
+use crate::dream::disk::{self, REPORT_DIR};
+use crate::resolve::journal::REVIEW;
+use crate::resolve::{
+    Answer, Answered, Journal, Outcome, Question, QuestionKind, ResolveError, Verdict, check,
+};
+
+pub use answer::Choice;
+pub use render::{ClusterView, ExcerptView, MemberView};
+pub use session::{AnswerLog, Key, Review};
+
+/// The journal a review writes when none is given: `OUT/dream/journal.jsonl`.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// Why a review failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// Reading OUT, or rewriting it.
+    #[error(transparent)]
+    Dream(#[from] DreamError),
+    /// The journal.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// A line of the questions or answers file.
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The journal changed under the review (another process appended to
+    /// it), so the last answer cannot be taken back by cutting it off.
+    #[error("{0}: the journal grew since the last answer was written; cannot undo it")]
+    JournalMoved(PathBuf),
+    /// An I/O error on the named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The embedder at hand is not the one the output was dreamed with.
+    #[error("{out} was dreamed with the embedder {dreamed}, but this one is {given}")]
+    Embedder {
+        /// The dream output.
+        out: PathBuf,
+        /// The report's embedder.
+        dreamed: String,
+        /// The one given.
+        given: String,
+    },
+    /// Reading keys or writing to the terminal failed.
+    #[error("terminal: {0}")]
+    Terminal(std::io::Error),
+    /// A consistency check failed (a bug; nothing was written).
+    #[error("internal check failed: {0}")]
+    Invariant(String),
+}
+
+/// The journal of `out` when none is given.
+pub fn default_journal(out: &Path) -> PathBuf {
+    out.join(REPORT_DIR).join(JOURNAL_FILE)
+}
+
+/// The open clusters of the dream output `out`, in the report's order: the
+/// cluster questions of `OUT/dream/questions.jsonl` the report lists as
+/// unresolved.
+pub fn open_clusters(out: &Path) -> Result<Vec<Question>, ReviewError> {
+    let report = disk::read_report(out)?;
+    let path = out.join(REPORT_DIR).join(disk::QUESTIONS_JSONL);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && report.unresolved.is_empty() => String::new(),
+        Err(source) => return Err(ReviewError::Io { path, source }),
+    };
+    let mut by_id: BTreeMap<String, Question> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |message: String| ReviewError::BadLine { path: path.clone(), line: n + 1, message };
+        let q: Question = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        if !q.id_matches() {
+            return Err(bad(format!("question {} does not hash to its id", q.id)));
+        }
+        by_id.insert(q.id.clone(), q);
+    }
+    let mut open = Vec::new();
+    for u in &report.unresolved {
+        if let Some(q) = by_id.remove(&u.cluster)
+            && q.kind == QuestionKind::Cluster
+        {
+            open.push(q);
+        }
+    }
+    Ok(open)
+}
+
+/// A question as shown: `position` is its 1-based place and the count.
+pub fn view(question: &Question, position: (usize, usize)) -> ClusterView<'_> {
+    ClusterView {
+        position,
+        id: &question.id,
+        why: &question.why,
+        members: question
+            .members
+            .iter()
+            .map(|m| MemberView {
+                path: m.path.as_str(),
+                updated_at: m.updated_at.to_rfc3339(),
+                content: &m.content,
+            })
+            .collect(),
+        excerpts: question
+            .excerpts
+            .iter()
+            .map(|e| ExcerptView {
+                session: e.session.clone(),
+                turns: e.turns,
+                at: e.at.map(|t| t.to_rfc3339()),
+                text: &e.text,
+            })
+            .collect(),
+    }
+}
+
+/// The journal as a review writes it: each answer appended under
+/// [`REVIEW`] and synced at once; undo cuts the file back to its length
+/// before that answer.
+#[derive(Debug)]
+pub struct JournalLog {
+    path: PathBuf,
+    journal: Journal,
+}
+
+/// Where an answer sits in the journal file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    start: u64,
+    end: u64,
+}
+
+impl JournalLog {
+    /// Opens (or creates) the journal at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, ReviewError> {
+        let path = path.into();
+        let journal = Journal::open(&path)?;
+        Ok(JournalLog { path, journal })
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the journal holds a person's answer that settles `question`
+    /// (one an earlier review gave and OUT may not show yet).
+    pub fn settles(&self, question: &Question) -> bool {
+        self.journal
+            .lookup(&question.key(), REVIEW, "")
+            .is_some_and(|e| e.resolver == REVIEW && matches!(e.answer.verdict, Verdict::Outputs(_)))
+    }
+
+    fn len(&self) -> Result<u64, ReviewError> {
+        fs::metadata(&self.path)
+            .map(|m| m.len())
+            .map_err(|source| ReviewError::Io { path: self.path.clone(), source })
+    }
+}
+
+impl AnswerLog for JournalLog {
+    type Receipt = Span;
+
+    fn record(&mut self, question: &Question, answer: &Answer) -> Result<Span, ReviewError> {
+        let start = self.len()?;
+        self.journal.record(&question.key(), REVIEW, "", &Answered::from(answer.clone()))?;
+        self.journal.sync()?;
+        Ok(Span { start, end: self.len()? })
+    }
+
+    fn retract(&mut self, span: Span) -> Result<(), ReviewError> {
+        if self.len()? != span.end {
+            return Err(ReviewError::JournalMoved(self.path.clone()));
+        }
+        let io = |source| ReviewError::Io { path: self.path.clone(), source };
+        let file = fs::OpenOptions::new().write(true).open(&self.path).map_err(io)?;
+        file.set_len(span.start).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        // Reopened, so that what it remembers matches the file again.
+        self.journal = Journal::open(&self.path)?;
+        Ok(())
+    }
+}
+
+/// Reads a file of answers (one contract answer per line, matched to the
+/// open clusters by `id`) and checks each against its question, so that a
+/// script's answers can be journaled all or none. An `unresolved` answer
+/// leaves its cluster open and is left out.
+pub fn read_answers<'q>(
+    path: &Path,
+    open: &'q [Question],
+) -> Result<Vec<(&'q Question, Answer)>, ReviewError> {
+    let text =
+        fs::read_to_string(path).map_err(|source| ReviewError::Io { path: path.to_owned(), source })?;
+    let by_id: BTreeMap<&str, &Question> = open.iter().map(|q| (q.id.as_str(), q)).collect();
+    let mut checked = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |message: String| ReviewError::BadLine { path: path.to_owned(), line: n + 1, message };
+        let answer = Answer::parse_line(line).map_err(|e| bad(e.to_string()))?;
+        let question = by_id
+            .get(answer.id.as_str())
+            .ok_or_else(|| bad(format!("no open cluster {} in this output", answer.id)))?;
+        if answer.verdict == Verdict::Unresolved {
+            continue;
+        }
+        if let Outcome::Open(why) = check(question, &answer) {
+            return Err(bad(format!("the answer to {} breaks the contract: {why}", answer.id)));
+        }
+        checked.push((*question, answer));
+    }
+    Ok(checked)
+}

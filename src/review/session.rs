@@ -1,0 +1,306 @@
+//! The state of a review, without a terminal: the open clusters in order,
+//! the answers given, and the undo stack. A front end shows
+//! [`Review::current`], reads one key, and hands it to [`Review::press`];
+//! every answer goes to the [`AnswerLog`] (the journal) at once.
+
+use super::ReviewError;
+use super::answer::{Choice, answer};
+use super::editor::{Edited, EditorError};
+use crate::memory::{MemoryPath, check_content};
+use crate::resolve::{Answer, Outcome as Checked, Question, check};
+
+/// Where answers are written as they are given, and taken back from on undo.
+pub trait AnswerLog {
+    /// What [`retract`](Self::retract) needs to take an answer back.
+    type Receipt;
+
+    /// Makes `answer` to `question` durable.
+    fn record(&mut self, question: &Question, answer: &Answer) -> Result<Self::Receipt, ReviewError>;
+
+    /// Takes back the answer recorded last (its receipt).
+    fn retract(&mut self, receipt: Self::Receipt) -> Result<(), ReviewError>;
+}
+
+/// A key the reviewer pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `1`…`9`: keep that member (0-based here).
+    Member(usize),
+    /// `k`: keep all.
+    KeepAll,
+    /// `e`: write the merged memory in the editor.
+    Edit,
+    /// `s`: skip.
+    Skip,
+    /// `u`: undo the last answer.
+    Undo,
+    /// `q`: save and quit.
+    Quit,
+    /// `?`: help.
+    Help,
+    /// Anything else.
+    Other(char),
+}
+
+impl Key {
+    /// The key a character stands for.
+    pub fn from_char(c: char) -> Key {
+        match c {
+            '1'..='9' => Key::Member(c as usize - '1' as usize),
+            'k' | 'K' => Key::KeepAll,
+            'e' | 'E' => Key::Edit,
+            's' | 'S' => Key::Skip,
+            'u' | 'U' => Key::Undo,
+            'q' | 'Q' => Key::Quit,
+            '?' | 'h' => Key::Help,
+            other => Key::Other(other),
+        }
+    }
+}
+
+/// What a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The cluster was answered (and the answer journaled).
+    Answered {
+        /// The cluster id.
+        id: String,
+        /// The answer's reason, e.g. "reviewed: /a.md superseded by /b.md".
+        summary: String,
+    },
+    /// The cluster was skipped (it stays open).
+    Skipped {
+        /// The cluster id.
+        id: String,
+    },
+    /// The last answer was taken back; its cluster is current again.
+    Undone {
+        /// The cluster id.
+        id: String,
+    },
+    /// `u` with no answer given in this review.
+    NothingToUndo,
+    /// A member number the cluster does not have (1-based).
+    NoSuchMember(usize),
+    /// The editor gave no text, or a text the store cannot hold; nothing recorded.
+    EditAbandoned(String),
+    /// The answer fails the contract's check (see [`check()`]); nothing recorded.
+    Refused(String),
+    /// `?`.
+    Help,
+    /// `q`: the review stops here.
+    Quit,
+    /// A key with no meaning.
+    Unknown(char),
+    /// Every cluster has been answered or skipped.
+    Finished,
+}
+
+/// A review in progress.
+#[derive(Debug)]
+pub struct Review<L: AnswerLog> {
+    questions: Vec<Question>,
+    answers: Vec<Option<Answer>>,
+    pos: usize,
+    history: Vec<(usize, L::Receipt)>,
+    log: L,
+}
+
+impl<L: AnswerLog> Review<L> {
+    /// A review of `questions` (in the order shown), writing to `log`.
+    pub fn new(questions: Vec<Question>, log: L) -> Self {
+        let answers = vec![None; questions.len()];
+        Review { questions, answers, pos: 0, history: Vec::new(), log }
+    }
+
+    /// The cluster to show now (its 0-based place and question), `None` when
+    /// every cluster has been answered or skipped.
+    pub fn current(&self) -> Option<(usize, &Question)> {
+        (self.pos..self.questions.len()).find(|&i| self.answers[i].is_none()).map(|i| (i, &self.questions[i]))
+    }
+
+    /// How many clusters the review holds.
+    pub fn len(&self) -> usize {
+        self.questions.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.questions.is_empty()
+    }
+
+    /// The answers given so far (in cluster order).
+    pub fn answers(&self) -> impl Iterator<Item = &Answer> {
+        self.answers.iter().flatten()
+    }
+
+    /// The answer log.
+    pub fn log(&self) -> &L {
+        &self.log
+    }
+
+    /// Acts on a key. `edit` runs the editor on a starting text (only called
+    /// for [`Key::Edit`]).
+    pub fn press(
+        &mut self,
+        key: Key,
+        edit: &mut dyn FnMut(&str) -> Result<Edited, EditorError>,
+    ) -> Result<Outcome, ReviewError> {
+        if key == Key::Undo {
+            return self.undo();
+        }
+        let Some(i) = self.current().map(|(i, _)| i) else { return Ok(Outcome::Finished) };
+        let question = &self.questions[i];
+        let members = question.members.len();
+        let choice = match key {
+            Key::Member(m) if m < members => Choice::Keep(m),
+            Key::Member(m) => return Ok(Outcome::NoSuchMember(m + 1)),
+            Key::KeepAll => Choice::KeepAll,
+            Key::Edit => {
+                // Start from the newest member (the last of equals).
+                let Some(at) = (0..members).max_by_key(|&m| question.members[m].updated_at) else {
+                    return Ok(Outcome::EditAbandoned("the cluster has no members".into()));
+                };
+                let content = match edit(&question.members[at].content) {
+                    Ok(Edited::Text(t)) => t,
+                    Ok(Edited::Empty) => {
+                        return Ok(Outcome::EditAbandoned(
+                            "the text was left empty; nothing recorded".into(),
+                        ));
+                    }
+                    Err(e) => return Ok(Outcome::EditAbandoned(e.to_string())),
+                };
+                let path: &MemoryPath = &question.members[at].path;
+                if let Err(e) = check_content(path, &content) {
+                    return Ok(Outcome::EditAbandoned(format!("{e}; nothing recorded")));
+                }
+                Choice::Write { at, content }
+            }
+            Key::Skip => {
+                let id = question.id.clone();
+                self.pos = i + 1;
+                return Ok(Outcome::Skipped { id });
+            }
+            Key::Quit => return Ok(Outcome::Quit),
+            Key::Help => return Ok(Outcome::Help),
+            Key::Other(c) => return Ok(Outcome::Unknown(c)),
+            Key::Undo => unreachable!("handled above"),
+        };
+        let answer = answer(question, &choice)
+            .ok_or_else(|| ReviewError::Invariant(format!("choice {choice:?} names no member")))?;
+        if let Checked::Open(why) = check(question, &answer) {
+            return Err(ReviewError::Invariant(format!(
+                "the answer to {} breaks the contract: {why}",
+                question.id
+            )));
+        }
+        let receipt = self.log.record(question, &answer)?;
+        let outcome = Outcome::Answered { id: question.id.clone(), summary: answer.reason.clone() };
+        self.answers[i] = Some(answer);
+        self.history.push((i, receipt));
+        self.pos = i + 1;
+        Ok(outcome)
+    }
+
+    fn undo(&mut self) -> Result<Outcome, ReviewError> {
+        let Some((i, receipt)) = self.history.pop() else { return Ok(Outcome::NothingToUndo) };
+        self.log.retract(receipt)?;
+        self.answers[i] = None;
+        self.pos = i;
+        Ok(Outcome::Undone { id: self.questions[i].id.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{QuestionKind, QuestionMemory, Verdict};
+    use crate::{MemoryPath, Timestamp};
+
+    /// Answers kept in memory; a receipt is the index.
+    #[derive(Debug, Default)]
+    struct Memory(Vec<(String, Answer)>);
+
+    impl AnswerLog for Memory {
+        type Receipt = usize;
+        fn record(&mut self, q: &Question, a: &Answer) -> Result<usize, ReviewError> {
+            self.0.push((q.id.clone(), a.clone()));
+            Ok(self.0.len() - 1)
+        }
+        fn retract(&mut self, r: usize) -> Result<(), ReviewError> {
+            assert_eq!(r + 1, self.0.len(), "only the last answer is taken back");
+            self.0.pop();
+            Ok(())
+        }
+    }
+
+    fn question(topic: &str) -> Question {
+        let m = |p: &str, c: String, t| QuestionMemory {
+            path: MemoryPath::new(p).unwrap(),
+            content: c,
+            updated_at: Timestamp(t),
+        };
+        Question::new(
+            QuestionKind::Cluster,
+            "differ in more than values",
+            vec![
+                m(&format!("/a/{topic}"), format!("{topic} runs on Buildkite"), 1),
+                m(&format!("/b/{topic}"), format!("{topic} runs on Jenkins"), 2),
+            ],
+            vec![],
+            "",
+        )
+    }
+
+    fn no_editor(_: &str) -> Result<Edited, EditorError> {
+        panic!("the editor is not expected here")
+    }
+
+    #[test]
+    fn keys_answer_skip_undo_and_finish() {
+        let mut r = Review::new(vec![question("ci"), question("cd"), question("qa")], Memory::default());
+        let first = r.current().unwrap().1.id.clone();
+        assert!(
+            matches!(r.press(Key::Member(1), &mut no_editor).unwrap(), Outcome::Answered { ref id, .. } if *id == first)
+        );
+        assert_eq!(r.press(Key::Member(4), &mut no_editor).unwrap(), Outcome::NoSuchMember(5));
+        assert_eq!(r.press(Key::Help, &mut no_editor).unwrap(), Outcome::Help);
+        assert_eq!(r.press(Key::Other('x'), &mut no_editor).unwrap(), Outcome::Unknown('x'));
+        assert!(matches!(r.press(Key::KeepAll, &mut no_editor).unwrap(), Outcome::Answered { .. }));
+        // Undo takes the second answer back and shows its cluster again.
+        let second = r.questions[1].id.clone();
+        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { id: second.clone() });
+        assert_eq!(r.current().unwrap().1.id, second);
+        assert_eq!(r.log().0.len(), 1);
+        assert!(matches!(r.press(Key::Skip, &mut no_editor).unwrap(), Outcome::Skipped { .. }));
+        // The editor: an empty text records nothing, a text is an answer at the newest member.
+        let mut empty = |_: &str| Ok(Edited::Empty);
+        assert!(matches!(r.press(Key::Edit, &mut empty).unwrap(), Outcome::EditAbandoned(_)));
+        let mut write = |start: &str| {
+            assert_eq!(start, "qa runs on Jenkins");
+            Ok(Edited::Text("qa runs on Jenkins since May".into()))
+        };
+        assert!(matches!(r.press(Key::Edit, &mut write).unwrap(), Outcome::Answered { .. }));
+        assert!(r.current().is_none());
+        assert_eq!(r.press(Key::Skip, &mut no_editor).unwrap(), Outcome::Finished);
+        let (_, written) = &r.log().0[1];
+        let Verdict::Outputs(o) = &written.verdict else { panic!("settled") };
+        assert_eq!((o[0].path.as_str(), o[0].content.as_str()), ("/b/qa", "qa runs on Jenkins since May"));
+        // Undo reaches back past a skip.
+        assert!(matches!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { .. }));
+        assert!(
+            matches!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { ref id } if *id == first)
+        );
+        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::NothingToUndo);
+        assert_eq!(r.current().unwrap().0, 0);
+        assert_eq!(r.press(Key::Quit, &mut no_editor).unwrap(), Outcome::Quit);
+    }
+
+    #[test]
+    fn an_overlong_edit_is_refused() {
+        let mut r = Review::new(vec![question("ci")], Memory::default());
+        let mut huge = |_: &str| Ok(Edited::Text("x".repeat(200_000)));
+        assert!(matches!(r.press(Key::Edit, &mut huge).unwrap(), Outcome::EditAbandoned(_)));
+        assert!(r.log().0.is_empty());
+    }
+}
