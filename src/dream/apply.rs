@@ -626,7 +626,7 @@ mod tests {
             "same mistake, different errors",
         );
         let resolved = vec![Resolved {
-            cluster: OpenCluster { groups: vec![], why: q.why.clone() },
+            cluster: OpenCluster { groups: vec![], why: vec![] },
             question: q.clone(),
             evidence: plan.evidence[0].clone(),
             sessions: plan.sessions[0].clone(),
@@ -636,20 +636,18 @@ mod tests {
         let memories = vec![Memory::new(MemoryPath::new("/a.md").unwrap(), "x", Timestamp(1))];
         let exact = exact::group(&memories);
         let groups: Vec<NearGroup> =
-            (0..exact.groups.len()).map(|e| NearGroup { representative: e, members: vec![e] }).collect();
-        let analysed: Vec<Analysed> =
-            memories.iter().map(|m| crate::dream::normalize::analyse(&m.content)).collect();
+            (0..exact.groups.len()).map(|e| NearGroup { representative: e, members: vec![e], contained: vec![] }).collect();
         let tokens = Tokens { tokenizer: "cl100k_base".into(), naive: 1, sent: 1, usage: Default::default() };
         let (out, report) = apply(&Decisions {
             memories: &memories,
             sessions: 2,
             exact: &exact,
-            analysed: &analysed,
             groups: &groups,
             settled: &[],
             patterns: &[],
             resolved: &resolved,
             tokens: &tokens,
+            not_asked: 0,
             embedder: "lexical",
             instructions: "",
         })

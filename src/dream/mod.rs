@@ -434,7 +434,21 @@ impl Dream {
                     }
                 })
                 .collect();
-            let planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
+            let mut planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
+            let mut open = open;
+            if round == 0 {
+                // Occurrences the pattern stage could not group for certain:
+                // `pattern` questions, asked with the first round.
+                let candidates: Vec<plan::PatternCandidate> = found.candidates.iter().map(|c| c.to_plan()).collect();
+                let patterns = plan::pattern_questions(&candidates, &sessions, &opts.instructions)?;
+                open.extend(patterns.questions.iter().map(|_| conflict::OpenCluster { groups: Vec::new(), why: Vec::new() }));
+                planned.questions.extend(patterns.questions);
+                planned.raw.extend(patterns.raw);
+                planned.secrets.extend(patterns.secrets);
+                planned.evidence.extend(patterns.evidence);
+                planned.sessions.extend(patterns.sessions);
+                planned.tokens.extend(patterns.tokens);
+            }
             // What needs a model: the questions the local rules leave open.
             for (q, t) in planned.raw.iter().zip(&planned.tokens) {
                 if LocalResolver.answer(q).verdict == Verdict::Unresolved {

@@ -3,15 +3,15 @@
 //!
 //! - keep member *i*: one output at *i*'s path with *i*'s text, standing for
 //!   every member; `superseded` when some other member is older and states
-//!   another value (a conflict by [`compare`]), else `merged`;
+//!   another value (anything but the same facts by [`compare`]), else
+//!   `merged`;
 //! - keep all: one `kept` output per member;
 //! - write a text (in the editor, starting from member *i*): one output at
 //!   *i*'s path with the new text, standing for every member; `superseded`
 //!   when some member states another value than the new text, else `merged`.
 
-use crate::dream::near::{Relation, compare};
-use crate::dream::normalize::analyse;
 use crate::resolve::{Answer, Output, OutputAction, Question};
+use crate::text::{Document, Lexicon, Relation, compare};
 
 /// What the reviewer chose for a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +29,12 @@ pub enum Choice {
     },
 }
 
-/// Whether `a` states another value for the subject of `b`.
+/// Whether `a` states something else than `b`: not the same facts (or a
+/// subset of them) in wording that provably does not change meaning.
 fn other_value(a: &str, b: &str) -> bool {
-    matches!(compare(&analyse(a), &analyse(b)), Relation::Conflict { .. })
+    let lexicon = Lexicon::default();
+    let relation = compare(&Document::parse(a, &lexicon), &Document::parse(b, &lexicon), &lexicon);
+    !matches!(relation, Relation::Same | Relation::Contains { .. })
 }
 
 /// The answer for `choice`, or `None` when it names no member of `question`.
