@@ -658,7 +658,8 @@ mod tests {
         assert_eq!(report.patterns.len(), 1);
         assert_eq!(report.patterns[0].support, 2);
         let ids: BTreeSet<String> = sessions.iter().map(|s| s.id.to_string()).collect();
-        assert_eq!(report.patterns[0].sessions.iter().cloned().collect::<BTreeSet<_>>(), ids);
+        assert_eq!(report.patterns[0].session_hashes.iter().cloned().collect::<BTreeSet<_>>(), ids);
+        assert_eq!(report.patterns[0].sessions, vec!["one".to_owned(), "two".to_owned()], "the sessions' own ids");
         assert!(report.unresolved.is_empty());
     }
 }
