@@ -103,7 +103,8 @@ const APART: usize = 3;
 /// For each pair: (blocking would propose it, it shares a subject word),
 /// as stage 2 sees them when the data set's sentences form one store.
 fn related(pairs: &[Pair], lexicon: &Lexicon) -> Vec<(bool, bool)> {
-    let docs: Vec<Document> = pairs.iter().flat_map(|p| [Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon)]).collect();
+    let docs: Vec<Document> =
+        pairs.iter().flat_map(|p| [Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon)]).collect();
     let rare = rare_words(&docs);
     let subjects = subject_words(&docs);
     (0..pairs.len())
@@ -119,7 +120,8 @@ fn tally(pairs: &[Pair], sims: &[f32], t: &Thresholds, lexicon: &Lexicon) -> Res
     let related = related(pairs, lexicon);
     for ((p, &sim), &(blocked, shared)) in pairs.iter().zip(sims).zip(&related) {
         let (a, b) = (Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon));
-        let tokens = count_tokens(&p.a).map_err(|e| e.to_string())? + count_tokens(&p.b).map_err(|e| e.to_string())?;
+        let tokens =
+            count_tokens(&p.a).map_err(|e| e.to_string())? + count_tokens(&p.b).map_err(|e| e.to_string())?;
         out.naive += tokens;
         let column = if sim < t.min_similarity && !blocked {
             APART
@@ -188,20 +190,29 @@ fn main() -> std::process::ExitCode {
         let e: Box<dyn Embedder> = match embedder.as_str() {
             "lexical" => Box::new(LexicalEmbedder::default()),
             #[cfg(feature = "minilm")]
-            "minilm" => Box::new(dreamwork::embed::MiniLmEmbedder::load(&Default::default()).map_err(|e| e.to_string())?),
+            "minilm" => Box::new(
+                dreamwork::embed::MiniLmEmbedder::load(&Default::default()).map_err(|e| e.to_string())?,
+            ),
             other => return Err(format!("unknown embedder {other:?} (minilm or lexical)")),
         };
         let t = Thresholds::for_model(e.model_id());
         let lexicon = Lexicon::default();
         let sick = sick(&dir)?;
         let mrpc = mrpc(&dir)?;
-        println!("embedder {} (candidate floor {}, topic floor {})", e.model_id(), t.min_similarity, t.topic_floor);
+        println!(
+            "embedder {} (candidate floor {}, topic floor {})",
+            e.model_id(),
+            t.min_similarity,
+            t.topic_floor
+        );
         let sick_sims = similarities(e.as_ref(), &sick)?;
         let mrpc_sims = similarities(e.as_ref(), &mrpc)?;
         let (even, odd): (Vec<usize>, Vec<usize>) = (0..mrpc.len()).partition(|i| i % 2 == 0);
         let pick = |idx: &[usize]| -> (Vec<Pair>, Vec<f32>) {
             idx.iter()
-                .map(|&i| (Pair { same: mrpc[i].same, a: mrpc[i].a.clone(), b: mrpc[i].b.clone() }, mrpc_sims[i]))
+                .map(|&i| {
+                    (Pair { same: mrpc[i].same, a: mrpc[i].a.clone(), b: mrpc[i].b.clone() }, mrpc_sims[i])
+                })
                 .unzip()
         };
         let (mrpc_even, even_sims) = pick(&even);

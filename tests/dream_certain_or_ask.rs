@@ -101,10 +101,16 @@ fn value_changes_settle_on_evidence_and_ask_without() {
 
 #[test]
 fn wording_that_does_not_change_meaning_merges() {
-    assert_eq!(pair("The staging DB listens on port 5433.", "Staging database listens on port 5433"), Outcome::Merged);
+    assert_eq!(
+        pair("The staging DB listens on port 5433.", "Staging database listens on port 5433"),
+        Outcome::Merged
+    );
     assert_eq!(pair("Please don't deploy on Fridays!", "Do not deploy on Fridays."), Outcome::Merged);
     // A paraphrase the wording cannot prove is asked, not dropped.
-    assert_eq!(pair("Deploys of billing happen on Fridays.", "Billing deploys happen on Fridays."), Outcome::Asked);
+    assert_eq!(
+        pair("Deploys of billing happen on Fridays.", "Billing deploys happen on Fridays."),
+        Outcome::Asked
+    );
 }
 
 #[test]
@@ -119,6 +125,7 @@ fn memories_are_documents() {
     ]);
     assert_eq!(outcome(&out, "/billing/notes.md", "/inbox/deploy-day.md"), Outcome::Merged);
     assert_eq!(outcome(&out, "/billing/notes.md", "/inbox/python.md"), Outcome::Asked);
-    let notes = out.memories.iter().find(|m| m.path.as_str() == "/billing/notes.md").expect("the long note stays");
+    let notes =
+        out.memories.iter().find(|m| m.path.as_str() == "/billing/notes.md").expect("the long note stays");
     assert_eq!(notes.content, long);
 }

@@ -247,11 +247,20 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     // port: 5433" and "The staging database listens on port 5433." differ in
     // wording the device cannot prove harmless, so they are asked about.
     assert_eq!(report.count(Action::Merged), 1, "the copied style guide");
-    let dropped_into = |p: &str| report.dropped.iter().find(|d| d.path.as_str() == p).and_then(|d| d.into.clone());
+    let dropped_into =
+        |p: &str| report.dropped.iter().find(|d| d.path.as_str() == p).and_then(|d| d.into.clone());
     let into = |p: &str| dropped_into(p).map(|q| q.as_str().to_owned());
     assert_eq!(into("/api/timeouts.md").as_deref(), Some("/notes/api-timeout.md"), "timeout: by recency");
-    assert_eq!(into("/ci/runner.md").as_deref(), Some("/notes/ci.md"), "CI runner: a session states the switch");
-    assert_eq!(into("/services/search.md").as_deref(), Some("/services/search-upgrade.md"), "a stated upgrade");
+    assert_eq!(
+        into("/ci/runner.md").as_deref(),
+        Some("/notes/ci.md"),
+        "CI runner: a session states the switch"
+    );
+    assert_eq!(
+        into("/services/search.md").as_deref(),
+        Some("/services/search-upgrade.md"),
+        "a stated upgrade"
+    );
     let ci = report.memories.iter().find(|e| e.path.as_str() == "/notes/ci.md").expect("Jenkins kept");
     assert_eq!(ci.action, Action::Superseded, "a session says the CI switched to Jenkins");
     assert!(!ci.evidence.is_empty(), "the switch is cited");
@@ -260,7 +269,10 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     // checkout / search look-alikes.
     assert_eq!(report.unresolved.len(), 4, "{:#?}", report.unresolved);
     let asked = |a: &str, b: &str| {
-        report.unresolved.iter().any(|u| u.sources.iter().any(|s| s.as_str() == a) && u.sources.iter().any(|s| s.as_str() == b))
+        report
+            .unresolved
+            .iter()
+            .any(|u| u.sources.iter().any(|s| s.as_str() == a) && u.sources.iter().any(|s| s.as_str() == b))
     };
     assert!(asked("/notes/staging-db.md", "/infra/staging-db.md"));
     assert!(asked("/notes/billing-owner.md", "/team/billing-owner.md"));

@@ -635,8 +635,9 @@ mod tests {
         }];
         let memories = vec![Memory::new(MemoryPath::new("/a.md").unwrap(), "x", Timestamp(1))];
         let exact = exact::group(&memories);
-        let groups: Vec<NearGroup> =
-            (0..exact.groups.len()).map(|e| NearGroup { representative: e, members: vec![e], contained: vec![] }).collect();
+        let groups: Vec<NearGroup> = (0..exact.groups.len())
+            .map(|e| NearGroup { representative: e, members: vec![e], contained: vec![] })
+            .collect();
         let tokens = Tokens { tokenizer: "cl100k_base".into(), naive: 1, sent: 1, usage: Default::default() };
         let (out, report) = apply(&Decisions {
             memories: &memories,
@@ -659,7 +660,11 @@ mod tests {
         assert_eq!(report.patterns[0].support, 2);
         let ids: BTreeSet<String> = sessions.iter().map(|s| s.id.to_string()).collect();
         assert_eq!(report.patterns[0].session_hashes.iter().cloned().collect::<BTreeSet<_>>(), ids);
-        assert_eq!(report.patterns[0].sessions, vec!["one".to_owned(), "two".to_owned()], "the sessions' own ids");
+        assert_eq!(
+            report.patterns[0].sessions,
+            vec!["one".to_owned(), "two".to_owned()],
+            "the sessions' own ids"
+        );
         assert!(report.unresolved.is_empty());
     }
 }

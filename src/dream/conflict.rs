@@ -77,7 +77,11 @@ impl fmt::Display for SettleReason {
                 if values.is_empty() {
                     write!(f, "by recency: {winner} restates {loser} and is newer")
                 } else {
-                    write!(f, "by recency: only values differ ({}); {winner} is newer than {loser}", values.join(", "))
+                    write!(
+                        f,
+                        "by recency: only values differ ({}); {winner} is newer than {loser}",
+                        values.join(", ")
+                    )
                 }
             }
         }
@@ -185,7 +189,11 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
         Some(s) => {
             let (w, l) = side(*s);
             if at(w) >= at(l) {
-                Verdict::Beats { winner: w, loser: l, reason: SettleReason::Cue { winner: path(w), loser: path(l) } }
+                Verdict::Beats {
+                    winner: w,
+                    loser: l,
+                    reason: SettleReason::Cue { winner: path(w), loser: path(l) },
+                }
             } else {
                 Verdict::Open(OpenReason::ConflictingCues)
             }
@@ -193,7 +201,11 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
         None if ua.updated_at == ub.updated_at => Verdict::Open(OpenReason::NoEvidence),
         None => {
             let (w, l) = if ua.updated_at > ub.updated_at { (a, b) } else { (b, a) };
-            let changes = if w == b { changes.clone() } else { changes.iter().map(|(x, y)| (y.clone(), x.clone())).collect() };
+            let changes = if w == b {
+                changes.clone()
+            } else {
+                changes.iter().map(|(x, y)| (y.clone(), x.clone())).collect()
+            };
             let reason = SettleReason::Recency { winner: path(w), loser: path(l), changes };
             Verdict::Beats { winner: w, loser: l, reason }
         }
@@ -204,7 +216,8 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
 pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     let mut beats: BTreeMap<usize, BTreeMap<usize, SettleReason>> = BTreeMap::new();
     let mut open: Vec<(usize, usize, OpenReason, bool)> = Vec::new();
-    let closeness: BTreeMap<(usize, usize), f32> = unsettled.iter().map(|p| ((p.a, p.b), p.similarity)).collect();
+    let closeness: BTreeMap<(usize, usize), f32> =
+        unsettled.iter().map(|p| ((p.a, p.b), p.similarity)).collect();
     for pair in unsettled {
         let value = matches!(pair.relation, Relation::ValueChange { .. });
         match decide(units, pair) {
@@ -214,9 +227,7 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
             Verdict::Open(why) => open.push((pair.a, pair.b, why, value)),
         }
     }
-    let similarity = |a: usize, b: usize| {
-        closeness.get(&(a.min(b), a.max(b))).copied().unwrap_or(0.0)
-    };
+    let similarity = |a: usize, b: usize| closeness.get(&(a.min(b), a.max(b))).copied().unwrap_or(0.0);
     // A loser claimed by two winners is ambiguous: leave all of it open.
     let mut direct: BTreeMap<usize, (usize, SettleReason)> = BTreeMap::new();
     for (loser, winners) in beats {
@@ -333,7 +344,10 @@ pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) 
     }
     let clusters = by_root
         .into_values()
-        .map(|(groups, why)| OpenCluster { groups: groups.into_iter().collect(), why: why.into_iter().cloned().collect() })
+        .map(|(groups, why)| OpenCluster {
+            groups: groups.into_iter().collect(),
+            why: why.into_iter().cloned().collect(),
+        })
         .collect();
     Clusters { clusters, not_asked }
 }
@@ -351,7 +365,12 @@ mod tests {
     }
 
     fn change(a: usize, b: usize, cue: Option<Side>) -> Unsettled {
-        Unsettled { a, b, relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue }, similarity: 0.9 }
+        Unsettled {
+            a,
+            b,
+            relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue },
+            similarity: 0.9,
+        }
     }
 
     #[test]
@@ -373,7 +392,10 @@ mod tests {
         assert_eq!(winners, vec![(0, 2), (1, 2)]);
         assert!(out.settled[0].reason.to_string().starts_with("by recency"));
         let out = resolve(&units(&p, &[1, 1, 1]), &[change(0, 1, None), change(1, 2, None)]);
-        assert_eq!(out.strong.clusters, vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]);
+        assert_eq!(
+            out.strong.clusters,
+            vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]
+        );
     }
 
     #[test]

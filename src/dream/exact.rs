@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::text::exact_key;
 use crate::memory::{ContentHash, Memory};
+use crate::text::exact_key;
 
 /// A set of input memories with the same normalised content.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -331,7 +331,8 @@ impl Dream {
         // 2. Near duplicates: analyse and embed one text per exact group.
         let rep_texts: Vec<&str> =
             exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
-        let documents: Vec<Document> = rep_texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
+        let documents: Vec<Document> =
+            rep_texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
         let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         let index =
@@ -350,7 +351,8 @@ impl Dream {
         }
         // Pattern memories of an earlier dream belong to stage 4, which
         // derives them again from the sessions: never merged or asked about.
-        let is_pattern = |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
+        let is_pattern =
+            |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
         step("near", 0, pairs.len())?;
@@ -439,9 +441,15 @@ impl Dream {
             if round == 0 {
                 // Occurrences the pattern stage could not group for certain:
                 // `pattern` questions, asked with the first round.
-                let candidates: Vec<plan::PatternCandidate> = found.candidates.iter().map(|c| c.to_plan()).collect();
+                let candidates: Vec<plan::PatternCandidate> =
+                    found.candidates.iter().map(|c| c.to_plan()).collect();
                 let patterns = plan::pattern_questions(&candidates, &sessions, &opts.instructions)?;
-                open.extend(patterns.questions.iter().map(|_| conflict::OpenCluster { groups: Vec::new(), why: Vec::new() }));
+                open.extend(
+                    patterns
+                        .questions
+                        .iter()
+                        .map(|_| conflict::OpenCluster { groups: Vec::new(), why: Vec::new() }),
+                );
                 planned.questions.extend(patterns.questions);
                 planned.raw.extend(patterns.raw);
                 planned.secrets.extend(patterns.secrets);

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::Thresholds;
 use crate::index::CandidatePair;
-use crate::text::{Document, DistinctProof, Lexicon, OpenReason, Relation, Side, compare};
+use crate::text::{DistinctProof, Document, Lexicon, OpenReason, Relation, Side, compare};
 
 /// How stage 2 judges a candidate pair: the wording's verdict, and for a
 /// pair it leaves open that shares little wording, the embedding's: far
@@ -72,7 +72,10 @@ pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
         .flat_map_iter(|list| {
             let sets = &sets;
             list.iter().enumerate().flat_map(move |(x, &a)| {
-                list[x + 1..].iter().filter(move |&&b| shares_rare_words(&sets[a], &sets[b])).map(move |&b| (a, b))
+                list[x + 1..]
+                    .iter()
+                    .filter(move |&&b| shares_rare_words(&sets[a], &sets[b]))
+                    .map(move |&b| (a, b))
             })
         })
         .collect();
@@ -117,7 +120,9 @@ fn words_below(documents: &[Document], max_df: usize) -> Vec<BTreeSet<&str>> {
             *df.entry(w).or_insert(0) += 1;
         }
     }
-    sets.into_iter().map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= max_df)).collect()).collect()
+    sets.into_iter()
+        .map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= max_df)).collect())
+        .collect()
 }
 
 /// Whether two sets of rare words share at least [`MIN_BLOCK_SHARED`].
@@ -171,12 +176,19 @@ pub struct NearOutput {
 
 /// Clusters stage-1 groups given their documents and the candidate pairs
 /// (ids = stage-1 group indexes).
-pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thresholds, lexicon: &Lexicon) -> NearOutput {
+pub fn cluster(
+    documents: &[Document],
+    pairs: &[CandidatePair],
+    thresholds: &Thresholds,
+    lexicon: &Lexicon,
+) -> NearOutput {
     let subjects = subject_words(documents);
     let related = |a: usize, b: usize| subjects[a].intersection(&subjects[b]).next().is_some();
     let relations: Vec<Relation> = pairs
         .par_iter()
-        .map(|p| judge(&documents[p.a], &documents[p.b], p.similarity, related(p.a, p.b), thresholds, lexicon))
+        .map(|p| {
+            judge(&documents[p.a], &documents[p.b], p.similarity, related(p.a, p.b), thresholds, lexicon)
+        })
         .collect();
     let n = documents.len();
     let mut uf = UnionFind::new(n);
@@ -197,7 +209,11 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
     let mut groups: Vec<NearGroup> = Vec::new();
     for members in components.into_values() {
         if members.len() == 1 {
-            groups.push(NearGroup { members: members.clone(), representative: members[0], contained: Vec::new() });
+            groups.push(NearGroup {
+                members: members.clone(),
+                representative: members[0],
+                contained: Vec::new(),
+            });
             continue;
         }
         groups.extend(cover(documents, members, lexicon));
@@ -224,7 +240,14 @@ pub fn cluster(documents: &[Document], pairs: &[CandidatePair], thresholds: &Thr
             } else if (ra, rb) == (p.b, p.a) {
                 r.flipped()
             } else {
-                match judge(&documents[ra], &documents[rb], p.similarity, related(ra, rb), thresholds, lexicon) {
+                match judge(
+                    &documents[ra],
+                    &documents[rb],
+                    p.similarity,
+                    related(ra, rb),
+                    thresholds,
+                    lexicon,
+                ) {
                     // The kept texts merge or look distinct although members
                     // do not: a person should look.
                     settled if settled.merges() || matches!(settled, Relation::Distinct(_)) => {
@@ -337,7 +360,8 @@ mod tests {
             "The port is 5433. Billing owns it.",
             "The port is 5433. Search owns it.",
         ]);
-        let out = cluster(&d, &[pair(0, 1), pair(0, 2), pair(1, 2)], &Thresholds::MINILM, &Lexicon::default());
+        let out =
+            cluster(&d, &[pair(0, 1), pair(0, 2), pair(1, 2)], &Thresholds::MINILM, &Lexicon::default());
         assert_eq!(out.groups.len(), 2);
         assert!(out.groups.iter().all(|g| !(g.members.contains(&1) && g.members.contains(&2))));
         assert!(out.groups.iter().any(|g| g.contained == vec![0]));
@@ -352,7 +376,10 @@ mod tests {
             judge(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),
             Relation::Distinct(DistinctProof::DifferentTopics)
         );
-        assert_eq!(judge(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l), Relation::Open(OpenReason::Reworded));
+        assert_eq!(
+            judge(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l),
+            Relation::Open(OpenReason::Reworded)
+        );
         // Sharing a subject's name, a rewording is a question however far apart.
         assert_eq!(judge(&d[0], &d[1], 0.0, true, &t, &l), Relation::Open(OpenReason::Reworded));
     }

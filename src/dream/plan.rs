@@ -26,12 +26,12 @@ use rayon::prelude::*;
 use tiktoken_rs::CoreBPE;
 
 use super::DreamError;
-use crate::text::normalize::analyse;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
 use crate::resolve::redact::{Secrets, redact_question};
 use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};
+use crate::text::normalize::analyse;
 
 /// The tokenizer used for both token counts.
 pub const TOKENIZER: &str = "cl100k_base";

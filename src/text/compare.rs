@@ -166,17 +166,25 @@ impl fmt::Display for DistinctProof {
 impl fmt::Display for OpenReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenReason::WordOrder => f.write_str("the same words in another order (roles or preference may be reversed)"),
+            OpenReason::WordOrder => {
+                f.write_str("the same words in another order (roles or preference may be reversed)")
+            }
             OpenReason::Negation => f.write_str("one negates what the other states"),
-            OpenReason::Added { words, .. } => write!(f, "one adds \"{words}\", which may narrow or change the claim"),
+            OpenReason::Added { words, .. } => {
+                write!(f, "one adds \"{words}\", which may narrow or change the claim")
+            }
             OpenReason::Replaced { a, b } => write!(f, "\"{a}\" where the other says \"{b}\""),
             OpenReason::Reworded => f.write_str("worded differently: maybe the same fact, maybe not"),
             OpenReason::StatedChange { from, to, .. } => {
                 write!(f, "one states a change from \"{from}\" to \"{to}\", which the other still holds")
             }
             OpenReason::PartChanged => f.write_str("they share some facts; others differ or changed"),
-            OpenReason::NoEvidence => f.write_str("the same subject with another value, and nothing tells which is newer"),
-            OpenReason::ConflictingCues => f.write_str("update cues disagree with the timestamps or with each other"),
+            OpenReason::NoEvidence => {
+                f.write_str("the same subject with another value, and nothing tells which is newer")
+            }
+            OpenReason::ConflictingCues => {
+                f.write_str("update cues disagree with the timestamps or with each other")
+            }
         }
     }
 }
@@ -249,7 +257,10 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
         let cue = if cues.len() == 1 { cues.into_iter().next() } else { None };
         Relation::ValueChange { changes, cue }
     } else if shared == 0 && relations.iter().any(|r| matches!(r, Relation::Distinct(_))) {
-        relations.into_iter().find(|r| matches!(r, Relation::Distinct(_))).unwrap_or(Relation::Open(OpenReason::PartChanged))
+        relations
+            .into_iter()
+            .find(|r| matches!(r, Relation::Distinct(_)))
+            .unwrap_or(Relation::Open(OpenReason::PartChanged))
     } else if shared > 0 || !relations.is_empty() {
         Relation::Open(OpenReason::PartChanged)
     } else {
@@ -261,9 +272,10 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
 /// `narrow` has every fact of `wide`: contained if it says enough and the
 /// scopes agree, else a question.
 fn contained(narrow: &Document, wide: &Document, wider: Side) -> Relation {
-    let scoped_elsewhere = narrow.facts.iter().any(|f| {
-        wide.facts.iter().any(|w| w.key() == f.key() && !w.scope.is_empty() && w.scope != f.scope)
-    });
+    let scoped_elsewhere = narrow
+        .facts
+        .iter()
+        .any(|f| wide.facts.iter().any(|w| w.key() == f.key() && !w.scope.is_empty() && w.scope != f.scope));
     if narrow.word_count() < MIN_CONTAINED_WORDS || scoped_elsewhere {
         let words = wide.facts.iter().filter(|w| !narrow.facts.iter().any(|f| f.key() == w.key()));
         let words = words.map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
@@ -297,9 +309,9 @@ fn with_stated_change(relation: Relation, a: &Document, b: &Document, lexicon: &
                 .filter(|w| *w != from && *w != to && !matches!(*w, "from" | "to" | "instead" | "of"))
                 .collect();
             let about_old = old.facts.len() == 1
-                && rest
-                    .iter()
-                    .all(|w| old_words.contains(w) || lexicon.cues.contains(*w) || lexicon.auxiliaries.contains(*w));
+                && rest.iter().all(|w| {
+                    old_words.contains(w) || lexicon.cues.contains(*w) || lexicon.auxiliaries.contains(*w)
+                });
             if about_old {
                 let change = match side {
                     Side::A => (to.clone(), from.clone()),
@@ -472,7 +484,10 @@ mod tests {
 
     #[test]
     fn only_meaning_preserving_edits_are_the_same() {
-        assert_eq!(rel("The staging DB listens on port 5433.", "staging database listens on port 5433"), Relation::Same);
+        assert_eq!(
+            rel("The staging DB listens on port 5433.", "staging database listens on port 5433"),
+            Relation::Same
+        );
         assert_eq!(rel("Please don't deploy on Fridays!", "Do not deploy on Fridays."), Relation::Same);
         assert_eq!(rel("Request timeout: 30 seconds", "request timeout: 30s"), Relation::Same);
     }
@@ -480,8 +495,14 @@ mod tests {
     #[test]
     fn the_issue_cases_are_never_merged() {
         // Word order and roles.
-        assert_eq!(rel("Use tabs, not spaces.", "Use spaces, not tabs."), Relation::Open(OpenReason::WordOrder));
-        assert_eq!(rel("Prefer pnpm over npm.", "Prefer npm over pnpm."), Relation::Open(OpenReason::WordOrder));
+        assert_eq!(
+            rel("Use tabs, not spaces.", "Use spaces, not tabs."),
+            Relation::Open(OpenReason::WordOrder)
+        );
+        assert_eq!(
+            rel("Prefer pnpm over npm.", "Prefer npm over pnpm."),
+            Relation::Open(OpenReason::WordOrder)
+        );
         // Prepositions and modifiers.
         assert!(is_open(&rel("Run migrations after the deploy.", "Run migrations before the deploy.")));
         assert!(is_open(&rel("The auth service uses JWT.", "The auth library uses JWT.")));
@@ -508,9 +529,15 @@ mod tests {
         );
         assert_eq!(
             rel("We deploy on Fridays", "We now deploy on Thursdays"),
-            Relation::ValueChange { changes: vec![("fridays".into(), "thursdays".into())], cue: Some(Side::B) }
+            Relation::ValueChange {
+                changes: vec![("fridays".into(), "thursdays".into())],
+                cue: Some(Side::B)
+            }
         );
-        assert_eq!(rel("We deploy on Fridays", "We do not deploy on Fridays"), Relation::Open(OpenReason::Negation));
+        assert_eq!(
+            rel("We deploy on Fridays", "We do not deploy on Fridays"),
+            Relation::Open(OpenReason::Negation)
+        );
         assert_eq!(
             rel("We deploy on Fridays", "We no longer deploy on Fridays"),
             Relation::ValueChange { changes: vec![], cue: Some(Side::B) }
@@ -518,11 +545,17 @@ mod tests {
         assert!(matches!(rel("staging port is 5433", "production port is 5432"), Relation::Distinct(_)));
         // A stated change about exactly the other text's subject.
         assert_eq!(
-            rel("The search service runs on Python 3.11.", "The search service was upgraded from Python 3.11 to 3.12."),
+            rel(
+                "The search service runs on Python 3.11.",
+                "The search service was upgraded from Python 3.11 to 3.12."
+            ),
             Relation::ValueChange { changes: vec![("3.11".into(), "3.12".into())], cue: Some(Side::B) }
         );
         assert!(matches!(
-            rel("The checkout service runs on Python 3.11.", "The search service was upgraded from Python 3.11 to 3.12."),
+            rel(
+                "The checkout service runs on Python 3.11.",
+                "The search service was upgraded from Python 3.11 to 3.12."
+            ),
             Relation::Open(OpenReason::StatedChange { side: Side::B, .. })
         ));
     }
@@ -556,9 +589,33 @@ mod tests {
 
     /// Words that steer the rules.
     const VOCABULARY: &[&str] = &[
-        "from", "to", "instead", "of", "now", "no", "longer", "not", "billing", "search", "port", "staging",
-        "production", "5432", "5433", "3.11", "friday", "monday", "enabled", "disabled", "the", "uses", "priya", ".",
-        "\n", "# h", "- ",
+        "from",
+        "to",
+        "instead",
+        "of",
+        "now",
+        "no",
+        "longer",
+        "not",
+        "billing",
+        "search",
+        "port",
+        "staging",
+        "production",
+        "5432",
+        "5433",
+        "3.11",
+        "friday",
+        "monday",
+        "enabled",
+        "disabled",
+        "the",
+        "uses",
+        "priya",
+        ".",
+        "\n",
+        "# h",
+        "- ",
     ];
 
     proptest::proptest! {

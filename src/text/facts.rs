@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn sentences_bullets_and_headings() {
         let doc = "# Billing\n\n- Runs Python 3.11. Deploys on Fridays.\n- Owner: Priya\n\n1. e.g. this stays whole";
-        assert_eq!(facts(doc), ["Runs Python 3.11.", "Deploys on Fridays.", "Owner: Priya", "e.g. this stays whole"]);
+        assert_eq!(
+            facts(doc),
+            ["Runs Python 3.11.", "Deploys on Fridays.", "Owner: Priya", "e.g. this stays whole"]
+        );
         let parsed = Document::parse(doc, &Lexicon::default());
         assert_eq!(join(&parsed.facts[0].scope), "billing");
     }

@@ -120,7 +120,10 @@ impl Lexicon {
                     let from = checked(list, from)?;
                     let to: Vec<String> = to.split_whitespace().map(str::to_owned).collect();
                     if to.is_empty() {
-                        return Err(LexiconError::Entry { list, message: format!("{from:?} maps to nothing") });
+                        return Err(LexiconError::Entry {
+                            list,
+                            message: format!("{from:?} maps to nothing"),
+                        });
                     }
                     Ok((from, to))
                 })

@@ -119,7 +119,8 @@ fn kind_of(word: &str, lexicon: &Lexicon) -> Kind {
 }
 
 fn is_number(word: &str) -> bool {
-    word.chars().next().is_some_and(|c| c.is_ascii_digit()) && word.chars().all(|c| c.is_ascii_digit() || c == '.')
+    word.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && word.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 /// `v2.4.1`, `1.2.0-rc1`, `3.11`: digits first (or `v` then a digit).
@@ -149,9 +150,15 @@ pub fn raw_words(text: &str) -> Vec<String> {
         let next_alnum = next.is_some_and(char::is_alphanumeric);
         if c.is_alphanumeric() || c == '%' {
             current.push(c);
-        } else if c == ',' && current.chars().last().is_some_and(|p| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()) {
+        } else if c == ','
+            && current.chars().last().is_some_and(|p| p.is_ascii_digit())
+            && next.is_some_and(|n| n.is_ascii_digit())
+        {
             // 1,000: a thousands separator.
-        } else if matches!(c, '.' | '-' | '_' | '/' | ':' | '@' | '+' | '#') && !current.is_empty() && next_alnum {
+        } else if matches!(c, '.' | '-' | '_' | '/' | ':' | '@' | '+' | '#')
+            && !current.is_empty()
+            && next_alnum
+        {
             current.push(c);
         } else if c == '\'' || c == '\u{2019}' {
             let after = chars.get(i + 2).copied();
@@ -205,7 +212,16 @@ mod tests {
         let kinds: Vec<Kind> = w.iter().map(|w| w.kind).collect();
         assert_eq!(
             kinds,
-            [Kind::Word, Kind::Word, Kind::Negation, Kind::Word, Kind::Word, Kind::Date, Kind::Word, Kind::Version]
+            [
+                Kind::Word,
+                Kind::Word,
+                Kind::Negation,
+                Kind::Word,
+                Kind::Word,
+                Kind::Date,
+                Kind::Word,
+                Kind::Version
+            ]
         );
         assert_ne!(texts("Use tabs, not spaces."), texts("Use spaces, not tabs."));
         let not_only = words("not only tabs", &Lexicon::default());

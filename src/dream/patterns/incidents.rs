@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::text::normalize::error_signature;
 use super::lexicon::{Lexicon, words};
 use super::statements::{Statement, StatementKind, Terms, remark, statements};
 use crate::session::{Excerpt, Role, Session, Turn};
+use crate::text::normalize::error_signature;
 
 /// A correction joins the failure before it when it comes within this many
 /// turns of the failing result, before any other user text.

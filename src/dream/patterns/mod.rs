@@ -43,11 +43,11 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
-use crate::text::normalize::slug;
 use crate::embed::{EmbedError, Embedder, cosine};
 use crate::memory::Timestamp;
 use crate::report::PatternKind;
 use crate::session::{Excerpt, Session, SessionId};
+use crate::text::normalize::slug;
 use group::{IncidentVectors, Link, Sets, Thresholds};
 use incidents::{Incident, Said};
 pub use lexicon::{Lexicon, LexiconError};
