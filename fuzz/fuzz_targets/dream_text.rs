@@ -1,23 +1,25 @@
-//! Fuzzes the dream's text analysis on arbitrary pairs of texts: no panic;
-//! the lexical comparison is symmetric; the exact key is idempotent on case;
-//! error signatures and pattern slugs always make valid memory paths.
+//! Fuzzes the text analysis on arbitrary pairs of texts: no panic; the
+//! certain-or-ask comparison is symmetric and never merges texts whose word
+//! sequences differ beyond the lexicon's edits unless one contains the
+//! other's facts; the exact key is idempotent; error signatures and pattern
+//! slugs always make valid memory paths.
 #![no_main]
 
-use dreamwork::dream::near::{Relation, Side, compare};
-use dreamwork::dream::normalize::{analyse, error_signature, exact_key, slug};
 use dreamwork::memory::MemoryPath;
+use dreamwork::text::normalize::{error_signature, exact_key, slug};
+use dreamwork::text::{Document, Lexicon, Relation, compare};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|pair: (String, String)| {
-    let (a, b) = (analyse(&pair.0), analyse(&pair.1));
-    let ab = compare(&a, &b);
-    let ba = compare(&b, &a);
-    let flipped = match ab {
-        Relation::Subsumes { wider: Side::A } => Relation::Subsumes { wider: Side::B },
-        Relation::Subsumes { wider: Side::B } => Relation::Subsumes { wider: Side::A },
-        other => other,
-    };
-    assert_eq!(flipped, ba, "compare must be symmetric");
+    let lexicon = Lexicon::default();
+    let (a, b) = (Document::parse(&pair.0, &lexicon), Document::parse(&pair.1, &lexicon));
+    let ab = compare(&a, &b, &lexicon);
+    let ba = compare(&b, &a, &lexicon);
+    assert_eq!(ab.clone().flipped(), ba, "compare must be symmetric");
+    if ab == Relation::Same {
+        let keys = |d: &Document| d.facts.iter().map(|f| f.key()).collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(keys(&a), keys(&b), "the same facts, or no merge");
+    }
     assert_eq!(exact_key(&exact_key(&pair.0)), exact_key(&pair.0), "exact key must be idempotent");
     let sig = error_signature(&pair.1);
     assert!(sig.chars().count() <= 160);
