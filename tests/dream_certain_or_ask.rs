@@ -29,7 +29,7 @@ fn dream(memories: &[(&'static str, &str, i64)]) -> DreamOutput {
         .collect();
     let input = DreamInput { memories, sessions: Vec::new() };
     Dream::new(DreamOptions::default())
-        .run(input, &LexicalEmbedder::default(), &mut LocalResolver, &Silent, &CancelToken::new())
+        .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
         .expect("the dream runs")
 }
 

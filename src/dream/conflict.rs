@@ -302,12 +302,15 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     ConflictOutput { settled, strong, weak, templates }
 }
 
+/// A pair of groups in [`clusters`]: its closest similarity and its reasons.
+type Joined<'a> = (f32, BTreeSet<&'a OpenReason>);
+
 /// Clusters of `edges` after mapping each end through `carrier`: pairs are
 /// joined closest first (then by groups), while the joined cluster holds at
 /// most [`MAX_CLUSTER_GROUPS`] groups; in order of their smallest group,
 /// each with the distinct reasons of its pairs.
 pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) -> Clusters {
-    let mut mapped: BTreeMap<(usize, usize), (f32, BTreeSet<&OpenReason>)> = BTreeMap::new();
+    let mut mapped: BTreeMap<(usize, usize), Joined<'_>> = BTreeMap::new();
     for e in edges {
         let (a, b) = (carrier(e.a), carrier(e.b));
         if a != b {
@@ -316,7 +319,7 @@ pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) 
             entry.1.insert(&e.why);
         }
     }
-    let mut order: Vec<(&(usize, usize), &(f32, BTreeSet<&OpenReason>))> = mapped.iter().collect();
+    let mut order: Vec<(&(usize, usize), &Joined<'_>)> = mapped.iter().collect();
     order.sort_by(|x, y| y.1.0.total_cmp(&x.1.0).then(x.0.cmp(y.0)));
     let mut uf = UnionFind::new(n);
     let mut size: BTreeMap<usize, usize> = BTreeMap::new();

@@ -3,7 +3,7 @@
 //! Candidates come from the embedding index (each memory's nearest
 //! neighbours above a similarity floor) and from lexical blocking (pairs
 //! sharing rare words). Each candidate is judged by
-//! [`text::compare`](crate::text::compare): two memories merge only when the
+//! [`text::compare`](crate::text::compare()): two memories merge only when the
 //! wording proves it ([`Relation::Same`]: the same facts in the same words,
 //! up to the lexicon's meaning-preserving edits; [`Relation::Contains`]:
 //! every fact of one stated word for word in the other). A pair the wording

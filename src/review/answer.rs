@@ -3,7 +3,7 @@
 //!
 //! - keep member *i*: one output at *i*'s path with *i*'s text, standing for
 //!   every member; `superseded` when some other member is older and states
-//!   another value (anything but the same facts by [`compare`]), else
+//!   another value (anything but the same facts by [`compare`](crate::text::compare())), else
 //!   `merged`;
 //! - keep all: one `kept` output per member;
 //! - write a text (in the editor, starting from member *i*): one output at

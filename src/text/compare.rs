@@ -1,6 +1,6 @@
 //! Certain or ask: how two texts relate, and whether that is proved.
 //!
-//! Two texts are compared as word sequences ([`words`](super::words)), fact
+//! Two texts are compared as word sequences ([`words`](super::words())), fact
 //! by fact ([`Document`]). Only three outcomes are settled by the wording
 //! alone, each on proof:
 //! - [`Relation::Same`]: every fact of each is worded identically in the
