@@ -4,7 +4,7 @@
 //! achieve through the contract, and the tokens it would cost.
 //!
 //! ```text
-//! cargo run --release --example resolve_quality -- [--facts N] [--sessions N] [--seed S]
+//! cargo run --release --example resolve_quality -- [--embedder minilm|lexical] [--facts N] [--sessions N] [--seed S]
 //! ```
 //!
 //! The oracle groups each cluster's members by the fact they state: a group
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use corpus::{Corpus, Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput};
-use dreamwork::embed::LexicalEmbedder;
+use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::{
     Answer, Asking, Output, OutputAction, Question, QuestionKind, Reply, ResolveError, Resolver, Watch,
@@ -89,7 +89,19 @@ fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
+#[cfg(feature = "minilm")]
+fn load(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
+    dreamwork::embed::load_embedder(choice, &dreamwork::embed::MiniLmOptions::default())
+}
+
+#[cfg(not(feature = "minilm"))]
+fn load(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
+    dreamwork::embed::load_embedder(choice)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let choice: EmbedderChoice = arg("--embedder").unwrap_or_else(|| "minilm".into()).parse()?;
+    let embedder = load(choice)?;
     let facts: usize = arg("--facts").map_or(Ok(620), |s| s.parse())?;
     let sessions: usize = arg("--sessions").map_or(Ok(100), |s| s.parse())?;
     let seed: u64 = arg("--seed").map_or(Ok(42), |s| s.parse())?;
@@ -97,16 +109,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let oracle = Oracle { corpus: &corpus };
     let mut asking = Asking::new(&oracle);
-    let out = Dream::default().run_asking(
-        input,
-        &LexicalEmbedder::default(),
-        &mut asking,
-        &Silent,
-        &CancelToken::new(),
-    )?;
+    let out =
+        Dream::default().run_asking(input, embedder.as_ref(), &mut asking, &Silent, &CancelToken::new())?;
     let stats = asking.stats().clone();
     println!(
-        "seed {seed}: {} memories, {} sessions; {} questions asked, {} sent ({} tokens), {} left open after the answers\n",
+        "{} seed {seed}: {} memories, {} sessions; {} questions asked, {} sent ({} tokens), {} left open after the answers\n",
+        embedder.model_id(),
         corpus.memories.len(),
         corpus.sessions.len(),
         stats.asked,
