@@ -454,6 +454,11 @@ fn add_answered_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>
 }
 
 /// The patterns the device found (stage 4): one memory each.
+/// Whether `m` is an input memory carried over byte for byte.
+fn kept_as_input(inputs: &[Memory], m: &Memory) -> bool {
+    inputs.binary_search_by(|x| x.path.cmp(&m.path)).is_ok_and(|i| inputs[i] == *m)
+}
+
 fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
     let mut entries = Vec::new();
     let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
@@ -478,7 +483,7 @@ fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<
                 }
                 // A pattern from an earlier dream at the same path, kept as it
                 // was: the new one replaces it and names it as a source.
-                Some(i) if out[i].1.action == Action::Kept && out[i].1.reason == "unchanged" => {
+                Some(i) if out[i].1.action == Action::Kept && kept_as_input(d.memories, &out[i].0) => {
                     absorbed = Some(out.remove(i));
                     path = Some(candidate);
                     break;
