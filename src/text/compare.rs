@@ -348,6 +348,9 @@ pub fn share(a: &[Word], b: &[Word]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
+    if a.len().saturating_mul(b.len()) > MAX_ALIGNED_CELLS {
+        return if a.iter().map(|w| &w.text).eq(b.iter().map(|w| &w.text)) { 1.0 } else { 0.0 };
+    }
     let lcs = lcs_table(a, b)[0][0];
     2.0 * lcs as f64 / (a.len() + b.len()) as f64
 }
@@ -401,6 +404,12 @@ pub fn compare_facts(a: &Fact, b: &Fact, lexicon: &Lexicon) -> Relation {
     relation
 }
 
+/// Largest alignment (words of one fact times words of the other) worked
+/// out word by word. Longer facts — a minified blob on one line — are
+/// compared whole: identical, the same words in another order, or a
+/// question; never aligned in quadratic memory.
+pub const MAX_ALIGNED_CELLS: usize = 4_000_000;
+
 /// How word sequence `a` relates to `b`.
 pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
     if a.iter().map(|w| &w.text).eq(b.iter().map(|w| &w.text)) {
@@ -412,6 +421,9 @@ pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
     sorted_b.sort_unstable();
     if sorted_a == sorted_b {
         return Relation::Open(OpenReason::WordOrder);
+    }
+    if a.len().saturating_mul(b.len()) > MAX_ALIGNED_CELLS {
+        return Relation::Open(OpenReason::Reworded);
     }
     let is_cue = |ws: &[Word]| {
         !ws.is_empty()
@@ -574,6 +586,16 @@ mod tests {
         let partly = "Billing runs Python 3.12. Billing deploys on Fridays.";
         assert_eq!(rel(plain, partly), Relation::Open(OpenReason::PartChanged));
         assert_eq!(rel("Use tabs.", "Use tabs."), Relation::Same);
+    }
+
+    #[test]
+    fn huge_facts_are_compared_whole() {
+        let l = Lexicon::default();
+        let blob = |x: &str| (0..3000).map(|i| format!("{x}{i}")).collect::<Vec<_>>().join(" ");
+        let (a, b) = (Document::parse(&blob("k"), &l), Document::parse(&blob("v"), &l));
+        assert_eq!(compare(&a, &b, &l), Relation::Open(OpenReason::Reworded));
+        assert_eq!(compare(&a, &a.clone(), &l), Relation::Same);
+        assert_eq!(share(&a.facts[0].words, &a.facts[0].words), 1.0);
     }
 
     #[test]
