@@ -17,7 +17,9 @@ fuzz_target!(|pair: (String, String)| {
     let ba = compare(&b, &a, &lexicon);
     assert_eq!(ab.clone().flipped(), ba, "compare must be symmetric");
     if ab == Relation::Same {
-        let keys = |d: &Document| d.facts.iter().map(|f| f.key()).collect::<std::collections::BTreeSet<_>>();
+        let keys = |d: &Document| {
+            d.facts.iter().map(|f| f.key().to_owned()).collect::<std::collections::BTreeSet<_>>()
+        };
         assert_eq!(keys(&a), keys(&b), "the same facts, or no merge");
     }
     assert_eq!(exact_key(&exact_key(&pair.0)), exact_key(&pair.0), "exact key must be idempotent");

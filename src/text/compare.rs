@@ -203,7 +203,9 @@ pub const RELATED_SHARE: f64 = 0.5;
 /// Symmetric: `compare(b, a)` is `compare(a, b).flipped()` (the pair is
 /// judged in a canonical order, so alignment ties cannot tell the sides apart).
 pub fn compare(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
-    let key = |d: &Document| d.facts.iter().map(Fact::key).collect::<Vec<_>>();
+    fn key(d: &Document) -> Vec<&str> {
+        d.facts.iter().map(Fact::key).collect()
+    }
     if key(a) <= key(b) { compare_ordered(a, b, lexicon) } else { compare_ordered(b, a, lexicon).flipped() }
 }
 
@@ -217,10 +219,10 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
         let relation = compare_facts(&a.facts[0], &b.facts[0], lexicon);
         return with_stated_change(relation, a, b, lexicon);
     }
-    let keys_a: BTreeSet<String> = a.facts.iter().map(Fact::key).collect();
-    let keys_b: BTreeSet<String> = b.facts.iter().map(Fact::key).collect();
-    let only_a: Vec<&Fact> = a.facts.iter().filter(|f| !keys_b.contains(&f.key())).collect();
-    let only_b: Vec<&Fact> = b.facts.iter().filter(|f| !keys_a.contains(&f.key())).collect();
+    let keys_a: BTreeSet<&str> = a.facts.iter().map(Fact::key).collect();
+    let keys_b: BTreeSet<&str> = b.facts.iter().map(Fact::key).collect();
+    let only_a: Vec<&Fact> = a.facts.iter().filter(|f| !keys_b.contains(f.key())).collect();
+    let only_b: Vec<&Fact> = b.facts.iter().filter(|f| !keys_a.contains(f.key())).collect();
     let shared = keys_a.intersection(&keys_b).count();
     match (only_a.is_empty(), only_b.is_empty()) {
         (true, true) => return Relation::Same,

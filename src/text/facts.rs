@@ -15,12 +15,14 @@ pub struct Fact {
     pub words: Vec<Word>,
     /// The words of the heading it sits under, if any.
     pub scope: Vec<Word>,
+    /// Its words joined by spaces (see [`Fact::key`]).
+    key: String,
 }
 
 impl Fact {
     /// The fact's words joined by spaces: equal keys mean the same wording.
-    pub fn key(&self) -> String {
-        join(&self.words)
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -45,7 +47,8 @@ impl Document {
         let push = |raw: &str, scope: &[Word], facts: &mut Vec<Fact>| {
             let ws = words(raw, lexicon);
             if !ws.is_empty() {
-                facts.push(Fact { text: raw.trim().to_owned(), words: ws, scope: scope.to_vec() });
+                let key = join(&ws);
+                facts.push(Fact { text: raw.trim().to_owned(), words: ws, scope: scope.to_vec(), key });
             }
         };
         for line in text.lines() {
