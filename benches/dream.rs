@@ -92,7 +92,7 @@ fn bench_dream(c: &mut Criterion) {
     let mut group = c.benchmark_group("dream");
     group.sample_size(10);
     for facts in sizes() {
-        let corpus = generate(Spec { seed: 42, facts, sessions: 100 });
+        let corpus = generate(Spec { seed: 42, facts, sessions: 100, session_scale: 1 });
         let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
         let n = input.memories.len();
         let model = embedder();

@@ -154,7 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let facts: usize = arg("--facts").map_or(Ok(620), |s| s.parse())?;
     let sessions: usize = arg("--sessions").map_or(Ok(100), |s| s.parse())?;
     let seed: u64 = arg("--seed").map_or(Ok(42), |s| s.parse())?;
-    let corpus = generate(Spec { seed, facts, sessions });
+    let corpus = generate(Spec { seed, facts, sessions, session_scale: 1 });
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let embedder = Remembering { inner: load(choice)?, seen: Mutex::default() };
     let t = Instant::now();

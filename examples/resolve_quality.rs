@@ -4,8 +4,12 @@
 //! achieve through the contract, and the tokens it would cost.
 //!
 //! ```text
-//! cargo run --release --example resolve_quality -- [--embedder minilm|lexical] [--facts N] [--sessions N] [--seed S]
+//! cargo run --release --example resolve_quality -- [--embedder minilm|lexical] [--facts N] [--sessions N] [--seed S] [--session-scale K]
 //! ```
+//!
+//! `--session-scale K` gives each session K times the work (tool calls,
+//! file reads): 1 is about 9k tokens a session, 4 about 35k, the size of a
+//! long Claude Code session.
 //!
 //! The oracle groups each cluster's members by the fact they state: a group
 //! becomes one output at the member holding the current value (`kept` for
@@ -105,7 +109,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let facts: usize = arg("--facts").map_or(Ok(620), |s| s.parse())?;
     let sessions: usize = arg("--sessions").map_or(Ok(100), |s| s.parse())?;
     let seed: u64 = arg("--seed").map_or(Ok(42), |s| s.parse())?;
-    let corpus = generate(Spec { seed, facts, sessions });
+    let session_scale: usize = arg("--session-scale").map_or(Ok(1), |s| s.parse())?;
+    let corpus = generate(Spec { seed, facts, sessions, session_scale });
+    let session_tokens = dreamwork::dream::plan::naive_tokens(&[], &corpus.sessions)?;
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let oracle = Oracle { corpus: &corpus };
     let mut asking = Asking::new(&oracle);
@@ -113,10 +119,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Dream::default().run_asking(input, embedder.as_ref(), &mut asking, &Silent, &CancelToken::new())?;
     let stats = asking.stats().clone();
     println!(
-        "{} seed {seed}: {} memories, {} sessions; {} questions asked, {} sent ({} tokens), {} left open after the answers\n",
+        "{} seed {seed}: {} memories, {} sessions of {} tokens on average; {} questions asked, {} sent ({} tokens), {} left open after the answers\n",
         embedder.model_id(),
         corpus.memories.len(),
         corpus.sessions.len(),
+        session_tokens / corpus.sessions.len().max(1) as u64,
         stats.asked,
         stats.sent,
         stats.sent_tokens,

@@ -30,7 +30,7 @@
 use std::path::{Path, PathBuf};
 
 use dreamwork::dream::Thresholds;
-use dreamwork::dream::near::{judge, rare_words, shares_rare_words, subject_words};
+use dreamwork::dream::near::{blocking_keys, judge, subject_words};
 use dreamwork::dream::plan::count_tokens;
 use dreamwork::embed::{Embedder, LexicalEmbedder, VectorCache, VectorCacheWriter, cosine, embed_cached};
 use dreamwork::memory::ContentHash;
@@ -105,12 +105,12 @@ const APART: usize = 3;
 fn related(pairs: &[Pair], lexicon: &Lexicon) -> Vec<(bool, bool)> {
     let docs: Vec<Document> =
         pairs.iter().flat_map(|p| [Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon)]).collect();
-    let rare = rare_words(&docs);
+    let keys = blocking_keys(&docs, lexicon);
     let subjects = subject_words(&docs);
     (0..pairs.len())
         .map(|i| {
             let shared = subjects[2 * i].intersection(&subjects[2 * i + 1]).next().is_some();
-            (shares_rare_words(&rare[2 * i], &rare[2 * i + 1]), shared)
+            (keys[2 * i].pairs_with(&keys[2 * i + 1]), shared)
         })
         .collect()
 }

@@ -22,6 +22,9 @@
 //!   request, journaled with it, so a replay reports the same):
 //!   `{input_tokens, output_tokens, cache_creation_input_tokens,
 //!   cache_read_input_tokens}`;
+//! - `resolver`: `{name, model}` of the resolver asked (`local`, `exec`
+//!   with a hash of its command line, `anthropic` or `dreams` with the model,
+//!   `review`), as in the journal key;
 //! - `instructions`: the user's instructions to the resolver
 //!   (`--instructions`), absent when there were none — part of every
 //!   question, so what a re-run of the dream (`review`) needs.
@@ -53,6 +56,9 @@ pub struct Report {
     pub output: OutputSummary,
     /// The embedder's model id (thresholds depend on it).
     pub embedder: String,
+    /// The resolver asked the dream's questions.
+    #[serde(default)]
+    pub resolver: ResolverId,
     /// The user's instructions to the resolver (`--instructions`; part of
     /// every question, so a re-run that reproduces OUT needs them). Absent
     /// from the JSON when empty.
@@ -73,6 +79,26 @@ pub struct Report {
     pub not_asked: usize,
     /// Token accounting.
     pub tokens: Tokens,
+}
+
+/// A resolver as the journal keys it: its name and model.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResolverId {
+    /// The backend (`local`, `exec`, `anthropic`, `dreams`, `review`).
+    pub name: String,
+    /// Its model (for `exec`, a hash of the command line); empty if none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+}
+
+impl std::fmt::Display for ResolverId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.model.is_empty() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{} ({})", self.name, self.model)
+        }
+    }
 }
 
 /// The input side.
@@ -261,10 +287,11 @@ impl Report {
         );
         let _ = writeln!(
             md,
-            "Output: {} memories (store hash `{}`). Embedder: `{}`.\n",
+            "Output: {} memories (store hash `{}`). Embedder: `{}`. Resolver: `{}`.\n",
             self.output.memories,
             short(&self.output.store_hash),
-            self.embedder
+            self.embedder,
+            self.resolver
         );
         let _ = writeln!(md, "| action | output memories |\n|---|---:|");
         for action in [Action::Kept, Action::Merged, Action::Superseded, Action::Pattern, Action::Unresolved]
@@ -412,6 +439,7 @@ mod tests {
             input: InputSummary { store_hash: "ab".repeat(32), memories: 2, sessions: 0 },
             output: OutputSummary { store_hash: "cd".repeat(32), memories: 1 },
             embedder: "lexical-v1-512".into(),
+            resolver: ResolverId { name: "local".into(), model: String::new() },
             instructions: String::new(),
             memories: vec![MemoryEntry {
                 path: p("/a"),

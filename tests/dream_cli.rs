@@ -66,7 +66,7 @@ fn dream(store: &Path, out: &Path, extra: &[&str]) -> String {
 }
 
 fn corpus() -> Corpus {
-    generate(Spec { seed: 21, facts: 120, sessions: 6 })
+    generate(Spec { seed: 21, facts: 120, sessions: 6, session_scale: 1 })
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn dream_leaves_input_untouched_and_output_is_byte_identical() {
 #[test]
 fn sessions_from_files_in_any_listing_order() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let corpus = generate(Spec { seed: 4, facts: 40, sessions: 2 });
+    let corpus = generate(Spec { seed: 4, facts: 40, sessions: 2, session_scale: 1 });
     let store = tmp.path().join("store");
     make_store(&store, &Corpus { sessions: vec![], ..corpus }, false);
     let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team/sessions");
@@ -182,7 +182,7 @@ fn dream_fails_on_existing(store: &Path, out: &Path) {
 #[test]
 fn journal_makes_reruns_identical() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 4 });
+    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 4, session_scale: 1 });
     let store = tmp.path().join("store");
     make_store(&store, &corpus, false);
     let journal = tmp.path().join("journal.jsonl");
@@ -290,7 +290,7 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
 #[test]
 fn ctrl_c_stops_a_dream_and_leaves_no_output() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let corpus = generate(Spec { seed: 5, facts: 4000, sessions: 20 });
+    let corpus = generate(Spec { seed: 5, facts: 4000, sessions: 20, session_scale: 1 });
     let store = tmp.path().join("store");
     let mut writer = Store::create(&store).expect("store created");
     let mut batch = writer.batch();

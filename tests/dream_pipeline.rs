@@ -82,14 +82,14 @@ proptest! {
 
     #[test]
     fn every_input_is_carried_exactly_once(seed in any::<u64>(), facts in 10usize..80, sessions in 2usize..6) {
-        let corpus = generate(Spec { seed, facts, sessions });
+        let corpus = generate(Spec { seed, facts, sessions, session_scale: 1 });
         let out = dream(corpus.memories.clone(), &corpus, None);
         check_carried_once(&corpus.memories, &out);
     }
 
     #[test]
     fn output_ignores_input_order_and_thread_count(seed in any::<u64>(), facts in 10usize..60) {
-        let corpus = generate(Spec { seed, facts, sessions: 4 });
+        let corpus = generate(Spec { seed, facts, sessions: 4, session_scale: 1 });
         let one = dream(corpus.memories.clone(), &corpus, Some(1));
         let mut shuffled = corpus.memories.clone();
         Rng::new(seed ^ 1).shuffle(&mut shuffled);
@@ -104,7 +104,7 @@ proptest! {
 
 #[test]
 fn journal_replays_and_its_answers_win() {
-    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6 });
+    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6, session_scale: 1 });
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("journal.jsonl");
     let run = |resolver: &dyn Resolver, journal: &mut Journal| {
@@ -130,9 +130,12 @@ fn journal_replays_and_its_answers_win() {
     assert_eq!(first.memories, second.memories);
     assert_eq!(first.questions, second.questions);
 
-    // Local answers never block another resolver: it is asked everything.
+    // Local answers never block another resolver: it is asked everything
+    // (its answers shape the later rounds, so not the same questions).
     let (_, stats) = run(&Rewriter, &mut journal);
-    assert_eq!((stats.replayed, stats.sent), (0, recorded));
+    assert_eq!(stats.replayed, 0);
+    assert_eq!(stats.sent, stats.asked);
+    assert!(stats.sent > 0);
     drop(journal);
 
     // Replayed answers are used even where the resolver would answer
@@ -309,7 +312,7 @@ fn an_answer_breaking_a_rule_leaves_the_cluster_open_and_says_why() {
 
 #[test]
 fn caps_and_dry_runs_leave_questions_open_and_send_nothing() {
-    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6 });
+    let corpus = generate(Spec { seed: 99, facts: 200, sessions: 6, session_scale: 1 });
     let input = || DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let run = |asking: &mut Asking<'_>| {
         Dream::default()
@@ -339,7 +342,7 @@ fn caps_and_dry_runs_leave_questions_open_and_send_nothing() {
 
 #[test]
 fn cancelled_dream_stops_and_progress_is_reported() {
-    let corpus = generate(Spec { seed: 5, facts: 50, sessions: 3 });
+    let corpus = generate(Spec { seed: 5, facts: 50, sessions: 3, session_scale: 1 });
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let cancel = CancelToken::new();
     let seen = Mutex::new(Vec::new());
@@ -387,7 +390,7 @@ fn duplicate_paths_are_refused() {
 
 #[test]
 fn dreaming_an_output_again_is_stable() {
-    let corpus = generate(Spec { seed: 11, facts: 120, sessions: 8 });
+    let corpus = generate(Spec { seed: 11, facts: 120, sessions: 8, session_scale: 1 });
     let first = dream(corpus.memories.clone(), &corpus, None);
     let second = dream(first.memories.clone(), &corpus, None);
     check_carried_once(&first.memories, &second);
@@ -403,13 +406,15 @@ fn dreaming_an_output_again_is_stable() {
 
 #[test]
 fn report_markdown_tells_the_story() {
-    let corpus = generate(Spec { seed: 3, facts: 150, sessions: 10 });
+    let corpus = generate(Spec { seed: 3, facts: 150, sessions: 10, session_scale: 1 });
     let out = dream(corpus.memories.clone(), &corpus, None);
     let md = out.report_markdown();
     assert!(md.starts_with("# Dream report"));
     for section in ["| merged |", "## Changes", "Before:", "After:", "## Patterns", "Tokens (cl100k_base)"] {
         assert!(md.contains(section), "{section} missing");
     }
+    assert!(md.contains("Resolver: `local`"), "the report names who answered");
+    assert_eq!(out.report.resolver.name, "local");
     let json = out.report.to_json();
     assert_eq!(dreamwork::Report::from_json(&json).expect("report parses"), out.report);
 }

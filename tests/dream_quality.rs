@@ -19,7 +19,7 @@ use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
 
 fn run(embedder: &dyn Embedder, seed: u64) -> Scores {
-    let corpus = generate(Spec { seed, facts: 400, sessions: 40 });
+    let corpus = generate(Spec { seed, facts: 400, sessions: 40, session_scale: 1 });
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let out = Dream::new(DreamOptions::default())
         .run(input, embedder, &LocalResolver, &Silent, &CancelToken::new())

@@ -41,7 +41,7 @@ fn dreamwork() -> Command {
 /// The corpus with secrets planted in a third of the memories and of the
 /// session turns; sessions become Managed Agents sessions with hosted ids.
 fn corpus() -> Corpus {
-    let mut corpus = generate(Spec { seed: 21, facts: 120, sessions: 6 });
+    let mut corpus = generate(Spec { seed: 21, facts: 120, sessions: 6, session_scale: 1 });
     for (i, m) in corpus.memories.iter_mut().enumerate() {
         if i % 3 == 0 {
             m.content.push_str(&format!(" (deploy with ANTHROPIC_API_KEY={})", PLANTED[0]));
@@ -226,6 +226,8 @@ fn anthropic_resolves_end_to_end_sending_only_redacted_questions() {
         usage["input_tokens"].as_u64().unwrap() > 0 && usage["cache_read_input_tokens"].as_u64().unwrap() > 0
     );
     assert!(stdout.contains("server usage"), "{stdout}");
+    assert_eq!(report["resolver"], serde_json::json!({"name": "anthropic", "model": "claude-sonnet-4-6"}));
+    assert!(stdout.contains("answered by anthropic (claude-sonnet-4-6)"), "{stdout}");
 }
 
 #[test]
@@ -411,6 +413,7 @@ fn dreams_resolve_end_to_end_and_leave_nothing_behind() {
     let reasons = report["memories"].to_string();
     assert!(reasons.contains("stand-in: the newest member is current"));
     assert_eq!(report["tokens"]["usage"]["input_tokens"], 1200 * dreams.len() as u64);
+    assert_eq!(report["resolver"], serde_json::json!({"name": "dreams", "model": "claude-opus-4-7"}));
 }
 
 #[test]
@@ -480,7 +483,7 @@ fn dreams_without_hosted_sessions_point_to_anthropic() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let mut c = corpus();
-    c.sessions = generate(Spec { seed: 21, facts: 120, sessions: 6 }).sessions;
+    c.sessions = generate(Spec { seed: 21, facts: 120, sessions: 6, session_scale: 1 }).sessions;
     make_store(&store, &c);
     let standin = StandIn::start();
     let output = dreamwork()

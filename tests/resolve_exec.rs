@@ -19,7 +19,7 @@ use dreamwork::store::Store;
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resolvers/answer.py");
 
 fn make_store(dir: &Path) {
-    let corpus = generate(Spec { seed: 99, facts: 120, sessions: 5 });
+    let corpus = generate(Spec { seed: 99, facts: 120, sessions: 5, session_scale: 1 });
     let mut store = Store::create(dir).expect("store created");
     for m in corpus.memories {
         store.put_memory(m).expect("memory written");

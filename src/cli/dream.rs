@@ -340,10 +340,11 @@ fn print_asking(
 fn print_summary(text: &mut String, r: &Report) {
     say!(
         text,
-        "input: {} memories, {} sessions; output: {} memories",
+        "input: {} memories, {} sessions; output: {} memories; questions answered by {}",
         r.input.memories,
         r.input.sessions,
-        r.output.memories
+        r.output.memories,
+        r.resolver
     );
     say!(
         text,

@@ -23,7 +23,7 @@ use super::patterns::Pattern;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, MemoryEntry, OutputSummary, PatternEntry, PatternKind,
-    REPORT_FORMAT, Report, Tokens, UnresolvedEntry, memories_hash,
+    REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
 };
 use crate::resolve::{NewPattern, OpenReason, Outcome, PartAction, Question};
 use crate::session::{Excerpt, SessionId};
@@ -171,6 +171,8 @@ pub struct Decisions<'a> {
     pub not_asked: usize,
     /// The embedder's model id.
     pub embedder: &'a str,
+    /// The resolver asked.
+    pub resolver: &'a ResolverId,
     /// The user's instructions to the resolver.
     pub instructions: &'a str,
 }
@@ -571,6 +573,7 @@ fn build_report(
         },
         output: OutputSummary { store_hash: memories_hash(&output), memories: output.len() },
         embedder: d.embedder.to_owned(),
+        resolver: d.resolver.clone(),
         instructions: d.instructions.to_owned(),
         memories: out.iter().map(|(_, e)| e.clone()).collect(),
         dropped,
@@ -655,6 +658,7 @@ mod tests {
             tokens: &tokens,
             not_asked: 0,
             embedder: "lexical",
+            resolver: &ResolverId::default(),
             instructions: "",
         })
         .unwrap();

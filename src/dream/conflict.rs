@@ -12,10 +12,10 @@
 //! - equal times, or a cue older than what it would replace: a question.
 //!
 //! A group superseded by two different winners, or a cycle of winners, is a
-//! question too. Open value changes form clusters (connected components)
-//! for the first round of questions; the other questions are kept as edges
-//! for a second round, asked between what stands once the first round is
-//! answered. Questions in which a group has the same words replaced against
+//! question too. Open value changes are asked first (certainly one
+//! subject); the other questions, and value changes a full cluster left
+//! out, are asked in later rounds between what stands once the earlier
+//! rounds are answered (see [`clusters`] and [`MAX_ROUNDS`]). Questions in which a group has the same words replaced against
 //! more than [`MAX_TEMPLATE_DEGREE`] others are the same sentence about many
 //! subjects (a template), proved distinct and dropped.
 
@@ -149,11 +149,10 @@ pub struct Clusters {
 pub struct ConflictOutput {
     /// Supersessions settled on evidence, sorted by loser.
     pub settled: Vec<Supersession>,
-    /// Clusters of open value changes (certainly one subject), for the
-    /// first round of questions.
-    pub strong: Clusters,
-    /// Other questions, between groups still standing after stage 3, for
-    /// the second round once the first is answered.
+    /// Open value changes (certainly one subject), asked first.
+    pub strong: Vec<OpenEdge>,
+    /// Other questions, between groups still standing after stage 3, asked
+    /// once the value changes are answered.
     pub weak: Vec<OpenEdge>,
     /// Questions dropped as templates (the same sentence about many subjects).
     pub templates: usize,
@@ -298,22 +297,33 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
         let edge = OpenEdge { a: *a, b: *b, why: why.clone(), similarity: similarity(*a, *b) };
         if *value { strong_edges.push(edge) } else { weak.push(edge) }
     }
-    let strong = clusters(units.len(), &strong_edges, |g| g);
-    ConflictOutput { settled, strong, weak, templates }
+    ConflictOutput { settled, strong: strong_edges, weak, templates }
 }
 
 /// A pair of groups in [`clusters`]: its closest similarity and its reasons.
 type Joined<'a> = (f32, BTreeSet<&'a OpenReason>);
 
-/// Clusters of `edges` after mapping each end through `carrier`: pairs are
-/// joined closest first (then by groups), while the joined cluster holds at
-/// most [`MAX_CLUSTER_GROUPS`] groups; in order of their smallest group,
-/// each with the distinct reasons of its pairs.
-pub fn clusters(n: usize, edges: &[OpenEdge], carrier: impl Fn(usize) -> usize) -> Clusters {
+/// Most rounds of questions in one dream. Each round asks the pairs that
+/// join what stands after the earlier rounds and were never in one question
+/// together (value changes a full cluster left out, then the other
+/// questions); what is left after the last round is counted as not asked.
+pub const MAX_ROUNDS: usize = 16;
+
+/// Clusters of `edges` after mapping each end through `carrier`, leaving
+/// out pairs that `asked_together` (an earlier question held both): pairs
+/// are joined closest first (then by groups), while the joined cluster
+/// holds at most [`MAX_CLUSTER_GROUPS`] groups; in order of their smallest
+/// group, each with the distinct reasons of its pairs.
+pub fn clusters<'e>(
+    n: usize,
+    edges: impl IntoIterator<Item = &'e OpenEdge>,
+    carrier: impl Fn(usize) -> usize,
+    asked_together: impl Fn(usize, usize) -> bool,
+) -> Clusters {
     let mut mapped: BTreeMap<(usize, usize), Joined<'_>> = BTreeMap::new();
     for e in edges {
         let (a, b) = (carrier(e.a), carrier(e.b));
-        if a != b {
+        if a != b && !asked_together(a, b) {
             let entry = mapped.entry((a.min(b), a.max(b))).or_insert((e.similarity, BTreeSet::new()));
             entry.0 = entry.0.max(e.similarity);
             entry.1.insert(&e.why);
@@ -384,7 +394,7 @@ mod tests {
         assert!(matches!(out.settled[0].reason, SettleReason::Cue { .. }));
         let out = resolve(&units(&p, &[3, 2]), &[change(0, 1, Some(Side::B))]);
         assert!(out.settled.is_empty());
-        assert_eq!(out.strong.clusters[0].why, vec![OpenReason::ConflictingCues]);
+        assert_eq!(out.strong[0].why, OpenReason::ConflictingCues);
     }
 
     #[test]
@@ -396,7 +406,7 @@ mod tests {
         assert!(out.settled[0].reason.to_string().starts_with("by recency"));
         let out = resolve(&units(&p, &[1, 1, 1]), &[change(0, 1, None), change(1, 2, None)]);
         assert_eq!(
-            out.strong.clusters,
+            clusters(3, &out.strong, |g| g, |_, _| false).clusters,
             vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]
         );
     }
@@ -416,7 +426,7 @@ mod tests {
         assert!(out.weak.is_empty());
         let out = resolve(&units(&p, &[1; 6]), &pairs[..2]);
         assert_eq!(out.weak.len(), 2);
-        assert!(out.strong.clusters.is_empty());
+        assert!(out.strong.is_empty());
     }
 
     #[test]
@@ -424,10 +434,34 @@ mod tests {
         let edge = |a, b, similarity| OpenEdge { a, b, why: OpenReason::Reworded, similarity };
         // A chain of 12 groups: the closest pairs fill a cluster of 8.
         let edges: Vec<OpenEdge> = (0..11).map(|i| edge(i, i + 1, 0.5 + i as f32 / 100.0)).collect();
-        let out = clusters(12, &edges, |g| g);
+        let out = clusters(12, &edges, |g| g, |_, _| false);
         let sizes: Vec<usize> = out.clusters.iter().map(|c| c.groups.len()).collect();
         assert!(sizes.iter().all(|&s| s <= MAX_CLUSTER_GROUPS), "{sizes:?}");
         assert_eq!(out.clusters.iter().map(|c| c.groups.len() - 1).sum::<usize>() + out.not_asked, 11);
         assert!(out.clusters.iter().any(|c| c.groups.contains(&11) && c.groups.contains(&4)));
+    }
+
+    #[test]
+    fn pairs_asked_together_are_not_asked_again_and_cut_pairs_are() {
+        let edge = |a, b| OpenEdge { a, b, why: OpenReason::NoEvidence, similarity: 0.9 };
+        let edges: Vec<OpenEdge> = (0..11).map(|i| edge(i, i + 1)).collect();
+        let first = clusters(12, &edges, |g| g, |_, _| false);
+        assert!(first.not_asked > 0);
+        // Each first-round question is answered by one output at its
+        // smallest group: the cut pairs now join those outputs.
+        let answered: Vec<&OpenCluster> = first.clusters.iter().collect();
+        let question_of = |g: usize| answered.iter().position(|c| c.groups.contains(&g));
+        let carrier = |g: usize| question_of(g).map_or(g, |q| answered[q].groups[0]);
+        let together = |a: usize, b: usize| question_of(a).is_some() && question_of(a) == question_of(b);
+        let second = clusters(12, &edges, carrier, together);
+        assert_eq!(second.not_asked, 0);
+        let asked: usize = second.clusters.iter().map(|c| c.groups.len() - 1).sum();
+        assert_eq!(asked, first.not_asked, "{:?} then {:?}", first.clusters, second.clusters);
+        // Had the answers kept every member apart, only the cut pairs would
+        // be asked again, as they are.
+        let third = clusters(12, &edges, |g| g, together);
+        assert_eq!(third.clusters.iter().map(|c| c.groups.len() - 1).sum::<usize>(), first.not_asked);
+        let none = clusters(12, &edges[..2], |g| g, |_, _| true);
+        assert!(none.clusters.is_empty());
     }
 }

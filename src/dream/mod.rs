@@ -342,7 +342,7 @@ impl Dream {
             .into_iter()
             .map(|p| ((p.a, p.b), p))
             .collect();
-        for (a, b) in near::blocking_pairs(&documents) {
+        for (a, b) in near::blocking_pairs(&documents, &opts.lexicon) {
             by_pair.entry((a, b)).or_insert_with(|| CandidatePair {
                 a,
                 b,
@@ -383,9 +383,11 @@ impl Dream {
         let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
         step("patterns", sessions.len(), sessions.len())?;
 
-        // 5–6. Plan and resolve, in two rounds: strong clusters (certainly
-        // one subject) first, then weak conflicts between what stands after.
-        // A question names a group by the path its memory would have.
+        // 5–6. Plan and resolve, in rounds: value changes (certainly one
+        // subject) first, then what a full cluster left out and the other
+        // questions, between what stands after the earlier answers and
+        // never between groups one question already held. A question names
+        // a group by the path its memory would have.
         let group_paths: Vec<&MemoryPath> =
             (0..near.groups.len()).map(|g| apply::group_path(&memories, &exact, &near.groups, g)).collect();
         let text_of =
@@ -394,8 +396,11 @@ impl Dream {
         let mut sent = 0;
         let mut usage = Usage::default();
         let mut resolved: Vec<apply::Resolved> = Vec::new();
-        let mut not_asked = 0;
-        for round in 0..2 {
+        // The questions (indexes into `resolved`) that held each group, and
+        // the groups whose last question was left open.
+        let mut asked_in: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); near.groups.len()];
+        let mut left_open: Vec<bool> = vec![false; near.groups.len()];
+        for round in 0..conflict::MAX_ROUNDS {
             let carriers = apply::Carriers::new(
                 near.groups.len(),
                 &decided.settled,
@@ -403,13 +408,21 @@ impl Dream {
                 |g| group_paths[g],
                 text_of,
             )?;
-            let open = if round == 0 {
-                decided.strong.clone()
-            } else {
-                conflict::clusters(near.groups.len(), &decided.weak, |g| carriers.final_of(g))
+            let together = |a: usize, b: usize| !asked_in[a].is_disjoint(&asked_in[b]);
+            // After the round it is first asked in, a pair a full cluster
+            // left out waits for answers: once a question holding one of
+            // its groups is left open, it is for the reviewer, not asked.
+            let waiting = |e: &&conflict::OpenEdge| {
+                !left_open[carriers.final_of(e.a)] && !left_open[carriers.final_of(e.b)]
             };
-            not_asked += open.not_asked;
+            let strong = decided.strong.iter().filter(|e| round == 0 || waiting(e));
+            let weak = decided.weak.iter().filter(|e| round == 1 || (round > 1 && waiting(e)));
+            let open =
+                conflict::clusters(near.groups.len(), strong.chain(weak), |g| carriers.final_of(g), together);
             let open = open.clusters;
+            if round > 0 && open.is_empty() {
+                break;
+            }
             step("plan", 0, open.len())?;
             let inputs: Vec<plan::ClusterInput<'_>> = open
                 .iter()
@@ -494,6 +507,10 @@ impl Dream {
                     }
                     Err(open) => (Outcome::Open(open), String::new()),
                 };
+                for &g in &cluster.groups {
+                    asked_in[g].insert(resolved.len());
+                    left_open[g] = matches!(outcome, Outcome::Open(_));
+                }
                 resolved.push(apply::Resolved {
                     cluster,
                     question,
@@ -505,6 +522,25 @@ impl Dream {
             }
         }
         asking.finish()?;
+        // Open pairs between what stands that no question held together.
+        let carriers = apply::Carriers::new(
+            near.groups.len(),
+            &decided.settled,
+            &resolved,
+            |g| group_paths[g],
+            text_of,
+        )?;
+        let not_asked = decided
+            .strong
+            .iter()
+            .chain(&decided.weak)
+            .map(|e| {
+                let (a, b) = (carriers.final_of(e.a), carriers.final_of(e.b));
+                (a.min(b), a.max(b))
+            })
+            .filter(|&(a, b)| a != b && asked_in[a].is_disjoint(&asked_in[b]))
+            .collect::<BTreeSet<_>>()
+            .len();
         let questions: Vec<Question> = if asking.is_dry_run() {
             asking.stats().would_send.clone()
         } else {
@@ -518,6 +554,8 @@ impl Dream {
 
         // 7. Apply.
         step("apply", 0, 1)?;
+        let resolver =
+            crate::report::ResolverId { name: asking.resolver().name(), model: asking.resolver().model() };
         let (output, report) = apply::apply(&apply::Decisions {
             memories: &memories,
             sessions: sessions.len(),
@@ -529,6 +567,7 @@ impl Dream {
             tokens: &tokens,
             not_asked,
             embedder: embedder.model_id(),
+            resolver: &resolver,
             instructions: &opts.instructions,
         })?;
         step("apply", 1, 1)?;

@@ -50,19 +50,60 @@ pub const MAX_BLOCK_DF: usize = 48;
 /// Fewest distinct words two memories must share to be a blocking candidate.
 pub const MIN_BLOCK_SHARED: usize = 2;
 /// Words this short are grammar more often than subjects; they never
-/// serve as blocking keys.
+/// serve as the rare key of a pair.
 pub const MIN_BLOCK_CHARS: usize = 3;
+/// Beside one rare key, the other shared word may be any word of two
+/// letters or more ("CI", "DB") but grammar ([`Lexicon::grammar`]) found in
+/// at most one memory in this many (or in [`MAX_BLOCK_DF`]).
+pub const SECOND_KEY_DF_DIVISOR: usize = 4;
+
+/// The words by which [`blocking_pairs`] proposes a document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockingKeys<'d> {
+    /// Words of at least [`MIN_BLOCK_CHARS`] letters found in at most
+    /// [`MAX_BLOCK_DF`] documents.
+    pub rare: BTreeSet<&'d str>,
+    /// Words of at least two letters, not grammar, found in at most a
+    /// [`SECOND_KEY_DF_DIVISOR`]th of the documents (or in [`MAX_BLOCK_DF`]).
+    pub uncommon: BTreeSet<&'d str>,
+}
+
+impl BlockingKeys<'_> {
+    /// Whether two documents are a blocking candidate: they share a rare
+    /// word and at least [`MIN_BLOCK_SHARED`] uncommon words in all ("linfa
+    /// CI runs on Drone" and "CI for linfa: CircleCI" share "linfa" and
+    /// "ci").
+    pub fn pairs_with(&self, other: &Self) -> bool {
+        self.rare.intersection(&other.rare).next().is_some()
+            && self.uncommon.intersection(&other.uncommon).take(MIN_BLOCK_SHARED).count() >= MIN_BLOCK_SHARED
+    }
+}
+
+/// Each document's blocking keys (see [`BlockingKeys`]).
+pub fn blocking_keys<'d>(documents: &'d [Document], lexicon: &Lexicon) -> Vec<BlockingKeys<'d>> {
+    let rare = words_below(documents, MAX_BLOCK_DF, MIN_BLOCK_CHARS);
+    let second_df = (documents.len() / SECOND_KEY_DF_DIVISOR).max(MAX_BLOCK_DF);
+    let uncommon = words_below(documents, second_df, 2);
+    rare.into_iter()
+        .zip(uncommon)
+        .map(|(rare, mut uncommon)| {
+            uncommon.retain(|w| !lexicon.grammar.contains(*w));
+            BlockingKeys { rare, uncommon }
+        })
+        .collect()
+}
 
 /// Candidate pairs by shared rare words (lexical blocking), `a < b`,
-/// sorted: every pair of documents that share a word found in at most
-/// [`MAX_BLOCK_DF`] documents and at least [`MIN_BLOCK_SHARED`] words in
-/// all. This complements the embedding's nearest neighbours, which miss
-/// rewordings and a short note that repeats one fact of a long document.
-pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
-    let sets = rare_words(documents);
+/// sorted: every pair of documents that [`BlockingKeys::pairs_with`]
+/// proposes. This complements the embedding's nearest neighbours, which
+/// miss rewordings and a short note that repeats one fact of a long
+/// document. Only documents sharing a rare word are compared, so the work
+/// is bounded by [`MAX_BLOCK_DF`] per word.
+pub fn blocking_pairs(documents: &[Document], lexicon: &Lexicon) -> Vec<(usize, usize)> {
+    let keys = blocking_keys(documents, lexicon);
     let mut postings: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, set) in sets.iter().enumerate() {
-        for w in set {
+    for (i, k) in keys.iter().enumerate() {
+        for w in &k.rare {
             postings.entry(w).or_default().push(i);
         }
     }
@@ -70,24 +111,15 @@ pub fn blocking_pairs(documents: &[Document]) -> Vec<(usize, usize)> {
     let mut pairs: Vec<(usize, usize)> = lists
         .par_iter()
         .flat_map_iter(|list| {
-            let sets = &sets;
+            let keys = &keys;
             list.iter().enumerate().flat_map(move |(x, &a)| {
-                list[x + 1..]
-                    .iter()
-                    .filter(move |&&b| shares_rare_words(&sets[a], &sets[b]))
-                    .map(move |&b| (a, b))
+                list[x + 1..].iter().filter(move |&&b| keys[a].pairs_with(&keys[b])).map(move |&b| (a, b))
             })
         })
         .collect();
     pairs.par_sort_unstable();
     pairs.dedup();
     pairs
-}
-
-/// Each document's rare words: at least [`MIN_BLOCK_CHARS`] letters, found
-/// in at most [`MAX_BLOCK_DF`] documents.
-pub fn rare_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
-    words_below(documents, MAX_BLOCK_DF)
 }
 
 /// A word names a subject (a service, a person, a tool) for
@@ -99,10 +131,12 @@ pub const SUBJECT_DF_DIVISOR: usize = 10;
 /// Each document's subject words: rare words found in at most
 /// `n / SUBJECT_DF_DIVISOR` of the `n` documents (see [`SUBJECT_DF_DIVISOR`]).
 pub fn subject_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
-    words_below(documents, (documents.len() / SUBJECT_DF_DIVISOR).clamp(2, MAX_BLOCK_DF))
+    words_below(documents, (documents.len() / SUBJECT_DF_DIVISOR).clamp(2, MAX_BLOCK_DF), MIN_BLOCK_CHARS)
 }
 
-fn words_below(documents: &[Document], max_df: usize) -> Vec<BTreeSet<&str>> {
+/// Each document's words of at least `min_chars` letters found in at most
+/// `max_df` documents.
+fn words_below(documents: &[Document], max_df: usize, min_chars: usize) -> Vec<BTreeSet<&str>> {
     let sets: Vec<BTreeSet<&str>> = documents
         .iter()
         .map(|d| {
@@ -110,7 +144,7 @@ fn words_below(documents: &[Document], max_df: usize) -> Vec<BTreeSet<&str>> {
                 .iter()
                 .flat_map(|f| f.words.iter())
                 .map(|w| w.text.as_str())
-                .filter(|w| w.chars().count() >= MIN_BLOCK_CHARS)
+                .filter(|w| w.chars().count() >= min_chars)
                 .collect()
         })
         .collect();
@@ -123,11 +157,6 @@ fn words_below(documents: &[Document], max_df: usize) -> Vec<BTreeSet<&str>> {
     sets.into_iter()
         .map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= max_df)).collect())
         .collect()
-}
-
-/// Whether two sets of rare words share at least [`MIN_BLOCK_SHARED`].
-pub fn shares_rare_words(a: &BTreeSet<&str>, b: &BTreeSet<&str>) -> bool {
-    a.intersection(b).take(MIN_BLOCK_SHARED).count() >= MIN_BLOCK_SHARED
 }
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
@@ -391,7 +420,17 @@ mod tests {
             "The production analytics deployment is scaled to 6 replicas.",
             "analytics is owned by Priya",
         ]);
-        assert_eq!(blocking_pairs(&d), vec![(0, 1)]);
+        assert_eq!(blocking_pairs(&d, &Lexicon::default()), vec![(0, 1)]);
+        // One rare word (the subject) and a short common one (the attribute).
+        let mut texts: Vec<String> = vec!["linfa CI runs on Drone.".into(), "CI for linfa: CircleCI".into()];
+        texts.extend((0..20).map(|i| format!("CI for svc{i}: Jenkins")));
+        texts.extend((0..180).map(|i| format!("The svc{i} service listens on port {i}.")));
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let d = docs(&refs);
+        assert!(blocking_pairs(&d, &Lexicon::default()).contains(&(0, 1)));
+        // Grammar is no second key.
+        let d = docs(&["linfa is fast", "linfa is owned by Mei"]);
+        assert!(blocking_pairs(&d, &Lexicon::default()).is_empty());
     }
 
     #[test]

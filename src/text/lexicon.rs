@@ -58,6 +58,7 @@ struct RawValues {
 #[serde(deny_unknown_fields)]
 struct RawSubjects {
     qualifiers: Vec<String>,
+    grammar: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +91,8 @@ pub struct Lexicon {
     pub not_negating_after_not: BTreeSet<String>,
     /// Environment, region and platform words.
     pub qualifiers: BTreeSet<String>,
+    /// Grammar words, which never make two memories a blocking candidate.
+    pub grammar: BTreeSet<String>,
     /// One-word update cues.
     pub cues: BTreeSet<String>,
     /// Two-word update cues.
@@ -151,6 +154,7 @@ impl Lexicon {
             dates: set("values.dates", raw.values.dates)?,
             not_negating_after_not: set("values.not_negating_after_not", raw.values.not_negating_after_not)?,
             qualifiers: set("subjects.qualifiers", raw.subjects.qualifiers)?,
+            grammar: set("subjects.grammar", raw.subjects.grammar)?,
             cues: set("changes.cues", raw.changes.cues)?,
             cue_pairs,
             auxiliaries: set("changes.auxiliaries", raw.changes.auxiliaries)?,

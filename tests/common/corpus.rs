@@ -89,6 +89,9 @@ pub struct Spec {
     /// Distinct facts (the store gets about 1.6 memories per fact).
     pub facts: usize,
     pub sessions: usize,
+    /// Work in each session (tool calls, file reads, notes): 1 gives
+    /// 15–45 blocks, about 9k tokens a session; k gives k times as many.
+    pub session_scale: usize,
 }
 
 const DAY: i64 = 86_400_000;
@@ -818,7 +821,7 @@ fn sessions(spec: Spec, mentions: &[String]) -> (Vec<Session>, Vec<PlantedPatter
         let author = authors[s];
         let svc = rng.pick(SERVICES);
         let mut turns = vec![turn(Role::User, Some(author), &rng.pick(REQUESTS).replace("{s}", svc))];
-        let blocks = 15 + rng.below(30);
+        let blocks = (15 + rng.below(30)) * spec.session_scale.max(1);
         let mut planted = std::mem::take(&mut inserts[s]);
         planted.sort_by_key(|(pi, _)| *pi);
         let mut planted = planted.into_iter();
