@@ -4,8 +4,8 @@
 //! Stages, one module each, each a function with typed input and output:
 //! 1. [`exact`]: exact duplicates (blake3 of normalised text);
 //! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
-//!    sharing a rare word, confirmed by a lexical check that never folds two
-//!    subjects together);
+//!    sharing a rare word and another word, confirmed by a lexical check that
+//!    never folds two subjects together);
 //! 3. [`conflict`]: contradictions and supersession, settled by explicit
 //!    update cues; the rest is open;
 //! 4. [`patterns`]: recurring mistakes and shared preferences from sessions;
@@ -15,9 +15,11 @@
 //!    (journal, caps, dry run); each answer is checked against its question
 //!    ([`check()`]) and one that breaks a rule leaves the question open (the
 //!    local resolver settles value-only conflicts by recency and flags the
-//!    rest). Stages 5 and 6 run twice: strong clusters first, then the weak
-//!    conflicts between what still stands, so a doubtful look-alike never
-//!    blocks a settled change;
+//!    rest). Stages 5 and 6 run in rounds: open value changes first, then
+//!    the other questions between what still stands, so a doubtful
+//!    look-alike never blocks a settled change; then, while answers settle
+//!    something, the pairs a full cluster left out, between what the
+//!    answers left standing (at most [`conflict::MAX_ROUNDS`]);
 //! 7. [`apply`]: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure

@@ -2,7 +2,7 @@
 //!
 //! Candidates come from the embedding index (each memory's nearest
 //! neighbours above a similarity floor) and from lexical blocking (pairs
-//! sharing rare words). Each candidate is judged by
+//! sharing a rare word and one more word that is not grammar). Each candidate is judged by
 //! [`text::compare`](crate::text::compare()): two memories merge only when the
 //! wording proves it ([`Relation::Same`]: the same facts in the same words,
 //! up to the lexicon's meaning-preserving edits; [`Relation::Contains`]:

@@ -6,8 +6,8 @@
 //! is written to its stdin as one line ([`Question::to_line`]); it writes one
 //! answer per line to its stdout ([`Answer::to_line`]), matched by `id`, in
 //! any order; blank lines are ignored and stderr is passed through to a
-//! bounded buffer quoted in error messages. A dream asks in up to two rounds,
-//! so the program must answer each question as it reads it, without waiting
+//! bounded buffer quoted in error messages. A dream asks in rounds (at most
+//! [`MAX_ROUNDS`](crate::dream::conflict::MAX_ROUNDS)), so the program must answer each question as it reads it, without waiting
 //! for the end of its input; stdin is closed when the dream has asked
 //! everything, and the program should then exit.
 //!
