@@ -15,9 +15,10 @@
 //! question too. Open value changes are asked first (certainly one
 //! subject); the other questions, and value changes a full cluster left
 //! out, are asked in later rounds between what stands once the earlier
-//! rounds are answered (see [`clusters`] and [`MAX_ROUNDS`]). Questions in which a group has the same words replaced against
-//! more than [`MAX_TEMPLATE_DEGREE`] others are the same sentence about many
-//! subjects (a template), proved distinct and dropped.
+//! rounds are answered (see [`clusters`] and [`MAX_ROUNDS`]). Questions in
+//! which a group has the same words replaced against more than
+//! [`MAX_TEMPLATE_DEGREE`] others are the same sentence about many subjects
+//! (a template), proved distinct and dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -2,7 +2,8 @@
 //!
 //! Candidates come from the embedding index (each memory's nearest
 //! neighbours above a similarity floor) and from lexical blocking (pairs
-//! sharing a rare word and one more word that is not grammar). Each candidate is judged by
+//! sharing a rare word and one more word that is not grammar). Each
+//! candidate is judged by
 //! [`text::compare`](crate::text::compare()): two memories merge only when the
 //! wording proves it ([`Relation::Same`]: the same facts in the same words,
 //! up to the lexicon's meaning-preserving edits; [`Relation::Contains`]:
@@ -53,18 +54,19 @@ pub const MIN_BLOCK_SHARED: usize = 2;
 /// serve as the rare key of a pair.
 pub const MIN_BLOCK_CHARS: usize = 3;
 /// Beside one rare key, the other shared word may be any word of two
-/// letters or more ("CI", "DB") but grammar ([`Lexicon::grammar`]) found in
-/// at most one memory in this many (or in [`MAX_BLOCK_DF`]).
+/// letters or more ("CI", "DB"), grammar aside ([`Lexicon::grammar`]), found
+/// in at most one memory in this many (or in at most [`MAX_BLOCK_DF`] if
+/// that is more).
 pub const SECOND_KEY_DF_DIVISOR: usize = 4;
 
 /// The words by which [`blocking_pairs`] proposes a document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlockingKeys<'d> {
-    /// Words of at least [`MIN_BLOCK_CHARS`] letters found in at most
-    /// [`MAX_BLOCK_DF`] documents.
+    /// Words of at least [`MIN_BLOCK_CHARS`] letters, not grammar, found
+    /// in at most [`MAX_BLOCK_DF`] documents.
     pub rare: BTreeSet<&'d str>,
     /// Words of at least two letters, not grammar, found in at most a
-    /// [`SECOND_KEY_DF_DIVISOR`]th of the documents (or in [`MAX_BLOCK_DF`]).
+    /// [`SECOND_KEY_DF_DIVISOR`]th of the documents (see there).
     pub uncommon: BTreeSet<&'d str>,
 }
 
@@ -86,7 +88,8 @@ pub fn blocking_keys<'d>(documents: &'d [Document], lexicon: &Lexicon) -> Vec<Bl
     let uncommon = words_below(documents, second_df, 2);
     rare.into_iter()
         .zip(uncommon)
-        .map(|(rare, mut uncommon)| {
+        .map(|(mut rare, mut uncommon)| {
+            rare.retain(|w| !lexicon.grammar.contains(*w));
             uncommon.retain(|w| !lexicon.grammar.contains(*w));
             BlockingKeys { rare, uncommon }
         })
