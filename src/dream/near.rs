@@ -83,14 +83,17 @@ impl BlockingKeys<'_> {
 
 /// Each document's blocking keys (see [`BlockingKeys`]).
 pub fn blocking_keys<'d>(documents: &'d [Document], lexicon: &Lexicon) -> Vec<BlockingKeys<'d>> {
-    let rare = words_below(documents, MAX_BLOCK_DF, MIN_BLOCK_CHARS);
+    let (sets, df) = word_sets(documents, 2);
     let second_df = (documents.len() / SECOND_KEY_DF_DIVISOR).max(MAX_BLOCK_DF);
-    let uncommon = words_below(documents, second_df, 2);
-    rare.into_iter()
-        .zip(uncommon)
-        .map(|(mut rare, mut uncommon)| {
-            rare.retain(|w| !lexicon.grammar.contains(*w));
-            uncommon.retain(|w| !lexicon.grammar.contains(*w));
+    sets.into_iter()
+        .map(|set| {
+            let uncommon: BTreeSet<&str> =
+                set.into_iter().filter(|w| df[w] <= second_df && !lexicon.grammar.contains(*w)).collect();
+            let rare = uncommon
+                .iter()
+                .copied()
+                .filter(|w| df[w] <= MAX_BLOCK_DF && w.chars().count() >= MIN_BLOCK_CHARS)
+                .collect();
             BlockingKeys { rare, uncommon }
         })
         .collect()
@@ -140,6 +143,13 @@ pub fn subject_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
 /// Each document's words of at least `min_chars` letters found in at most
 /// `max_df` documents.
 fn words_below(documents: &[Document], max_df: usize, min_chars: usize) -> Vec<BTreeSet<&str>> {
+    let (sets, df) = word_sets(documents, min_chars);
+    sets.into_iter().map(|set| set.into_iter().filter(|w| df[w] <= max_df).collect()).collect()
+}
+
+/// Each document's distinct words of at least `min_chars` letters, and in
+/// how many documents each word is found.
+fn word_sets(documents: &[Document], min_chars: usize) -> (Vec<BTreeSet<&str>>, BTreeMap<&str, usize>) {
     let sets: Vec<BTreeSet<&str>> = documents
         .iter()
         .map(|d| {
@@ -157,9 +167,7 @@ fn words_below(documents: &[Document], max_df: usize, min_chars: usize) -> Vec<B
             *df.entry(w).or_insert(0) += 1;
         }
     }
-    sets.into_iter()
-        .map(|set| set.into_iter().filter(|w| df.get(w).is_some_and(|&n| n <= max_df)).collect())
-        .collect()
+    (sets, df)
 }
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
