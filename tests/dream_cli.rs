@@ -4,51 +4,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use common::corpus::{Corpus, Spec, generate};
+use common::{tree, write_store};
 use dreamwork::memory::MemoryPath;
 use dreamwork::store::Store;
 
 fn dreamwork() -> Command {
     Command::cargo_bin("dreamwork").expect("the binary is built")
-}
-
-/// A store at `dir` holding the corpus' memories (inserted in the given
-/// order, one commit each) and sessions.
-fn make_store(dir: &Path, corpus: &Corpus, reverse: bool) {
-    let mut store = Store::create(dir).expect("store created");
-    let mut memories = corpus.memories.clone();
-    if reverse {
-        memories.reverse();
-    }
-    for m in memories {
-        store.put_memory(m).expect("memory written");
-    }
-    let sessions = store.sessions().expect("sessions dir");
-    let mut list = corpus.sessions.clone();
-    if reverse {
-        list.reverse();
-    }
-    for s in &list {
-        sessions.put(s).expect("session written");
-    }
-}
-
-/// Every file under `dir` (relative path → bytes), in path order.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e.path().strip_prefix(dir).expect("under dir").to_owned();
-            (rel, std::fs::read(e.path()).expect("file reads"))
-        })
-        .collect()
 }
 
 /// Runs a lexical dream that must succeed; returns what it printed.
@@ -74,15 +39,15 @@ fn dream_leaves_input_untouched_and_output_is_byte_identical() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let corpus = corpus();
     let store = tmp.path().join("store");
-    make_store(&store, &corpus, false);
-    let before = files(&store);
+    write_store(&store, &corpus);
+    let before = tree(&store);
     let one = tmp.path().join("one");
     dream(&store, &one, &["--threads", "1"]);
-    assert_eq!(files(&store), before, "the input store's files changed");
+    assert_eq!(tree(&store), before, "the input store's files changed");
     let many = tmp.path().join("many");
     dream(&store, &many, &["--threads", "4"]);
-    let reference = files(&one);
-    assert_eq!(reference, files(&many), "thread count changed the output");
+    let reference = tree(&one);
+    assert_eq!(reference, tree(&many), "thread count changed the output");
     for needed in ["memories.log", "dream/report.json", "dream/report.md"] {
         assert!(reference.contains_key(Path::new(needed)), "{needed} missing from OUT");
     }
@@ -92,11 +57,16 @@ fn dream_leaves_input_untouched_and_output_is_byte_identical() {
     // Another store with the same memories and sessions, written in the
     // opposite order, dreams to the same bytes.
     let reversed = tmp.path().join("reversed");
-    make_store(&reversed, &corpus, true);
-    assert_ne!(files(&reversed), before, "the two input stores differ on disk");
+    let opposite = Corpus {
+        memories: corpus.memories.iter().rev().cloned().collect(),
+        sessions: corpus.sessions.iter().rev().cloned().collect(),
+        ..corpus
+    };
+    write_store(&reversed, &opposite);
+    assert_ne!(tree(&reversed), before, "the two input stores differ on disk");
     let again = tmp.path().join("again");
     dream(&reversed, &again, &[]);
-    assert_eq!(reference, files(&again), "insertion order changed the output");
+    assert_eq!(reference, tree(&again), "insertion order changed the output");
 
     // The output opens as a store and its hash is the report's.
     let out = Store::open_read_only(&one).expect("output opens");
@@ -110,7 +80,7 @@ fn sessions_from_files_in_any_listing_order() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let corpus = generate(Spec { seed: 4, facts: 40, sessions: 2, session_scale: 1 });
     let store = tmp.path().join("store");
-    make_store(&store, &Corpus { sessions: vec![], ..corpus }, false);
+    write_store(&store, &Corpus { sessions: vec![], ..corpus });
     let team = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team/sessions");
     // The same transcripts (a text transcript is known by its file name, so
     // the names stay) in directories that a listing visits in reverse order.
@@ -128,7 +98,7 @@ fn sessions_from_files_in_any_listing_order() {
     let b = tmp.path().join("b");
     dream(&store, &a, &["--sessions", team.to_str().expect("utf-8 path")]);
     dream(&store, &b, &["--sessions", renamed.to_str().expect("utf-8 path")]);
-    assert_eq!(files(&a), files(&b));
+    assert_eq!(tree(&a), tree(&b));
     let report = dreamwork::dream::disk::read_report(&a).expect("report");
     assert_eq!(report.input.sessions, names.len(), "one session per transcript file");
     assert!(!report.patterns.is_empty(), "the team transcripts hold recurring mistakes");
@@ -139,11 +109,11 @@ fn accept_swaps_and_keeps_a_backup_discard_removes_only_outputs() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let corpus = corpus();
     let store = tmp.path().join("store");
-    make_store(&store, &corpus, false);
+    write_store(&store, &corpus);
     let out = tmp.path().join("out");
     dream(&store, &out, &[]);
-    let old = files(&store);
-    let new = files(&out);
+    let old = tree(&store);
+    let new = tree(&out);
 
     let diff =
         dreamwork().args(["diff"]).arg(&store).arg(&out).assert().success().get_output().stdout.clone();
@@ -154,8 +124,8 @@ fn accept_swaps_and_keeps_a_backup_discard_removes_only_outputs() {
     dream_fails_on_existing(&store, &out);
 
     dreamwork().arg("accept").arg(&store).arg(&out).assert().success();
-    assert_eq!(files(&store), new, "STORE now holds the dream");
-    assert_eq!(files(&tmp.path().join("store.bak-1")), old, "the old store is kept");
+    assert_eq!(tree(&store), new, "STORE now holds the dream");
+    assert_eq!(tree(&tmp.path().join("store.bak-1")), old, "the old store is kept");
     assert!(!out.exists());
 
     // A dream over a store that then changes cannot be accepted.
@@ -164,9 +134,9 @@ fn accept_swaps_and_keeps_a_backup_discard_removes_only_outputs() {
     let mut s = Store::open(&store).expect("opens for writing");
     s.put(&MemoryPath::new("/late.md").expect("path"), "written after the dream").expect("written");
     drop(s);
-    let before = files(&store);
+    let before = tree(&store);
     dreamwork().arg("accept").arg(&store).arg(&out2).assert().failure();
-    assert_eq!(files(&store), before);
+    assert_eq!(tree(&store), before);
     assert!(out2.exists());
     dreamwork().arg("discard").arg(&out2).assert().success();
     assert!(!out2.exists());
@@ -184,7 +154,7 @@ fn journal_makes_reruns_identical() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let corpus = generate(Spec { seed: 99, facts: 200, sessions: 4, session_scale: 1 });
     let store = tmp.path().join("store");
-    make_store(&store, &corpus, false);
+    write_store(&store, &corpus);
     let journal = tmp.path().join("journal.jsonl");
     let j = journal.to_str().expect("utf-8 path");
     let a = tmp.path().join("a");
@@ -194,7 +164,7 @@ fn journal_makes_reruns_identical() {
     assert!(lines > 0);
     dream(&store, &b, &["--journal", j]);
     assert_eq!(std::fs::read_to_string(&journal).expect("journal").lines().count(), lines);
-    assert_eq!(files(&a), files(&b));
+    assert_eq!(tree(&a), tree(&b));
 
     // A corrupt journal line is an error naming the file and the line.
     let mut text = std::fs::read_to_string(&journal).expect("journal");
@@ -299,7 +269,7 @@ fn ctrl_c_stops_a_dream_and_leaves_no_output() {
     }
     batch.commit().expect("batch written");
     drop(writer);
-    let before = files(&store);
+    let before = tree(&store);
     let out = tmp.path().join("out");
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dreamwork"))
         .arg("dream")
@@ -325,7 +295,7 @@ fn ctrl_c_stops_a_dream_and_leaves_no_output() {
     assert!(stderr.contains("interrupted"), "stderr: {stderr}");
     assert!(stderr.contains("cancelled"), "stderr: {stderr}");
     assert!(!out.exists(), "a cancelled dream left {}", out.display());
-    assert_eq!(files(&store), before, "the input store's files changed");
+    assert_eq!(tree(&store), before, "the input store's files changed");
 }
 
 /// OUT's vector cache holds a vector for every output memory, the new
@@ -335,7 +305,7 @@ fn output_vector_cache_covers_every_output_memory() {
     use dreamwork::{Embedder, LexicalEmbedder, VectorCache};
     let tmp = tempfile::tempdir().expect("temp dir");
     let store = tmp.path().join("store");
-    make_store(&store, &corpus(), false);
+    write_store(&store, &corpus());
     let out = tmp.path().join("out");
     dream(&store, &out, &[]);
     let e = LexicalEmbedder::default();
@@ -371,7 +341,7 @@ fn store_stays_writable_while_a_dream_runs() {
 
     let tmp = tempfile::tempdir().expect("temp dir");
     let store = tmp.path().join("store");
-    make_store(&store, &corpus(), false);
+    write_store(&store, &corpus());
     let out = tmp.path().join("out");
     let wrote = std::sync::Mutex::new(None);
     let observer = |p: Progress| {

@@ -9,13 +9,13 @@ mod common;
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use common::corpus::{Corpus, Spec, generate};
+use common::{tree, write_store};
 use dreamwork::session::{Session, SessionFormat};
-use dreamwork::store::Store;
 use serde_json::{Value, json};
 use support::standin::{DreamEnd, DreamScript, Fault, KEY, Recorded, StandIn};
 
@@ -64,33 +64,6 @@ fn corpus() -> Corpus {
     corpus
 }
 
-fn make_store(dir: &Path, corpus: &Corpus) {
-    let mut store = Store::create(dir).expect("store created");
-    for m in corpus.memories.clone() {
-        store.put_memory(m).expect("memory written");
-    }
-    let sessions = store.sessions().expect("sessions dir");
-    for s in &corpus.sessions {
-        sessions.put(s).expect("session written");
-    }
-}
-
-/// Every file under `dir` (relative path → bytes).
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().strip_prefix(dir).expect("under dir").to_owned(),
-                std::fs::read(e.path()).expect("reads"),
-            )
-        })
-        .collect()
-}
-
 /// The answer a careful resolver would give to any question: a cluster's
 /// members become one output at the newest member, superseding the rest;
 /// a pattern stays open.
@@ -117,7 +90,7 @@ fn setup() -> Setup {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().to_owned();
     let store = dir.join("store");
-    make_store(&store, &corpus());
+    write_store(&store, &corpus());
     Setup { _tmp: tmp, dir, store }
 }
 
@@ -168,7 +141,7 @@ fn assert_nothing_leaked(requests: &[Recorded]) {
 
 /// Every file under OUT and the stdout/stderr of a run hold no secret.
 fn assert_out_clean(s: &Setup, out: &str, output: &std::process::Output) {
-    for (path, bytes) in files(&s.dir.join(out)) {
+    for (path, bytes) in tree(&s.dir.join(out)) {
         assert!(!String::from_utf8_lossy(&bytes).contains(KEY), "{} holds the API key", path.display());
     }
     assert!(!String::from_utf8_lossy(&output.stdout).contains(KEY));
@@ -242,7 +215,7 @@ fn a_journal_rerun_sends_nothing_and_reproduces_out() {
     assert!(!std::fs::read_to_string(&journal).unwrap().contains(KEY));
     let stdout = ok(&run(&s, &standin, "out2", &["--resolver", "anthropic", "--journal", j]));
     assert_eq!(standin.requests().len(), first, "the re-run sent nothing:\n{stdout}");
-    assert_eq!(files(&s.dir.join("out1")), files(&s.dir.join("out2")));
+    assert_eq!(tree(&s.dir.join("out1")), tree(&s.dir.join("out2")));
     // A journal of `local` answers never blocks a remote run.
     let local = s.dir.join("local.jsonl");
     ok(&run(&s, &standin, "out3", &["--journal", local.to_str().unwrap()]));
@@ -274,7 +247,7 @@ fn retried_faults_change_no_output_byte() {
         faulty.fault("POST /v1/messages", second);
         ok(&run(&s, &faulty, out, &["--resolver", "anthropic", "--request-timeout", "1"]));
         assert_eq!(messages(&faulty).len(), requests + 2, "{out}: each fault cost one retry");
-        assert_eq!(files(&s.dir.join("clean")), files(&s.dir.join(out)), "{out}");
+        assert_eq!(tree(&s.dir.join("clean")), tree(&s.dir.join(out)), "{out}");
     }
 }
 
@@ -427,7 +400,7 @@ fn dreams_rerun_from_the_journal_sends_nothing() {
     let first = standin.requests().len();
     ok(&run(&s, &standin, "out2", &["--resolver", "dreams", "--journal", j]));
     assert_eq!(standin.requests().len(), first);
-    assert_eq!(files(&s.dir.join("out1")), files(&s.dir.join("out2")));
+    assert_eq!(tree(&s.dir.join("out1")), tree(&s.dir.join("out2")));
 }
 
 fn assert_cleaned_up(standin: &StandIn) {
@@ -484,7 +457,7 @@ fn dreams_without_hosted_sessions_point_to_anthropic() {
     let store = tmp.path().join("store");
     let mut c = corpus();
     c.sessions = generate(Spec { seed: 21, facts: 120, sessions: 6, session_scale: 1 }).sessions;
-    make_store(&store, &c);
+    write_store(&store, &c);
     let standin = StandIn::start();
     let output = dreamwork()
         .arg("dream")

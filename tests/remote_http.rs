@@ -6,33 +6,14 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dreamwork::progress::{CancelToken, Cancelled};
 use dreamwork::resolve::http::{ApiKey, Call, Client, ClientConfig, HttpError, Method, Wait};
 use serde_json::{Value, json};
+use support::Waits;
 use support::standin::{Fault, KEY, StandIn};
-
-/// Records the waits asked for and returns at once; jitter is fixed at 1.
-#[derive(Clone, Default)]
-struct Waits(Arc<Mutex<Vec<Duration>>>);
-
-impl Wait for Waits {
-    fn wait(&self, delay: Duration, cancel: &CancelToken) -> Result<(), Cancelled> {
-        self.0.lock().unwrap().push(delay);
-        cancel.check()
-    }
-    fn jitter(&self) -> f64 {
-        1.0
-    }
-}
-
-impl Waits {
-    fn taken(&self) -> Vec<Duration> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn client(standin: &StandIn, timeout: Duration) -> (Client, Waits) {
     let mut config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();

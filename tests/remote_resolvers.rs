@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dreamwork::memory::{MemoryPath, Timestamp};
@@ -19,26 +19,8 @@ use dreamwork::resolve::{
     OpenReason, Question, QuestionExcerpt, QuestionKind, QuestionMemory, Resolver, Watch,
 };
 use serde_json::{Value, json};
+use support::Waits;
 use support::standin::{DreamEnd, DreamScript, KEY, StandIn};
-
-#[derive(Clone, Default)]
-struct Waits(Arc<Mutex<Vec<Duration>>>);
-
-impl Wait for Waits {
-    fn wait(&self, delay: Duration, cancel: &CancelToken) -> Result<(), Cancelled> {
-        self.0.lock().unwrap().push(delay);
-        cancel.check()
-    }
-    fn jitter(&self) -> f64 {
-        1.0
-    }
-}
-
-impl Waits {
-    fn taken(&self) -> Vec<Duration> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn client(standin: &StandIn, cancel: &CancelToken) -> (Client, Waits) {
     let config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();

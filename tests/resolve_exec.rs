@@ -7,28 +7,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use common::corpus::{Spec, generate};
+use common::{tree, write_store};
 use dreamwork::report::Report;
 use dreamwork::resolve::{OpenReason, Question};
 use dreamwork::store::Store;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resolvers/answer.py");
-
-fn make_store(dir: &Path) {
-    let corpus = generate(Spec { seed: 99, facts: 120, sessions: 5, session_scale: 1 });
-    let mut store = Store::create(dir).expect("store created");
-    for m in corpus.memories {
-        store.put_memory(m).expect("memory written");
-    }
-    let sessions = store.sessions().expect("sessions dir");
-    for s in &corpus.sessions {
-        sessions.put(s).expect("session written");
-    }
-}
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -40,7 +28,7 @@ fn setup() -> Setup {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().to_owned();
     let store = dir.join("store");
-    make_store(&store);
+    write_store(&store, &generate(Spec { seed: 99, facts: 120, sessions: 5, session_scale: 1 }));
     Setup { _tmp: tmp, dir, store }
 }
 
@@ -73,21 +61,6 @@ fn questions(s: &Setup, out: &str) -> Vec<Question> {
         .expect("questions.jsonl reads")
         .lines()
         .map(|l| serde_json::from_str(l).expect("a question per line"))
-        .collect()
-}
-
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().strip_prefix(dir).expect("under dir").to_owned(),
-                std::fs::read(e.path()).expect("reads"),
-            )
-        })
         .collect()
 }
 
@@ -133,7 +106,7 @@ fn answers_are_applied_in_any_order_and_replayed_byte_for_byte() {
     // report names (another command line is another model).
     dream(&s, "reversed", &["--resolver", "exec", "--resolver-cmd", &exec("reverse")]);
     let without_resolver = |name: &str| {
-        let mut all = files(&s.dir.join(name));
+        let mut all = tree(&s.dir.join(name));
         let mut r = report(&s, name);
         assert_eq!(r.resolver.name, "exec");
         assert!(r.resolver.model.starts_with("cmd-"), "{}", r.resolver.model);
@@ -157,7 +130,7 @@ fn answers_are_applied_in_any_order_and_replayed_byte_for_byte() {
     let other = format!("{} --log {}", exec("newest"), s.dir.join("other.jsonl").display());
     dream(&s, "other", &["--resolver", "exec", "--resolver-cmd", &other, "--journal", j]);
     assert_eq!(lines(&s.dir.join("other.jsonl")), sent);
-    assert_eq!(files(&s.dir.join("one")), files(&s.dir.join("again")));
+    assert_eq!(tree(&s.dir.join("one")), tree(&s.dir.join("again")));
     Command::cargo_bin("dreamwork").expect("binary").arg("verify").arg(s.dir.join("one")).assert().success();
 
     // The local resolver's answers never block exec: with a journal written

@@ -5,3 +5,35 @@
 
 pub mod corpus;
 pub mod oracle;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dreamwork::store::Store;
+
+/// Creates a store at `dir` holding `corpus`, memories and sessions in the
+/// corpus's order.
+pub fn write_store(dir: &Path, corpus: &corpus::Corpus) {
+    let mut store = Store::create(dir).expect("store created");
+    for m in corpus.memories.iter().cloned() {
+        store.put_memory(m).expect("memory written");
+    }
+    let sessions = store.sessions().expect("sessions dir");
+    for s in &corpus.sessions {
+        sessions.put(s).expect("session written");
+    }
+}
+
+/// Every file under `dir` (relative path → bytes), in path order.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under dir").to_owned();
+            (rel, std::fs::read(e.path()).expect("file reads"))
+        })
+        .collect()
+}
