@@ -616,7 +616,7 @@ mod tests {
         let candidate =
             PatternCandidate { why: "maybe one mistake: the package manager".into(), occurrences };
         let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
-        let q = &plan.questions[0];
+        let q = &plan[0].prepared.question;
         assert_eq!(q.kind, QuestionKind::Pattern);
         let names: Vec<&str> = q.excerpts.iter().map(|e| e.session.as_str()).collect();
         assert_eq!(names.iter().copied().collect::<BTreeSet<_>>(), ["one", "two"].into_iter().collect());
@@ -636,8 +636,8 @@ mod tests {
         let resolved = vec![Resolved {
             cluster: OpenCluster { groups: vec![], why: vec![] },
             question: q.clone(),
-            evidence: plan.evidence[0].clone(),
-            sessions: plan.sessions[0].clone(),
+            evidence: plan[0].cites.evidence.clone(),
+            sessions: plan[0].cites.sessions.clone(),
             outcome: check(q, &answer),
             reason: answer.reason.clone(),
         }];

@@ -313,10 +313,7 @@ impl Dream {
         cancel: &CancelToken,
     ) -> Result<DreamOutput, DreamError> {
         let opts = &self.options;
-        let step = |stage: &'static str, done: usize, total: usize| -> Result<(), DreamError> {
-            observer.progress(Progress { stage, done: done as u64, total: total as u64 });
-            if cancel.is_cancelled() { Err(DreamError::Cancelled) } else { Ok(()) }
-        };
+        let track = Tracker { observer, cancel };
         let DreamInput { mut memories, mut sessions } = input;
         memories.sort_by(|a, b| a.path.cmp(&b.path));
         if let Some(w) = memories.windows(2).find(|w| w[0].path == w[1].path) {
@@ -326,21 +323,102 @@ impl Dream {
         sessions.dedup_by_key(|s| s.id);
 
         // 1. Exact duplicates.
-        step("exact", 0, memories.len())?;
+        track.step("exact", 0, memories.len())?;
         let exact = exact::group(&memories);
-        step("exact", memories.len(), memories.len())?;
+        track.step("exact", memories.len(), memories.len())?;
 
-        // 2. Near duplicates: analyse and embed one text per exact group.
-        let rep_texts: Vec<&str> =
+        // 2. Near duplicates.
+        let (vectors, near) = self.near_duplicates(&memories, &exact, embedder, &track)?;
+
+        // 3. Conflicts between merge groups.
+        let groups = Groups::new(&memories, &exact, &near.groups, &vectors);
+        track.step("conflicts", 0, near.unsettled.len())?;
+        let decided = conflict::resolve(&groups.units, &near.unsettled);
+        track.step("conflicts", near.unsettled.len(), near.unsettled.len())?;
+
+        // 4. Patterns.
+        track.step("patterns", 0, sessions.len())?;
+        let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
+        track.step("patterns", sessions.len(), sessions.len())?;
+
+        // 5–6. Plan and resolve, in rounds.
+        let naive = plan::naive_tokens(&memories, &sessions)?;
+        let candidates: Vec<plan::PatternCandidate> = found.candidates.iter().map(|c| c.to_plan()).collect();
+        let rounds = Rounds {
+            groups: &groups,
+            decided: &decided,
+            patterns: &candidates,
+            sessions: &sessions,
+            embedder,
+            options: opts,
+        };
+        let asked = rounds.ask(asking, &track)?;
+        asking.finish()?;
+        let not_asked = rounds.not_asked(&asked)?;
+        let questions: Vec<Question> = if asking.is_dry_run() {
+            asking.stats().would_send.clone()
+        } else {
+            asked
+                .resolved
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Open(_)))
+                .map(|r| r.question.clone())
+                .collect()
+        };
+        let tokens =
+            Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent: asked.sent, usage: asked.usage };
+
+        // 7. Apply.
+        track.step("apply", 0, 1)?;
+        let resolver =
+            crate::report::ResolverId { name: asking.resolver().name(), model: asking.resolver().model() };
+        let (output, report) = apply::apply(&apply::Decisions {
+            memories: &memories,
+            sessions: sessions.len(),
+            exact: &exact,
+            groups: &near.groups,
+            settled: &decided.settled,
+            patterns: &found.patterns,
+            resolved: &asked.resolved,
+            tokens: &tokens,
+            not_asked,
+            embedder: embedder.model_id(),
+            resolver: &resolver,
+            instructions: &opts.instructions,
+        })?;
+        track.step("apply", 1, 1)?;
+        Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })
+    }
+
+    /// Stage 2: analyses and embeds one text per exact group; returns the
+    /// vectors (by exact group) and the near-duplicate groups.
+    fn near_duplicates(
+        &self,
+        memories: &[Memory],
+        exact: &exact::ExactGroups,
+        embedder: &dyn Embedder,
+        track: &Tracker<'_>,
+    ) -> Result<(Vec<Vec<f32>>, near::NearOutput), DreamError> {
+        let opts = &self.options;
+        let texts: Vec<&str> =
             exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
-        let documents: Vec<Document> =
-            rep_texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
-        let vectors = embed_all(embedder, &rep_texts, opts.batch_size.max(1), &step)?;
+        let documents: Vec<Document> = texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
+        let vectors = embed_all(embedder, &texts, opts.batch_size.max(1), track)?;
         let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
-        let index =
-            Index::build_watched(vectors.clone(), opts.index, HnswParams::default(), observer, cancel)?;
+        let index = Index::build_watched(
+            vectors.clone(),
+            opts.index,
+            HnswParams::default(),
+            track.observer,
+            track.cancel,
+        )?;
         let mut by_pair: BTreeMap<(usize, usize), CandidatePair> = index
-            .candidate_pairs_watched(thresholds.candidate_k, thresholds.min_similarity, observer, cancel)?
+            .candidate_pairs_watched(
+                thresholds.candidate_k,
+                thresholds.min_similarity,
+                track.observer,
+                track.cancel,
+            )?
             .into_iter()
             .map(|p| ((p.a, p.b), p))
             .collect();
@@ -357,14 +435,45 @@ impl Dream {
             |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
-        step("near", 0, pairs.len())?;
+        track.step("near", 0, pairs.len())?;
         let near = near::cluster(&documents, &pairs, &thresholds, &opts.lexicon);
-        step("near", pairs.len(), pairs.len())?;
+        track.step("near", pairs.len(), pairs.len())?;
+        Ok((vectors, near))
+    }
+}
 
-        // 3. Conflicts between merge groups.
-        let rep_of = |g: &near::NearGroup| exact.groups[g.representative].representative;
-        let units: Vec<conflict::Unit<'_>> = near
-            .groups
+/// Reports a stage's progress and stops a cancelled dream between steps.
+struct Tracker<'a> {
+    observer: &'a dyn Observer,
+    cancel: &'a CancelToken,
+}
+
+impl Tracker<'_> {
+    fn step(&self, stage: &'static str, done: usize, total: usize) -> Result<(), DreamError> {
+        self.observer.progress(Progress { stage, done: done as u64, total: total as u64 });
+        if self.cancel.is_cancelled() { Err(DreamError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// The merge groups of stage 2 as the later stages see them, by group: the
+/// path its memory would have, its text, its vector, and the memory and
+/// latest update stage 3 weighs.
+struct Groups<'a> {
+    paths: Vec<&'a MemoryPath>,
+    texts: Vec<&'a str>,
+    vectors: Vec<&'a [f32]>,
+    units: Vec<conflict::Unit<'a>>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(
+        memories: &'a [Memory],
+        exact: &'a exact::ExactGroups,
+        groups: &'a [near::NearGroup],
+        vectors: &'a [Vec<f32>],
+    ) -> Self {
+        let memory_of = |g: &near::NearGroup| &memories[exact.groups[g.representative].representative];
+        let units = groups
             .iter()
             .map(|g| {
                 let updated_at = g
@@ -373,207 +482,191 @@ impl Dream {
                     .flat_map(|&e| exact.groups[e].members.iter().map(|&i| memories[i].updated_at))
                     .max()
                     .unwrap_or_default();
-                conflict::Unit { path: &memories[rep_of(g)].path, updated_at }
+                conflict::Unit { path: &memory_of(g).path, updated_at }
             })
             .collect();
-        step("conflicts", 0, near.unsettled.len())?;
-        let decided = conflict::resolve(&units, &near.unsettled);
-        step("conflicts", near.unsettled.len(), near.unsettled.len())?;
+        Groups {
+            paths: (0..groups.len()).map(|g| apply::group_path(memories, exact, groups, g)).collect(),
+            texts: groups.iter().map(|g| memory_of(g).content.as_str()).collect(),
+            vectors: groups.iter().map(|g| vectors[g.representative].as_slice()).collect(),
+            units,
+        }
+    }
 
-        // 4. Patterns.
-        step("patterns", 0, sessions.len())?;
-        let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
-        step("patterns", sessions.len(), sessions.len())?;
+    fn len(&self) -> usize {
+        self.paths.len()
+    }
+}
 
-        // 5–6. Plan and resolve, in rounds: value changes (certainly one
-        // subject) first, then what a full cluster left out and the other
-        // questions, between what stands after the earlier answers and
-        // never between groups one question already held. A question names
-        // a group by the path its memory would have.
-        let group_paths: Vec<&MemoryPath> =
-            (0..near.groups.len()).map(|g| apply::group_path(&memories, &exact, &near.groups, g)).collect();
-        let text_of =
-            |g: usize| memories[exact.groups[near.groups[g].representative].representative].content.as_str();
-        let naive = plan::naive_tokens(&memories, &sessions)?;
-        let mut sent = 0;
-        let mut usage = Usage::default();
-        let mut resolved: Vec<apply::Resolved> = Vec::new();
-        // The questions (indexes into `resolved`) that held each group, and
-        // the groups whose last question was left open.
-        let mut asked_in: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); near.groups.len()];
-        let mut left_open: Vec<bool> = vec![false; near.groups.len()];
+/// Stages 5 and 6: open value changes (certainly one subject) are asked
+/// first; then, between what stands after the earlier answers and never
+/// between groups one question already held, the other questions and what
+/// a full cluster left out. A question names a group by the path its
+/// memory would have.
+struct Rounds<'a> {
+    groups: &'a Groups<'a>,
+    decided: &'a conflict::ConflictOutput,
+    patterns: &'a [plan::PatternCandidate],
+    sessions: &'a [Session],
+    embedder: &'a dyn Embedder,
+    options: &'a DreamOptions,
+}
+
+/// What the rounds asked and what came back.
+struct Asked {
+    resolved: Vec<apply::Resolved>,
+    /// The questions (indexes into `resolved`) that held each group.
+    asked_in: Vec<BTreeSet<usize>>,
+    /// Tokens of the questions the local rules leave for a model.
+    sent: u64,
+    usage: Usage,
+}
+
+impl Rounds<'_> {
+    fn ask(&self, asking: &mut Asking<'_>, track: &Tracker<'_>) -> Result<Asked, DreamError> {
+        let n = self.groups.len();
+        let mut asked = Asked {
+            resolved: Vec::new(),
+            asked_in: vec![BTreeSet::new(); n],
+            sent: 0,
+            usage: Usage::default(),
+        };
+        // The groups whose last question was left open.
+        let mut left_open = vec![false; n];
         for round in 0..conflict::MAX_ROUNDS {
-            let carriers = apply::Carriers::new(
-                near.groups.len(),
-                &decided.settled,
-                &resolved,
-                |g| group_paths[g],
-                text_of,
-            )?;
-            let together = |a: usize, b: usize| !asked_in[a].is_disjoint(&asked_in[b]);
-            // After the round it is first asked in, a pair a full cluster
-            // left out waits for answers: once a question holding one of
-            // its groups is left open, it is for the reviewer, not asked.
-            let waiting = |e: &&conflict::OpenEdge| {
-                !left_open[carriers.final_of(e.a)] && !left_open[carriers.final_of(e.b)]
-            };
-            let strong = decided.strong.iter().filter(|e| round == 0 || waiting(e));
-            let weak = decided.weak.iter().filter(|e| round == 1 || (round > 1 && waiting(e)));
-            let open =
-                conflict::clusters(near.groups.len(), strong.chain(weak), |g| carriers.final_of(g), together);
-            let open = open.clusters;
+            let carriers = self.carriers(&asked.resolved)?;
+            let mut open = self.open_clusters(round, &carriers, &asked.asked_in, &left_open);
             if round > 0 && open.is_empty() {
                 break;
             }
-            step("plan", 0, open.len())?;
-            let inputs: Vec<plan::ClusterInput<'_>> = open
-                .iter()
-                .map(|c| {
-                    let mut members: Vec<(QuestionMemory, &[f32])> = c
-                        .groups
-                        .iter()
-                        .map(|&g| {
-                            let e = near.groups[g].representative;
-                            let q = QuestionMemory {
-                                path: group_paths[g].clone(),
-                                content: carriers.rewritten(g).unwrap_or(text_of(g)).to_owned(),
-                                updated_at: units[g].updated_at,
-                            };
-                            (q, vectors[e].as_slice())
-                        })
-                        .collect();
-                    members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-                    let vectors = members.iter().map(|m| m.1).collect();
-                    plan::ClusterInput {
-                        why: c.why_text(),
-                        members: members.into_iter().map(|m| m.0).collect(),
-                        vectors,
-                    }
-                })
-                .collect();
-            let mut planned = plan::plan(&inputs, &sessions, embedder, opts.excerpts, &opts.instructions)?;
-            let mut open = open;
+            track.step("plan", 0, open.len())?;
+            let inputs: Vec<plan::ClusterInput<'_>> =
+                open.iter().map(|c| self.cluster_input(c, &carriers)).collect();
+            let opts = self.options;
+            let mut planned =
+                plan::plan(&inputs, self.sessions, self.embedder, opts.excerpts, &opts.instructions)?;
             if round == 0 {
                 // Occurrences the pattern stage could not group for certain:
                 // `pattern` questions, asked with the first round.
-                let candidates: Vec<plan::PatternCandidate> =
-                    found.candidates.iter().map(|c| c.to_plan()).collect();
-                let patterns = plan::pattern_questions(&candidates, &sessions, &opts.instructions)?;
+                let patterns = plan::pattern_questions(self.patterns, self.sessions, &opts.instructions)?;
                 open.extend(
-                    patterns
-                        .questions
-                        .iter()
-                        .map(|_| conflict::OpenCluster { groups: Vec::new(), why: Vec::new() }),
+                    patterns.iter().map(|_| conflict::OpenCluster { groups: Vec::new(), why: Vec::new() }),
                 );
-                planned.questions.extend(patterns.questions);
-                planned.raw.extend(patterns.raw);
-                planned.secrets.extend(patterns.secrets);
-                planned.evidence.extend(patterns.evidence);
-                planned.sessions.extend(patterns.sessions);
-                planned.tokens.extend(patterns.tokens);
+                planned.extend(patterns);
             }
             // What needs a model: the questions the local rules leave open.
-            for (q, t) in planned.raw.iter().zip(&planned.tokens) {
-                if LocalResolver.answer(q).verdict == Verdict::Unresolved {
-                    sent += t;
+            for p in &planned {
+                if LocalResolver.answer(&p.prepared.raw).verdict == Verdict::Unresolved {
+                    asked.sent += p.prepared.tokens;
                 }
             }
-            step("plan", open.len(), open.len())?;
-            let prepared: Vec<Prepared> = planned
-                .questions
-                .iter()
-                .zip(&planned.raw)
-                .zip(&planned.tokens)
-                .map(|((q, raw), &tokens)| Prepared { question: q.clone(), raw: raw.clone(), tokens })
-                .collect();
-            let replies = asking.ask(&prepared, observer, cancel).map_err(|e| match e {
+            track.step("plan", open.len(), open.len())?;
+            let (prepared, cites): (Vec<Prepared>, Vec<plan::Cites>) =
+                planned.into_iter().map(|p| (p.prepared, p.cites)).unzip();
+            let replies = asking.ask(&prepared, track.observer, track.cancel).map_err(|e| match e {
                 ResolveError::Cancelled => DreamError::Cancelled,
                 other => DreamError::Resolve(other),
             })?;
-            let plan::Plan { questions, raw, secrets, evidence, sessions: names, .. } = planned;
-            for (((((cluster, question), raw), secrets), evidence), (names, reply)) in open
-                .into_iter()
-                .zip(questions)
-                .zip(raw)
-                .zip(secrets)
-                .zip(evidence)
-                .zip(names.into_iter().zip(replies))
+            for (((cluster, prepared), cites), reply) in
+                open.into_iter().zip(prepared).zip(cites).zip(replies)
             {
                 let (outcome, reason) = match reply {
                     Ok(a) => {
-                        usage.add(&a.usage);
+                        asked.usage.add(&a.usage);
                         // Answers are checked against what was sent, then
                         // get their secrets back.
-                        let checked = check(&question, &a.answer);
-                        (redact::restore(checked, &raw, &secrets), a.answer.reason)
+                        let checked = check(&prepared.question, &a.answer);
+                        (redact::restore(checked, &prepared.raw, &cites.secrets), a.answer.reason)
                     }
                     Err(open) => (Outcome::Open(open), String::new()),
                 };
                 for &g in &cluster.groups {
-                    asked_in[g].insert(resolved.len());
+                    asked.asked_in[g].insert(asked.resolved.len());
                     left_open[g] = matches!(outcome, Outcome::Open(_));
                 }
-                resolved.push(apply::Resolved {
+                asked.resolved.push(apply::Resolved {
                     cluster,
-                    question,
-                    evidence,
-                    sessions: names,
+                    question: prepared.question,
+                    evidence: cites.evidence,
+                    sessions: cites.sessions,
                     outcome,
                     reason,
                 });
             }
         }
-        asking.finish()?;
-        // Open pairs between what stands that no question held together.
-        let carriers = apply::Carriers::new(
-            near.groups.len(),
-            &decided.settled,
-            &resolved,
-            |g| group_paths[g],
-            text_of,
-        )?;
-        let not_asked = decided
+        Ok(asked)
+    }
+
+    /// Which group carries each group's memory after stage 3 and the answers.
+    fn carriers(&self, resolved: &[apply::Resolved]) -> Result<apply::Carriers, DreamError> {
+        let g = self.groups;
+        apply::Carriers::new(g.len(), &self.decided.settled, resolved, |i| g.paths[i], |i| g.texts[i])
+    }
+
+    /// The clusters to ask in `round`, between the groups that carry the
+    /// open pairs. After the round it is first asked in, a pair a full
+    /// cluster left out waits for answers: once a question holding one of
+    /// its groups is left open, it is for the reviewer, not asked.
+    fn open_clusters(
+        &self,
+        round: usize,
+        carriers: &apply::Carriers,
+        asked_in: &[BTreeSet<usize>],
+        left_open: &[bool],
+    ) -> Vec<conflict::OpenCluster> {
+        let together = |a: usize, b: usize| !asked_in[a].is_disjoint(&asked_in[b]);
+        let waiting = |e: &&conflict::OpenEdge| {
+            !left_open[carriers.final_of(e.a)] && !left_open[carriers.final_of(e.b)]
+        };
+        let strong = self.decided.strong.iter().filter(|e| round == 0 || waiting(e));
+        let weak = self.decided.weak.iter().filter(|e| round == 1 || (round > 1 && waiting(e)));
+        conflict::clusters(self.groups.len(), strong.chain(weak), |g| carriers.final_of(g), together).clusters
+    }
+
+    /// A cluster as the plan reads it: its groups' memories as they stand
+    /// now, sorted by path, and their vectors.
+    fn cluster_input(
+        &self,
+        cluster: &conflict::OpenCluster,
+        carriers: &apply::Carriers,
+    ) -> plan::ClusterInput<'_> {
+        let g = self.groups;
+        let mut members: Vec<(QuestionMemory, &[f32])> = cluster
+            .groups
+            .iter()
+            .map(|&i| {
+                let memory = QuestionMemory {
+                    path: g.paths[i].clone(),
+                    content: carriers.rewritten(i).unwrap_or(g.texts[i]).to_owned(),
+                    updated_at: g.units[i].updated_at,
+                };
+                (memory, g.vectors[i])
+            })
+            .collect();
+        members.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let vectors = members.iter().map(|m| m.1).collect();
+        plan::ClusterInput {
+            why: cluster.why_text(),
+            members: members.into_iter().map(|m| m.0).collect(),
+            vectors,
+        }
+    }
+
+    /// Open pairs between what stands that no question held together.
+    fn not_asked(&self, asked: &Asked) -> Result<usize, DreamError> {
+        let carriers = self.carriers(&asked.resolved)?;
+        Ok(self
+            .decided
             .strong
             .iter()
-            .chain(&decided.weak)
+            .chain(&self.decided.weak)
             .map(|e| {
                 let (a, b) = (carriers.final_of(e.a), carriers.final_of(e.b));
                 (a.min(b), a.max(b))
             })
-            .filter(|&(a, b)| a != b && asked_in[a].is_disjoint(&asked_in[b]))
+            .filter(|&(a, b)| a != b && asked.asked_in[a].is_disjoint(&asked.asked_in[b]))
             .collect::<BTreeSet<_>>()
-            .len();
-        let questions: Vec<Question> = if asking.is_dry_run() {
-            asking.stats().would_send.clone()
-        } else {
-            resolved
-                .iter()
-                .filter(|r| matches!(r.outcome, Outcome::Open(_)))
-                .map(|r| r.question.clone())
-                .collect()
-        };
-        let tokens = Tokens { tokenizer: plan::TOKENIZER.to_owned(), naive, sent, usage };
-
-        // 7. Apply.
-        step("apply", 0, 1)?;
-        let resolver =
-            crate::report::ResolverId { name: asking.resolver().name(), model: asking.resolver().model() };
-        let (output, report) = apply::apply(&apply::Decisions {
-            memories: &memories,
-            sessions: sessions.len(),
-            exact: &exact,
-            groups: &near.groups,
-            settled: &decided.settled,
-            patterns: &found.patterns,
-            resolved: &resolved,
-            tokens: &tokens,
-            not_asked,
-            embedder: embedder.model_id(),
-            resolver: &resolver,
-            instructions: &opts.instructions,
-        })?;
-        step("apply", 1, 1)?;
-        Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })
+            .len())
     }
 }
 
@@ -583,10 +676,10 @@ fn embed_all(
     embedder: &dyn Embedder,
     texts: &[&str],
     batch: usize,
-    step: &dyn Fn(&'static str, usize, usize) -> Result<(), DreamError>,
+    track: &Tracker<'_>,
 ) -> Result<Vec<Vec<f32>>, DreamError> {
     let distinct: Vec<&str> = texts.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
-    step("embed", 0, distinct.len())?;
+    track.step("embed", 0, distinct.len())?;
     let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(distinct.len());
     for chunk in distinct.chunks(batch) {
         let got = embedder.embed(chunk)?;
@@ -596,7 +689,7 @@ fn embed_all(
             return Err(DreamError::EmbedderShape { expected: chunk.len(), found: good });
         }
         vectors.extend(got);
-        step("embed", vectors.len(), distinct.len())?;
+        track.step("embed", vectors.len(), distinct.len())?;
     }
     Ok(texts
         .iter()

@@ -13,7 +13,7 @@
 //! An excerpt names its session by the transcript's own id
 //! ([`Session::external_id`]), else by the first 12 hex digits of its content
 //! hash; two sessions of one question that would share a name are told
-//! apart by appending their hash. [`Plan::sessions`] maps the names back.
+//! apart by appending their hash. [`Cites::sessions`] maps the names back.
 //!
 //! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
 //! is every memory and every session transcript in full; a question's
@@ -28,6 +28,7 @@ use tiktoken_rs::CoreBPE;
 use super::DreamError;
 use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
+use crate::resolve::ask::Prepared;
 use crate::resolve::redact::{Secrets, redact_question};
 use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};
@@ -113,23 +114,41 @@ pub struct ExcerptBudget {
     pub max_tokens: u64,
 }
 
-/// The plan of one round: questions, the excerpts they cite, their tokens.
+/// One question of a round, ready to ask, and what it cites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The question as sent ([`redact`](crate::resolve::redact)ed), the same
+    /// question unredacted, and the tokens of its JSON line.
+    pub prepared: Prepared,
+    /// What stays on the device to map its answer back.
+    pub cites: Cites,
+}
+
+/// What a question cites and hides, kept on the device to map its answer back.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Plan {
-    /// One question per open cluster (or pattern candidate), in order, as
-    /// sent: redacted ([`redact`](crate::resolve::redact)).
-    pub questions: Vec<Question>,
-    /// The same questions unredacted (same ids).
-    pub raw: Vec<Question>,
-    /// The secrets each question's redaction replaced.
-    pub secrets: Vec<Secrets>,
-    /// The excerpts each question cites, neighbouring turns of a session
-    /// joined into one range, in (session, turn) order.
-    pub evidence: Vec<Vec<Excerpt>>,
-    /// Each question's session names and the sessions they stand for.
-    pub sessions: Vec<BTreeMap<String, SessionId>>,
-    /// Tokens of each question's JSON line.
-    pub tokens: Vec<u64>,
+pub struct Cites {
+    /// The secrets its redaction replaced.
+    pub secrets: Secrets,
+    /// The excerpts it cites, neighbouring turns of a session joined into
+    /// one range, in (session, turn) order.
+    pub evidence: Vec<Excerpt>,
+    /// Its session names and the sessions they stand for.
+    pub sessions: BTreeMap<String, SessionId>,
+}
+
+/// Redacts `question` and counts its tokens as sent.
+fn planned(
+    bpe: &CoreBPE,
+    question: &Question,
+    evidence: Vec<Excerpt>,
+    sessions: BTreeMap<String, SessionId>,
+) -> Planned {
+    let (sent, raw, secrets) = redact_question(question);
+    let tokens = bpe.encode_ordinary(&sent.to_line()).len() as u64;
+    Planned {
+        prepared: Prepared { question: sent, raw, tokens },
+        cites: Cites { secrets, evidence, sessions },
+    }
 }
 
 /// What may be one recurring mistake or one shared preference, which the
@@ -191,9 +210,9 @@ pub fn pattern_questions(
     candidates: &[PatternCandidate],
     sessions: &[Session],
     instructions: &str,
-) -> Result<Plan, DreamError> {
+) -> Result<Vec<Planned>, DreamError> {
     let bpe = bpe()?;
-    let mut plan = Plan::default();
+    let mut plan = Vec::with_capacity(candidates.len());
     for c in candidates {
         let mut cited: Vec<Excerpt> = c
             .occurrences
@@ -212,19 +231,9 @@ pub fn pattern_questions(
                 Some(question_excerpt(s, e, names.get(&e.session)?.clone()))
             })
             .collect();
-        let (q, raw, secrets) = redact_question(&Question::new(
-            QuestionKind::Pattern,
-            c.why.clone(),
-            vec![],
-            excerpts,
-            instructions,
-        ));
-        plan.tokens.push(bpe.encode_ordinary(&q.to_line()).len() as u64);
-        plan.questions.push(q);
-        plan.raw.push(raw);
-        plan.secrets.push(secrets);
-        plan.evidence.push(cited);
-        plan.sessions.push(names.into_iter().map(|(id, name)| (name, id)).collect());
+        let question = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions);
+        let names = names.into_iter().map(|(id, name)| (name, id)).collect();
+        plan.push(planned(bpe, &question, cited, names));
     }
     Ok(plan)
 }
@@ -235,14 +244,14 @@ struct TurnRef {
     turn: usize,
 }
 
-/// Builds the questions and counts tokens.
+/// One question per cluster, in order, with its excerpts and tokens.
 pub fn plan(
     clusters: &[ClusterInput<'_>],
     sessions: &[Session],
     embedder: &dyn Embedder,
     budget: ExcerptBudget,
     instructions: &str,
-) -> Result<Plan, DreamError> {
+) -> Result<Vec<Planned>, DreamError> {
     // Inverted index of the sessions' conversational turns by content word.
     let turn_words: Vec<(TurnRef, BTreeSet<String>)> = sessions
         .par_iter()
@@ -387,17 +396,7 @@ pub fn plan(
             )
         })
         .collect();
-    let mut plan = Plan::default();
-    for (q, cited, names) in built {
-        let (q, raw, secrets) = redact_question(&q);
-        plan.questions.push(q);
-        plan.raw.push(raw);
-        plan.secrets.push(secrets);
-        plan.evidence.push(cited);
-        plan.sessions.push(names);
-    }
-    plan.tokens = plan.questions.par_iter().map(|q| bpe.encode_ordinary(&q.to_line()).len() as u64).collect();
-    Ok(plan)
+    Ok(built.into_par_iter().map(|(q, cited, names)| planned(bpe, &q, cited, names)).collect())
 }
 
 /// The excerpts that cite `turns`: neighbouring turns of one session become
@@ -469,15 +468,17 @@ mod tests {
             vec![ClusterInput { why: "open".into(), members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
         let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
-        assert_eq!(p.questions.len(), 1);
-        let turns: Vec<u32> = p.questions[0].excerpts.iter().map(|x| x.turns[0]).collect();
-        assert_eq!(p.questions[0].excerpts[0].session, s.id.to_string()[..12]);
-        assert_eq!(p.sessions[0].get(&s.id.to_string()[..12]), Some(&s.id));
+        assert_eq!(p.len(), 1);
+        let q = &p[0].prepared.question;
+        let turns: Vec<u32> = q.excerpts.iter().map(|x| x.turns[0]).collect();
+        assert_eq!(q.excerpts[0].session, s.id.to_string()[..12]);
+        assert_eq!(p[0].cites.sessions.get(&s.id.to_string()[..12]), Some(&s.id));
         assert!(turns.contains(&0) && !turns.contains(&1), "{turns:?}");
-        assert!(p.tokens[0] > 0);
-        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > p.tokens[0] / 2);
+        let tokens = p[0].prepared.tokens;
+        assert!(tokens > 0);
+        assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > tokens / 2);
         let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
-        assert!(tight.questions[0].excerpts.is_empty());
+        assert!(tight[0].prepared.question.excerpts.is_empty());
     }
 
     #[test]

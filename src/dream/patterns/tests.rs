@@ -199,7 +199,7 @@ fn loosely_related_occurrences_become_a_candidate() {
     let mut sessions = sessions_of_candidate_test();
     sessions.sort_by_key(|s| s.id);
     let plan = crate::dream::plan::pattern_questions(&[c.to_plan()], &sessions, "").expect("plans");
-    let q = &plan.questions[0];
+    let q = &plan[0].prepared.question;
     assert_eq!(q.kind, crate::resolve::QuestionKind::Pattern);
     let mut named: Vec<&str> = q.excerpts.iter().map(|e| e.session.as_str()).collect();
     named.sort_unstable();
