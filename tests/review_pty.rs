@@ -6,13 +6,15 @@
 //! and `dream --journal` reproduces OUT byte for byte. Also: no terminal
 //! means exit 1, and `--answers FILE` applies answers without prompting.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::tree;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 const MEMORIES: &str = r#"{"path":"/infra/billing-db.md","content":"The billing service stores invoices in Postgres.","created_at":"2026-01-05T10:00:00Z","updated_at":"2026-01-05T10:00:00Z"}
@@ -64,20 +66,6 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
         ok(dreamwork().arg("dream").arg(&store).arg("--out").arg(&out).args(["--embedder", "lexical"]));
     assert!(printed.contains("clusters left for review: 5"), "{printed}");
     (store, out)
-}
-
-/// Every file under `dir` (relative path → blake3 of its bytes).
-fn files(dir: &Path) -> BTreeMap<PathBuf, String> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let bytes = std::fs::read(e.path()).unwrap();
-            (e.path().strip_prefix(dir).unwrap().to_owned(), blake3::hash(&bytes).to_hex().to_string())
-        })
-        .collect()
 }
 
 fn report(out: &Path) -> serde_json::Value {
@@ -212,7 +200,7 @@ impl Screen {
 fn review_through_a_terminal_with_quit_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let (store, out) = setup(dir.path());
-    let before_store = files(&store);
+    let before_store = tree(&store);
     let first = open_ids(&out);
     assert_eq!(first.len(), 5);
     let ci = &report(&out)["unresolved"][2]["sources"];
@@ -282,7 +270,7 @@ fn review_through_a_terminal_with_quit_and_resume() {
 
     // OUT is a sound store; STORE is untouched; a dream with the journal gives the same bytes.
     ok(dreamwork().arg("verify").arg(&out));
-    assert_eq!(files(&store), before_store);
+    assert_eq!(tree(&store), before_store);
     let again = dir.path().join("again");
     ok(dreamwork()
         .arg("dream")
@@ -291,21 +279,21 @@ fn review_through_a_terminal_with_quit_and_resume() {
         .arg(&again)
         .args(["--embedder", "lexical", "--journal"])
         .arg(out.join("dream/journal.jsonl")));
-    let mut reviewed = files(&out);
+    let mut reviewed = tree(&out);
     reviewed.remove(Path::new("dream/journal.jsonl"));
-    assert_eq!(files(&again), reviewed);
+    assert_eq!(tree(&again), reviewed);
 }
 
 #[test]
 fn without_a_terminal_review_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (store, out) = setup(dir.path());
-    let before = files(&out);
+    let before = tree(&out);
     let done = dreamwork().arg("review").arg(&store).arg(&out).output().unwrap();
     assert_eq!(done.status.code(), Some(1));
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(err.contains("review needs a terminal") && err.contains("--answers"), "{err}");
-    assert_eq!(files(&out), before, "nothing written");
+    assert_eq!(tree(&out), before, "nothing written");
 }
 
 #[test]
@@ -341,13 +329,13 @@ fn a_file_of_answers_applies_without_prompting() {
     ok(dreamwork().arg("verify").arg(&out));
 
     // An answer for a cluster that is not open is refused, naming the line; nothing changes.
-    let before = files(&out);
+    let before = tree(&out);
     std::fs::write(&file, format!("\n{answer}\n")).unwrap();
     let done = dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file).output().unwrap();
     assert_eq!(done.status.code(), Some(1));
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(err.contains("answers.jsonl:2") && err.contains(first[0].as_str()), "{err}");
-    assert_eq!(files(&out), before);
+    assert_eq!(tree(&out), before);
 }
 
 #[test]
@@ -366,7 +354,7 @@ fn answers_journaled_before_a_crash_are_applied_on_resume() {
     let file = dir.path().join("answers.jsonl");
     std::fs::write(&file, format!("{answer}\n")).unwrap();
     ok(dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file));
-    let reviewed = files(&out);
+    let reviewed = tree(&out);
     // As if the review had stopped after journaling, before rewriting OUT.
     let journal = std::fs::read(out.join("dream/journal.jsonl")).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
@@ -377,5 +365,5 @@ fn answers_journaled_before_a_crash_are_applied_on_resume() {
     let printed = ok(dreamwork().arg("review").arg(&store).arg(&out).arg("--answers").arg(&file));
     assert!(printed.contains("rewritten with 1 answer applied"), "{printed}");
     assert_eq!(open_ids(&out), [&first[..1], &first[2..]].concat());
-    assert_eq!(files(&out), reviewed);
+    assert_eq!(tree(&out), reviewed);
 }
