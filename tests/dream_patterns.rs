@@ -7,6 +7,8 @@
 //!
 //! `cargo test --test dream_patterns -- --nocapture` prints what was found.
 
+mod common;
+
 use std::path::Path;
 
 use dreamwork::dream::patterns::{Found, Lexicon, find};
@@ -137,13 +139,8 @@ fn hand_written_transcripts_with_the_lexical_embedder() {
 #[cfg(feature = "minilm")]
 #[test]
 fn hand_written_transcripts_with_minilm() {
-    use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    match MiniLmEmbedder::load(&MiniLmOptions::default()) {
-        Ok(m) => check(&m),
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => eprintln!("note: skipping the MiniLM run: {e}"),
+    if let Some(m) = common::minilm() {
+        check(&m);
     }
 }
 

@@ -48,14 +48,7 @@ fn lexical_dreams_never_merge_two_facts() {
 #[cfg(feature = "minilm")]
 #[test]
 fn minilm_dreams_merge_only_what_they_prove_and_ask_the_rest() {
-    use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    let m = match MiniLmEmbedder::load(&MiniLmOptions::default()) {
-        Ok(m) => m,
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => return eprintln!("note: skipping the MiniLM run: {e}"),
-    };
+    let Some(m) = common::minilm() else { return };
     let s = run(&m, 7);
     assert_safe(&s);
     assert_eq!(s.stale_standing, 0, "stale facts left standing without a question");

@@ -49,14 +49,7 @@ fn lexical_answers_never_merge_two_facts() {
 #[cfg(feature = "minilm")]
 #[test]
 fn minilm_answers_leave_no_stale_fact_standing() {
-    use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    let m = match MiniLmEmbedder::load(&MiniLmOptions::default()) {
-        Ok(m) => m,
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => return eprintln!("note: skipping the MiniLM run: {e}"),
-    };
+    let Some(m) = common::minilm() else { return };
     let (s, sent) = run(&m);
     assert_safe(&s);
     assert!(sent > 0);

@@ -7,9 +7,10 @@
 //! answer per line to its stdout ([`Answer::to_line`]), matched by `id`, in
 //! any order; blank lines are ignored and stderr is passed through to a
 //! bounded buffer quoted in error messages. A dream asks in rounds (at most
-//! [`MAX_ROUNDS`](crate::dream::conflict::MAX_ROUNDS)), so the program must answer each question as it reads it, without waiting
-//! for the end of its input; stdin is closed when the dream has asked
-//! everything, and the program should then exit.
+//! [`MAX_ROUNDS`](crate::dream::conflict::MAX_ROUNDS)), so the program must
+//! answer each question as it reads it, without waiting for the end of its
+//! input; stdin is closed when the dream has asked everything, and the
+//! program should then exit.
 //!
 //! Faults never stop the dream; they leave questions open with a clear
 //! message in the report:

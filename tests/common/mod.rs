@@ -37,3 +37,20 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         })
         .collect()
 }
+
+/// The MiniLM embedder, or `None` (with a note) when the model is not
+/// installed; with `DREAMWORK_REQUIRE_MODEL=1` a missing model fails the test.
+#[cfg(feature = "minilm")]
+pub fn minilm() -> Option<dreamwork::embed::MiniLmEmbedder> {
+    use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
+    match MiniLmEmbedder::load(&MiniLmOptions::default()) {
+        Ok(m) => Some(m),
+        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
+            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("note: skipping the MiniLM run: {e}");
+            None
+        }
+    }
+}
