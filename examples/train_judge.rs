@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use dreamwork::embed::{Embedder, MiniLmEmbedder, WordVectors, cosine};
 use dreamwork::judge::boost::{self, Params};
 use dreamwork::judge::{
-    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict, features, fold,
+    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict,
+    both_ways, features, fold,
 };
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use rayon::prelude::*;
@@ -38,7 +39,24 @@ const FOLDS: usize = 5;
 /// QQP rows used (of 23k): enough questions for the judge to see another
 /// genre without its embedding time dominating.
 const QQP_ROWS: usize = 6000;
-const TARGETS: Targets = Targets { false_same: 0.001, false_different: 0.04 };
+fn targets() -> Targets {
+    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    Targets {
+        false_same: env("JUDGE_FALSE_SAME", 0.0025),
+        false_different: env("JUDGE_FALSE_DIFFERENT", 0.06),
+    }
+}
+
+fn params() -> Params {
+    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let d = Params::default();
+    Params {
+        rounds: env("JUDGE_ROUNDS", d.rounds as f64) as usize,
+        depth: env("JUDGE_DEPTH", d.depth as f64) as usize,
+        learning_rate: env("JUDGE_LR", d.learning_rate),
+        ..d
+    }
+}
 const CONFLICT_CUTOFF: f64 = 0.5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,16 +69,23 @@ enum Set {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Label {
+    /// Each states what the other states.
     Same,
-    Different,
+    /// One states everything the other does, and more (SICK one-way entailment).
+    Wider,
+    /// Neither states the other; no contradiction.
+    Neutral,
+    /// A contradiction in either direction (SICK).
     Conflict,
 }
 
 struct Pair {
     set: Set,
     label: Label,
-    /// SICK: neither direction entails the other (not one text wider).
-    neutral_both: bool,
+    /// A states everything B states.
+    ab: bool,
+    /// B states everything A states.
+    ba: bool,
     a: String,
     b: String,
     fold: usize,
@@ -71,7 +96,8 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 fn pair(set: Set, label: Label, a: &str, b: &str) -> Pair {
-    Pair { set, label, neutral_both: false, a: a.to_owned(), b: b.to_owned(), fold: fold(a, b, FOLDS) }
+    let same = label == Label::Same;
+    Pair { set, label, ab: same, ba: same, a: a.to_owned(), b: b.to_owned(), fold: fold(a, b, FOLDS) }
 }
 
 fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
@@ -89,15 +115,18 @@ fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
         if c.len() < 7 {
             return Err(format!("{file}:{}: expected 8 columns", n + 1));
         }
+        let (ab, ba) = (c[5] == "A_entails_B", c[6] == "B_entails_A");
         let label = if c[5].contains("contradicts") || c[6].contains("contradicts") {
             Label::Conflict
-        } else if c[5] == "A_entails_B" && c[6] == "B_entails_A" {
+        } else if ab && ba {
             Label::Same
+        } else if ab || ba {
+            Label::Wider
         } else {
-            Label::Different
+            Label::Neutral
         };
         let mut p = pair(Set::Sick, label, c[1], c[2]);
-        p.neutral_both = c[5] == "A_neutral_B" && c[6] == "B_neutral_A";
+        (p.ab, p.ba) = (ab && label != Label::Conflict, ba && label != Label::Conflict);
         pairs.push(p);
     }
     source(file, &text, pairs.len() - before);
@@ -110,7 +139,7 @@ fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
         if c.len() < 5 {
             return Err(format!("{file}:{}: expected 5 columns", n + 1));
         }
-        let label = if c[0] == "1" { Label::Same } else { Label::Different };
+        let label = if c[0] == "1" { Label::Same } else { Label::Neutral };
         pairs.push(pair(Set::Mrpc, label, c[3], c[4]));
     }
     source(file, &text, pairs.len() - before);
@@ -127,7 +156,7 @@ fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
         let label = if score >= 4.6 {
             Label::Same
         } else if score < 3.6 {
-            Label::Different
+            Label::Neutral
         } else {
             continue;
         };
@@ -146,7 +175,7 @@ fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
         if c.len() != 6 || !matches!(c[5], "0" | "1") {
             continue;
         }
-        let label = if c[5] == "1" { Label::Same } else { Label::Different };
+        let label = if c[5] == "1" { Label::Same } else { Label::Neutral };
         pairs.push(pair(Set::Qqp, label, c[3], c[4]));
     }
     source(file, &text, pairs.len() - before);
@@ -188,15 +217,21 @@ fn word_vectors(e: &MiniLmEmbedder, texts: &[&str]) -> Result<BTreeMap<String, W
     Ok(cache)
 }
 
-/// A pair as the dream sees it: the rules' relation and the judge's features.
+/// A pair as the dream sees it: the rules' relation and the judge's
+/// features both ways (A over B, B over A).
 struct Seen {
     relation: Relation,
-    features: PairFeatures,
+    ab: PairFeatures,
+    ba: PairFeatures,
     /// Both sides within [`MAX_WORDS`].
     short: bool,
 }
 
-fn see(pairs: &[Pair], vectors: &BTreeMap<String, WordVectors>, lexicon: &Lexicon) -> Result<Vec<Seen>, String> {
+fn see(
+    pairs: &[Pair],
+    vectors: &BTreeMap<String, WordVectors>,
+    lexicon: &Lexicon,
+) -> Result<Vec<Seen>, String> {
     pairs
         .par_iter()
         .map(|p| {
@@ -207,32 +242,41 @@ fn see(pairs: &[Pair], vectors: &BTreeMap<String, WordVectors>, lexicon: &Lexico
             );
             let relation = compare(&a, &b, lexicon);
             let cos = cosine(&wa.sentence, &wb.sentence);
-            let features = features(&a, &b, wa, wb, cos, &relation, lexicon);
-            Ok(Seen { relation, features, short: a.word_count() <= MAX_WORDS && b.word_count() <= MAX_WORDS })
+            let (ab, ba) = both_ways((&a, wa), (&b, wb), cos, &relation, lexicon);
+            Ok(Seen { relation, ab, ba, short: a.word_count() <= MAX_WORDS && b.word_count() <= MAX_WORDS })
         })
         .collect()
 }
 
-/// The three models fitted on `fit` rows and calibrated on `dev` rows, with
-/// cutoffs chosen on `dev`.
-fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &Params) -> (Judge, Cutoffs) {
-    let rows = |idx: &[usize]| idx.iter().map(|&i| seen[i].features.values.to_vec()).collect::<Vec<_>>();
+/// The three models fitted on `fit` pairs (each seen both ways) and
+/// calibrated on `dev` pairs, with cutoffs chosen on `dev`.
+fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &Params) -> Judge {
+    let rows = |idx: &[usize]| -> Vec<Vec<f64>> {
+        idx.iter().flat_map(|&i| [seen[i].ab.values.to_vec(), seen[i].ba.values.to_vec()]).collect()
+    };
     let (xf, xd) = (rows(fit), rows(dev));
-    let weights = |idx: &[usize]| vec![1.0; idx.len()];
-    let model = |label: Label| {
-        let yf: Vec<bool> = fit.iter().map(|&i| pairs[i].label == label).collect();
-        let yd: Vec<bool> = dev.iter().map(|&i| pairs[i].label == label).collect();
-        let mut m = boost::fit(&xf, &yf, &weights(fit), params);
-        boost::calibrate(&mut m, &xd, &yd, &weights(dev));
+    let set_weight = |model: &str, set: Set| -> f64 {
+        let var = format!("JUDGE_W_{model}_{set:?}").to_uppercase();
+        std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(1.0)
+    };
+    let model = |name: &str, label: &dyn Fn(&Pair, bool) -> bool| {
+        let labels = |idx: &[usize]| -> Vec<bool> {
+            idx.iter().flat_map(|&i| [label(&pairs[i], true), label(&pairs[i], false)]).collect()
+        };
+        let weights = |idx: &[usize]| -> Vec<f64> {
+            idx.iter().flat_map(|&i| [set_weight(name, pairs[i].set); 2]).collect()
+        };
+        let mut m = boost::fit(&xf, &labels(fit), &weights(fit), params);
+        boost::calibrate(&mut m, &xd, &labels(dev), &weights(dev));
         m
     };
     let mut judge = Judge {
         format: FORMAT.into(),
         model_id: String::new(),
         features: features::NAMES.iter().map(|s| (*s).to_owned()).collect(),
-        same: model(Label::Same),
-        different: model(Label::Different),
-        conflict: model(Label::Conflict),
+        entails: model("entails", &|p, forward| if forward { p.ab } else { p.ba }),
+        different: model("different", &|p, _| p.label == Label::Neutral),
+        conflict: model("conflict", &|p, _| p.label == Label::Conflict),
         cutoffs: Cutoffs { same: 1.0, different: 1.0, conflict: CONFLICT_CUTOFF },
         command: String::new(),
         sources: Vec::new(),
@@ -242,45 +286,51 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
             dev_fold: 0,
             test_fold: 0,
             params: *params,
-            targets: TARGETS,
+            targets: targets(),
         },
     };
     // Cutoffs on dev: the least that keeps each labelled set within the targets.
-    let open: Vec<usize> = dev.iter().copied().filter(|&i| matches!(seen[i].relation, Relation::Open(_))).collect();
-    let probs: Vec<(usize, (f64, f64, f64))> =
-        open.iter().map(|&i| (i, judge.probabilities(&seen[i].features))).collect();
-    let mut same = 1.0f64;
-    let mut different = 1.0f64;
+    let open = |i: usize| matches!(seen[i].relation, Relation::Open(_)) && seen[i].short;
+    let mut same = 0.5f64;
+    let mut different = 0.5f64;
     for set in [Set::Sick, Set::Mrpc] {
-        let in_set = |i: usize| pairs[i].set == set && seen[i].short;
-        let negatives = dev.iter().filter(|&&i| pairs[i].set == set && pairs[i].label != Label::Same).count();
-        let allowed = (TARGETS.false_same * negatives as f64).floor() as usize;
-        let mut wrong: Vec<f64> = probs
+        let in_set: Vec<usize> = dev.iter().copied().filter(|&i| pairs[i].set == set).collect();
+        // A merge is wrong when neither states the other, or when the
+        // narrower side could absorb the wider one.
+        let at_risk = in_set.iter().filter(|&&i| pairs[i].label != Label::Same).count();
+        let allowed = (targets().false_same * at_risk as f64).floor() as usize;
+        let mut wrong: Vec<f64> = in_set
             .iter()
-            .filter(|(i, _)| in_set(*i) && pairs[*i].label != Label::Same && !seen[*i].features.vetoes.any())
-            .map(|(_, p)| p.0)
-            .collect();
-        wrong.sort_by(|x, y| y.total_cmp(x));
-        let c = wrong.get(allowed).map_or(0.5, |p| next_up(*p));
-        same = if set == Set::Sick { c } else { same.max(c) };
-
-        let positives = dev.iter().filter(|&&i| pairs[i].set == set && pairs[i].label == Label::Same).count();
-        let allowed = (TARGETS.false_different * positives as f64).floor() as usize;
-        let mut wrong: Vec<f64> = probs
-            .iter()
-            .filter(|(i, _)| {
-                let v = seen[*i].features.vetoes;
-                in_set(*i) && pairs[*i].label == Label::Same && !v.negation && !v.values
+            .filter(|&&i| open(i) && !seen[i].ab.vetoes.any())
+            .filter_map(|&i| {
+                let p = &pairs[i];
+                let (a_b, b_a) = (judge.entails(&seen[i].ab), judge.entails(&seen[i].ba));
+                match (p.ab, p.ba) {
+                    (true, true) => None,
+                    (true, false) => Some(b_a),
+                    (false, true) => Some(a_b),
+                    (false, false) => Some(a_b.max(b_a)),
+                }
             })
-            .map(|(_, p)| p.1)
             .collect();
         wrong.sort_by(|x, y| y.total_cmp(x));
-        let c = wrong.get(allowed).map_or(0.5, |p| next_up(*p));
-        different = if set == Set::Sick { c } else { different.max(c) };
+        same = same.max(wrong.get(allowed).map_or(0.5, |p| next_up(*p)));
+
+        let positives = in_set.iter().filter(|&&i| pairs[i].label == Label::Same).count();
+        let allowed = (targets().false_different * positives as f64).floor() as usize;
+        let mut wrong: Vec<f64> = in_set
+            .iter()
+            .filter(|&&i| {
+                let v = seen[i].ab.vetoes;
+                open(i) && pairs[i].label == Label::Same && !v.negation && !v.values
+            })
+            .map(|&i| judge.probabilities(&seen[i].ab, &seen[i].ba)[2])
+            .collect();
+        wrong.sort_by(|x, y| y.total_cmp(x));
+        different = different.max(wrong.get(allowed).map_or(0.5, |p| next_up(*p)));
     }
-    let cutoffs = Cutoffs { same: same.max(0.5), different: different.max(0.5), conflict: CONFLICT_CUTOFF };
-    judge.cutoffs = cutoffs;
-    (judge, cutoffs)
+    judge.cutoffs = Cutoffs { same, different, conflict: CONFLICT_CUTOFF };
+    judge
 }
 
 /// The smallest representable number above `x` (a cutoff strictly above a wrong pair).
@@ -288,51 +338,59 @@ fn next_up(x: f64) -> f64 {
     f64::from_bits(x.to_bits() + 1)
 }
 
-/// What the dream does with a pair: the rules first, then the judge.
-fn decide(judge: &Judge, s: &Seen) -> Verdict {
+/// What the dream does with a pair: the rules first, then the judge; for
+/// a merge, whether the side kept is one that states everything (a merge
+/// keeping the narrower side loses a fact).
+fn decide(judge: &Judge, s: &Seen, p: &Pair) -> (Verdict, bool) {
     match &s.relation {
-        Relation::Same | Relation::Contains { .. } => Verdict::Same,
-        Relation::Distinct(_) => Verdict::Different,
-        Relation::ValueChange { .. } => Verdict::Conflict,
-        Relation::Open(_) if !s.short => Verdict::Unsure,
+        Relation::Same | Relation::Contains { .. } => (Verdict::Same, true),
+        Relation::Distinct(_) => (Verdict::Different, true),
+        Relation::ValueChange { .. } => (Verdict::Conflict, true),
+        Relation::Open(_) if !s.short => (Verdict::Unsure, true),
         Relation::Open(_) => {
-            let Judgement { verdict, .. } = judge.decide(&s.features);
-            verdict
+            let Judgement { verdict, .. } = judge.decide(&s.ab, &s.ba);
+            // The dream keeps the side whose absorbing the other passes the cutoff.
+            let (a_b, b_a) = (judge.entails(&s.ab), judge.entails(&s.ba));
+            let kept_right = if a_b >= b_a { p.ab } else { p.ba };
+            (verdict, verdict != Verdict::Same || kept_right)
         }
     }
 }
 
 #[derive(Default)]
 struct Tally {
-    /// [label-ish row][verdict]: rows same, neutral-both, one-way wider, conflict, different (other sets).
+    /// (set, row) → [merged, merged keeping the narrower side, different, asked].
     counts: BTreeMap<(Set, &'static str), [usize; 4]>,
 }
 
 impl Tally {
-    fn add(&mut self, p: &Pair, v: Verdict) {
+    fn add(&mut self, p: &Pair, (v, kept_right): (Verdict, bool)) {
         let row = match (p.set, p.label) {
             (_, Label::Same) => "same",
             (Set::Sick, Label::Conflict) => "contradiction",
-            (Set::Sick, Label::Different) if p.neutral_both => "neutral",
-            (Set::Sick, Label::Different) => "one-way",
+            (Set::Sick, Label::Neutral) => "neutral",
+            (Set::Sick, _) => "one wider",
             _ => "different",
         };
         let col = match v {
-            Verdict::Same => 0,
-            Verdict::Different => 1,
-            Verdict::Conflict => 2,
-            Verdict::Unsure => 3,
+            Verdict::Same if kept_right => 0,
+            Verdict::Same => 1,
+            Verdict::Different => 2,
+            Verdict::Conflict | Verdict::Unsure => 3,
         };
         self.counts.entry((p.set, row)).or_default()[col] += 1;
     }
 
     fn print(&self) {
-        println!("  {:<6} {:<14} {:>6} {:>16} {:>16} {:>16}", "set", "pairs", "n", "merged", "different", "asked");
+        println!(
+            "  {:<6} {:<14} {:>6} {:>16} {:>16} {:>16} {:>16}",
+            "set", "pairs", "n", "merged", "kept narrower", "different", "asked"
+        );
         for ((set, row), c) in &self.counts {
             let n: usize = c.iter().sum();
             let pct = |x: usize| 100.0 * x as f64 / n.max(1) as f64;
             println!(
-                "  {:<6} {:<14} {:>6} {:>8} {:>6.2} % {:>8} {:>6.1} % {:>8} {:>6.1} %",
+                "  {:<6} {:<14} {:>6} {:>8} {:>6.2} % {:>8} {:>6.2} % {:>8} {:>6.1} % {:>8} {:>6.1} %",
                 format!("{set:?}"),
                 row,
                 n,
@@ -340,8 +398,10 @@ impl Tally {
                 pct(c[0]),
                 c[1],
                 pct(c[1]),
-                c[2] + c[3],
-                pct(c[2] + c[3])
+                c[2],
+                pct(c[2]),
+                c[3],
+                pct(c[3])
             );
         }
     }
@@ -370,40 +430,65 @@ fn main() -> std::process::ExitCode {
         let vectors = word_vectors(&e, &texts)?;
         let lexicon = Lexicon::default();
         let seen = see(&pairs, &vectors, &lexicon)?;
-        let params = Params::default();
+        let params = params();
 
         let roles = |test: usize| {
             let dev = (test + FOLDS - 1) % FOLDS;
-            let fit: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold != test && pairs[i].fold != dev).collect();
+            let fit: Vec<usize> =
+                (0..pairs.len()).filter(|&i| pairs[i].fold != test && pairs[i].fold != dev).collect();
             let dev_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == dev).collect();
             let test_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == test).collect();
             (fit, dev_rows, test_rows, dev)
         };
 
-        println!("cross-validated over {FOLDS} folds (each: trees on 3 folds, cutoffs on 1, figures on the 5th):");
+        println!(
+            "cross-validated over {FOLDS} folds (each: trees on 3 folds, cutoffs on 1, figures on the 5th):"
+        );
         let mut cv = Tally::default();
         for test in 0..FOLDS {
             let (fit, dev, test_rows, _) = roles(test);
-            let (judge, cutoffs) = train(&pairs, &seen, &fit, &dev, &params);
-            eprintln!("  fold {test}: cutoffs same {:.4} different {:.4}", cutoffs.same, cutoffs.different);
+            let judge = train(&pairs, &seen, &fit, &dev, &params);
+            let c = judge.cutoffs;
+            eprintln!("  fold {test}: cutoffs same {:.4} different {:.4}", c.same, c.different);
             for &i in &test_rows {
-                cv.add(&pairs[i], decide(&judge, &seen[i]));
+                cv.add(&pairs[i], decide(&judge, &seen[i], &pairs[i]));
             }
         }
         cv.print();
 
         let test = FOLDS - 1;
         let (fit, dev_rows, test_rows, dev) = roles(test);
-        let (mut judge, _) = train(&pairs, &seen, &fit, &dev_rows, &params);
+        let mut judge = train(&pairs, &seen, &fit, &dev_rows, &params);
         judge.model_id = e.model_id().to_owned();
         judge.command = "cargo run --release --example train_judge -- ../shared/data".into();
         judge.sources = sources;
         judge.training.fit_folds = (0..FOLDS).filter(|f| *f != test && *f != dev).collect();
         judge.training.dev_fold = dev;
         judge.training.test_fold = test;
+        if let Ok(path) = std::env::var("JUDGE_DUMP") {
+            let mut tsv = String::from(
+                "set\tlabel\tab\tba\tfold\tp_ab\tp_ba\tp_diff\tp_conflict\tveto\trelation\ta\tb\n",
+            );
+            for (p, s) in pairs.iter().zip(&seen) {
+                let [pab, pba, pd, pc] = judge.probabilities(&s.ab, &s.ba);
+                tsv += &format!(
+                    "{:?}\t{:?}\t{}\t{}\t{}\t{pab:.4}\t{pba:.4}\t{pd:.4}\t{pc:.4}\t{}\t{:?}\t{}\t{}\n",
+                    p.set,
+                    p.label,
+                    p.ab,
+                    p.ba,
+                    p.fold,
+                    s.ab.vetoes.any(),
+                    s.relation,
+                    p.a,
+                    p.b
+                );
+            }
+            std::fs::write(&path, tsv).map_err(|e| format!("{path}: {e}"))?;
+        }
         let mut shipped = Tally::default();
         for &i in &test_rows {
-            shipped.add(&pairs[i], decide(&judge, &seen[i]));
+            shipped.add(&pairs[i], decide(&judge, &seen[i], &pairs[i]));
         }
         println!(
             "shipped model on its untouched fold {test} (cutoffs same {:.4}, different {:.4}):",

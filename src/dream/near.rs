@@ -124,7 +124,8 @@ impl<'a> Judging<'a> {
             return Vec::new();
         }
         let open: Vec<bool> = pairs.par_iter().map(|p| self.judgeable(p.a, p.b, p.similarity)).collect();
-        let docs: BTreeSet<usize> = pairs.iter().zip(open).filter(|(_, o)| *o).flat_map(|(p, _)| [p.a, p.b]).collect();
+        let docs: BTreeSet<usize> =
+            pairs.iter().zip(open).filter(|(_, o)| *o).flat_map(|(p, _)| [p.a, p.b]).collect();
         docs.into_iter().collect()
     }
 
@@ -143,30 +144,43 @@ impl<'a> Judging<'a> {
     /// have word vectors.
     pub fn pair(&self, a: usize, b: usize, similarity: f32) -> Judged {
         let relation = self.rules(a, b, similarity);
-        let judgement = match (&relation, self.judge, &self.words[a], &self.words[b]) {
-            (Relation::Open(_), Some(judge), Some(wa), Some(wb))
-                if self.documents[a].word_count() <= judge::MAX_WORDS
-                    && self.documents[b].word_count() <= judge::MAX_WORDS =>
-            {
-                let f = judge::features(
-                    &self.documents[a],
-                    &self.documents[b],
-                    wa,
-                    wb,
-                    similarity,
-                    &relation,
-                    self.lexicon,
-                );
-                Some(judge.decide(&f))
+        let judgement = match (&relation, self.judge) {
+            (Relation::Open(_), Some(judge)) => {
+                self.features(a, b, similarity, &relation).map(|(ab, ba)| judge.decide(&ab, &ba))
             }
             _ => None,
         };
         Judged { relation, judgement }
     }
 
-    /// [`Judging::pair`] with the similarity of the two documents' vectors.
-    fn pair_of(&self, a: usize, b: usize) -> Judged {
-        self.pair(a, b, cosine(&self.vectors[a], &self.vectors[b]))
+    /// Both directions' features of a pair, when both sides are short
+    /// enough and have word vectors.
+    fn features(
+        &self,
+        a: usize,
+        b: usize,
+        similarity: f32,
+        relation: &Relation,
+    ) -> Option<(judge::PairFeatures, judge::PairFeatures)> {
+        let (da, db) = (&self.documents[a], &self.documents[b]);
+        if da.word_count() > judge::MAX_WORDS || db.word_count() > judge::MAX_WORDS {
+            return None;
+        }
+        let (wa, wb) = (self.words[a].as_ref()?, self.words[b].as_ref()?);
+        Some(judge::both_ways((da, wa), (db, wb), similarity, relation, self.lexicon))
+    }
+
+    /// Whether `wide` may absorb `narrow` on the judge's word: it states
+    /// everything `narrow` states (see [`Judge::covers`]), with that probability.
+    fn covers(&self, wide: usize, narrow: usize) -> Option<f64> {
+        let judge = self.judge?;
+        let similarity = cosine(&self.vectors[wide], &self.vectors[narrow]);
+        let relation = self.rules(wide, narrow, similarity);
+        if !matches!(relation, Relation::Open(_)) {
+            return None;
+        }
+        let (ab, _) = self.features(wide, narrow, similarity, &relation)?;
+        judge.covers(&ab)
     }
 }
 
@@ -307,8 +321,8 @@ pub struct NearGroup {
     /// (the rest state the same facts), ascending.
     pub contained: Vec<usize>,
     /// Members merged on the judge's verdict rather than the wording's
-    /// proof, with the judge's probability that they mean the same as the
-    /// representative; ascending by member.
+    /// proof, with the judge's probability that the representative states
+    /// everything they state; ascending by member.
     pub judged: Vec<(usize, f64)>,
 }
 
@@ -474,12 +488,12 @@ fn cover(judging: &Judging<'_>, mut members: Vec<usize>) -> Vec<NearGroup> {
                     group.push(m);
                     contained.push(m);
                 }
-                _ => match judging.pair_of(rep, m).judgement {
-                    Some(Judgement { verdict: Verdict::Same, probability }) => {
+                _ => match judging.covers(rep, m) {
+                    Some(probability) => {
                         group.push(m);
                         judged.push((m, probability));
                     }
-                    _ => continue,
+                    None => continue,
                 },
             }
             taken[j] = true;
@@ -565,7 +579,7 @@ mod tests {
             format: judge::FORMAT.into(),
             model_id: "test".into(),
             features: judge::features::NAMES.iter().map(|s| (*s).to_owned()).collect(),
-            same: booster(8.0),
+            entails: booster(8.0),
             different: booster(-8.0),
             conflict: booster(-8.0),
             cutoffs: judge::Cutoffs { same: 0.99, different: 0.99, conflict: 0.5 },

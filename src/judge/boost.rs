@@ -28,7 +28,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Self { rounds: 200, depth: 4, learning_rate: 0.1, lambda: 1.0, min_child_weight: 2.0 }
+        Self { rounds: 400, depth: 5, learning_rate: 0.05, lambda: 1.0, min_child_weight: 2.0 }
     }
 }
 

@@ -8,39 +8,49 @@
 //! (numbers, versions, days, states), environment words, word order, how
 //! much wording the two share, and the rules' own relation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::embed::{WordVectors, cosine};
 use crate::text::compare::share;
-use crate::text::{Document, Kind, Lexicon, OpenReason, Relation};
+use crate::text::{Document, Kind, Lexicon, OpenReason, Relation, Side as CompareSide, Word, stem};
 
 /// A word of one text is matched in the other when its best cosine there
 /// is at least this.
 pub const MATCHED: f32 = 0.7;
-/// A word whose best cosine in the other text is below this has no
-/// counterpart there.
-pub const UNMATCHED: f32 = 0.5;
 
 /// Names of the features, in vector order (the model file records them,
 /// so a model trained on another list is refused).
 pub const NAMES: &[&str] = &[
     "cosine",
-    "coverage_min",
-    "coverage_max",
-    "worst_match",
-    "unmatched_share_max",
-    "weak_share_max",
+    "covered_coverage",
+    "wide_coverage",
+    "covered_worst_match",
+    "wide_worst_match",
+    "covered_unmatched",
+    "wide_unmatched",
+    "covered_unmatched_share",
+    "wide_unmatched_share",
+    "covered_replaced_min",
+    "wide_replaced_min",
+    "covered_other_words",
+    "wide_other_words",
+    "content_order_discord",
     "order_discord",
-    "length_ratio",
+    "length_log_ratio",
     "length_min",
-    "jaccard",
+    "stem_jaccard",
     "aligned_share",
-    "new_words_max",
+    "relations_only_covered",
+    "relations_only_wide",
+    "antonyms",
+    "by_differs",
     "negation_differs",
     "values_differ",
     "qualifiers_differ",
     "same_words_other_order",
-    "rule_added",
+    "voice_roles",
+    "rule_wide_adds",
+    "rule_covered_adds",
     "rule_replaced",
     "rule_reworded",
     "rule_value_change",
@@ -48,7 +58,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Number of features.
-pub const COUNT: usize = 21;
+pub const COUNT: usize = 34;
 
 /// The exact signals that forbid a merge whatever the model says: each
 /// marks a difference in meaning the wording proves.
@@ -62,12 +72,14 @@ pub struct Vetoes {
     pub qualifiers: bool,
     /// The same words in another order (roles may be swapped).
     pub word_order: bool,
+    /// One side says a word whose opposite the other says.
+    pub antonym: bool,
 }
 
 impl Vetoes {
     /// Whether any veto holds.
     pub fn any(&self) -> bool {
-        self.negation || self.values || self.qualifiers || self.word_order
+        self.negation || self.values || self.qualifiers || self.word_order || self.antonym
     }
 }
 
@@ -80,8 +92,80 @@ pub struct PairFeatures {
     pub vetoes: Vetoes,
 }
 
-/// The features of the pair (`a`, `b`): their documents, word vectors,
-/// pooled cosine and the rules' relation.
+/// One side of a pair as the features see it.
+struct Side<'a> {
+    /// Stems of the model's words.
+    stems: Vec<String>,
+    /// Whether each model word is a content word (not grammar).
+    content: Vec<bool>,
+    /// The analysis' words (normalised, in order).
+    words: Vec<&'a Word>,
+}
+
+impl<'a> Side<'a> {
+    fn new(doc: &'a Document, vectors: &'a WordVectors, lexicon: &Lexicon) -> Self {
+        Side {
+            stems: vectors.words.iter().map(|w| stem(w)).collect(),
+            content: vectors.words.iter().map(|w| !lexicon.grammar.contains(w)).collect(),
+            words: doc.facts.iter().flat_map(|f| f.words.iter()).collect(),
+        }
+    }
+
+    fn content_count(&self) -> usize {
+        self.content.iter().filter(|c| **c).count()
+    }
+}
+
+/// Alignment statistics of one side against the other.
+struct Aligned {
+    coverage: f64,
+    worst: f64,
+    unmatched: f64,
+    unmatched_share: f64,
+    replaced_min: f64,
+    other_words: f64,
+}
+
+/// Statistics of how `x`'s words are matched by the other side's:
+/// verbatim (the same stem, each occurrence on the other side used once)
+/// or by their best contextual cosine.
+fn aligned(x: &Side<'_>, matches: &[(f32, usize)], other: &Side<'_>) -> Aligned {
+    let content: Vec<usize> = (0..matches.len()).filter(|&i| x.content[i]).collect();
+    let idx: Vec<usize> = if content.is_empty() { (0..matches.len()).collect() } else { content };
+    let n = idx.len().max(1) as f64;
+    let sim = |i: usize| f64::from(matches[i].0);
+    let mut left: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &other.stems {
+        *left.entry(s.as_str()).or_insert(0) += 1;
+    }
+    let found: Vec<bool> = x
+        .stems
+        .iter()
+        .map(|s| match left.get_mut(s.as_str()) {
+            Some(k) if *k > 0 => {
+                *k -= 1;
+                true
+            }
+            _ => false,
+        })
+        .collect();
+    let verbatim = |i: usize| found[i];
+    let other: Vec<usize> = idx.iter().copied().filter(|&i| !verbatim(i)).collect();
+    let unmatched = other.iter().filter(|&&i| matches[i].0 < MATCHED).count() as f64;
+    Aligned {
+        coverage: idx.iter().map(|&i| if verbatim(i) { 1.0 } else { sim(i) }).sum::<f64>() / n,
+        worst: idx.iter().map(|&i| if verbatim(i) { 1.0 } else { sim(i) }).fold(1.0, f64::min),
+        unmatched,
+        unmatched_share: unmatched / n,
+        replaced_min: other.iter().map(|&i| sim(i)).fold(1.0, f64::min),
+        other_words: other.len() as f64,
+    }
+}
+
+/// The features of the question "does `a` state everything `b` states?"
+/// (`b` is the *covered* side, `a` the *wide* one): their documents, word
+/// vectors, pooled cosine and the rules' relation of `a` to `b`. Ask both
+/// ways for "do they say the same".
 pub fn features(
     a: &Document,
     b: &Document,
@@ -91,80 +175,147 @@ pub fn features(
     relation: &Relation,
     lexicon: &Lexicon,
 ) -> PairFeatures {
+    let (sa, sb) = (Side::new(a, wa, lexicon), Side::new(b, wb, lexicon));
     let ab = best_matches(wa, wb);
     let ba = best_matches(wb, wa);
-    let mean = |m: &[(f32, usize)]| {
-        if m.is_empty() { 0.0 } else { m.iter().map(|x| f64::from(x.0)).sum::<f64>() / m.len() as f64 }
+    let (xa, xb) = (aligned(&sa, &ab, &sb), aligned(&sb, &ba, &sa));
+    let content_only = |m: &[(f32, usize)], x: &Side<'_>, y: &Side<'_>| -> Vec<(f32, usize)> {
+        m.iter()
+            .enumerate()
+            .map(
+                |(i, &(c, j))| {
+                    if x.content[i] && y.content.get(j) == Some(&true) { (c, j) } else { (0.0, j) }
+                },
+            )
+            .collect()
     };
-    let min = |m: &[(f32, usize)]| m.iter().map(|x| f64::from(x.0)).fold(1.0, f64::min);
-    let below = |m: &[(f32, usize)], t: f32| {
-        if m.is_empty() { 0.0 } else { m.iter().filter(|x| x.0 < t).count() as f64 / m.len() as f64 }
-    };
-    let (cov_ab, cov_ba) = (mean(&ab), mean(&ba));
-    let (na, nb) = (wa.len().max(1) as f64, wb.len().max(1) as f64);
+    let (na, nb) = (sa.content_count().max(1) as f64, sb.content_count().max(1) as f64);
 
-    let words_a: Vec<&crate::text::Word> = a.facts.iter().flat_map(|f| f.words.iter()).collect();
-    let words_b: Vec<&crate::text::Word> = b.facts.iter().flat_map(|f| f.words.iter()).collect();
-    let set_a: BTreeSet<&str> = words_a.iter().map(|w| w.text.as_str()).collect();
-    let set_b: BTreeSet<&str> = words_b.iter().map(|w| w.text.as_str()).collect();
-    let union = set_a.union(&set_b).count().max(1) as f64;
-    let jaccard = set_a.intersection(&set_b).count() as f64 / union;
-    let flat_a: Vec<crate::text::Word> = words_a.iter().map(|w| (*w).clone()).collect();
-    let flat_b: Vec<crate::text::Word> = words_b.iter().map(|w| (*w).clone()).collect();
-    let aligned = share(&flat_a, &flat_b);
-    let content = |s: &BTreeSet<&str>, other: &BTreeSet<&str>| {
-        let own: Vec<&&str> = s.iter().filter(|w| !lexicon.grammar.contains(**w)).collect();
-        if own.is_empty() {
-            0.0
-        } else {
-            own.iter().filter(|w| !other.contains(**w)).count() as f64 / own.len() as f64
+    let word_stems = |s: &Side<'_>| -> BTreeSet<String> { s.words.iter().map(|w| stem(&w.text)).collect() };
+    let (ws_a, ws_b) = (word_stems(&sa), word_stems(&sb));
+    let union = ws_a.union(&ws_b).count().max(1) as f64;
+    let jaccard = ws_a.intersection(&ws_b).count() as f64 / union;
+    let flat_a: Vec<Word> = sa.words.iter().map(|w| (*w).clone()).collect();
+    let flat_b: Vec<Word> = sb.words.iter().map(|w| (*w).clone()).collect();
+    let aligned_share = share(&flat_a, &flat_b);
+
+    let relations = |s: &Side<'_>| -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for w in s.words.iter().filter(|w| lexicon.relations.contains(&w.text)) {
+            *m.entry(w.text.clone()).or_insert(0) += 1;
         }
+        m
     };
-    let new_words = content(&set_a, &set_b).max(content(&set_b, &set_a));
+    let (ra, rb) = (relations(&sa), relations(&sb));
+    let only = |x: &BTreeMap<String, usize>, y: &BTreeMap<String, usize>| -> usize {
+        x.iter().map(|(k, n)| n.saturating_sub(y.get(k).copied().unwrap_or(0))).sum()
+    };
+    let only_a: Vec<&String> = ws_a.difference(&ws_b).collect();
+    let only_b: Vec<&String> = ws_b.difference(&ws_a).collect();
+    let antonym = only_a
+        .iter()
+        .any(|x| only_b.iter().any(|y| lexicon.antonyms.contains(&((*x).clone(), (*y).clone()))));
+    let has_by = |s: &Side<'_>| s.words.iter().any(|w| w.text == "by");
 
-    let negations = |ws: &[&crate::text::Word]| ws.iter().filter(|w| w.kind == Kind::Negation).count();
-    let values = |ws: &[&crate::text::Word]| -> BTreeSet<String> {
-        ws.iter().filter(|w| w.kind.is_value()).map(|w| w.text.clone()).collect()
+    let negations = |s: &Side<'_>| s.words.iter().filter(|w| w.kind == Kind::Negation).count();
+    let values = |s: &Side<'_>| -> BTreeSet<String> {
+        s.words.iter().filter(|w| w.kind.is_value()).map(|w| w.text.clone()).collect()
     };
-    let qualifiers = |s: &BTreeSet<&str>| -> BTreeSet<String> {
-        s.iter().filter(|w| lexicon.qualifiers.contains(**w)).map(|w| (*w).to_owned()).collect()
+    let qualifiers = |s: &Side<'_>| -> BTreeSet<String> {
+        s.words.iter().filter(|w| lexicon.qualifiers.contains(&w.text)).map(|w| w.text.clone()).collect()
     };
-    let mut sorted_a: Vec<&str> = words_a.iter().map(|w| w.text.as_str()).collect();
-    let mut sorted_b: Vec<&str> = words_b.iter().map(|w| w.text.as_str()).collect();
+    let mut sorted_a: Vec<&str> = sa.words.iter().map(|w| w.text.as_str()).collect();
+    let mut sorted_b: Vec<&str> = sb.words.iter().map(|w| w.text.as_str()).collect();
     sorted_a.sort_unstable();
     sorted_b.sort_unstable();
     let vetoes = Vetoes {
-        negation: negations(&words_a) != negations(&words_b),
-        values: values(&words_a) != values(&words_b),
-        qualifiers: qualifiers(&set_a) != qualifiers(&set_b),
+        negation: negations(&sa) != negations(&sb),
+        values: values(&sa) != values(&sb),
+        qualifiers: qualifiers(&sa) != qualifiers(&sb),
         word_order: sorted_a == sorted_b && flat_a != flat_b,
+        antonym,
     };
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     let rule = |f: fn(&Relation) -> bool| flag(f(relation));
     let values = [
         f64::from(cos),
-        cov_ab.min(cov_ba),
-        cov_ab.max(cov_ba),
-        min(&ab).min(min(&ba)),
-        below(&ab, UNMATCHED).max(below(&ba, UNMATCHED)),
-        below(&ab, MATCHED).max(below(&ba, MATCHED)),
+        xb.coverage,
+        xa.coverage,
+        xb.worst,
+        xa.worst,
+        xb.unmatched,
+        xa.unmatched,
+        xb.unmatched_share,
+        xa.unmatched_share,
+        xb.replaced_min,
+        xa.replaced_min,
+        xb.other_words,
+        xa.other_words,
+        order_discord(&content_only(&ab, &sa, &sb), &content_only(&ba, &sb, &sa)),
         order_discord(&ab, &ba),
-        (na / nb).ln().abs(),
+        (na / nb).ln(),
         na.min(nb).ln_1p(),
         jaccard,
-        aligned,
-        new_words,
+        aligned_share,
+        only(&rb, &ra) as f64,
+        only(&ra, &rb) as f64,
+        flag(vetoes.antonym),
+        flag(has_by(&sa) != has_by(&sb)),
         flag(vetoes.negation),
         flag(vetoes.values),
         flag(vetoes.qualifiers),
         flag(vetoes.word_order),
-        rule(|r| matches!(r, Relation::Open(OpenReason::Added { .. }))),
+        voice_roles(wa, &ab, wb, &ba, lexicon),
+        rule(|r| matches!(r, Relation::Open(OpenReason::Added { side: CompareSide::A, .. }))),
+        rule(|r| matches!(r, Relation::Open(OpenReason::Added { side: CompareSide::B, .. }))),
         rule(|r| matches!(r, Relation::Open(OpenReason::Replaced { .. }))),
         rule(|r| matches!(r, Relation::Open(OpenReason::Reworded | OpenReason::PartChanged))),
         rule(|r| matches!(r, Relation::ValueChange { .. })),
         rule(|r| matches!(r, Relation::Open(OpenReason::StatedChange { .. }))),
     ];
     PairFeatures { values, vetoes }
+}
+
+/// Where one side is in the passive voice ("X is being V-ed by Y") and the
+/// other is not: 1 when the other side puts the doer, the verb and the
+/// thing done to in active order ("Y is V-ing X": the same roles), −1 when
+/// it puts them otherwise (roles swapped or unclear), 0 when neither or
+/// both sides are passive or the roles have no counterparts.
+fn voice_roles(
+    wa: &WordVectors,
+    ab: &[(f32, usize)],
+    wb: &WordVectors,
+    ba: &[(f32, usize)],
+    lexicon: &Lexicon,
+) -> f64 {
+    match (passive(wa, lexicon), passive(wb, lexicon)) {
+        (Some(roles), None) => active_order(roles, ab),
+        (None, Some(roles)) => active_order(roles, ba),
+        _ => 0.0,
+    }
+}
+
+/// Least cosine for a role's word to have a counterpart.
+const ROLE_MATCH: f32 = 0.6;
+
+/// The roles of a passive text: (thing done to, verb, doer), word indexes.
+fn passive(w: &WordVectors, lexicon: &Lexicon) -> Option<(usize, usize, usize)> {
+    let marker = w.words.iter().position(|x| lexicon.passive.contains(x))?;
+    let verb = marker + 1;
+    let by = (verb + 1..w.len().min(verb + 3)).find(|&i| lexicon.agents.contains(&w.words[i]))?;
+    let content = |i: usize| !lexicon.grammar.contains(&w.words[i]);
+    let patient = (0..marker).rev().find(|&i| content(i))?;
+    let agent = (by + 1..w.len()).find(|&i| content(i))?;
+    (verb < w.len()).then_some((patient, verb, agent))
+}
+
+fn active_order((patient, verb, agent): (usize, usize, usize), matches: &[(f32, usize)]) -> f64 {
+    let at = |i: usize| matches.get(i).filter(|m| m.0 >= ROLE_MATCH).map(|m| m.1);
+    match (at(agent), at(verb), at(patient)) {
+        (Some(a), Some(v), Some(p)) if a < v && v < p => 1.0,
+        (Some(_), Some(_), Some(_)) => -1.0,
+        _ => 0.0,
+    }
 }
 
 /// For each word of `x`, its best cosine among the words of `y` and where
@@ -235,12 +386,13 @@ mod tests {
         let a = wv(&[("man", x), ("dog", y)]);
         let b = wv(&[("dog", y), ("man", x)]);
         let (da, db) = (Document::parse("man dog", &l), Document::parse("dog man", &l));
+        let discord = NAMES.iter().position(|n| *n == "content_order_discord").unwrap();
         let f = features(&da, &db, &a, &b, 1.0, &Relation::Open(OpenReason::WordOrder), &l);
         assert_eq!(f.values[1], 1.0);
-        assert_eq!(f.values[6], 1.0);
+        assert_eq!(f.values[discord], 1.0);
         assert!(f.vetoes.word_order && !f.vetoes.negation);
         let f = features(&da, &da, &a, &a, 1.0, &Relation::Same, &l);
-        assert_eq!(f.values[6], 0.0);
+        assert_eq!(f.values[discord], 0.0);
         assert!(!f.vetoes.any());
     }
 
@@ -255,6 +407,7 @@ mod tests {
         assert!(pair("We deploy on Fridays", "We never deploy on Fridays").negation);
         assert!(pair("port 5433", "port 5434").values);
         assert!(pair("the staging port", "the production port").qualifiers);
+        assert!(pair("A man is sitting", "A man is standing").antonym);
         assert!(!pair("A man plays a guitar", "A guitar is played by a man").any());
     }
 }

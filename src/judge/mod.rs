@@ -23,8 +23,24 @@ pub mod features;
 
 use serde::{Deserialize, Serialize};
 
+use crate::embed::WordVectors;
+use crate::text::{Document, Lexicon, Relation};
 pub use boost::{Booster, ModelError};
 pub use features::{PairFeatures, Vetoes, features};
+
+/// Both directions' features of a pair: (`a` over `b`, `b` over `a`).
+pub fn both_ways(
+    a: (&Document, &WordVectors),
+    b: (&Document, &WordVectors),
+    cos: f32,
+    relation: &Relation,
+    lexicon: &Lexicon,
+) -> (PairFeatures, PairFeatures) {
+    let ab = features(a.0, b.0, a.1, b.1, cos, relation, lexicon);
+    let flipped = relation.clone().flipped();
+    let ba = features(b.0, a.0, b.1, a.1, cos, &flipped, lexicon);
+    (ab, ba)
+}
 
 /// Longest text (in words, each side) the judge settles; longer pairs are
 /// left to the rules and to questions.
@@ -34,7 +50,8 @@ pub const MAX_WORDS: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// The same meaning: merge.
+    /// One states everything the other states (the same meaning, or one
+    /// wider): merge, keeping the one that states everything.
     Same,
     /// Different facts: keep both, not asked.
     Different,
@@ -69,7 +86,8 @@ pub struct Judgement {
 /// The probabilities below which a verdict is not given.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Cutoffs {
-    /// Least P(same) to merge.
+    /// Least P(one states everything the other states) to merge them
+    /// (keeping the one that does).
     pub same: f64,
     /// Least P(different) to keep both without asking.
     pub different: f64,
@@ -97,9 +115,10 @@ pub struct Judge {
     pub model_id: String,
     /// The feature names, in order (must equal [`features::NAMES`]).
     pub features: Vec<String>,
-    /// P(same meaning).
-    pub same: Booster,
-    /// P(different facts).
+    /// P(the first text states everything the second states), over the
+    /// features of that direction.
+    pub entails: Booster,
+    /// P(different facts, neither stating the other).
     pub different: Booster,
     /// P(contradiction).
     pub conflict: Booster,
@@ -133,7 +152,8 @@ pub struct Training {
 /// Error rates the cutoffs are chosen for, on the dev fold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Targets {
-    /// Most share of pairs not meaning the same that may merge, per data set.
+    /// Most share of pairs that may merge wrongly (neither states the other,
+    /// or the narrower one would be kept), per data set.
     pub false_same: f64,
     /// Most share of same-meaning pairs that may be called different.
     pub false_different: f64,
@@ -188,11 +208,14 @@ impl Judge {
         if judge.features != features::NAMES {
             return Err(parse("trained on another feature list than this version computes".into()));
         }
-        for (model, booster) in [("same", &judge.same), ("different", &judge.different), ("conflict", &judge.conflict)]
+        for (model, booster) in
+            [("entails", &judge.entails), ("different", &judge.different), ("conflict", &judge.conflict)]
         {
-            booster
-                .check(features::COUNT)
-                .map_err(|source| JudgeError::Model { name: name.to_owned(), model, source })?;
+            booster.check(features::COUNT).map_err(|source| JudgeError::Model {
+                name: name.to_owned(),
+                model,
+                source,
+            })?;
         }
         Ok(judge)
     }
@@ -205,23 +228,39 @@ impl Judge {
             .find(|j| j.model_id == model_id)
     }
 
-    /// The three probabilities (same, different, conflict) of a pair.
-    pub fn probabilities(&self, f: &PairFeatures) -> (f64, f64, f64) {
-        (self.same.probability(&f.values), self.different.probability(&f.values), self.conflict.probability(&f.values))
+    /// P(`a` states everything `b` states), from the features of `a` over `b`.
+    pub fn entails(&self, ab: &PairFeatures) -> f64 {
+        self.entails.probability(&ab.values)
     }
 
-    /// The verdict on a pair (see the module doc).
-    pub fn decide(&self, f: &PairFeatures) -> Judgement {
-        let (same, different, conflict) = self.probabilities(f);
+    /// Whether `a` may absorb `b` (no veto, and P(`a` states everything `b`
+    /// states) at least the cutoff), with that probability.
+    pub fn covers(&self, ab: &PairFeatures) -> Option<f64> {
+        let p = self.entails(ab);
+        (!ab.vetoes.any() && p >= self.cutoffs.same).then_some(p)
+    }
+
+    /// The probabilities of a pair from both directions' features: `a`
+    /// states all of `b`, `b` states all of `a`, different facts, contradiction.
+    pub fn probabilities(&self, ab: &PairFeatures, ba: &PairFeatures) -> [f64; 4] {
+        let mean = |m: &Booster| (m.probability(&ab.values) + m.probability(&ba.values)) / 2.0;
+        [self.entails(ab), self.entails(ba), mean(&self.different), mean(&self.conflict)]
+    }
+
+    /// The verdict on a pair, from both directions' features (see the module doc).
+    pub fn decide(&self, ab: &PairFeatures, ba: &PairFeatures) -> Judgement {
+        let [a_b, b_a, different, conflict] = self.probabilities(ab, ba);
+        let vetoes = ab.vetoes;
         let c = &self.cutoffs;
         let judged = |verdict, probability| Judgement { verdict, probability };
-        if !f.vetoes.any() && same >= c.same {
+        let same = a_b.max(b_a);
+        if !vetoes.any() && same >= c.same {
             return judged(Verdict::Same, same);
         }
-        if !f.vetoes.negation && !f.vetoes.values && different >= c.different {
+        if !vetoes.negation && !vetoes.values && different >= c.different {
             return judged(Verdict::Different, different);
         }
-        if conflict >= c.conflict || f.vetoes.negation {
+        if conflict >= c.conflict || vetoes.negation {
             return judged(Verdict::Conflict, conflict);
         }
         judged(Verdict::Unsure, same.max(different).max(conflict))

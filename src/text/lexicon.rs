@@ -34,6 +34,16 @@ struct Raw {
     values: RawValues,
     subjects: RawSubjects,
     changes: RawChanges,
+    meaning: RawMeaning,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeaning {
+    relations: Vec<String>,
+    antonyms: Vec<(String, String)>,
+    passive: Vec<String>,
+    agents: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +109,15 @@ pub struct Lexicon {
     pub cue_pairs: BTreeSet<(String, String)>,
     /// Auxiliary verbs a stated change may carry ("was upgraded").
     pub auxiliaries: BTreeSet<String>,
+    /// Words that place one thing relative to another ("behind", "after").
+    pub relations: BTreeSet<String>,
+    /// Words of opposite meaning, by stem ([`stem`](super::stem())), each
+    /// pair in both orders.
+    pub antonyms: BTreeSet<(String, String)>,
+    /// Words that put the verb after them in the passive voice ("being").
+    pub passive: BTreeSet<String>,
+    /// Words that introduce the doer in the passive voice ("by").
+    pub agents: BTreeSet<String>,
 }
 
 impl Default for Lexicon {
@@ -144,7 +163,18 @@ impl Lexicon {
             .into_iter()
             .map(|(a, b)| Ok((checked("changes.cue_pairs", a)?, checked("changes.cue_pairs", b)?)))
             .collect::<Result<_, LexiconError>>()?;
+        let mut antonyms = BTreeSet::new();
+        for (a, b) in raw.meaning.antonyms {
+            let (a, b) = (checked("meaning.antonyms", a)?, checked("meaning.antonyms", b)?);
+            let (a, b) = (super::stem(&a), super::stem(&b));
+            antonyms.insert((a.clone(), b.clone()));
+            antonyms.insert((b, a));
+        }
         Ok(Self {
+            relations: set("meaning.relations", raw.meaning.relations)?,
+            passive: set("meaning.passive", raw.meaning.passive)?,
+            agents: set("meaning.agents", raw.meaning.agents)?,
+            antonyms,
             ignorable: set("same.ignorable", raw.same.ignorable)?,
             equivalent: map("same.equivalent", raw.same.equivalent)?,
             expand: map("same.expand", raw.same.expand)?,

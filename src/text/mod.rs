@@ -9,10 +9,12 @@ pub mod compare;
 pub mod facts;
 pub mod lexicon;
 pub mod normalize;
+mod stem;
 pub mod words;
 
 pub use compare::{DistinctProof, OpenReason, Relation, Side, compare};
 pub use facts::{Document, Fact};
 pub use lexicon::{Lexicon, LexiconError};
 pub use normalize::exact_key;
+pub use stem::stem;
 pub use words::{Kind, Word, words};
