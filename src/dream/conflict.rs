@@ -383,6 +383,7 @@ mod tests {
             a,
             b,
             relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue },
+            judgement: None,
             similarity: 0.9,
         }
     }
@@ -419,6 +420,7 @@ mod tests {
             a,
             b,
             relation: Relation::Open(OpenReason::Replaced { a: x.into(), b: format!("{x}{b}") }),
+            judgement: None,
             similarity: 0.9,
         };
         let pairs: Vec<Unsettled> = (1..6).map(|b| replaced(0, b, "calo")).collect();
