@@ -98,7 +98,8 @@ fn similarities(e: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, Strin
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let cache = VectorCache::load(&dir, e.model_id(), e.dimension()).map_err(|e| e.to_string())?;
     let mut writer = VectorCacheWriter::open(&dir, e.model_id(), e.dimension()).map_err(|e| e.to_string())?;
-    embed_cached(e, &items, &cache, Some(&mut writer), &Silent, &CancelToken::new()).map_err(|e| e.to_string())
+    embed_cached(e, &items, &cache, Some(&mut writer), &Silent, &CancelToken::new())
+        .map_err(|e| e.to_string())
 }
 
 /// Word vectors of `texts` through the cache file `train_judge` keeps.
@@ -144,7 +145,11 @@ fn tally(e: &dyn Embedder, pairs: &[Pair], t: &Thresholds, judge: Option<&Judge>
     let keys = blocking_keys(&documents, &lexicon);
     let mut judging = Judging::new(&documents, &vectors, judge, t, &lexicon);
     let candidates: Vec<CandidatePair> = (0..pairs.len())
-        .map(|i| CandidatePair { a: 2 * i, b: 2 * i + 1, similarity: cosine(&vectors[2 * i], &vectors[2 * i + 1]) })
+        .map(|i| CandidatePair {
+            a: 2 * i,
+            b: 2 * i + 1,
+            similarity: cosine(&vectors[2 * i], &vectors[2 * i + 1]),
+        })
         .collect();
     let needed = judging.needs_words(&candidates);
     if !needed.is_empty() {
@@ -246,11 +251,18 @@ fn main() -> std::process::ExitCode {
         let sick: Vec<Pair> = sick(&dir)?.into_iter().filter(keep).collect();
         let mrpc: Vec<Pair> = mrpc(&dir)?.into_iter().filter(keep).collect();
         let which = match &judge {
-            Some(j) if !all => format!("the judge's untouched fold {} of {}", j.training.test_fold, j.training.folds),
+            Some(j) if !all => {
+                format!("the judge's untouched fold {} of {}", j.training.test_fold, j.training.folds)
+            }
             Some(_) => "every pair (most of them the judge's training data)".to_owned(),
             None => "every pair (no judge for this embedder: the rules alone)".to_owned(),
         };
-        println!("embedder {} (candidate floor {}, topic floor {}); {which}", e.model_id(), t.min_similarity, t.topic_floor);
+        println!(
+            "embedder {} (candidate floor {}, topic floor {}); {which}",
+            e.model_id(),
+            t.min_similarity,
+            t.topic_floor
+        );
         print("SICK train+trial", &tally(e.as_ref(), &sick, &t, judge.as_ref())?);
         print("MRPC train", &tally(e.as_ref(), &mrpc, &t, judge.as_ref())?);
         Ok(())

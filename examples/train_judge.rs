@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use dreamwork::embed::{Embedder, MiniLmEmbedder, WordVectors, cosine};
 use dreamwork::judge::boost::{self, Params};
 use dreamwork::judge::{
-    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict, features, fold,
+    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict, features,
+    fold,
 };
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use rayon::prelude::*;
@@ -196,7 +197,11 @@ struct Seen {
     short: bool,
 }
 
-fn see(pairs: &[Pair], vectors: &BTreeMap<String, WordVectors>, lexicon: &Lexicon) -> Result<Vec<Seen>, String> {
+fn see(
+    pairs: &[Pair],
+    vectors: &BTreeMap<String, WordVectors>,
+    lexicon: &Lexicon,
+) -> Result<Vec<Seen>, String> {
     pairs
         .par_iter()
         .map(|p| {
@@ -246,7 +251,8 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
         },
     };
     // Cutoffs on dev: the least that keeps each labelled set within the targets.
-    let open: Vec<usize> = dev.iter().copied().filter(|&i| matches!(seen[i].relation, Relation::Open(_))).collect();
+    let open: Vec<usize> =
+        dev.iter().copied().filter(|&i| matches!(seen[i].relation, Relation::Open(_))).collect();
     let probs: Vec<(usize, (f64, f64, f64))> =
         open.iter().map(|&i| (i, judge.probabilities(&seen[i].features))).collect();
     let mut same = 1.0f64;
@@ -327,7 +333,10 @@ impl Tally {
     }
 
     fn print(&self) {
-        println!("  {:<6} {:<14} {:>6} {:>16} {:>16} {:>16}", "set", "pairs", "n", "merged", "different", "asked");
+        println!(
+            "  {:<6} {:<14} {:>6} {:>16} {:>16} {:>16}",
+            "set", "pairs", "n", "merged", "different", "asked"
+        );
         for ((set, row), c) in &self.counts {
             let n: usize = c.iter().sum();
             let pct = |x: usize| 100.0 * x as f64 / n.max(1) as f64;
@@ -374,13 +383,16 @@ fn main() -> std::process::ExitCode {
 
         let roles = |test: usize| {
             let dev = (test + FOLDS - 1) % FOLDS;
-            let fit: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold != test && pairs[i].fold != dev).collect();
+            let fit: Vec<usize> =
+                (0..pairs.len()).filter(|&i| pairs[i].fold != test && pairs[i].fold != dev).collect();
             let dev_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == dev).collect();
             let test_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == test).collect();
             (fit, dev_rows, test_rows, dev)
         };
 
-        println!("cross-validated over {FOLDS} folds (each: trees on 3 folds, cutoffs on 1, figures on the 5th):");
+        println!(
+            "cross-validated over {FOLDS} folds (each: trees on 3 folds, cutoffs on 1, figures on the 5th):"
+        );
         let mut cv = Tally::default();
         for test in 0..FOLDS {
             let (fit, dev, test_rows, _) = roles(test);

@@ -20,12 +20,12 @@ use super::conflict::{OpenCluster, Supersession};
 use super::exact::ExactGroups;
 use super::near::{Apart, NearGroup};
 use super::patterns::Pattern;
+use crate::judge::Verdict;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, JudgedPair, MemoryEntry, OutputSummary, PatternEntry,
     PatternKind, REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
 };
-use crate::judge::Verdict;
 use crate::resolve::{NewPattern, OpenReason, Outcome, PartAction, Question};
 use crate::session::{Excerpt, SessionId};
 
@@ -368,7 +368,9 @@ fn merge_reason(d: &Decisions<'_>, g: usize) -> String {
         if group.contained.contains(&e) {
             parts.insert(format!("{rep_path} states every fact of {other} word for word, and more"));
         } else if let Some((_, p)) = group.judged.iter().find(|(m, _)| *m == e) {
-            parts.insert(format!("{other} says the same as {rep_path} in other words (judge: same, p = {p:.4})"));
+            parts.insert(format!(
+                "{other} says the same as {rep_path} in other words (judge: same, p = {p:.4})"
+            ));
         } else {
             parts.insert(format!("{other} states the same facts as {rep_path}, differing only in wording that does not change meaning"));
         }

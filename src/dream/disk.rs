@@ -293,6 +293,11 @@ impl Embedder for CachingEmbedder<'_> {
         self.inner.model_id()
     }
 
+    /// Not cached yet: a [`CacheKind`] of their own can hold them later.
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<crate::embed::WordVectors>>, EmbedError> {
+        self.inner.word_vectors(texts)
+    }
+
     fn dimension(&self) -> usize {
         self.inner.dimension()
     }

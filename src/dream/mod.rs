@@ -438,7 +438,8 @@ impl Dream {
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
         let judge = Judge::for_model(embedder.model_id());
-        let mut judging = near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
+        let mut judging =
+            near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
         let needed = judging.needs_words(&pairs);
         track.step("judge", 0, needed.len())?;
         let batch = opts.batch_size.max(1);

@@ -124,7 +124,8 @@ impl<'a> Judging<'a> {
             return Vec::new();
         }
         let open: Vec<bool> = pairs.par_iter().map(|p| self.judgeable(p.a, p.b, p.similarity)).collect();
-        let docs: BTreeSet<usize> = pairs.iter().zip(open).filter(|(_, o)| *o).flat_map(|(p, _)| [p.a, p.b]).collect();
+        let docs: BTreeSet<usize> =
+            pairs.iter().zip(open).filter(|(_, o)| *o).flat_map(|(p, _)| [p.a, p.b]).collect();
         docs.into_iter().collect()
     }
 

@@ -188,11 +188,14 @@ impl Judge {
         if judge.features != features::NAMES {
             return Err(parse("trained on another feature list than this version computes".into()));
         }
-        for (model, booster) in [("same", &judge.same), ("different", &judge.different), ("conflict", &judge.conflict)]
+        for (model, booster) in
+            [("same", &judge.same), ("different", &judge.different), ("conflict", &judge.conflict)]
         {
-            booster
-                .check(features::COUNT)
-                .map_err(|source| JudgeError::Model { name: name.to_owned(), model, source })?;
+            booster.check(features::COUNT).map_err(|source| JudgeError::Model {
+                name: name.to_owned(),
+                model,
+                source,
+            })?;
         }
         Ok(judge)
     }
@@ -207,7 +210,11 @@ impl Judge {
 
     /// The three probabilities (same, different, conflict) of a pair.
     pub fn probabilities(&self, f: &PairFeatures) -> (f64, f64, f64) {
-        (self.same.probability(&f.values), self.different.probability(&f.values), self.conflict.probability(&f.values))
+        (
+            self.same.probability(&f.values),
+            self.different.probability(&f.values),
+            self.conflict.probability(&f.values),
+        )
     }
 
     /// The verdict on a pair (see the module doc).
