@@ -12,8 +12,12 @@ use common::{tree, write_store};
 use dreamwork::memory::MemoryPath;
 use dreamwork::store::Store;
 
+/// The CLI, with its user cache in the tests' scratch directory (shared by
+/// the tests of this file, which so also dream with a warm cache).
 fn dreamwork() -> Command {
-    Command::cargo_bin("dreamwork").expect("the binary is built")
+    let mut cmd = Command::cargo_bin("dreamwork").expect("the binary is built");
+    cmd.env("DREAMWORK_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("dream_cli-cache"));
+    cmd
 }
 
 /// Runs a lexical dream that must succeed; returns what it printed.
@@ -353,8 +357,13 @@ fn store_stays_writable_while_a_dream_runs() {
             *wrote = Some(written.map_err(|e| e.to_string()));
         }
     };
-    let request =
-        DiskRequest { store: store.clone(), out: out.clone(), extra_sessions: Vec::new(), replay_of: None };
+    let request = DiskRequest {
+        store: store.clone(),
+        out: out.clone(),
+        extra_sessions: Vec::new(),
+        replay_of: None,
+        vector_cache: None,
+    };
     let dream = Dream::new(DreamOptions::default());
     dream_store(
         &dream,

@@ -92,6 +92,11 @@ pub(crate) enum DreamCommand {
         /// Worker threads (default: all cores); never changes the output.
         #[arg(long)]
         threads: Option<usize>,
+        /// Neither read nor add to the user vector cache (CACHE/vectors,
+        /// where CACHE is --cache-dir, else $DREAMWORK_CACHE_DIR, else
+        /// ~/.cache/dreamwork); STORE's own vectors are still read.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Show what the dream in OUT changed compared with STORE.
     Diff {
@@ -141,7 +146,7 @@ fn emit(text: &str) {
 
 fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
     match cmd {
-        DreamCommand::Dream { store, out, sessions, format, model, resolve, threads } => {
+        DreamCommand::Dream { store, out, sessions, format, model, resolve, threads, no_cache } => {
             let ResolveArgs {
                 resolver,
                 resolver_cmd,
@@ -191,6 +196,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 out: out.clone(),
                 extra_sessions: extra,
                 replay_of: None,
+                vector_cache: if no_cache { None } else { model.cache_dir() },
             };
             let done = disk::dream_store(
                 &Dream::new(options),
@@ -206,6 +212,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 eprintln!("dreamwork: warning: {left}");
             }
             let done = done?;
+            for warning in &done.warnings {
+                eprintln!("dreamwork: warning: {warning}");
+            }
             let t = done.timings;
             say!(
                 text,

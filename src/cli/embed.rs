@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use dreamwork::embed::locate::{LocateOptions, Located, Lookup, locate};
-use dreamwork::embed::{EmbedderChoice, embed_memories, load_embedder, similar_memories};
+use dreamwork::embed::{
+    CacheDir, CacheKind, EmbedderChoice, embed_memories, load_embedder, similar_memories,
+};
 use dreamwork::memory::{Memory, MemoryPath};
 use dreamwork::store::Store;
 
@@ -73,6 +75,12 @@ impl LocateArgs {
 impl ModelArgs {
     pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
         self.locate.load(self.embedder)
+    }
+
+    /// The user cache directory these options name (`--cache-dir`, else
+    /// `$DREAMWORK_CACHE_DIR`, else the user cache).
+    pub(crate) fn cache_dir(&self) -> Option<CacheDir> {
+        CacheDir::user(self.locate.cache_dir.as_deref())
     }
 }
 
@@ -162,6 +170,50 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// The user vector cache commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// List the user cache's vector files: path, model, vectors, bytes.
+    Stats {
+        /// The cache directory (else $DREAMWORK_CACHE_DIR, else the user cache).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Remove the user cache's vector files (dreams then embed again).
+    Clear {
+        /// The cache directory (else $DREAMWORK_CACHE_DIR, else the user cache).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn run_cache(cmd: CacheCommand) -> CliResult {
+    let (CacheCommand::Stats { cache_dir } | CacheCommand::Clear { cache_dir }) = &cmd;
+    let cache = CacheDir::user(cache_dir.as_deref()).ok_or("no user cache directory; pass --cache-dir")?;
+    match cmd {
+        CacheCommand::Stats { .. } => {
+            let files = cache.files(CacheKind::Vectors)?;
+            let (mut vectors, mut bytes) = (0, 0);
+            for f in &files {
+                let model = f.model_id.as_deref().unwrap_or("(unreadable header)");
+                println!("{}\t{model}\t{} vectors\t{} bytes", f.path.display(), f.entries, f.bytes);
+                vectors += f.entries;
+                bytes += f.bytes;
+            }
+            println!(
+                "{}: {} files, {vectors} vectors, {bytes} bytes",
+                cache.dir(CacheKind::Vectors).display(),
+                files.len()
+            );
+        }
+        CacheCommand::Clear { .. } => {
+            let removed = cache.clear(CacheKind::Vectors)?;
+            println!("removed {} files from {}", removed.len(), cache.dir(CacheKind::Vectors).display());
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn run_model(cmd: ModelCommand) -> CliResult {

@@ -38,6 +38,9 @@ enum Command {
     /// Install or locate the MiniLM model and ONNX Runtime.
     #[command(subcommand)]
     Model(embed::ModelCommand),
+    /// Inspect or clear the user vector cache that dreams fill.
+    #[command(subcommand)]
+    Cache(embed::CacheCommand),
     #[command(flatten)]
     Dream(dream::DreamCommand),
     #[command(flatten)]
@@ -106,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Sessions(cmd) => sessions::run(cmd),
         Command::Embed(cmd) => embed::run(cmd),
         Command::Model(cmd) => embed::run_model(cmd),
+        Command::Cache(cmd) => embed::run_cache(cmd),
         Command::Dream(cmd) => dream::run(cmd),
         Command::Agent(cmd) => agent::run(cmd),
         Command::Review(args) => review::run(args),

@@ -11,11 +11,23 @@
 //! exactly the questions a real run would send. Nothing in OUT depends on
 //! the clock, the machine or the thread count.
 //!
+//! Vectors come from STORE's cache (`STORE/vectors`, filled by `dreamwork
+//! embed`) and from the user cache ([`DiskRequest::vector_cache`], e.g.
+//! `~/.cache/dreamwork/vectors`); only texts found in neither are embedded,
+//! and each vector embedded is appended to the user cache, so the next dream
+//! over the same store embeds nothing. Where a vector came from never
+//! changes a byte of OUT: an embedder gives the same bits for a text
+//! whatever its batch, and the report holds no counts of either.
+//!
 //! Promises:
 //! - STORE's files are only read: the dream reads STORE's memories,
 //!   sessions and vector cache under its shared lock (so it sees one
 //!   consistent version) and then releases it, so an agent can go on writing
 //!   memories while a long dream runs; it never writes STORE's vector cache.
+//! - The user cache never fails a dream: a file that cannot be read (damaged,
+//!   foreign, unreadable) or written is named in [`DiskDream::warnings`] and
+//!   the dream embeds without it. Dreams running at once share it safely
+//!   ([`VectorCacheWriter::open_shared`]).
 //! - OUT appears whole or not at all: everything is written into a sibling
 //!   directory `.OUT.dreaming`, fsynced, then renamed to OUT. A failed or
 //!   cancelled dream leaves no OUT behind.
@@ -34,7 +46,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Dream, DreamError, DreamInput, DreamOutput};
-use crate::embed::{EmbedError, Embedder, VectorCache, VectorCacheWriter, vectors_dir};
+use crate::embed::{CacheDir, CacheKind, EmbedError, Embedder, VectorCache, VectorCacheWriter, vectors_dir};
 use crate::memory::{ContentHash, MemoryPath};
 use crate::progress::{CancelToken, Observer};
 use crate::report::Report;
@@ -72,8 +84,12 @@ pub struct DiskDream {
     pub report_dir: PathBuf,
     /// Texts embedded during the dream.
     pub embedded: usize,
-    /// Texts whose vector came from STORE's cache.
+    /// Texts whose vector came from a cache (STORE's, the replayed
+    /// output's, or the user cache).
     pub cached: usize,
+    /// Problems with the user cache that the dream worked around (each
+    /// names the file), for the caller to show; never written to OUT.
+    pub warnings: Vec<String>,
     /// Wall times.
     pub timings: Timings,
 }
@@ -94,6 +110,10 @@ pub struct DiskRequest {
     /// from STORE, and vectors from its cache instead of STORE's, so the
     /// re-run sees the same input and embeds nothing again.
     pub replay_of: Option<PathBuf>,
+    /// The user-level cache: vectors are read from its `vectors/` folder
+    /// too, and every vector the dream computes is appended there. `None`
+    /// reads and writes no cache outside STORE and OUT.
+    pub vector_cache: Option<CacheDir>,
 }
 
 /// Dreams over `request.store` and writes the result to `request.out`.
@@ -105,7 +125,7 @@ pub fn dream_store(
     observer: &dyn Observer,
     cancel: &CancelToken,
 ) -> Result<DiskDream, DreamError> {
-    let DiskRequest { store, out, extra_sessions, replay_of } = request;
+    let DiskRequest { store, out, extra_sessions, replay_of, vector_cache } = request;
     let (store, out) = (store.as_path(), out.as_path());
     if out.exists() {
         return Err(DreamError::OutputExists(out.to_owned()));
@@ -114,7 +134,7 @@ pub fn dream_store(
     // Everything the dream needs from STORE is read under its shared lock,
     // which is then released: writers may go on while the dream runs
     // (`accept` refuses if they did).
-    let (memories, mut sessions, cache) = {
+    let (memories, mut sessions, mut cache) = {
         let input = Store::open_read_only(store)?;
         let memories: Vec<_> = input.iter().cloned().collect();
         let earlier = replay_of.as_deref().map(Store::open_read_only).transpose()?;
@@ -129,6 +149,23 @@ pub fn dream_store(
         (memories, sessions, cache)
     };
     sessions.extend(extra_sessions);
+    let mut warnings = Vec::new();
+    let user = match &vector_cache {
+        Some(dir) => {
+            let folder = dir.dir(CacheKind::Vectors);
+            match VectorCacheWriter::open_shared(&folder, embedder.model_id(), embedder.dimension()) {
+                Ok((writer, vectors)) => {
+                    cache.merge(vectors).map_err(EmbedError::from)?;
+                    Some(writer)
+                }
+                Err(e) => {
+                    warnings.push(format!("{e}; vectors are computed without the user cache"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let read = started.elapsed();
 
     let staging = staging_dir(out)?;
@@ -143,6 +180,8 @@ pub fn dream_store(
             writer: Mutex::new(writer),
             written: Mutex::default(),
             counts: Mutex::default(),
+            user: Mutex::new(user),
+            warnings: Mutex::new(warnings),
         };
         let t = Instant::now();
         let output =
@@ -150,12 +189,13 @@ pub fn dream_store(
         caching.complete_for(&output, dream.options().batch_size, cancel)?;
         let dream_time = t.elapsed();
         let (embedded, cached) = caching.counts.lock().map(|c| *c).unwrap_or_default();
+        let warnings = caching.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
         drop(caching);
         let t = Instant::now();
         write_output(&staging, &output)?;
-        Ok((output, embedded, cached, dream_time, t))
+        Ok((output, embedded, cached, warnings, dream_time, t))
     })();
-    let (output, embedded, cached, dream_time, t) = match result {
+    let (output, embedded, cached, warnings, dream_time, t) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_dir_all(&staging);
@@ -170,6 +210,7 @@ pub fn dream_store(
         report_dir: out.join(REPORT_DIR),
         embedded,
         cached,
+        warnings,
         timings: Timings { read, dream: dream_time, write },
     })
 }
@@ -228,10 +269,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> DreamError + '_ {
     move |source| DreamError::Io { path: path.to_owned(), source }
 }
 
-/// An embedder in front of STORE's vector cache (read) and OUT's (written):
-/// a text's vector is looked up by the blake3 of the text, computed on a
-/// miss, and every vector handed out is appended to OUT's cache in the order
-/// asked (so the file's bytes are deterministic).
+/// An embedder in front of the vector caches read (STORE's and the user
+/// cache) and those written (OUT's and the user cache): a text's vector is
+/// looked up by the blake3 of the text, computed on a miss, and every vector
+/// handed out is appended to OUT's cache in the order asked (so the file's
+/// bytes are deterministic); every vector computed goes to the user cache.
 struct CachingEmbedder<'a> {
     inner: &'a dyn Embedder,
     cache: VectorCache,
@@ -240,11 +282,20 @@ struct CachingEmbedder<'a> {
     written: Mutex<BTreeSet<ContentHash>>,
     /// (embedded, cached) so far.
     counts: Mutex<(usize, usize)>,
+    /// The user cache's writer, until an append to it fails.
+    user: Mutex<Option<VectorCacheWriter>>,
+    /// What went wrong with the user cache.
+    warnings: Mutex<Vec<String>>,
 }
 
 impl Embedder for CachingEmbedder<'_> {
     fn model_id(&self) -> &str {
         self.inner.model_id()
+    }
+
+    /// Not cached yet: a [`CacheKind`] of their own can hold them later.
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<crate::embed::WordVectors>>, EmbedError> {
+        self.inner.word_vectors(texts)
     }
 
     fn dimension(&self) -> usize {
@@ -283,6 +334,7 @@ impl Embedder for CachingEmbedder<'_> {
                     .ok_or_else(|| EmbedError::Backend(format!("no vector for text {h}")))
             })
             .collect::<Result<_, _>>()?;
+        self.keep(&misses, &fresh)?;
         let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         let mut written = self.written.lock().map_err(|_| poisoned())?;
         let entries: Vec<(ContentHash, &[f32])> = hashes
@@ -301,6 +353,27 @@ impl Embedder for CachingEmbedder<'_> {
 }
 
 impl CachingEmbedder<'_> {
+    /// Appends the vectors just computed (for `misses`, in their order) to
+    /// the user cache; a failure there is a warning, and the cache is not
+    /// written again in this dream.
+    fn keep(&self, misses: &[&str], fresh: &BTreeMap<ContentHash, Vec<f32>>) -> Result<(), EmbedError> {
+        let mut user = self.user.lock().map_err(|_| poisoned())?;
+        let Some(writer) = user.as_mut() else {
+            return Ok(());
+        };
+        let entries: Vec<(ContentHash, &[f32])> = misses
+            .iter()
+            .map(|t| ContentHash::of(t.as_bytes()))
+            .filter_map(|h| fresh.get(&h).map(|v| (h, v.as_slice())))
+            .collect();
+        if let Err(e) = writer.append(&entries) {
+            let note = format!("{e}; vectors computed from here on are not added to the user cache");
+            self.warnings.lock().map_err(|_| poisoned())?.push(note);
+            *user = None;
+        }
+        Ok(())
+    }
+
     /// Puts the vector of every output memory the dream did not embed (the
     /// pattern memories) into OUT's cache, so that a dream over OUT embeds
     /// nothing again.

@@ -25,8 +25,13 @@
 //! - A damaged frame followed by more data is corruption: an error naming
 //!   the file and the byte offset of the frame. A file with another magic,
 //!   version, dimension or model id is refused with a clear error.
-//! - Writers append whole frames and `fsync` after each batch; a writer
-//!   holds an exclusive lock on its file, so two writers cannot interleave.
+//! - Writers append whole frames and `fsync` after each batch, under an
+//!   exclusive lock on the file, so two writers cannot interleave: a store's
+//!   writer holds the lock while open, a writer of the user cache
+//!   ([`VectorCacheWriter::open_shared`]) only around each append.
+//! - Every frame is checked on read, so a damaged file never yields a
+//!   wrong vector: it is an error, which a dream reports before embedding
+//!   without that file.
 //! - Reading and writing are separate values: a dream reads the input
 //!   store's cache and writes to the output store's, see [`embed_cached`].
 
@@ -139,7 +144,33 @@ pub fn file_name(model_id: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' })
         .collect();
     let hash = blake3::hash(model_id.as_bytes()).to_hex();
-    format!("{safe}-{}.dwvec", &hash[..16])
+    format!("{safe}-{}.{EXTENSION}", &hash[..16])
+}
+
+/// The extension of every cache file.
+pub const EXTENSION: &str = "dwvec";
+
+/// The model id, dimension and length of a header at the start of `bytes`,
+/// if it is a whole, valid header of this format version.
+pub fn parse_header(bytes: &[u8]) -> Option<(String, usize, usize)> {
+    if bytes.get(..8) != Some(MAGIC.as_slice()) || u32_at(bytes, 8) != Some(VERSION) {
+        return None;
+    }
+    let dimension = u32_at(bytes, 12)? as usize;
+    let id_len = u32_at(bytes, 16)? as usize;
+    if id_len > MAX_MODEL_ID_BYTES {
+        return None;
+    }
+    let id = std::str::from_utf8(bytes.get(20..20 + id_len)?).ok()?;
+    let expected = header(id, dimension);
+    (bytes.get(..expected.len()) == Some(expected.as_slice()))
+        .then(|| (id.to_string(), dimension, expected.len()))
+}
+
+/// Complete frames in a file of `file_len` bytes whose header is
+/// `header_len` long (a torn tail not counted; damage not detected).
+pub fn frame_count(file_len: u64, header_len: usize, dimension: usize) -> u64 {
+    file_len.saturating_sub(header_len as u64) / frame_len(dimension) as u64
 }
 
 /// The exact header bytes for a model id and dimension.
@@ -218,18 +249,25 @@ fn check_header(bytes: &[u8], model_id: &str, dimension: usize) -> Result<usize,
 /// with data after it is (at that frame's offset), and so is a header that
 /// does not match. Never panics, whatever the bytes.
 pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<Decoded, DecodeError> {
-    let mut at = check_header(bytes, model_id, dimension)?;
-    let mut out = Decoded { entries: Vec::new(), valid_len: at as u64 };
+    let at = check_header(bytes, model_id, dimension)?;
     if at < header(model_id, dimension).len() {
-        return Ok(out);
+        return Ok(Decoded { entries: Vec::new(), valid_len: at as u64 });
     }
+    decode_frames(&bytes[at..], at as u64, dimension)
+}
+
+/// Decodes the frames in `bytes`, which start at byte offset `base` of the
+/// file (offsets in the result and in errors are the file's).
+fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<Decoded, DecodeError> {
+    let mut at = 0;
+    let mut out = Decoded { entries: Vec::new(), valid_len: base };
     let flen = frame_len(dimension);
     while at < bytes.len() {
         let Some(frame) = bytes.get(at..at + flen) else {
             break; // incomplete last frame: torn tail
         };
         let is_last = at + flen == bytes.len();
-        let corrupt = |reason: String| DecodeError { offset: at as u64, foreign: false, reason };
+        let corrupt = |reason: String| DecodeError { offset: base + at as u64, foreign: false, reason };
         let payload_len = u32_at(frame, 0).unwrap_or(0) as usize;
         let crc = u32_at(frame, 4).unwrap_or(0);
         let payload = &frame[FRAME_HEADER..];
@@ -252,7 +290,7 @@ pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<Decoded,
             payload[32..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         out.entries.push((ContentHash(hash), vector));
         at += flen;
-        out.valid_len = at as u64;
+        out.valid_len = base + at as u64;
     }
     Ok(out)
 }
@@ -332,6 +370,21 @@ impl VectorCache {
         self.vectors.is_empty()
     }
 
+    /// Adds the vectors of `other` that this cache lacks (in memory only):
+    /// a dream reads STORE's cache and the user cache as one.
+    pub fn merge(&mut self, other: VectorCache) -> Result<(), CacheError> {
+        if other.model_id != self.model_id {
+            return Err(CacheError::ModelMismatch { cache: other.model_id, embedder: self.model_id.clone() });
+        }
+        if other.dimension != self.dimension {
+            return Err(CacheError::Dimension { expected: self.dimension, found: other.dimension });
+        }
+        for (hash, vector) in other.vectors {
+            self.vectors.entry(hash).or_insert(vector);
+        }
+        Ok(())
+    }
+
     /// Adds a vector in memory only (e.g. to share results between calls).
     pub fn insert(&mut self, hash: ContentHash, vector: Vec<f32>) -> Result<(), CacheError> {
         if vector.len() != self.dimension {
@@ -343,7 +396,17 @@ impl VectorCache {
 }
 
 /// Appends vectors of one model to a cache directory (which may differ from
-/// the directory read from). Holds an exclusive lock on the file.
+/// the directory read from).
+///
+/// Two ways to share the file with other writers:
+/// - [`VectorCacheWriter::open`] holds an exclusive lock on the file for the
+///   writer's lifetime: a second writer is refused (a store's cache).
+/// - [`VectorCacheWriter::open_shared`] takes the lock only around each
+///   append (the user cache, written by every dream that runs): under the
+///   lock it first reads the frames other writers appended since its last
+///   look (so it does not write them again), cuts off a torn tail a crashed
+///   writer left, then appends. Frames of two writers never interleave, so
+///   concurrent dreams leave a valid file. Do not mix the two ways on one file.
 #[derive(Debug)]
 pub struct VectorCacheWriter {
     file: File,
@@ -351,6 +414,8 @@ pub struct VectorCacheWriter {
     model_id: String,
     dimension: usize,
     known: BTreeSet<ContentHash>,
+    /// For a shared writer, the end of the frames read or written so far.
+    shared_end: Option<u64>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -390,7 +455,99 @@ impl VectorCacheWriter {
         }
         file.seek(SeekFrom::End(0)).map_err(io(&path))?;
         let known = decoded.entries.into_iter().map(|(h, _)| h).collect();
-        Ok(Self { file, path, model_id: model_id.to_string(), dimension, known })
+        Ok(Self { file, path, model_id: model_id.to_string(), dimension, known, shared_end: None })
+    }
+
+    /// Opens (creating if needed) the cache file of `model_id` in `dir` for
+    /// appending beside other shared writers, and returns the vectors it
+    /// holds (one read of the file serves both). The lock is held only
+    /// while the file is read here and around each [`append`](Self::append),
+    /// waiting for another writer's append to finish. A torn tail is cut
+    /// off; a damaged or foreign file is an error (and left as it is).
+    pub fn open_shared(
+        dir: &Path,
+        model_id: &str,
+        dimension: usize,
+    ) -> Result<(Self, VectorCache), CacheError> {
+        check_model_id(model_id)?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(file_name(model_id));
+        if !path.exists() {
+            create_with_header(dir, &path, model_id, dimension)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
+        file.lock().map_err(io(&path))?;
+        let mut writer = Self {
+            file,
+            path,
+            model_id: model_id.to_string(),
+            dimension,
+            known: BTreeSet::new(),
+            shared_end: None,
+        };
+        let read = writer.read_locked();
+        let unlocked = writer.file.unlock().map_err(io(&writer.path));
+        let cache = read?;
+        unlocked?;
+        Ok((writer, cache))
+    }
+
+    /// [`open_shared`](Self::open_shared)'s reading, under the lock: checks
+    /// the whole file, repairs a torn header or tail, learns what it holds.
+    fn read_locked(&mut self) -> Result<VectorCache, CacheError> {
+        let (path, model_id, dimension) = (self.path.clone(), self.model_id.clone(), self.dimension);
+        let mut bytes = Vec::new();
+        self.file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
+        self.file.read_to_end(&mut bytes).map_err(io(&path))?;
+        let decoded = decode(&bytes, &model_id, dimension).map_err(|e| to_cache_error(&path, e))?;
+        let head = header(&model_id, dimension);
+        let end = if decoded.valid_len < head.len() as u64 {
+            self.file.set_len(0).map_err(io(&path))?;
+            self.file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
+            self.file.write_all(&head).map_err(io(&path))?;
+            self.file.sync_data().map_err(io(&path))?;
+            head.len() as u64
+        } else {
+            if decoded.valid_len < bytes.len() as u64 {
+                self.file.set_len(decoded.valid_len).map_err(io(&path))?;
+                self.file.sync_data().map_err(io(&path))?;
+            }
+            decoded.valid_len
+        };
+        let mut cache = VectorCache::empty(&model_id, dimension);
+        for (hash, vector) in decoded.entries {
+            self.known.insert(hash);
+            cache.vectors.entry(hash).or_insert(vector);
+        }
+        self.shared_end = Some(end);
+        Ok(cache)
+    }
+
+    /// For a shared writer, under the lock: reads the frames appended by
+    /// others since `end`, cuts off a torn tail, and returns the new end.
+    fn catch_up(&mut self, end: u64) -> Result<u64, CacheError> {
+        let path = self.path.clone();
+        let len = self.file.metadata().map_err(io(&path))?.len();
+        if len < end {
+            return Err(CacheError::Corrupt {
+                path,
+                offset: len,
+                reason: format!("file shrank from {end} to {len} bytes while open"),
+            });
+        }
+        if len == end {
+            return Ok(end);
+        }
+        let mut bytes = Vec::new();
+        self.file.seek(SeekFrom::Start(end)).map_err(io(&path))?;
+        self.file.read_to_end(&mut bytes).map_err(io(&path))?;
+        let decoded = decode_frames(&bytes, end, self.dimension).map_err(|e| to_cache_error(&path, e))?;
+        if decoded.valid_len < len {
+            // A writer died mid-append; nobody else writes while we hold the lock.
+            self.file.set_len(decoded.valid_len).map_err(io(&path))?;
+        }
+        self.known.extend(decoded.entries.into_iter().map(|(h, _)| h));
+        Ok(decoded.valid_len)
     }
 
     /// The file written to.
@@ -426,10 +583,44 @@ impl VectorCacheWriter {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.file.write_all(&buf).map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))?;
-        let n = added.len();
+        let Some(end) = self.shared_end else {
+            self.file.write_all(&buf).map_err(io(&self.path))?;
+            self.file.sync_data().map_err(io(&self.path))?;
+            let n = added.len();
+            self.known.extend(added);
+            return Ok(n);
+        };
+        self.file.lock().map_err(io(&self.path))?;
+        let written = self.append_locked(end, &buf, &added);
+        let unlocked = self.file.unlock().map_err(io(&self.path));
+        let n = written?;
+        unlocked?;
         self.known.extend(added);
+        Ok(n)
+    }
+
+    /// A shared writer's append, under the lock: catch up with the other
+    /// writers, then write `buf` (the frames of `added`) less what they
+    /// wrote meanwhile.
+    fn append_locked(&mut self, end: u64, buf: &[u8], added: &[ContentHash]) -> Result<usize, CacheError> {
+        let end = self.catch_up(end)?;
+        let flen = frame_len(self.dimension);
+        let mut fresh = Vec::with_capacity(buf.len());
+        let mut n = 0;
+        for (hash, frame) in added.iter().zip(buf.chunks_exact(flen)) {
+            if !self.known.contains(hash) {
+                fresh.extend_from_slice(frame);
+                n += 1;
+            }
+        }
+        self.shared_end = Some(end);
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        self.file.seek(SeekFrom::Start(end)).map_err(io(&self.path))?;
+        self.file.write_all(&fresh).map_err(io(&self.path))?;
+        self.file.sync_data().map_err(io(&self.path))?;
+        self.shared_end = Some(end + fresh.len() as u64);
         Ok(n)
     }
 }
@@ -689,6 +880,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _w = VectorCacheWriter::open(dir.path(), "m", 4).unwrap();
         assert!(matches!(VectorCacheWriter::open(dir.path(), "m", 4), Err(CacheError::Locked { .. })));
+    }
+
+    #[test]
+    fn shared_writers_cut_a_crashed_writers_torn_tail_and_skip_what_others_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = LexicalEmbedder::new(8);
+        let id = e.model_id().to_string();
+        let texts = ["a", "b", "c"];
+        let vs = e.embed(&texts).unwrap();
+        let entry = |i: usize| (ContentHash::of(texts[i].as_bytes()), vs[i].as_slice());
+        let (mut one, empty) = VectorCacheWriter::open_shared(dir.path(), &id, 8).unwrap();
+        assert!(empty.is_empty());
+        let (mut two, _) = VectorCacheWriter::open_shared(dir.path(), &id, 8).unwrap();
+        assert_eq!(one.append(&[entry(0)]).unwrap(), 1);
+        // Half a frame, as a writer killed mid-append leaves.
+        let path = dir.path().join(file_name(&id));
+        let mut half = Vec::new();
+        encode_frame(&mut half, &entry(2).0, entry(2).1);
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&half[..20]).unwrap();
+        assert_eq!(two.append(&[entry(0), entry(1)]).unwrap(), 1, "a was written by the other writer");
+        let (_, cache) = VectorCacheWriter::open_shared(dir.path(), &id, 8).unwrap();
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&entry(1).0), Some(entry(1).1));
+        let hlen = header(&id, 8).len();
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, hlen + 2 * frame_len(8));
+    }
+
+    #[test]
+    fn merged_caches_keep_the_first_vector_and_refuse_other_models() {
+        let mut a = VectorCache::empty("m", 2);
+        a.insert(ContentHash::of(b"x"), vec![1.0, 0.0]).unwrap();
+        let mut b = VectorCache::empty("m", 2);
+        b.insert(ContentHash::of(b"x"), vec![0.0, 1.0]).unwrap();
+        b.insert(ContentHash::of(b"y"), vec![0.0, 1.0]).unwrap();
+        a.merge(b).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.get(&ContentHash::of(b"x")), Some(&[1.0, 0.0][..]));
+        assert!(a.merge(VectorCache::empty("other", 2)).is_err());
+        assert!(a.merge(VectorCache::empty("m", 3)).is_err());
     }
 
     #[test]

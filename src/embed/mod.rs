@@ -7,10 +7,13 @@
 //! - [`fetch`] (feature `minilm`): `dreamwork model fetch`, the installer.
 //! - [`cache`]: the on-disk vector cache and [`embed_cached`], which embeds
 //!   only what the cache lacks.
+//! - [`cache_dir`]: the user-level cache directory ([`CacheDir`]), where a
+//!   dream keeps the vectors it computes for the next one.
 //! - [`memories`]: a store's memories through its cache (`STORE/vectors`).
 //! - [`choice`]: picking a backend by name.
 
 pub mod cache;
+pub mod cache_dir;
 pub mod choice;
 #[cfg(feature = "minilm")]
 pub mod fetch;
@@ -21,6 +24,7 @@ pub mod memories;
 pub mod minilm;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
+pub use cache_dir::{CacheDir, CacheKind};
 pub use choice::{EmbedderChoice, load_embedder};
 pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, similar_memories, vectors_dir};

@@ -71,6 +71,8 @@ pub fn rewrite_output(
         out: fresh.clone(),
         extra_sessions: Vec::new(),
         replay_of: Some(out.to_owned()),
+        // OUT's cache holds every vector the first run used.
+        vector_cache: None,
     };
     let mut journal = Journal::open(journal)?;
     let mut asking = Asking::new(&LocalResolver).journal(&mut journal);
