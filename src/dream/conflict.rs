@@ -115,6 +115,29 @@ impl OpenCluster {
         let distinct: BTreeSet<String> = self.why.iter().map(ToString::to_string).collect();
         distinct.into_iter().collect::<Vec<_>>().join("; ")
     }
+
+    /// The reasons as the model reads them: the names of the rules that
+    /// left the cluster open, sorted, without repeats.
+    pub fn rules(&self) -> Vec<String> {
+        let names: BTreeSet<&str> = self.why.iter().map(rule_name).collect();
+        names.into_iter().map(str::to_owned).collect()
+    }
+}
+
+/// The short name of the rule that left a pair open (the `open` of a
+/// question on the wire).
+pub fn rule_name(why: &OpenReason) -> &'static str {
+    match why {
+        OpenReason::WordOrder => "word_order",
+        OpenReason::Negation => "negation",
+        OpenReason::Added { .. } => "added_words",
+        OpenReason::Replaced { .. } => "replaced_words",
+        OpenReason::Reworded => "reworded",
+        OpenReason::StatedChange { .. } => "stated_change",
+        OpenReason::PartChanged => "part_changed",
+        OpenReason::NoEvidence => "same_time_other_value",
+        OpenReason::ConflictingCues => "conflicting_update_cues",
+    }
 }
 
 /// A question left open between two groups.
