@@ -61,10 +61,9 @@ impl Resolver for AsMessages<'_> {
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.0.add_request(&body.to_string());
         for line in &lines {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-                if let Some(path) = v["path"].as_str() {
-                    *sent.1.entry(path.to_owned()).or_default() += 1;
-                }
+            let v = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
+            if let Some(path) = v["path"].as_str() {
+                *sent.1.entry(path.to_owned()).or_default() += 1;
             }
         }
         self.oracle.resolve(batch, watch)

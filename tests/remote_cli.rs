@@ -279,7 +279,10 @@ fn a_malformed_reply_or_exhausted_retries_leave_their_questions_open() {
         let open = open_reasons(&report(&s, out));
         let sent = messages(&standin);
         // Short ids on the wire: every question sent stays open.
-        let asked = questions_sent(&sent).iter().map(|q| q["id"].to_string()).collect::<std::collections::BTreeSet<_>>();
+        let asked = questions_sent(&sent)
+            .iter()
+            .map(|q| q["id"].to_string())
+            .collect::<std::collections::BTreeSet<_>>();
         assert!(!asked.is_empty() && open.len() >= asked.len());
         for (id, o) in &open {
             assert_eq!(o["rule"], rule, "{out}: {id} stays open\n{stdout}");
@@ -350,9 +353,7 @@ fn answering_dream(running_polls: u32, end: DreamEnd) -> DreamScript {
             let text: String = parts.iter().map(|(_, c)| c.as_str()).collect();
             wire_questions(&text)
                 .iter()
-                .map(|q| {
-                    (format!("/answers/{}.json", q["id"].as_str().unwrap_or("")), oracle(q).to_string())
-                })
+                .map(|q| (format!("/answers/{}.json", q["id"].as_str().unwrap_or("")), oracle(q).to_string()))
                 .collect()
         }),
     }

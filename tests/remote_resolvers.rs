@@ -15,12 +15,12 @@ use dreamwork::progress::{CancelToken, Cancelled, Silent};
 use dreamwork::resolve::anthropic::{AnthropicOptions, AnthropicResolver};
 use dreamwork::resolve::dreams::{DreamsResolver, Polling};
 use dreamwork::resolve::http::{ApiKey, Client, ClientConfig, Wait};
+use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{
     OpenReason, Question, QuestionExcerpt, QuestionKind, QuestionMemory, Resolver, Watch,
 };
 use serde_json::{Value, json};
 use support::Waits;
-use dreamwork::resolve::wire::Encoder;
 use support::standin::{DreamEnd, DreamScript, KEY, StandIn, wire_questions};
 
 fn client(standin: &StandIn, cancel: &CancelToken) -> (Client, Waits) {
@@ -242,10 +242,7 @@ fn dreams_answers_for_another_id_or_unreadable_stay_open() {
     let mut sorted = batch.clone();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     let replies = ask(&resolver, &sorted);
-    assert!(
-        matches!(&replies[0], Err(OpenReason::WrongId { found }) if found == "q2"),
-        "{replies:?}"
-    );
+    assert!(matches!(&replies[0], Err(OpenReason::WrongId { found }) if found == "q2"), "{replies:?}");
     assert!(
         matches!(&replies[1], Err(OpenReason::Malformed { message }) if message.starts_with("/answers/q2.json"))
     );
@@ -316,9 +313,10 @@ fn a_hundred_questions_take_five_requests_that_read_the_cache() {
     let prepared: Vec<dreamwork::resolve::Prepared> = questions
         .iter()
         .map(|q| {
-            let tokens =
-                dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(&Encoder::new().encode(q)))
-                    .unwrap();
+            let tokens = dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(
+                &Encoder::new().encode(q),
+            ))
+            .unwrap();
             dreamwork::resolve::Prepared { question: q.clone(), raw: q.clone(), tokens }
         })
         .collect();

@@ -114,7 +114,11 @@ fn answers_are_applied_in_any_order_and_replayed_byte_for_byte() {
                 assert!(texts.insert(key), "a memory sent twice: {line}");
             }
         } else {
-            let cited = v["members"].as_array().into_iter().flatten().chain(v["excerpts"].as_array().into_iter().flatten());
+            let cited = v["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(v["excerpts"].as_array().into_iter().flatten());
             for id in cited {
                 assert!(table.contains(id.as_str().unwrap_or_default()), "{id} named before it was sent");
             }
@@ -350,7 +354,9 @@ fn the_example_resolver_answers_from_the_wire_form() {
     let r = report(&s, "example");
     assert!(r.unresolved.len() < asked, "{} of {asked} still open: {printed}", r.unresolved.len());
     assert!(
-        r.unresolved.iter().all(|u| !matches!(u.open, OpenReason::Malformed { .. } | OpenReason::Backend { .. })),
+        r.unresolved
+            .iter()
+            .all(|u| !matches!(u.open, OpenReason::Malformed { .. } | OpenReason::Backend { .. })),
         "{:?}",
         r.unresolved
     );

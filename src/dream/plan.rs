@@ -489,8 +489,12 @@ mod tests {
             content: m.content.clone(),
             updated_at: m.updated_at,
         };
-        let clusters =
-            vec![ClusterInput { why: "open".into(), open: vec![], members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
+        let clusters = vec![ClusterInput {
+            why: "open".into(),
+            open: vec![],
+            members: vec![qm(&a), qm(&b)],
+            vectors: vec![&va, &vb],
+        }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
         let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.len(), 1);

@@ -549,8 +549,10 @@ pub fn map_answers(asked: &[Question], encoder: &Encoder, memories: &[(String, S
             let Some((named, content)) = found.get(q.id.as_str()) else {
                 return Err(OpenReason::NoAnswer { resolver: NAME.into() });
             };
-            let malformed = |e: String| OpenReason::Malformed { message: format!("{ANSWERS_DIR}{named}.json: {e}") };
-            let value: serde_json::Value = serde_json::from_str(content.trim()).map_err(|e| malformed(e.to_string()))?;
+            let malformed =
+                |e: String| OpenReason::Malformed { message: format!("{ANSWERS_DIR}{named}.json: {e}") };
+            let value: serde_json::Value =
+                serde_json::from_str(content.trim()).map_err(|e| malformed(e.to_string()))?;
             let id = value.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
             if encoder.question_id(id) != Some(q.id.as_str()) {
                 return Err(OpenReason::WrongId { found: id.to_owned() });

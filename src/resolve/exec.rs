@@ -91,7 +91,7 @@ struct Running {
     /// Lines read so far (for messages).
     line_no: usize,
     /// What the program has read: each memory and excerpt goes once.
-    encoder: Encoder,
+    encoder: Box<Encoder>,
 }
 
 impl ExecResolver {
@@ -163,7 +163,7 @@ impl ExecResolver {
             stderr,
             stderr_thread: Some(stderr_thread),
             line_no: 0,
-            encoder: Encoder::new(),
+            encoder: Box::default(),
         })
     }
 }
@@ -369,7 +369,9 @@ fn collect(
                 return Ended::Broken(malformed(format!("output line {at} answers {id} a second time")));
             }
             None => {
-                return Ended::Broken(malformed(format!("output line {at} answers {id}, which was not asked")));
+                return Ended::Broken(malformed(format!(
+                    "output line {at} answers {id}, which was not asked"
+                )));
             }
         };
         let reply = match run.encoder.answer(&batch[slot], &value) {

@@ -144,7 +144,12 @@ impl Encoder {
             let key = (e.session.clone(), e.turns, e.text.clone());
             let next = format!("e{}", self.excerpts.len() + 1);
             let id = self.excerpts.entry(key).or_insert_with(|| {
-                lines.push(line(&ExcerptLine { e: &next, s: &session, at: e.at.map(|t| t.to_rfc3339()), text: &e.text }));
+                lines.push(line(&ExcerptLine {
+                    e: &next,
+                    s: &session,
+                    at: e.at.map(|t| t.to_rfc3339()),
+                    text: &e.text,
+                }));
                 next.clone()
             });
             excerpts.push(id.clone());
@@ -305,7 +310,8 @@ mod tests {
         assert_eq!(o[0].action, OutputAction::Superseded);
         let open = enc.answer(&q, &json!({"id": "q1", "unresolved": true, "reason": "?"})).unwrap();
         assert_eq!(open.verdict, Verdict::Unresolved);
-        let bad = json!({"id": "q1", "outputs": [{"path": "/new", "sources": ["m1", "m2"], "action": "merged"}]});
+        let bad =
+            json!({"id": "q1", "outputs": [{"path": "/new", "sources": ["m1", "m2"], "action": "merged"}]});
         assert!(enc.answer(&q, &bad).unwrap_err().contains("no \"content\""));
         assert!(enc.answer(&q, &json!([1])).is_err());
     }
@@ -328,7 +334,10 @@ mod tests {
         let Verdict::Outputs(o) = &a.verdict else { panic!("outputs expected") };
         assert_eq!(
             o[0].action,
-            OutputAction::Pattern { kind: crate::report::PatternKind::RecurringMistake, sessions: vec!["alpha".into(), "beta".into()] }
+            OutputAction::Pattern {
+                kind: crate::report::PatternKind::RecurringMistake,
+                sessions: vec!["alpha".into(), "beta".into()]
+            }
         );
     }
 }

@@ -413,7 +413,8 @@ fn messages(body: &Value, s: &mut State) -> Reply {
     let answers = (s.answerer)(&questions);
     let prefix = format!("{}{}", body["tools"], body["system"]);
     let prefix_tokens = prefix.len() as u64 / 4;
-    let cacheable = body["system"].to_string().contains("cache_control") && prefix_tokens >= MIN_CACHED_TOKENS;
+    let cacheable =
+        body["system"].to_string().contains("cache_control") && prefix_tokens >= MIN_CACHED_TOKENS;
     let (written, read, uncached) = match (cacheable, s.cached.contains(&prefix)) {
         (false, _) => (0, 0, prefix_tokens),
         (true, true) => (0, prefix_tokens, 0),
