@@ -32,6 +32,7 @@ pub mod agent;
 pub mod dream;
 pub mod embed;
 pub mod index;
+pub mod judge;
 pub mod memory;
 pub mod progress;
 pub mod report;

@@ -77,9 +77,32 @@ pub struct Report {
     /// (`dream::conflict::MAX_CLUSTER_GROUPS`). Both memories are kept.
     #[serde(default)]
     pub not_asked: usize,
+    /// Pairs the judge settled (merged as the same meaning, or kept as
+    /// different facts without asking), most doubtful first. Absent from
+    /// the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judged: Vec<JudgedPair>,
     /// Token accounting.
     pub tokens: Tokens,
 }
+
+/// A pair of input memories the judge settled, with its verdict and the
+/// probability behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgedPair {
+    /// One memory.
+    pub a: MemoryPath,
+    /// The other.
+    pub b: MemoryPath,
+    /// `same` (merged) or `different` (both kept, not asked).
+    pub verdict: crate::judge::Verdict,
+    /// The judge's calibrated probability for the verdict.
+    pub probability: f64,
+}
+
+// Probabilities are finite numbers (checked when a judge is loaded), so
+// equality is an equivalence.
+impl Eq for JudgedPair {}
 
 /// A resolver as the journal keys it: its name and model.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -348,6 +371,13 @@ impl Report {
             }
             evidence(&mut md, &entry.evidence);
         }
+        if !self.judged.is_empty() {
+            let _ = writeln!(md, "## Settled by the judge (most doubtful first)\n");
+            for j in &self.judged {
+                let _ = writeln!(md, "- {} (p = {:.4}): `{}` · `{}`", j.verdict, j.probability, j.a, j.b);
+            }
+            let _ = writeln!(md);
+        }
         if !self.patterns.is_empty() {
             let _ = writeln!(md, "## Patterns\n");
         }
@@ -459,6 +489,7 @@ mod tests {
             patterns: vec![],
             unresolved: vec![],
             not_asked: 0,
+            judged: Vec::new(),
             tokens: Tokens { tokenizer: "cl100k_base".into(), naive: 100, sent: 0, usage: Usage::default() },
         }
     }

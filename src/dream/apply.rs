@@ -18,13 +18,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::DreamError;
 use super::conflict::{OpenCluster, Supersession};
 use super::exact::ExactGroups;
-use super::near::NearGroup;
+use super::near::{Apart, NearGroup};
 use super::patterns::Pattern;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
 use crate::report::{
-    Action, DroppedEntry, EvidenceRef, InputSummary, MemoryEntry, OutputSummary, PatternEntry, PatternKind,
-    REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
+    Action, DroppedEntry, EvidenceRef, InputSummary, JudgedPair, MemoryEntry, OutputSummary, PatternEntry,
+    PatternKind, REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
 };
+use crate::judge::Verdict;
 use crate::resolve::{NewPattern, OpenReason, Outcome, PartAction, Question};
 use crate::session::{Excerpt, SessionId};
 
@@ -159,6 +160,8 @@ pub struct Decisions<'a> {
     pub exact: &'a ExactGroups,
     /// Stage 2 groups.
     pub groups: &'a [NearGroup],
+    /// Stage 2 pairs the judge kept apart as different facts.
+    pub apart: &'a [Apart],
     /// Stage 3 supersessions (group indexes).
     pub settled: &'a [Supersession],
     /// Stage 4.
@@ -364,6 +367,8 @@ fn merge_reason(d: &Decisions<'_>, g: usize) -> String {
         let other = &d.memories[d.exact.groups[e].representative].path;
         if group.contained.contains(&e) {
             parts.insert(format!("{rep_path} states every fact of {other} word for word, and more"));
+        } else if let Some((_, p)) = group.judged.iter().find(|(m, _)| *m == e) {
+            parts.insert(format!("{other} says the same as {rep_path} in other words (judge: same, p = {p:.4})"));
         } else {
             parts.insert(format!("{other} states the same facts as {rep_path}, differing only in wording that does not change meaning"));
         }
@@ -580,8 +585,34 @@ fn build_report(
         patterns,
         unresolved,
         not_asked: d.not_asked,
+        judged: judged_pairs(d),
         tokens: d.tokens.clone(),
     })
+}
+
+/// The pairs the judge settled, most doubtful first (ties by paths).
+fn judged_pairs(d: &Decisions<'_>) -> Vec<JudgedPair> {
+    let path = |e: usize| d.memories[d.exact.groups[e].representative].path.clone();
+    let mut out: Vec<JudgedPair> = d
+        .groups
+        .iter()
+        .flat_map(|g| {
+            g.judged.iter().map(|&(m, probability)| JudgedPair {
+                a: path(g.representative),
+                b: path(m),
+                verdict: Verdict::Same,
+                probability,
+            })
+        })
+        .chain(d.apart.iter().map(|x| JudgedPair {
+            a: path(x.a),
+            b: path(x.b),
+            verdict: Verdict::Different,
+            probability: x.probability,
+        }))
+        .collect();
+    out.sort_by(|x, y| x.probability.total_cmp(&y.probability).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+    out
 }
 
 #[cfg(test)]
@@ -644,7 +675,7 @@ mod tests {
         let memories = vec![Memory::new(MemoryPath::new("/a.md").unwrap(), "x", Timestamp(1))];
         let exact = exact::group(&memories);
         let groups: Vec<NearGroup> = (0..exact.groups.len())
-            .map(|e| NearGroup { representative: e, members: vec![e], contained: vec![] })
+            .map(|e| NearGroup { representative: e, members: vec![e], contained: vec![], judged: vec![] })
             .collect();
         let tokens = Tokens { tokenizer: "cl100k_base".into(), naive: 1, sent: 1, usage: Default::default() };
         let (out, report) = apply(&Decisions {
@@ -652,6 +683,7 @@ mod tests {
             sessions: 2,
             exact: &exact,
             groups: &groups,
+            apart: &[],
             settled: &[],
             patterns: &[],
             resolved: &resolved,

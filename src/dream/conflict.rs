@@ -409,6 +409,7 @@ mod tests {
             a,
             b,
             relation: Relation::ValueChange { changes: vec![("1".into(), "2".into())], cue },
+            judgement: None,
             similarity: 0.9,
         }
     }
@@ -445,6 +446,7 @@ mod tests {
             a,
             b,
             relation: Relation::Open(OpenReason::Replaced { a: x.into(), b: format!("{x}{b}") }),
+            judgement: None,
             similarity: 0.9,
         };
         let pairs: Vec<Unsettled> = (1..6).map(|b| replaced(0, b, "calo")).collect();

@@ -43,6 +43,7 @@ use rayon::prelude::*;
 
 use crate::embed::{EmbedError, Embedder, cosine};
 use crate::index::{CandidatePair, HnswParams, Index, IndexKind};
+use crate::judge::Judge;
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
 use crate::report::Report;
@@ -377,6 +378,7 @@ impl Dream {
             sessions: sessions.len(),
             exact: &exact,
             groups: &near.groups,
+            apart: &near.apart,
             settled: &decided.settled,
             patterns: &found.patterns,
             resolved: &asked.resolved,
@@ -435,9 +437,23 @@ impl Dream {
             |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
+        let judge = Judge::for_model(embedder.model_id());
+        let mut judging = near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
+        let needed = judging.needs_words(&pairs);
+        track.step("judge", 0, needed.len())?;
+        let batch = opts.batch_size.max(1);
+        for (k, chunk) in needed.chunks(batch).enumerate() {
+            let chunk_texts: Vec<&str> = chunk.iter().map(|&d| texts[d]).collect();
+            let Some(words) = embedder.word_vectors(&chunk_texts)? else { break };
+            for (&d, w) in chunk.iter().zip(words) {
+                judging.words[d] = Some(w);
+            }
+            track.step("judge", (k * batch + chunk.len()).min(needed.len()), needed.len())?;
+        }
         track.step("near", 0, pairs.len())?;
-        let near = near::cluster(&documents, &pairs, &thresholds, &opts.lexicon);
+        let near = near::cluster(&judging, &pairs);
         track.step("near", pairs.len(), pairs.len())?;
+        drop(judging);
         Ok((vectors, near))
     }
 }

@@ -22,14 +22,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use super::Thresholds;
+use crate::embed::{WordVectors, cosine};
 use crate::index::CandidatePair;
+use crate::judge::{self, Judge, Judgement, Verdict};
 use crate::text::{DistinctProof, Document, Lexicon, OpenReason, Relation, Side, compare};
 
-/// How stage 2 judges a candidate pair: the wording's verdict, and for a
-/// pair it leaves open that shares little wording, the embedding's: far
+/// How the wording rules judge a candidate pair: their verdict, and for a
+/// pair they leave open that shares little wording, the embedding's: far
 /// apart and sharing no subject word (`shares_rare_word` false, see
 /// [`subject_words`]), it is about different topics.
-pub fn judge(
+pub fn rules(
     a: &Document,
     b: &Document,
     similarity: f32,
@@ -42,6 +44,129 @@ pub fn judge(
             Relation::Distinct(DistinctProof::DifferentTopics)
         }
         other => other,
+    }
+}
+
+/// What stage 2 decided of a pair: the rules' relation and, where the rules
+/// left it open and a judge was at hand, the judge's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// How the wording relates the pair.
+    pub relation: Relation,
+    /// The judge's verdict on a pair the wording left open.
+    pub judgement: Option<Judgement>,
+}
+
+impl Judged {
+    /// Whether the pair is one memory (on the wording's proof or the judge's verdict).
+    pub fn merges(&self) -> bool {
+        self.relation.merges() || self.verdict() == Some(Verdict::Same)
+    }
+
+    /// Whether the pair is two facts, settled without asking.
+    pub fn distinct(&self) -> bool {
+        matches!(self.relation, Relation::Distinct(_)) || self.verdict() == Some(Verdict::Different)
+    }
+
+    fn verdict(&self) -> Option<Verdict> {
+        self.judgement.map(|j| j.verdict)
+    }
+
+    fn flipped(self) -> Self {
+        Judged { relation: self.relation.flipped(), judgement: self.judgement }
+    }
+}
+
+/// Everything stage 2 judges pairs with: the documents, their vectors and
+/// (where the judge needs them) contextual word vectors, the judge of the
+/// embedder if it has one, and the rules' settings.
+pub struct Judging<'a> {
+    /// The documents (one per stage-1 group).
+    pub documents: &'a [Document],
+    /// Their pooled vectors.
+    pub vectors: &'a [Vec<f32>],
+    /// Their word vectors, where computed (see [`Judging::needs_words`]).
+    pub words: Vec<Option<WordVectors>>,
+    /// The judge for the embedder, if one was trained for it.
+    pub judge: Option<&'a Judge>,
+    /// Candidate and topic settings.
+    pub thresholds: &'a Thresholds,
+    /// The word lists.
+    pub lexicon: &'a Lexicon,
+    subjects: Vec<BTreeSet<&'a str>>,
+}
+
+impl<'a> Judging<'a> {
+    /// A judging context with no word vectors yet.
+    pub fn new(
+        documents: &'a [Document],
+        vectors: &'a [Vec<f32>],
+        judge: Option<&'a Judge>,
+        thresholds: &'a Thresholds,
+        lexicon: &'a Lexicon,
+    ) -> Self {
+        Judging {
+            documents,
+            vectors,
+            words: vec![None; documents.len()],
+            judge,
+            thresholds,
+            lexicon,
+            subjects: subject_words(documents),
+        }
+    }
+
+    /// The documents (ascending) whose word vectors the judge will need for
+    /// `pairs`: both sides of every pair the rules leave open, when both
+    /// are short enough to be judged ([`judge::MAX_WORDS`]). Empty without a judge.
+    pub fn needs_words(&self, pairs: &[CandidatePair]) -> Vec<usize> {
+        if self.judge.is_none() {
+            return Vec::new();
+        }
+        let open: Vec<bool> = pairs.par_iter().map(|p| self.judgeable(p.a, p.b, p.similarity)).collect();
+        let docs: BTreeSet<usize> = pairs.iter().zip(open).filter(|(_, o)| *o).flat_map(|(p, _)| [p.a, p.b]).collect();
+        docs.into_iter().collect()
+    }
+
+    fn judgeable(&self, a: usize, b: usize, similarity: f32) -> bool {
+        let short = |d: usize| self.documents[d].word_count() <= judge::MAX_WORDS;
+        short(a) && short(b) && matches!(self.rules(a, b, similarity), Relation::Open(_))
+    }
+
+    fn rules(&self, a: usize, b: usize, similarity: f32) -> Relation {
+        let related = self.subjects[a].intersection(&self.subjects[b]).next().is_some();
+        rules(&self.documents[a], &self.documents[b], similarity, related, self.thresholds, self.lexicon)
+    }
+
+    /// Judges documents `a` and `b`, brought together with `similarity`:
+    /// the rules first; a pair they leave open goes to the judge when both
+    /// have word vectors.
+    pub fn pair(&self, a: usize, b: usize, similarity: f32) -> Judged {
+        let relation = self.rules(a, b, similarity);
+        let judgement = match (&relation, self.judge, &self.words[a], &self.words[b]) {
+            (Relation::Open(_), Some(judge), Some(wa), Some(wb))
+                if self.documents[a].word_count() <= judge::MAX_WORDS
+                    && self.documents[b].word_count() <= judge::MAX_WORDS =>
+            {
+                let f = judge::features(
+                    &self.documents[a],
+                    &self.documents[b],
+                    wa,
+                    wb,
+                    similarity,
+                    &relation,
+                    self.lexicon,
+                );
+                Some(judge.decide(&f))
+            }
+            _ => None,
+        };
+        Judged { relation, judgement }
+    }
+
+    /// [`Judging::pair`] with the similarity of the two documents' vectors.
+    fn pair_of(&self, a: usize, b: usize) -> Judged {
+        self.pair(a, b, cosine(&self.vectors[a], &self.vectors[b]))
     }
 }
 
@@ -172,7 +297,7 @@ fn word_sets(documents: &[Document], min_chars: usize) -> (Vec<BTreeSet<&str>>, 
 
 /// A merge group of stage 2: exact groups (by index) folded together, and
 /// the exact group whose text the output keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NearGroup {
     /// Indexes of stage-1 groups, ascending.
     pub members: Vec<usize>,
@@ -181,6 +306,10 @@ pub struct NearGroup {
     /// Members whose every fact the representative states among others
     /// (the rest state the same facts), ascending.
     pub contained: Vec<usize>,
+    /// Members merged on the judge's verdict rather than the wording's
+    /// proof, with the judge's probability that they mean the same as the
+    /// representative; ascending by member.
+    pub judged: Vec<(usize, f64)>,
 }
 
 /// A candidate pair stage 2 could not settle, between near groups.
@@ -192,8 +321,21 @@ pub struct Unsettled {
     pub b: usize,
     /// How the wording relates them: a value change or a question.
     pub relation: Relation,
+    /// The judge's verdict, where it judged the pair (conflict or unsure).
+    pub judgement: Option<Judgement>,
     /// The cosine of the candidate pair that brought them together.
     pub similarity: f32,
+}
+
+/// A pair the judge settled as two different facts (kept both, not asked).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Apart {
+    /// One stage-1 group.
+    pub a: usize,
+    /// The other, `a < b`.
+    pub b: usize,
+    /// The judge's probability that they state different facts.
+    pub probability: f64,
 }
 
 /// What stage 2 found.
@@ -206,42 +348,38 @@ pub struct NearOutput {
     /// groups, sorted by (a, b) and distinct (the first relation of a pair
     /// of groups, in candidate order, counts).
     pub unsettled: Vec<Unsettled>,
+    /// Pairs the judge settled as different facts, sorted by (a, b).
+    pub apart: Vec<Apart>,
     /// How many candidate pairs the index and the blocking proposed.
     pub candidates: usize,
-    /// Pairs merged on proof.
+    /// Pairs merged on proof or on the judge's verdict.
     pub confirmed: usize,
-    /// Pairs proved distinct.
+    /// Pairs proved distinct or judged different.
     pub distinct: usize,
 }
 
-/// Clusters stage-1 groups given their documents and the candidate pairs
-/// (ids = stage-1 group indexes).
-pub fn cluster(
-    documents: &[Document],
-    pairs: &[CandidatePair],
-    thresholds: &Thresholds,
-    lexicon: &Lexicon,
-) -> NearOutput {
-    let subjects = subject_words(documents);
-    let related = |a: usize, b: usize| subjects[a].intersection(&subjects[b]).next().is_some();
-    let relations: Vec<Relation> = pairs
-        .par_iter()
-        .map(|p| {
-            judge(&documents[p.a], &documents[p.b], p.similarity, related(p.a, p.b), thresholds, lexicon)
-        })
-        .collect();
+/// Clusters stage-1 groups given the candidate pairs (ids = stage-1 group
+/// indexes), judged by `judging`.
+pub fn cluster(judging: &Judging<'_>, pairs: &[CandidatePair]) -> NearOutput {
+    let documents = judging.documents;
+    let judged: Vec<Judged> = pairs.par_iter().map(|p| judging.pair(p.a, p.b, p.similarity)).collect();
     let n = documents.len();
     let mut uf = UnionFind::new(n);
     let mut confirmed = 0;
     let mut distinct = 0;
-    for (p, r) in pairs.iter().zip(&relations) {
+    let mut apart = Vec::new();
+    for (p, r) in pairs.iter().zip(&judged) {
         if r.merges() {
             uf.union(p.a, p.b);
             confirmed += 1;
-        } else if matches!(r, Relation::Distinct(_)) {
+        } else if r.distinct() {
             distinct += 1;
+            if let Some(j) = r.judgement {
+                apart.push(Apart { a: p.a.min(p.b), b: p.a.max(p.b), probability: j.probability });
+            }
         }
     }
+    apart.sort_by_key(|x| (x.a, x.b));
     let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
         components.entry(uf.find(i)).or_default().push(i);
@@ -253,10 +391,11 @@ pub fn cluster(
                 members: members.clone(),
                 representative: members[0],
                 contained: Vec::new(),
+                judged: Vec::new(),
             });
             continue;
         }
-        groups.extend(cover(documents, members, lexicon));
+        groups.extend(cover(judging, members));
     }
     groups.sort_by_key(|g| g.members[0]);
     let mut group_of = vec![0; n];
@@ -265,51 +404,53 @@ pub fn cluster(
             group_of[m] = gi;
         }
     }
-    let mut unsettled: BTreeMap<(usize, usize), (Relation, f32)> = BTreeMap::new();
-    for (p, r) in pairs.iter().zip(relations) {
+    let mut unsettled: BTreeMap<(usize, usize), (Judged, f32)> = BTreeMap::new();
+    for (p, r) in pairs.iter().zip(judged) {
         let (x, y) = (group_of[p.a], group_of[p.b]);
-        if x == y || r.merges() || matches!(r, Relation::Distinct(_)) {
+        if x == y || r.merges() || r.distinct() {
             continue;
         }
         // Judge the groups' kept texts: that is what stays in the output.
         let (a, b) = (x.min(y), x.max(y));
         unsettled.entry((a, b)).or_insert_with(|| {
             let (ra, rb) = (groups[a].representative, groups[b].representative);
-            let relation = if (ra, rb) == (p.a, p.b) {
+            let judged = if (ra, rb) == (p.a, p.b) {
                 r
             } else if (ra, rb) == (p.b, p.a) {
                 r.flipped()
             } else {
-                match judge(
-                    &documents[ra],
-                    &documents[rb],
-                    p.similarity,
-                    related(ra, rb),
-                    thresholds,
-                    lexicon,
-                ) {
+                match judging.pair(ra, rb, p.similarity) {
                     // The kept texts merge or look distinct although members
                     // do not: a person should look.
-                    settled if settled.merges() || matches!(settled, Relation::Distinct(_)) => {
-                        Relation::Open(OpenReason::PartChanged)
+                    settled if settled.merges() || settled.distinct() => {
+                        Judged { relation: Relation::Open(OpenReason::PartChanged), judgement: None }
                     }
                     other => other,
                 }
             };
-            (relation, p.similarity)
+            (judged, p.similarity)
         });
     }
     let unsettled = unsettled
         .into_iter()
-        .map(|((a, b), (relation, similarity))| Unsettled { a, b, relation, similarity })
+        .map(|((a, b), (j, similarity))| Unsettled {
+            a,
+            b,
+            relation: j.relation,
+            judgement: j.judgement,
+            similarity,
+        })
         .collect();
-    NearOutput { groups, unsettled, candidates: pairs.len(), confirmed, distinct }
+    NearOutput { groups, unsettled, apart, candidates: pairs.len(), confirmed, distinct }
 }
 
 /// Splits a connected component into groups each wholly covered by its
 /// representative: widest text first (most words, then lowest index), it
-/// absorbs every remaining member it states word for word.
-fn cover(documents: &[Document], mut members: Vec<usize>, lexicon: &Lexicon) -> Vec<NearGroup> {
+/// absorbs every remaining member it states word for word or that the
+/// judge finds means the same — each member checked against the
+/// representative itself, so chains never fold two subjects together.
+fn cover(judging: &Judging<'_>, mut members: Vec<usize>) -> Vec<NearGroup> {
+    let documents = judging.documents;
     members.sort_by(|&x, &y| documents[y].word_count().cmp(&documents[x].word_count()).then(x.cmp(&y)));
     let mut taken = vec![false; members.len()];
     let mut out = Vec::new();
@@ -321,24 +462,32 @@ fn cover(documents: &[Document], mut members: Vec<usize>, lexicon: &Lexicon) -> 
         let rep = members[i];
         let mut group = vec![rep];
         let mut contained = Vec::new();
+        let mut judged = Vec::new();
         for j in i + 1..members.len() {
             if taken[j] {
                 continue;
             }
             let m = members[j];
-            match compare(&documents[rep], &documents[m], lexicon) {
+            match compare(&documents[rep], &documents[m], judging.lexicon) {
                 Relation::Same => group.push(m),
                 Relation::Contains { wider: Side::A } => {
                     group.push(m);
                     contained.push(m);
                 }
-                _ => continue,
+                _ => match judging.pair_of(rep, m).judgement {
+                    Some(Judgement { verdict: Verdict::Same, probability }) => {
+                        group.push(m);
+                        judged.push((m, probability));
+                    }
+                    _ => continue,
+                },
             }
             taken[j] = true;
         }
         group.sort_unstable();
         contained.sort_unstable();
-        out.push(NearGroup { members: group, representative: rep, contained });
+        judged.sort_by_key(|x| x.0);
+        out.push(NearGroup { members: group, representative: rep, contained, judged });
     }
     out
 }
@@ -400,12 +549,72 @@ mod tests {
             "The port is 5433. Billing owns it.",
             "The port is 5433. Search owns it.",
         ]);
-        let out =
-            cluster(&d, &[pair(0, 1), pair(0, 2), pair(1, 2)], &Thresholds::MINILM, &Lexicon::default());
+        let (t, l) = (Thresholds::MINILM, Lexicon::default());
+        let v = vec![vec![1.0]; d.len()];
+        let out = cluster(&Judging::new(&d, &v, None, &t, &l), &[pair(0, 1), pair(0, 2), pair(1, 2)]);
         assert_eq!(out.groups.len(), 2);
         assert!(out.groups.iter().all(|g| !(g.members.contains(&1) && g.members.contains(&2))));
         assert!(out.groups.iter().any(|g| g.contained == vec![0]));
         assert_eq!(out.unsettled.len(), 1);
+    }
+
+    /// A judge that finds every pair it sees the same meaning.
+    fn credulous_judge() -> Judge {
+        let booster = |base: f64| judge::Booster { base, trees: vec![], scale: 1.0, shift: 0.0 };
+        Judge {
+            format: judge::FORMAT.into(),
+            model_id: "test".into(),
+            features: judge::features::NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            same: booster(8.0),
+            different: booster(-8.0),
+            conflict: booster(-8.0),
+            cutoffs: judge::Cutoffs { same: 0.99, different: 0.99, conflict: 0.5 },
+            command: String::new(),
+            sources: vec![],
+            training: judge::Training {
+                folds: 5,
+                fit_folds: vec![],
+                dev_fold: 0,
+                test_fold: 0,
+                params: judge::boost::Params::default(),
+                targets: judge::Targets { false_same: 0.0, false_different: 0.0 },
+            },
+        }
+    }
+
+    fn words_of(text: &str) -> WordVectors {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        WordVectors { dimension: 1, data: vec![1.0; words.len()], words, sentence: vec![1.0] }
+    }
+
+    #[test]
+    fn the_judge_merges_what_the_rules_leave_open_but_never_past_a_veto() {
+        let texts = [
+            "A man is playing a guitar",
+            "A guitar is being played by a man",
+            "A man is not playing a guitar",
+        ];
+        let d = docs(&texts);
+        let (t, l, j) = (Thresholds::MINILM, Lexicon::default(), credulous_judge());
+        let v = vec![vec![1.0]; d.len()];
+        let mut judging = Judging::new(&d, &v, Some(&j), &t, &l);
+        let pairs = [pair(0, 1), pair(0, 2), pair(1, 2)];
+        assert_eq!(judging.needs_words(&pairs), vec![0, 1, 2]);
+        // Without word vectors the rules alone decide: nothing merges.
+        assert!(cluster(&judging, &pairs).groups.iter().all(|g| g.members.len() == 1));
+        for (i, text) in texts.iter().enumerate() {
+            judging.words[i] = Some(words_of(text));
+        }
+        let out = cluster(&judging, &pairs);
+        let merged = out.groups.iter().find(|g| g.members.len() > 1).unwrap();
+        assert_eq!(merged.members, vec![0, 1]);
+        assert_eq!(merged.judged.len(), 1);
+        assert!(merged.judged[0].1 > 0.99);
+        // The negation stays a question, with the judge's verdict on it.
+        assert_eq!(out.unsettled.len(), 1);
+        assert_eq!(out.unsettled[0].judgement.map(|j| j.verdict), Some(Verdict::Conflict));
+        // No judge, no word vectors needed.
+        assert!(Judging::new(&d, &v, None, &t, &l).needs_words(&pairs).is_empty());
     }
 
     #[test]
@@ -413,15 +622,15 @@ mod tests {
         let (t, l) = (Thresholds::MINILM, Lexicon::default());
         let d = docs(&["Deploys happen on Fridays", "The cafeteria closes at noon"]);
         assert_eq!(
-            judge(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),
+            rules(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),
             Relation::Distinct(DistinctProof::DifferentTopics)
         );
         assert_eq!(
-            judge(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l),
+            rules(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l),
             Relation::Open(OpenReason::Reworded)
         );
         // Sharing a subject's name, a rewording is a question however far apart.
-        assert_eq!(judge(&d[0], &d[1], 0.0, true, &t, &l), Relation::Open(OpenReason::Reworded));
+        assert_eq!(rules(&d[0], &d[1], 0.0, true, &t, &l), Relation::Open(OpenReason::Reworded));
     }
 
     #[test]

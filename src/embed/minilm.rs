@@ -21,12 +21,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::{
+    InitOptionsUserDefined, OutputKey, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel,
+};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::locate::{LocateOptions, locate};
-use super::{EmbedError, Embedder, normalize};
+use super::{EmbedError, Embedder, WordVectors, normalize};
 
 /// Longest input, in tokens; the rest of a longer text is ignored.
 pub const MAX_TOKENS: usize = 256;
@@ -172,6 +174,71 @@ impl MiniLmEmbedder {
     }
 }
 
+impl MiniLmEmbedder {
+    fn word_vectors_some(&self, texts: &[&str]) -> Result<Vec<WordVectors>, EmbedError> {
+        let mut session = self.pool.take()?;
+        let result = texts.iter().map(|t| self.word_vectors_on(&mut session, t)).collect();
+        self.pool.give_back(session);
+        result
+    }
+
+    /// The model's last hidden layer for `text`, tokens averaged per word.
+    fn word_vectors_on(&self, model: &mut TextEmbedding, text: &str) -> Result<WordVectors, EmbedError> {
+        let backend = |e: &dyn std::fmt::Display| EmbedError::Backend(e.to_string());
+        let encoding = model.tokenizer.encode(text, true).map_err(|e| backend(&e))?;
+        let output = model.transform([text], Some(1)).map_err(|e| backend(&e))?;
+        let batches = output.into_raw();
+        let batch = batches.first().ok_or_else(|| EmbedError::Backend("no output returned".into()))?;
+        let precedence: &[OutputKey] = &[OutputKey::ByName("last_hidden_state"), OutputKey::OnlyOne];
+        let tensor = batch.select_output(&precedence).map_err(|e| backend(&e))?;
+        let shape = tensor.shape().to_vec();
+        let word_ids = encoding.get_word_ids();
+        if shape.len() != 3 || shape[0] != 1 || shape[2] != self.dimension || shape[1] != word_ids.len() {
+            return Err(EmbedError::Backend(format!(
+                "token output of shape {shape:?} for {} tokens of {} dimensions",
+                word_ids.len(),
+                self.dimension
+            )));
+        }
+        let flat: Vec<f32> = tensor.iter().copied().collect();
+        let offsets = encoding.get_offsets();
+        let dim = self.dimension;
+        let mut sentence = vec![0f32; dim];
+        for row in flat.chunks_exact(dim) {
+            for (x, y) in sentence.iter_mut().zip(row) {
+                *x += y;
+            }
+        }
+        normalize(&mut sentence);
+        let mut out = WordVectors { words: Vec::new(), dimension: dim, data: Vec::new(), sentence };
+        let mut t = 0;
+        while t < word_ids.len() {
+            let Some(id) = word_ids[t] else {
+                t += 1;
+                continue;
+            };
+            let start = t;
+            while t < word_ids.len() && word_ids[t] == Some(id) {
+                t += 1;
+            }
+            let word = text.get(offsets[start].0..offsets[t - 1].1).unwrap_or_default().to_lowercase();
+            if !word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            let mut v = vec![0f32; dim];
+            for row in flat[start * dim..t * dim].chunks_exact(dim) {
+                for (x, y) in v.iter_mut().zip(row) {
+                    *x += y;
+                }
+            }
+            normalize(&mut v);
+            out.words.push(word);
+            out.data.extend(v);
+        }
+        Ok(out)
+    }
+}
+
 /// Sessions not in use; a caller takes any free one, waiting if none is.
 struct SessionPool {
     size: usize,
@@ -221,6 +288,16 @@ impl Embedder for MiniLmEmbedder {
         let parts: Vec<Vec<Vec<f32>>> =
             texts.par_chunks(per).map(|chunk| self.embed_some(chunk)).collect::<Result<_, _>>()?;
         Ok(parts.into_iter().flatten().collect())
+    }
+
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let per = texts.len().div_ceil(self.pool.size).max(1);
+        let parts: Vec<Vec<WordVectors>> =
+            texts.par_chunks(per).map(|chunk| self.word_vectors_some(chunk)).collect::<Result<_, _>>()?;
+        Ok(Some(parts.into_iter().flatten().collect()))
     }
 }
 

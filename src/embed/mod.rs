@@ -61,6 +61,46 @@ pub trait Embedder: Send + Sync {
     fn dimension(&self) -> usize;
     /// Embeds a batch; one L2-normalised vector per text, in order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Each text's contextual word vectors, in order, if the model gives
+    /// them (the lexical embedder does not: `None`).
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
+        let _ = texts;
+        Ok(None)
+    }
+}
+
+/// A text's contextual vectors, one per word (the model's sub-word tokens
+/// of the word averaged, then L2-normalised), punctuation left out: what a
+/// soft word alignment between two texts needs.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WordVectors {
+    /// The words, lower-cased, in text order.
+    pub words: Vec<String>,
+    /// Length of each vector.
+    pub dimension: usize,
+    /// The vectors, `words.len() × dimension`, row by row.
+    pub data: Vec<f32>,
+    /// The mean of every token vector of the text, L2-normalised: the
+    /// sentence vector of the same run (the embedder's pooled vector up to
+    /// rounding).
+    pub sentence: Vec<f32>,
+}
+
+impl WordVectors {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether the text has no word.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The vector of word `i`.
+    pub fn vector(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dimension..(i + 1) * self.dimension]
+    }
 }
 
 /// Cosine similarity of two L2-normalised vectors (their dot product).

@@ -1,0 +1,429 @@
+//! Trains the judge (`dreamwork::judge`) from public labelled pairs and
+//! writes its model file; prints cross-validated figures.
+//!
+//! ```text
+//! cargo run --release --example train_judge -- [DATA_DIR] [--out src/judge/models/minilm.json]
+//! ```
+//!
+//! `DATA_DIR` (default `$DREAMWORK_DATA_DIR`, else `../shared/data`) holds
+//! SICK train+trial (per-direction entailment), MRPC train, STS-B train and
+//! the QQP dev part. Nothing of the project's own corpus is read.
+//!
+//! Labels: *same* = SICK entails both ways, MRPC paraphrase, QQP duplicate,
+//! STS-B score ≥ 4.6; *conflict* = SICK contradiction in either direction;
+//! *different* = every other SICK pair, MRPC non-paraphrase, QQP
+//! non-duplicate, STS-B score < 3.6 (STS-B pairs in between are left out).
+//!
+//! Every pair falls in one of five folds by a hash of its two texts. The
+//! shipped model fits its trees on folds 0–2, calibrates and chooses its
+//! cutoffs on fold 3, and leaves fold 4 untouched (the figures
+//! `text_quality` reports). The cross-validated figures rotate the same
+//! roles over all five folds. Word vectors are cached under
+//! `target/judge-train/`, so a second run embeds nothing; training is
+//! deterministic, so a second run writes the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dreamwork::embed::{Embedder, MiniLmEmbedder, WordVectors, cosine};
+use dreamwork::judge::boost::{self, Params};
+use dreamwork::judge::{
+    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict, features, fold,
+};
+use dreamwork::text::{Document, Lexicon, Relation, compare};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+const FOLDS: usize = 5;
+/// QQP rows used (of 23k): enough questions for the judge to see another
+/// genre without its embedding time dominating.
+const QQP_ROWS: usize = 6000;
+const TARGETS: Targets = Targets { false_same: 0.001, false_different: 0.04 };
+const CONFLICT_CUTOFF: f64 = 0.5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Set {
+    Sick,
+    Mrpc,
+    Stsb,
+    Qqp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Same,
+    Different,
+    Conflict,
+}
+
+struct Pair {
+    set: Set,
+    label: Label,
+    /// SICK: neither direction entails the other (not one text wider).
+    neutral_both: bool,
+    a: String,
+    b: String,
+    fold: usize,
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn pair(set: Set, label: Label, a: &str, b: &str) -> Pair {
+    Pair { set, label, neutral_both: false, a: a.to_owned(), b: b.to_owned(), fold: fold(a, b, FOLDS) }
+}
+
+fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
+    let mut pairs = Vec::new();
+    let mut sources = Vec::new();
+    let mut source = |file: &str, text: &str, n: usize| {
+        sources.push(Source { file: file.into(), sha256: format!("{:x}", Sha256::digest(text)), pairs: n });
+    };
+
+    let file = "sick/sick-train-trial.tsv";
+    let text = read(&dir.join(file))?;
+    let before = pairs.len();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() < 7 {
+            return Err(format!("{file}:{}: expected 8 columns", n + 1));
+        }
+        let label = if c[5].contains("contradicts") || c[6].contains("contradicts") {
+            Label::Conflict
+        } else if c[5] == "A_entails_B" && c[6] == "B_entails_A" {
+            Label::Same
+        } else {
+            Label::Different
+        };
+        let mut p = pair(Set::Sick, label, c[1], c[2]);
+        p.neutral_both = c[5] == "A_neutral_B" && c[6] == "B_neutral_A";
+        pairs.push(p);
+    }
+    source(file, &text, pairs.len() - before);
+
+    let file = "mrpc/msr_paraphrase_train.txt";
+    let text = read(&dir.join(file))?;
+    let before = pairs.len();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() < 5 {
+            return Err(format!("{file}:{}: expected 5 columns", n + 1));
+        }
+        let label = if c[0] == "1" { Label::Same } else { Label::Different };
+        pairs.push(pair(Set::Mrpc, label, c[3], c[4]));
+    }
+    source(file, &text, pairs.len() - before);
+
+    let file = "stsb/sts-train.tsv";
+    let text = read(&dir.join(file))?;
+    let before = pairs.len();
+    for line in text.lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        let Some(score) = c.get(4).and_then(|s| s.parse::<f64>().ok()) else { continue };
+        if c.len() < 7 {
+            continue;
+        }
+        let label = if score >= 4.6 {
+            Label::Same
+        } else if score < 3.6 {
+            Label::Different
+        } else {
+            continue;
+        };
+        pairs.push(pair(Set::Stsb, label, c[5], c[6]));
+    }
+    source(file, &text, pairs.len() - before);
+
+    let file = "qqp/qqp-dev-part.tsv";
+    let text = read(&dir.join(file))?;
+    let before = pairs.len();
+    for line in text.lines() {
+        if pairs.len() - before >= QQP_ROWS {
+            break;
+        }
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() != 6 || !matches!(c[5], "0" | "1") {
+            continue;
+        }
+        let label = if c[5] == "1" { Label::Same } else { Label::Different };
+        pairs.push(pair(Set::Qqp, label, c[3], c[4]));
+    }
+    source(file, &text, pairs.len() - before);
+    Ok((pairs, sources))
+}
+
+/// Word vectors of every distinct text, through a cache file.
+fn word_vectors(e: &MiniLmEmbedder, texts: &[&str]) -> Result<BTreeMap<String, WordVectors>, String> {
+    let dir = PathBuf::from("target/judge-train");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("words-{}.postcard", e.model_id()));
+    let mut cache: BTreeMap<String, WordVectors> = match std::fs::read(&path) {
+        Ok(bytes) => postcard::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?,
+        Err(_) => BTreeMap::new(),
+    };
+    let missing: Vec<&str> = {
+        let mut m: Vec<&str> = texts.iter().copied().filter(|t| !cache.contains_key(*t)).collect();
+        m.sort_unstable();
+        m.dedup();
+        m
+    };
+    let started = std::time::Instant::now();
+    for (k, chunk) in missing.chunks(512).enumerate() {
+        let vectors = e.word_vectors(chunk).map_err(|e| e.to_string())?.ok_or("no word vectors")?;
+        for (t, v) in chunk.iter().zip(vectors) {
+            cache.insert((*t).to_owned(), v);
+        }
+        eprintln!(
+            "  embedded {} of {} texts ({:.0} s)",
+            (k * 512 + chunk.len()).min(missing.len()),
+            missing.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if k % 8 == 7 || (k + 1) * 512 >= missing.len() {
+            let bytes = postcard::to_allocvec(&cache).map_err(|e| e.to_string())?;
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(cache)
+}
+
+/// A pair as the dream sees it: the rules' relation and the judge's features.
+struct Seen {
+    relation: Relation,
+    features: PairFeatures,
+    /// Both sides within [`MAX_WORDS`].
+    short: bool,
+}
+
+fn see(pairs: &[Pair], vectors: &BTreeMap<String, WordVectors>, lexicon: &Lexicon) -> Result<Vec<Seen>, String> {
+    pairs
+        .par_iter()
+        .map(|p| {
+            let (a, b) = (Document::parse(&p.a, lexicon), Document::parse(&p.b, lexicon));
+            let (wa, wb) = (
+                vectors.get(&p.a).ok_or_else(|| format!("no vectors for {:?}", p.a))?,
+                vectors.get(&p.b).ok_or_else(|| format!("no vectors for {:?}", p.b))?,
+            );
+            let relation = compare(&a, &b, lexicon);
+            let cos = cosine(&wa.sentence, &wb.sentence);
+            let features = features(&a, &b, wa, wb, cos, &relation, lexicon);
+            Ok(Seen { relation, features, short: a.word_count() <= MAX_WORDS && b.word_count() <= MAX_WORDS })
+        })
+        .collect()
+}
+
+/// The three models fitted on `fit` rows and calibrated on `dev` rows, with
+/// cutoffs chosen on `dev`.
+fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &Params) -> (Judge, Cutoffs) {
+    let rows = |idx: &[usize]| idx.iter().map(|&i| seen[i].features.values.to_vec()).collect::<Vec<_>>();
+    let (xf, xd) = (rows(fit), rows(dev));
+    let weights = |idx: &[usize]| vec![1.0; idx.len()];
+    let model = |label: Label| {
+        let yf: Vec<bool> = fit.iter().map(|&i| pairs[i].label == label).collect();
+        let yd: Vec<bool> = dev.iter().map(|&i| pairs[i].label == label).collect();
+        let mut m = boost::fit(&xf, &yf, &weights(fit), params);
+        boost::calibrate(&mut m, &xd, &yd, &weights(dev));
+        m
+    };
+    let mut judge = Judge {
+        format: FORMAT.into(),
+        model_id: String::new(),
+        features: features::NAMES.iter().map(|s| (*s).to_owned()).collect(),
+        same: model(Label::Same),
+        different: model(Label::Different),
+        conflict: model(Label::Conflict),
+        cutoffs: Cutoffs { same: 1.0, different: 1.0, conflict: CONFLICT_CUTOFF },
+        command: String::new(),
+        sources: Vec::new(),
+        training: Training {
+            folds: FOLDS,
+            fit_folds: Vec::new(),
+            dev_fold: 0,
+            test_fold: 0,
+            params: *params,
+            targets: TARGETS,
+        },
+    };
+    // Cutoffs on dev: the least that keeps each labelled set within the targets.
+    let open: Vec<usize> = dev.iter().copied().filter(|&i| matches!(seen[i].relation, Relation::Open(_))).collect();
+    let probs: Vec<(usize, (f64, f64, f64))> =
+        open.iter().map(|&i| (i, judge.probabilities(&seen[i].features))).collect();
+    let mut same = 1.0f64;
+    let mut different = 1.0f64;
+    for set in [Set::Sick, Set::Mrpc] {
+        let in_set = |i: usize| pairs[i].set == set && seen[i].short;
+        let negatives = dev.iter().filter(|&&i| pairs[i].set == set && pairs[i].label != Label::Same).count();
+        let allowed = (TARGETS.false_same * negatives as f64).floor() as usize;
+        let mut wrong: Vec<f64> = probs
+            .iter()
+            .filter(|(i, _)| in_set(*i) && pairs[*i].label != Label::Same && !seen[*i].features.vetoes.any())
+            .map(|(_, p)| p.0)
+            .collect();
+        wrong.sort_by(|x, y| y.total_cmp(x));
+        let c = wrong.get(allowed).map_or(0.5, |p| next_up(*p));
+        same = if set == Set::Sick { c } else { same.max(c) };
+
+        let positives = dev.iter().filter(|&&i| pairs[i].set == set && pairs[i].label == Label::Same).count();
+        let allowed = (TARGETS.false_different * positives as f64).floor() as usize;
+        let mut wrong: Vec<f64> = probs
+            .iter()
+            .filter(|(i, _)| {
+                let v = seen[*i].features.vetoes;
+                in_set(*i) && pairs[*i].label == Label::Same && !v.negation && !v.values
+            })
+            .map(|(_, p)| p.1)
+            .collect();
+        wrong.sort_by(|x, y| y.total_cmp(x));
+        let c = wrong.get(allowed).map_or(0.5, |p| next_up(*p));
+        different = if set == Set::Sick { c } else { different.max(c) };
+    }
+    let cutoffs = Cutoffs { same: same.max(0.5), different: different.max(0.5), conflict: CONFLICT_CUTOFF };
+    judge.cutoffs = cutoffs;
+    (judge, cutoffs)
+}
+
+/// The smallest representable number above `x` (a cutoff strictly above a wrong pair).
+fn next_up(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() + 1)
+}
+
+/// What the dream does with a pair: the rules first, then the judge.
+fn decide(judge: &Judge, s: &Seen) -> Verdict {
+    match &s.relation {
+        Relation::Same | Relation::Contains { .. } => Verdict::Same,
+        Relation::Distinct(_) => Verdict::Different,
+        Relation::ValueChange { .. } => Verdict::Conflict,
+        Relation::Open(_) if !s.short => Verdict::Unsure,
+        Relation::Open(_) => {
+            let Judgement { verdict, .. } = judge.decide(&s.features);
+            verdict
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    /// [label-ish row][verdict]: rows same, neutral-both, one-way wider, conflict, different (other sets).
+    counts: BTreeMap<(Set, &'static str), [usize; 4]>,
+}
+
+impl Tally {
+    fn add(&mut self, p: &Pair, v: Verdict) {
+        let row = match (p.set, p.label) {
+            (_, Label::Same) => "same",
+            (Set::Sick, Label::Conflict) => "contradiction",
+            (Set::Sick, Label::Different) if p.neutral_both => "neutral",
+            (Set::Sick, Label::Different) => "one-way",
+            _ => "different",
+        };
+        let col = match v {
+            Verdict::Same => 0,
+            Verdict::Different => 1,
+            Verdict::Conflict => 2,
+            Verdict::Unsure => 3,
+        };
+        self.counts.entry((p.set, row)).or_default()[col] += 1;
+    }
+
+    fn print(&self) {
+        println!("  {:<6} {:<14} {:>6} {:>16} {:>16} {:>16}", "set", "pairs", "n", "merged", "different", "asked");
+        for ((set, row), c) in &self.counts {
+            let n: usize = c.iter().sum();
+            let pct = |x: usize| 100.0 * x as f64 / n.max(1) as f64;
+            println!(
+                "  {:<6} {:<14} {:>6} {:>8} {:>6.2} % {:>8} {:>6.1} % {:>8} {:>6.1} %",
+                format!("{set:?}"),
+                row,
+                n,
+                c[0],
+                pct(c[0]),
+                c[1],
+                pct(c[1]),
+                c[2] + c[3],
+                pct(c[2] + c[3])
+            );
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let out = match args.iter().position(|a| a == "--out") {
+        Some(i) if i + 1 < args.len() => {
+            let o = args.remove(i + 1);
+            args.remove(i);
+            PathBuf::from(o)
+        }
+        _ => PathBuf::from("src/judge/models/minilm.json"),
+    };
+    let dir = args
+        .first()
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("DREAMWORK_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let run = || -> Result<(), String> {
+        let (pairs, sources) = load(&dir)?;
+        eprintln!("{} labelled pairs", pairs.len());
+        let e = MiniLmEmbedder::load(&Default::default()).map_err(|e| e.to_string())?;
+        let texts: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
+        let vectors = word_vectors(&e, &texts)?;
+        let lexicon = Lexicon::default();
+        let seen = see(&pairs, &vectors, &lexicon)?;
+        let params = Params::default();
+
+        let roles = |test: usize| {
+            let dev = (test + FOLDS - 1) % FOLDS;
+            let fit: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold != test && pairs[i].fold != dev).collect();
+            let dev_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == dev).collect();
+            let test_rows: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].fold == test).collect();
+            (fit, dev_rows, test_rows, dev)
+        };
+
+        println!("cross-validated over {FOLDS} folds (each: trees on 3 folds, cutoffs on 1, figures on the 5th):");
+        let mut cv = Tally::default();
+        for test in 0..FOLDS {
+            let (fit, dev, test_rows, _) = roles(test);
+            let (judge, cutoffs) = train(&pairs, &seen, &fit, &dev, &params);
+            eprintln!("  fold {test}: cutoffs same {:.4} different {:.4}", cutoffs.same, cutoffs.different);
+            for &i in &test_rows {
+                cv.add(&pairs[i], decide(&judge, &seen[i]));
+            }
+        }
+        cv.print();
+
+        let test = FOLDS - 1;
+        let (fit, dev_rows, test_rows, dev) = roles(test);
+        let (mut judge, _) = train(&pairs, &seen, &fit, &dev_rows, &params);
+        judge.model_id = e.model_id().to_owned();
+        judge.command = "cargo run --release --example train_judge -- ../shared/data".into();
+        judge.sources = sources;
+        judge.training.fit_folds = (0..FOLDS).filter(|f| *f != test && *f != dev).collect();
+        judge.training.dev_fold = dev;
+        judge.training.test_fold = test;
+        let mut shipped = Tally::default();
+        for &i in &test_rows {
+            shipped.add(&pairs[i], decide(&judge, &seen[i]));
+        }
+        println!(
+            "shipped model on its untouched fold {test} (cutoffs same {:.4}, different {:.4}):",
+            judge.cutoffs.same, judge.cutoffs.different
+        );
+        shipped.print();
+        let json = serde_json::to_string(&judge).map_err(|e| e.to_string())? + "\n";
+        Judge::from_json(&out.display().to_string(), &json).map_err(|e| e.to_string())?;
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("wrote {}", out.display());
+        Ok(())
+    };
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("train_judge: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
