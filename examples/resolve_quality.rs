@@ -11,8 +11,14 @@
 //! file reads): 1 is about 9k tokens a session, 4 about 35k, the size of a
 //! long Claude Code session.
 //!
-//! The oracle is `tests/common/oracle.rs`. Printed: the quality table of `dream_quality` for this dream, the
-//! questions asked and answered, and tokens: whole-store versus what was sent.
+//! The oracle is `tests/common/oracle.rs`. It is asked the way the
+//! Messages API backend asks (`resolve::anthropic`): questions packed into
+//! requests by its default budget, each request the wire form of its
+//! questions (`resolve::wire`: each memory and excerpt once) with the
+//! system prompt and the tool schema. Printed: the quality table of
+//! `dream_quality` for this dream, the questions and requests, the tokens of
+//! every request body in full against a whole-store dream, and how often a
+//! memory's text was sent.
 
 #[path = "../tests/common/corpus.rs"]
 #[allow(dead_code)]
@@ -24,8 +30,48 @@ use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
 use dreamwork::progress::{CancelToken, Silent};
-use dreamwork::resolve::Asking;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Mutex;
+
+use dreamwork::resolve::anthropic::{AnthropicOptions, DEFAULT_MODEL, batches, request_body};
+use dreamwork::resolve::wire::Encoder;
+use dreamwork::resolve::{Asking, Question, Reply, ResolveError, Resolver, Sent, Watch};
 use oracle::Oracle;
+
+/// The oracle behind the Messages API's packing and wire form: counts every
+/// byte a request body would carry and every memory text line.
+struct AsMessages<'c> {
+    oracle: Oracle<'c>,
+    options: AnthropicOptions,
+    sent: Mutex<(Sent, BTreeMap<String, usize>)>,
+}
+
+impl Resolver for AsMessages<'_> {
+    fn name(&self) -> String {
+        self.oracle.name()
+    }
+    fn batches(&self, _: &[Question], tokens: &[u64]) -> Vec<Range<usize>> {
+        batches(tokens, self.options.budget, self.options.max_questions)
+    }
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        let mut encoder = Encoder::new();
+        let lines: Vec<String> = batch.iter().flat_map(|q| encoder.encode(q)).collect();
+        let body = request_body(DEFAULT_MODEL, self.options.max_tokens, &lines);
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.0.add_request(&body.to_string());
+        for line in &lines {
+            let v = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
+            if let Some(path) = v["path"].as_str() {
+                *sent.1.entry(path.to_owned()).or_default() += 1;
+            }
+        }
+        self.oracle.resolve(batch, watch)
+    }
+    fn sent(&self) -> Sent {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+}
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -52,8 +98,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let corpus = generate(Spec { seed, facts, sessions, session_scale });
     let session_tokens = dreamwork::dream::plan::naive_tokens(&[], &corpus.sessions)?;
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
-    let oracle = Oracle { corpus: &corpus };
-    let mut asking = Asking::new(&oracle);
+    let resolver = AsMessages {
+        oracle: Oracle { corpus: &corpus },
+        options: AnthropicOptions::default(),
+        sent: Mutex::new((Sent::default(), BTreeMap::new())),
+    };
+    let mut asking = Asking::new(&resolver);
     let out =
         Dream::default().run_asking(input, embedder.as_ref(), &mut asking, &Silent, &CancelToken::new())?;
     let stats = asking.stats().clone();
@@ -70,10 +120,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("{}", score(&corpus, &out));
     let naive = out.report.tokens.naive;
-    let ratio = if stats.sent_tokens == 0 { f64::INFINITY } else { naive as f64 / stats.sent_tokens as f64 };
+    let wire = stats.wire;
+    let ratio = if wire.tokens == 0 { f64::INFINITY } else { naive as f64 / wire.tokens as f64 };
     println!(
-        "tokens (cl100k_base): whole store {naive}; sent to the resolver {} ({ratio:.1}x fewer); of which the local rules leave for a model {}",
-        stats.sent_tokens, out.report.tokens.sent
+        "tokens (cl100k_base): whole store {naive}; sent {} in {} requests, system prompt and tool schema included ({ratio:.1}x fewer, {:.3} of the whole store); the plan's count (questions the local rules leave open, wire form) {}",
+        wire.tokens,
+        wire.requests,
+        wire.tokens as f64 / naive.max(1) as f64,
+        out.report.tokens.sent
+    );
+    let counts = resolver.sent.lock().unwrap_or_else(|p| p.into_inner()).1.clone();
+    let total: usize = counts.values().sum();
+    let max = counts.values().copied().max().unwrap_or(0);
+    println!(
+        "memory texts sent: {} memories, {total} times: {:.2} times each on average, {max} at most",
+        counts.len(),
+        total as f64 / counts.len().max(1) as f64
     );
     Ok(())
 }

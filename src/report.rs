@@ -262,8 +262,10 @@ pub struct Tokens {
     pub tokenizer: String,
     /// Every memory and every session transcript in full.
     pub naive: u64,
-    /// What needs a model: the question lines (with their excerpts) the
-    /// local rules leave open.
+    /// What needs a model: the questions the local rules leave open, in
+    /// the compact wire form (`resolve::wire`), each memory and excerpt
+    /// counted once over the dream. What a run actually sent, fixed
+    /// prompts included, is the resolver's [`Sent`](crate::resolve::Sent).
     pub sent: u64,
     /// What the server reported for the answers applied (zero for local ones).
     #[serde(default)]
@@ -337,8 +339,13 @@ impl Report {
             let u = &self.tokens.usage;
             let _ = writeln!(
                 md,
-                "The server reported for these answers: {} input, {} output, {} cache-write and {} cache-read tokens.\n",
-                u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
+                "The server reported for these answers: {} input, {} output, {} cache-write and {} cache-read tokens: {} in all, against {} for a whole-store dream.\n",
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+                u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens,
+                self.tokens.naive
             );
         }
         let changes: Vec<&MemoryEntry> = self

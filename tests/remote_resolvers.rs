@@ -15,12 +15,13 @@ use dreamwork::progress::{CancelToken, Cancelled, Silent};
 use dreamwork::resolve::anthropic::{AnthropicOptions, AnthropicResolver};
 use dreamwork::resolve::dreams::{DreamsResolver, Polling};
 use dreamwork::resolve::http::{ApiKey, Client, ClientConfig, Wait};
+use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{
     OpenReason, Question, QuestionExcerpt, QuestionKind, QuestionMemory, Resolver, Watch,
 };
 use serde_json::{Value, json};
 use support::Waits;
-use support::standin::{DreamEnd, DreamScript, KEY, StandIn};
+use support::standin::{DreamEnd, DreamScript, KEY, StandIn, wire_questions};
 
 fn client(standin: &StandIn, cancel: &CancelToken) -> (Client, Waits) {
     let config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();
@@ -95,11 +96,17 @@ fn anthropic_batches_questions_and_maps_answers_by_id() {
     assert_eq!(request.header("content-type"), Some("application/json"));
     let body: Value = serde_json::from_str(&request.body).unwrap();
     let lines: Vec<&str> = body["messages"][0]["content"][0]["text"].as_str().unwrap().lines().collect();
-    assert_eq!(lines, batch[0..3].iter().map(Question::to_line).collect::<Vec<_>>());
+    let mut encoder = Encoder::new();
+    assert_eq!(lines, batch[0..3].iter().flat_map(|q| encoder.encode(q)).collect::<Vec<_>>());
     // The server's usage is split over the answers and summed by the resolver.
     let total: u64 = replies.iter().map(|r| r.as_ref().unwrap().usage.input_tokens).sum();
     assert_eq!(total, resolver.usage().input_tokens);
+    assert!(resolver.usage().cache_creation_input_tokens > 0, "the prompt is long enough to be cached");
+    ask(&resolver, &batch[3..6]);
     assert!(resolver.usage().cache_read_input_tokens > 0);
+    let sent = resolver.sent();
+    let bodies: u64 = standin.requests().iter().map(|r| r.body.len() as u64).sum();
+    assert_eq!((sent.requests, sent.bytes), (2, bodies), "every byte sent is counted");
 }
 
 #[test]
@@ -134,10 +141,10 @@ fn answering_dream(running_polls: u32, end: DreamEnd) -> DreamScript {
         running_polls,
         end,
         writer: Box::new(|memories| {
-            let mut out: Vec<(String, String)> = memories
+            let text: String = memories.iter().map(|(_, c)| c.as_str()).collect();
+            let mut out: Vec<(String, String)> = wire_questions(&text)
                 .iter()
-                .filter_map(|(_, c)| serde_json::from_str::<Value>(c).ok())
-                .map(|q| (format!("/answers/{}.json", q["id"].as_str().unwrap()), answer(&q).to_string()))
+                .map(|q| (format!("/answers/{}.json", q["id"].as_str().unwrap()), answer(q).to_string()))
                 .collect();
             // Noise the resolver must ignore.
             out.push((
@@ -171,7 +178,7 @@ fn dreams_poll_read_every_page_map_answers_and_clean_up() {
     let requests = standin.requests();
     let routes: Vec<String> = requests.iter().map(|r| r.route()).collect();
     let memory_posts = routes.iter().filter(|r| r.ends_with("/memories") && r.starts_with("POST")).count();
-    assert_eq!(memory_posts, 5);
+    assert_eq!(memory_posts, 1, "the questions travel as one part");
     // Six answers at two per page: three pages.
     assert_eq!(routes.iter().filter(|r| r.starts_with("GET /v1/memory_stores/")).count(), 3);
     for r in &requests {
@@ -217,10 +224,9 @@ fn dreams_answers_for_another_id_or_unreadable_stay_open() {
         running_polls: 0,
         end: DreamEnd::Completed,
         writer: Box::new(|memories| {
-            let ids: Vec<String> = memories
-                .iter()
-                .filter_map(|(p, _)| p.strip_prefix("/questions/")?.strip_suffix(".json").map(str::to_owned))
-                .collect();
+            let text: String = memories.iter().map(|(_, c)| c.as_str()).collect();
+            let ids: Vec<String> =
+                wire_questions(&text).iter().map(|q| q["id"].as_str().unwrap().to_owned()).collect();
             vec![
                 (
                     format!("/answers/{}.json", ids[0]),
@@ -236,12 +242,9 @@ fn dreams_answers_for_another_id_or_unreadable_stay_open() {
     let mut sorted = batch.clone();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     let replies = ask(&resolver, &sorted);
+    assert!(matches!(&replies[0], Err(OpenReason::WrongId { found }) if found == "q2"), "{replies:?}");
     assert!(
-        matches!(&replies[0], Err(OpenReason::WrongId { found }) if *found == sorted[1].id),
-        "{replies:?}"
-    );
-    assert!(
-        matches!(&replies[1], Err(OpenReason::Malformed { message }) if message.starts_with(&format!("/answers/{}.json", sorted[1].id)))
+        matches!(&replies[1], Err(OpenReason::Malformed { message }) if message.starts_with("/answers/q2.json"))
     );
     assert!(matches!(&replies[2], Err(OpenReason::NoAnswer { .. })));
 }
@@ -295,4 +298,41 @@ fn a_dream_that_never_ends_is_given_up_and_cleaned_up() {
     );
     assert_eq!(standin.dreams()[0]["status"], "canceled");
     assert!(standin.stores().is_empty());
+}
+
+/// A hundred questions go in at most five requests, each far under the
+/// model's context; the first goes alone and writes the prompt cache, which
+/// every later one reads.
+#[test]
+fn a_hundred_questions_take_five_requests_that_read_the_cache() {
+    let standin = StandIn::start();
+    standin.answer_with(|qs| qs.iter().map(answer).collect());
+    let cancel = CancelToken::new();
+    let resolver = AnthropicResolver::new(client(&standin, &cancel).0, AnthropicOptions::default());
+    let questions: Vec<Question> = (0..100).map(|n| question(n, &["sesn_a"])).collect();
+    let prepared: Vec<dreamwork::resolve::Prepared> = questions
+        .iter()
+        .map(|q| {
+            let tokens = dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(
+                &Encoder::new().encode(q),
+            ))
+            .unwrap();
+            dreamwork::resolve::Prepared { question: q.clone(), raw: q.clone(), tokens }
+        })
+        .collect();
+    let mut asking = dreamwork::resolve::Asking::new(&resolver);
+    let replies = asking.ask(&prepared, &Silent, &cancel).unwrap();
+    asking.finish().unwrap();
+    assert!(replies.iter().all(Result::is_ok));
+    let requests = standin.requests();
+    assert!(requests.len() <= 5, "{} requests", requests.len());
+    for r in &requests {
+        let tokens = dreamwork::dream::plan::count_tokens(&r.body).unwrap();
+        assert!(tokens < 100_000, "a request of {tokens} tokens");
+    }
+    let usage = resolver.usage();
+    let prefix = usage.cache_creation_input_tokens;
+    assert!(prefix > 0);
+    assert_eq!(usage.cache_read_input_tokens, prefix * (requests.len() as u64 - 1), "{usage:?}");
+    assert_eq!(asking.stats().wire.requests, requests.len() as u64);
 }

@@ -6,6 +6,7 @@
 
 use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::resolve::dreams::{MemoryPage, map_answers};
+use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Question, QuestionKind, QuestionMemory};
 use libfuzzer_sys::fuzz_target;
 
@@ -18,6 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let q =
         Question::new(QuestionKind::Cluster, "why", vec![member("/a.md", 1), member("/b.md", 2)], vec![], "");
     let asked = vec![q.clone()];
+    let mut encoder = Encoder::new();
+    encoder.encode(&q);
     let _ = serde_json::from_slice::<MemoryPage>(data);
     // Pairs split at NUL bytes: path, content, path, content…; one of them
     // sits where the question's answer is read.
@@ -25,8 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let parts: Vec<&str> = text.split('\0').collect();
     let mut memories: Vec<(String, String)> =
         parts.chunks(2).map(|c| (c[0].to_owned(), c.get(1).copied().unwrap_or("").to_owned())).collect();
-    memories.push((format!("/answers/{}.json", q.id), parts.last().copied().unwrap_or("").to_owned()));
-    let replies = map_answers(&asked, &memories);
+    memories.push(("/answers/q1.json".into(), parts.last().copied().unwrap_or("").to_owned()));
+    let replies = map_answers(&asked, &encoder, &memories);
     assert_eq!(replies.len(), 1);
     if let Ok(a) = &replies[0] {
         assert_eq!(a.answer.id, q.id);

@@ -6,6 +6,7 @@
 
 use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::resolve::anthropic::{decode_reply, map_answers};
+use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Question, QuestionKind, QuestionMemory, Usage};
 use libfuzzer_sys::fuzz_target;
 
@@ -29,8 +30,10 @@ fn questions() -> Vec<Question> {
 
 fuzz_target!(|data: &[u8]| {
     let asked = questions();
+    let mut encoder = Encoder::new();
+    asked.iter().for_each(|q| drop(encoder.encode(q)));
     if let Ok(reply) = decode_reply(data) {
-        let replies = map_answers(&asked, &reply, Usage::from(reply.usage));
+        let replies = map_answers(&asked, &encoder, &reply, Usage::from(reply.usage));
         assert_eq!(replies.len(), asked.len());
         for (q, r) in asked.iter().zip(&replies) {
             if let Ok(a) = r {

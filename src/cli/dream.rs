@@ -334,6 +334,15 @@ fn print_asking(
         s.sent_tokens,
         s.capped
     );
+    if s.wire.requests > 0 {
+        say!(
+            text,
+            "sent to {name} this run: {} tokens ({} bytes) in {} requests, fixed prompts and schemas included",
+            s.wire.tokens,
+            s.wire.bytes,
+            s.wire.requests
+        );
+    }
     if !spent.is_zero() {
         say!(
             text,
@@ -382,4 +391,14 @@ fn print_summary(text: &mut String, r: &Report) {
         r.tokens.usage.cache_creation_input_tokens,
         r.tokens.usage.cache_read_input_tokens
     );
+    let u = &r.tokens.usage;
+    let cost = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens + u.output_tokens;
+    if cost > 0 {
+        say!(
+            text,
+            "the answers cost {cost} tokens at the server ({:.1}x fewer than the {} a whole-store dream would read)",
+            r.tokens.naive as f64 / cost as f64,
+            r.tokens.naive
+        );
+    }
 }

@@ -115,6 +115,29 @@ impl OpenCluster {
         let distinct: BTreeSet<String> = self.why.iter().map(ToString::to_string).collect();
         distinct.into_iter().collect::<Vec<_>>().join("; ")
     }
+
+    /// The reasons as the model reads them: the names of the rules that
+    /// left the cluster open, sorted, without repeats.
+    pub fn rules(&self) -> Vec<String> {
+        let names: BTreeSet<&str> = self.why.iter().map(rule_name).collect();
+        names.into_iter().map(str::to_owned).collect()
+    }
+}
+
+/// The short name of the rule that left a pair open (the `open` of a
+/// question on the wire).
+pub fn rule_name(why: &OpenReason) -> &'static str {
+    match why {
+        OpenReason::WordOrder => "word_order",
+        OpenReason::Negation => "negation",
+        OpenReason::Added { .. } => "added_words",
+        OpenReason::Replaced { .. } => "replaced_words",
+        OpenReason::Reworded => "reworded",
+        OpenReason::StatedChange { .. } => "stated_change",
+        OpenReason::PartChanged => "part_changed",
+        OpenReason::NoEvidence => "same_time_other_value",
+        OpenReason::ConflictingCues => "conflicting_update_cues",
+    }
 }
 
 /// A question left open between two groups.
@@ -130,11 +153,14 @@ pub struct OpenEdge {
     pub similarity: f32,
 }
 
-/// Most groups one question holds: a larger cluster is no question a
-/// person (or a model) can answer well. Open pairs are joined into clusters
+/// Most groups one question holds. The members the device could not tell
+/// apart go to the resolver together, as one question it partitions in one
+/// answer, rather than as pairs cut from them and asked round after round;
+/// only beyond this size is a question no longer one a person (or a model)
+/// can answer well. Open pairs are joined into clusters
 /// closest first; a pair whose clusters would grow beyond this is not
 /// asked, and counted as such ([`Clusters::not_asked`]).
-pub const MAX_CLUSTER_GROUPS: usize = 8;
+pub const MAX_CLUSTER_GROUPS: usize = 24;
 
 /// Clusters built from open pairs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -447,8 +473,9 @@ mod tests {
     #[test]
     fn pairs_asked_together_are_not_asked_again_and_cut_pairs_are() {
         let edge = |a, b| OpenEdge { a, b, why: OpenReason::NoEvidence, similarity: 0.9 };
-        let edges: Vec<OpenEdge> = (0..11).map(|i| edge(i, i + 1)).collect();
-        let first = clusters(12, &edges, |g| g, |_, _| false);
+        let n = 3 * MAX_CLUSTER_GROUPS / 2;
+        let edges: Vec<OpenEdge> = (0..n - 1).map(|i| edge(i, i + 1)).collect();
+        let first = clusters(n, &edges, |g| g, |_, _| false);
         assert!(first.not_asked > 0);
         // Each first-round question is answered by one output at its
         // smallest group: the cut pairs now join those outputs.
@@ -456,15 +483,15 @@ mod tests {
         let question_of = |g: usize| answered.iter().position(|c| c.groups.contains(&g));
         let carrier = |g: usize| question_of(g).map_or(g, |q| answered[q].groups[0]);
         let together = |a: usize, b: usize| question_of(a).is_some() && question_of(a) == question_of(b);
-        let second = clusters(12, &edges, carrier, together);
+        let second = clusters(n, &edges, carrier, together);
         assert_eq!(second.not_asked, 0);
         let asked: usize = second.clusters.iter().map(|c| c.groups.len() - 1).sum();
         assert_eq!(asked, first.not_asked, "{:?} then {:?}", first.clusters, second.clusters);
         // Had the answers kept every member apart, only the cut pairs would
         // be asked again, as they are.
-        let third = clusters(12, &edges, |g| g, together);
+        let third = clusters(n, &edges, |g| g, together);
         assert_eq!(third.clusters.iter().map(|c| c.groups.len() - 1).sum::<usize>(), first.not_asked);
-        let none = clusters(12, &edges[..2], |g| g, |_, _| true);
+        let none = clusters(n, &edges[..2], |g| g, |_, _| true);
         assert!(none.clusters.is_empty());
     }
 }

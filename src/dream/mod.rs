@@ -534,7 +534,8 @@ struct Asked {
     resolved: Vec<apply::Resolved>,
     /// The questions (indexes into `resolved`) that held each group.
     asked_in: Vec<BTreeSet<usize>>,
-    /// Tokens of the questions the local rules leave for a model.
+    /// Tokens of the questions the local rules leave for a model, in the
+    /// wire form, each memory and excerpt counted once.
     sent: u64,
     usage: Usage,
 }
@@ -550,6 +551,8 @@ impl Rounds<'_> {
         };
         // The groups whose last question was left open.
         let mut left_open = vec![false; n];
+        // What a model reads over the whole dream: each memory and excerpt once.
+        let mut wire = crate::resolve::wire::Encoder::new();
         for round in 0..conflict::MAX_ROUNDS {
             let carriers = self.carriers(&asked.resolved)?;
             let mut open = self.open_clusters(round, &carriers, &asked.asked_in, &left_open);
@@ -574,7 +577,8 @@ impl Rounds<'_> {
             // What needs a model: the questions the local rules leave open.
             for p in &planned {
                 if LocalResolver.answer(&p.prepared.raw).verdict == Verdict::Unresolved {
-                    asked.sent += p.prepared.tokens;
+                    let lines = crate::resolve::wire::joined(&wire.encode(&p.prepared.question));
+                    asked.sent += plan::count_tokens(&lines)?;
                 }
             }
             track.step("plan", open.len(), open.len())?;
@@ -664,6 +668,7 @@ impl Rounds<'_> {
         let vectors = members.iter().map(|m| m.1).collect();
         plan::ClusterInput {
             why: cluster.why_text(),
+            open: cluster.rules(),
             members: members.into_iter().map(|m| m.0).collect(),
             vectors,
         }

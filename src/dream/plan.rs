@@ -17,7 +17,8 @@
 //!
 //! Tokens are counted with tiktoken's `cl100k_base` ([`TOKENIZER`]): `naive`
 //! is every memory and every session transcript in full; a question's
-//! tokens are those of its JSON line as sent ([`Question::to_line`]).
+//! tokens are those of its lines on the wire with nothing sent before
+//! ([`wire`](crate::resolve::wire): its table and its question line).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -30,6 +31,7 @@ use crate::embed::{Embedder, cosine};
 use crate::memory::Memory;
 use crate::resolve::ask::Prepared;
 use crate::resolve::redact::{Secrets, redact_question};
+use crate::resolve::wire::{Encoder, joined};
 use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};
 use crate::text::normalize::analyse;
@@ -96,8 +98,10 @@ pub fn render_memory(m: &Memory) -> String {
 /// One cluster to plan: its memories and their vectors.
 #[derive(Debug, Clone)]
 pub struct ClusterInput<'a> {
-    /// Why it is open.
+    /// Why it is open (for people).
     pub why: String,
+    /// The rules that left it open (for the model).
+    pub open: Vec<String>,
     /// The texts in conflict, sorted by path; `updated_at` is the latest of
     /// the group each text stands for.
     pub members: Vec<QuestionMemory>,
@@ -144,7 +148,7 @@ fn planned(
     sessions: BTreeMap<String, SessionId>,
 ) -> Planned {
     let (sent, raw, secrets) = redact_question(question);
-    let tokens = bpe.encode_ordinary(&sent.to_line()).len() as u64;
+    let tokens = bpe.encode_ordinary(&joined(&Encoder::new().encode(&sent))).len() as u64;
     Planned {
         prepared: Prepared { question: sent, raw, tokens },
         cites: Cites { secrets, evidence, sessions },
@@ -389,14 +393,35 @@ pub fn plan(
                 })
                 .collect();
             let names = names.into_iter().map(|(id, name)| (name, id)).collect();
+            let differ = differing_words(&c.members);
             (
-                Question::new(QuestionKind::Cluster, c.why.clone(), members, excerpts, instructions),
+                Question::new(QuestionKind::Cluster, c.why.clone(), members, excerpts, instructions)
+                    .hinted(c.open.clone(), differ),
                 cited,
                 names,
             )
         })
         .collect();
     Ok(built.into_par_iter().map(|(q, cited, names)| planned(bpe, &q, cited, names)).collect())
+}
+
+/// Most differing words a question names for the model.
+pub const MAX_DIFFER: usize = 8;
+
+/// The words that tell `members` apart: those not every member states, in
+/// the order the members first state them, at most [`MAX_DIFFER`].
+fn differing_words(members: &[QuestionMemory]) -> Vec<String> {
+    let words: Vec<Vec<String>> =
+        members.iter().map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect()).collect();
+    let sets: Vec<BTreeSet<&String>> = words.iter().map(|w| w.iter().collect()).collect();
+    let mut seen = BTreeSet::new();
+    words
+        .iter()
+        .flatten()
+        .filter(|w| !sets.iter().all(|s| s.contains(w)) && seen.insert(w.as_str()))
+        .take(MAX_DIFFER)
+        .cloned()
+        .collect()
 }
 
 /// The excerpts that cite `turns`: neighbouring turns of one session become
@@ -464,8 +489,12 @@ mod tests {
             content: m.content.clone(),
             updated_at: m.updated_at,
         };
-        let clusters =
-            vec![ClusterInput { why: "open".into(), members: vec![qm(&a), qm(&b)], vectors: vec![&va, &vb] }];
+        let clusters = vec![ClusterInput {
+            why: "open".into(),
+            open: vec![],
+            members: vec![qm(&a), qm(&b)],
+            vectors: vec![&va, &vb],
+        }];
         let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
         let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.len(), 1);

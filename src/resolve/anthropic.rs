@@ -4,11 +4,15 @@
 //! Markdown template beside this file) as a system block marked for prompt
 //! caching, forces the one tool [`TOOL`] whose input is
 //! `{"answers": [answer, …]}` ([`tool_schema`]), and sends the questions in
-//! the user message, one JSON object per line. Questions are packed in
-//! their order into requests under a token budget
-//! ([`Resolver::batches`]); the dream's [`Asking`](super::Asking) runs up
-//! to [`AnthropicOptions::parallel`] of them at once, and answers are
-//! matched back by id, so neither the limit nor the order replies arrive in
+//! the user message in the compact [`wire`](super::wire) form: the table of
+//! the memories and excerpts the request's questions cite, each once, then
+//! one short line per question. Questions are packed in their order into
+//! requests up to a token budget and a number of questions
+//! ([`Resolver::batches`]); the first request of a dream goes alone, so
+//! that it writes the prompt cache every later one reads; then the
+//! dream's [`Asking`](super::Asking) runs up to
+//! [`AnthropicOptions::parallel`] of them at once, and answers are matched
+//! back by id, so neither the limit nor the order replies arrive in
 //! changes an output byte.
 //!
 //! Promises: an answer naming a cluster that was not asked is dropped; a
@@ -28,7 +32,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{Call, Client, ReportedUsage};
-use super::{Answer, Answered, OpenReason, Question, Reply, ResolveError, Resolver, Usage, Watch};
+use super::wire::{Encoder, joined};
+use super::{Answered, OpenReason, Question, Reply, ResolveError, Resolver, Sent, Usage, Watch};
 
 /// The default model: a current Sonnet.
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
@@ -37,9 +42,9 @@ pub const TOOL: &str = "resolve_clusters";
 /// The fixed instructions (the system prompt), cached across requests.
 pub const INSTRUCTIONS: &str = include_str!("anthropic.md");
 /// The tool's description, as the model sees it.
-const TOOL_DESCRIPTION: &str = "Records one answer per question of the user message: how the members of each \
-cluster map onto output memories (kept, merged, superseded), the pattern a pattern question shows, or that a \
-question stays unresolved, each with a one-sentence reason.";
+const TOOL_DESCRIPTION: &str = "Records one answer per question of the user message (by its q id): how the \
+members of each cluster (by their m ids) map onto output memories (kept, merged, superseded), the pattern a \
+pattern question shows, or that a question stays unresolved, each with a one-sentence reason.";
 const SCHEMA: &str = include_str!("resolve_clusters.schema.json");
 
 /// The tool's input schema (`{"answers": [answer, …]}`).
@@ -48,8 +53,8 @@ pub fn tool_schema() -> Value {
 }
 
 /// The body of one Messages request: `model`, `max_tokens`, the cached
-/// system instructions, the forced tool, and `lines` (one question each)
-/// as the user message.
+/// system instructions, the forced tool, and `lines` (the wire lines of
+/// the request's questions) as the user message.
 pub fn request_body(model: &str, max_tokens: u32, lines: &[String]) -> Value {
     json!({
         "model": model,
@@ -58,7 +63,7 @@ pub fn request_body(model: &str, max_tokens: u32, lines: &[String]) -> Value {
         "system": [{"type": "text", "text": INSTRUCTIONS, "cache_control": {"type": "ephemeral"}}],
         "tools": [{"name": TOOL, "description": TOOL_DESCRIPTION, "input_schema": tool_schema()}],
         "tool_choice": {"type": "tool", "name": TOOL, "disable_parallel_tool_use": true},
-        "messages": [{"role": "user", "content": [{"type": "text", "text": lines.join("\n")}]}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": joined(lines)}]}],
     })
 }
 
@@ -145,7 +150,8 @@ pub struct AnthropicOptions {
     pub model: String,
     /// `max_tokens` of each request: room for the answers.
     pub max_tokens: u32,
-    /// Question tokens per request at most (a larger question goes alone).
+    /// Question tokens per request at most, counting each question as if
+    /// alone (a larger question goes alone): far under the model's context.
     pub budget: u64,
     /// Questions per request at most.
     pub max_questions: usize,
@@ -158,8 +164,8 @@ impl Default for AnthropicOptions {
         AnthropicOptions {
             model: DEFAULT_MODEL.into(),
             max_tokens: 16_000,
-            budget: 24_000,
-            max_questions: 12,
+            budget: 60_000,
+            max_questions: 25,
             parallel: 4,
         }
     }
@@ -171,12 +177,21 @@ pub struct AnthropicResolver {
     client: Client,
     options: AnthropicOptions,
     usage: Mutex<Usage>,
+    sent: Mutex<Sent>,
+    /// Held while the first request is in flight; `true` once one answered.
+    warm: Mutex<bool>,
 }
 
 impl AnthropicResolver {
     /// A resolver sending through `client`.
     pub fn new(client: Client, options: AnthropicOptions) -> Self {
-        AnthropicResolver { client, options, usage: Mutex::new(Usage::default()) }
+        AnthropicResolver {
+            client,
+            options,
+            usage: Mutex::new(Usage::default()),
+            sent: Mutex::new(Sent::default()),
+            warm: Mutex::new(false),
+        }
     }
 
     fn add_usage(&self, usage: Usage) {
@@ -207,10 +222,25 @@ impl Resolver for AnthropicResolver {
         if batch.is_empty() || watch.is_cancelled() {
             return Ok(Vec::new());
         }
-        let lines: Vec<String> = batch.iter().map(Question::to_line).collect();
+        let mut encoder = Encoder::new();
+        let lines: Vec<String> = batch.iter().flat_map(|q| encoder.encode(q)).collect();
         let body = request_body(&self.options.model, self.options.max_tokens, &lines);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).add_request(&body.to_string());
         let all_open = |reason: OpenReason| batch.iter().map(|_| Err(reason.clone())).collect::<Vec<Reply>>();
-        let replies = match self.client.send(&Call::post_json("/v1/messages", &[], &body)) {
+        // Until a request has answered, the others wait: it writes the
+        // prompt cache they read.
+        let call = Call::post_json("/v1/messages", &[], &body);
+        let mut warm = self.warm.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = if *warm {
+            drop(warm);
+            self.client.send(&call)
+        } else {
+            let sent = self.client.send(&call);
+            *warm = sent.is_ok();
+            drop(warm);
+            sent
+        };
+        let replies = match sent {
             Err(e) if e.stops_dream() => return Err(e.into()),
             Err(e) => all_open(OpenReason::Backend { resolver: NAME.into(), message: e.to_string() }),
             Ok(bytes) => match decode_reply(&bytes) {
@@ -221,7 +251,7 @@ impl Resolver for AnthropicResolver {
                 Ok(reply) => {
                     let usage = Usage::from(reply.usage);
                     self.add_usage(usage);
-                    map_answers(batch, &reply, usage)
+                    map_answers(batch, &encoder, &reply, usage)
                 }
             },
         };
@@ -232,24 +262,31 @@ impl Resolver for AnthropicResolver {
     fn usage(&self) -> Usage {
         *self.usage.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn sent(&self) -> Sent {
+        *self.sent.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
-/// Maps the answers of one reply onto the questions of its request, in
-/// order. An answer whose id was not asked is dropped; the first answer
-/// for an id counts; one that does not parse leaves its question open with
-/// the reason; a question without one stays open (saying so when the model
-/// ran out of tokens). The request's usage is split over the answers.
-pub fn map_answers(batch: &[Question], reply: &ToolReply, usage: Usage) -> Vec<Reply> {
+/// Maps the answers of one reply onto the questions of its request (put
+/// with `encoder`), in order, expanding their short ids
+/// ([`Encoder::answer`]). An answer whose id was not asked is dropped; the
+/// first answer for an id counts; one that does not parse leaves its
+/// question open with the reason; a question without one stays open
+/// (saying so when the model ran out of tokens). The request's usage is
+/// split over the answers.
+pub fn map_answers(batch: &[Question], encoder: &Encoder, reply: &ToolReply, usage: Usage) -> Vec<Reply> {
     let mut by_id: BTreeMap<&str, &Value> = BTreeMap::new();
     for raw in &reply.answers {
-        if let Some(id) = raw.get("id").and_then(Value::as_str) {
+        if let Some(id) = raw.get("id").and_then(Value::as_str).and_then(|id| encoder.question_id(id)) {
             by_id.entry(id).or_insert(raw);
         }
     }
     let mut replies: Vec<Reply> = batch
         .iter()
         .map(|q| match by_id.get(q.id.as_str()) {
-            Some(raw) => serde_json::from_value::<Answer>((*raw).clone())
+            Some(raw) => encoder
+                .answer(q, raw)
                 .map(Answered::from)
                 .map_err(|e| OpenReason::Malformed { message: format!("the answer for {}: {e}", q.id) }),
             None if reply.stop_reason.as_deref() == Some("max_tokens") => Err(OpenReason::Backend {
@@ -282,7 +319,7 @@ mod tests {
             json!({"type": "tool", "name": TOOL, "disable_parallel_tool_use": true})
         );
         assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
-        assert_eq!(body["messages"][0]["content"][0]["text"], "{\"id\":\"c-1\"}\n{\"id\":\"c-2\"}");
+        assert_eq!(body["messages"][0]["content"][0]["text"], "{\"id\":\"c-1\"}\n{\"id\":\"c-2\"}\n");
         assert!(INSTRUCTIONS.contains(TOOL));
     }
 

@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Answered, Journal, OpenReason, Question, Reply, ResolveError, Resolver, Watch};
+use super::{Answered, Journal, OpenReason, Question, Reply, ResolveError, Resolver, Sent, Watch};
 use crate::progress::{CancelToken, Observer};
 
 /// Caps on what a dream may send (`None`: no cap).
@@ -50,7 +50,8 @@ pub struct AskStats {
     pub replayed: usize,
     /// Questions sent to the backend.
     pub sent: usize,
-    /// Prompt tokens of the questions sent (or, in a dry run, that would be).
+    /// Tokens of the questions sent, each as if sent alone (or, in a dry
+    /// run, that would be): what the caps count.
     pub sent_tokens: u64,
     /// Questions a cap left out.
     pub capped: usize,
@@ -58,6 +59,9 @@ pub struct AskStats {
     pub recorded: usize,
     /// In a dry run: the questions a real run would send, as sent.
     pub would_send: Vec<Question>,
+    /// What the backend sent off the machine, every byte (known once
+    /// asking [finished](Asking::finish)).
+    pub wire: Sent,
 }
 
 /// A resolver with its journal, caps and dry-run switch (see the module doc).
@@ -210,6 +214,7 @@ impl<'a> Asking<'a> {
     /// Lets the backend finish and makes the journal durable.
     pub fn finish(&mut self) -> Result<(), ResolveError> {
         self.resolver.finish()?;
+        self.stats.wire = self.resolver.sent();
         match self.journal.as_deref_mut() {
             Some(j) => j.sync(),
             None => Ok(()),

@@ -2,13 +2,14 @@
 //! store that holds only the questions.
 //!
 //! One dream per batch (by default all questions): create a temporary
-//! memory store, write one memory per question at `/questions/<id>.json`
-//! (the question's JSON line: its members and excerpts, so the evidence
-//! travels inside the store), create a dream over it and the hosted
-//! sessions the questions cite, poll it to a terminal status, read the
-//! answers it wrote into its output store at `/answers/<id>.json` (one JSON
-//! answer each, as [`INSTRUCTIONS`] asks), then archive the dream and delete
-//! both stores.
+//! memory store, write the batch's questions in the compact
+//! [`wire`](super::wire) form (each memory and excerpt once, then one short
+//! line per question) as `/questions/part-<n>.jsonl` memories, each under
+//! the hosted size limit, so the evidence travels inside the store; create
+//! a dream over it and the hosted sessions the questions cite, poll it to
+//! a terminal status, read the answers it wrote into its output store at
+//! `/answers/<q id>.json` (one JSON answer each, as [`INSTRUCTIONS`] asks),
+//! then archive the dream and delete both stores.
 //!
 //! Promises:
 //! - the clean-up runs whatever happened: on success, on a failed or
@@ -38,7 +39,8 @@ use serde_json::json;
 use crate::session::SessionFormat;
 
 use super::http::{Call, Client, HttpError, Method, ReportedUsage};
-use super::{Answer, Answered, OpenReason, Question, Reply, ResolveError, Resolver, Usage, Watch};
+use super::wire::Encoder;
+use super::{Answered, OpenReason, Question, Reply, ResolveError, Resolver, Sent, Usage, Watch};
 
 /// The default model (a dream runs on Opus 4.7 or Sonnet 4.6).
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
@@ -84,6 +86,7 @@ pub struct DreamsResolver {
     hosted: BTreeSet<String>,
     polling: Polling,
     usage: Mutex<Usage>,
+    sent: Mutex<Sent>,
     leftovers: Leftovers,
 }
 
@@ -115,6 +118,7 @@ impl DreamsResolver {
             hosted,
             polling: Polling::default(),
             usage: Mutex::new(Usage::default()),
+            sent: Mutex::new(Sent::default()),
             leftovers: Leftovers::default(),
         }
     }
@@ -185,8 +189,10 @@ impl Resolver for DreamsResolver {
             polling: self.polling,
             stores: Vec::new(),
             dream: None,
+            sent: Sent::default(),
         };
         let result = run.go(batch, &sessions, watch);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).add(&run.sent);
         let (usage, left) = run.clean_up(&self.client.detached());
         self.usage.lock().unwrap_or_else(|p| p.into_inner()).add(&usage);
         self.leftovers.extend(left);
@@ -202,6 +208,10 @@ impl Resolver for DreamsResolver {
 
     fn usage(&self) -> Usage {
         *self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sent(&self) -> Sent {
+        *self.sent.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -274,6 +284,8 @@ struct Run<'a> {
     stores: Vec<String>,
     /// The dream, once created, with its last known state.
     dream: Option<DreamState>,
+    /// What was written for the model (question parts, instructions).
+    sent: Sent,
 }
 
 /// A failure of the run: stop the dream (cancelled, key refused) or leave
@@ -325,24 +337,38 @@ impl Run<'_> {
         ))?;
         self.stores.push(store.id.clone());
         let mut replies: Vec<Option<Reply>> = batch.iter().map(|_| None).collect();
-        let mut sent = 0;
+        let mut encoder = Encoder::new();
+        let mut parts: Vec<String> = Vec::new();
+        let mut part = String::new();
         for (q, reply) in batch.iter().zip(&mut replies) {
-            let line = q.to_line();
-            if line.len() > MAX_MEMORY_BYTES {
+            let lines = encoder.encode(q);
+            if let Some(long) = lines.iter().find(|l| l.len() + 1 > MAX_MEMORY_BYTES) {
                 *reply = Some(Err(backend(format!(
-                    "the question is {} bytes, more than a hosted memory holds ({MAX_MEMORY_BYTES})",
-                    line.len()
+                    "a line of the question is {} bytes, more than a hosted memory holds ({MAX_MEMORY_BYTES})",
+                    long.len()
                 ))));
                 continue;
             }
-            let path = format!("/v1/memory_stores/{}/memories", store.id);
-            let memory = json!({"path": format!("{QUESTIONS_DIR}{}.json", q.id), "content": line});
-            self.client.send(&Call::post_json(path, MEMORY_BETA, &memory))?;
-            sent += 1;
+            for line in lines {
+                if part.len() + line.len() + 1 > MAX_MEMORY_BYTES {
+                    parts.push(std::mem::take(&mut part));
+                }
+                part.push_str(&line);
+                part.push('\n');
+            }
         }
-        if sent > 0 {
+        if !part.is_empty() {
+            parts.push(part);
+        }
+        for (n, content) in parts.iter().enumerate() {
+            let path = format!("/v1/memory_stores/{}/memories", store.id);
+            let memory = json!({"path": format!("{QUESTIONS_DIR}part-{}.jsonl", n + 1), "content": content});
+            self.sent.add_text(content);
+            self.client.send(&Call::post_json(path, MEMORY_BETA, &memory))?;
+        }
+        if !parts.is_empty() {
             let answers = self.dream(&store.id, sessions, watch)?;
-            let mapped = map_answers(batch, &answers);
+            let mapped = map_answers(batch, &encoder, &answers);
             for (slot, answer) in replies.iter_mut().zip(mapped) {
                 if slot.is_none() {
                     *slot = Some(answer);
@@ -370,6 +396,7 @@ impl Run<'_> {
             "instructions": INSTRUCTIONS,
             "output_behavior": {"type": "create_new"},
         });
+        self.sent.add_request(INSTRUCTIONS);
         let created: DreamState = self.client.json(&Call::post_json("/v1/dreams", DREAMS_BETA, &body))?;
         let id = created.id.clone();
         self.note(created);
@@ -505,28 +532,32 @@ impl Run<'_> {
 }
 
 /// Maps the memories of a dream's output store (path, content) to replies
-/// for `asked`, in order: the answer at `/answers/<id>.json` of each asked
-/// id, parsed and carrying that id. Other memories are ignored.
-pub fn map_answers(asked: &[Question], memories: &[(String, String)]) -> Vec<Reply> {
-    let mut found: BTreeMap<&str, &str> = BTreeMap::new();
+/// for `asked` (put with `encoder`), in order: the answer at
+/// `/answers/<id>.json` of each asked id (short or full), parsed, carrying
+/// that id and expanded ([`Encoder::answer`]). Other memories are ignored.
+pub fn map_answers(asked: &[Question], encoder: &Encoder, memories: &[(String, String)]) -> Vec<Reply> {
+    let mut found: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for (path, content) in memories {
         let id = path.strip_prefix(ANSWERS_DIR).and_then(|rest| rest.strip_suffix(".json"));
-        if let Some(id) = id {
-            found.entry(id).or_insert(content);
+        if let Some((full, named)) = id.and_then(|id| Some((encoder.question_id(id)?, id))) {
+            found.entry(full).or_insert((named, content));
         }
     }
     asked
         .iter()
         .map(|q| {
-            let Some(content) = found.get(q.id.as_str()) else {
+            let Some((named, content)) = found.get(q.id.as_str()) else {
                 return Err(OpenReason::NoAnswer { resolver: NAME.into() });
             };
-            let answer = Answer::parse_line(content)
-                .map_err(|e| OpenReason::Malformed { message: format!("{ANSWERS_DIR}{}.json: {e}", q.id) })?;
-            if answer.id != q.id {
-                return Err(OpenReason::WrongId { found: answer.id });
+            let malformed =
+                |e: String| OpenReason::Malformed { message: format!("{ANSWERS_DIR}{named}.json: {e}") };
+            let value: serde_json::Value =
+                serde_json::from_str(content.trim()).map_err(|e| malformed(e.to_string()))?;
+            let id = value.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
+            if encoder.question_id(id) != Some(q.id.as_str()) {
+                return Err(OpenReason::WrongId { found: id.to_owned() });
             }
-            Ok(Answered::from(answer))
+            encoder.answer(q, &value).map(Answered::from).map_err(malformed)
         })
         .collect()
 }

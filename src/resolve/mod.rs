@@ -72,6 +72,7 @@ pub mod http;
 pub mod journal;
 pub mod local;
 pub mod redact;
+pub mod wire;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -152,6 +153,14 @@ pub struct Question {
     pub excerpts: Vec<QuestionExcerpt>,
     /// Extra instructions from the user (`--instructions`), or empty.
     pub instructions: String,
+    /// For the model: the rules that left a cluster open (`replaced`,
+    /// `no_evidence`, …; see [`wire`]), where `why` is the sentence for
+    /// people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<String>,
+    /// For the model: the words that tell the members apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differ: Vec<String>,
 }
 
 /// The hashed part of a question: everything but the id.
@@ -162,6 +171,10 @@ struct QuestionBody<'a> {
     members: &'a [QuestionMemory],
     excerpts: &'a [QuestionExcerpt],
     instructions: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    open: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    differ: &'a [String],
 }
 
 impl Question {
@@ -180,9 +193,20 @@ impl Question {
             members,
             excerpts,
             instructions: instructions.into(),
+            open: Vec::new(),
+            differ: Vec::new(),
         };
         q.id = id_of(&q.key());
         q
+    }
+
+    /// The same question with the short reason for the model: the rules
+    /// that left it open and the words that differ (its id follows).
+    pub fn hinted(mut self, open: Vec<String>, differ: Vec<String>) -> Self {
+        self.open = open;
+        self.differ = differ;
+        self.id = id_of(&self.key());
+        self
     }
 
     /// The blake3 of the question's canonical JSON form without its id: the
@@ -194,6 +218,8 @@ impl Question {
             members: &self.members,
             excerpts: &self.excerpts,
             instructions: &self.instructions,
+            open: &self.open,
+            differ: &self.differ,
         };
         let json = serde_json::to_vec(&body).expect("serialising plain data to JSON cannot fail");
         ContentHash::of(&json)
@@ -597,6 +623,40 @@ impl Usage {
     }
 }
 
+/// What a backend sent off the machine for the model: every byte, fixed
+/// prompts and tool schemas included (all zero for local backends).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// Requests (an `exec` run counts as one).
+    pub requests: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Their `cl100k_base` tokens.
+    pub tokens: u64,
+}
+
+impl Sent {
+    /// One more request of `text`.
+    pub fn add_request(&mut self, text: &str) {
+        self.requests += 1;
+        self.add_text(text);
+    }
+
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, other: &Sent) {
+        self.requests += other.requests;
+        self.bytes += other.bytes;
+        self.tokens += other.tokens;
+    }
+
+    /// More text in the current request.
+    pub fn add_text(&mut self, text: &str) {
+        self.bytes += text.len() as u64;
+        // The tokenizer loaded before any question was planned.
+        self.tokens += crate::dream::plan::count_tokens(text).unwrap_or(0);
+    }
+}
+
 /// An answer and the share of the server's usage it cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
@@ -697,6 +757,11 @@ pub trait Resolver: Send + Sync {
     /// What the server reported for every request so far (also failed ones).
     fn usage(&self) -> Usage {
         Usage::default()
+    }
+
+    /// What the backend sent off the machine so far (see [`Sent`]).
+    fn sent(&self) -> Sent {
+        Sent::default()
     }
 
     /// Called once when the dream has asked everything (a process backend

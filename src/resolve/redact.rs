@@ -203,6 +203,16 @@ pub fn redact_question(raw: &Question) -> (Question, Question, Secrets) {
         .map(|e| super::QuestionExcerpt { text: secrets.redact(&e.text), ..e.clone() })
         .collect();
     let sent = Question::new(raw.kind, raw.why.clone(), members, excerpts, secrets.redact(&raw.instructions));
+    // A differing word goes along only where the redacted texts still hold
+    // it: a word of a secret never leaves as a hint.
+    let shown: Vec<String> = sent.members.iter().map(|m| m.content.to_lowercase()).collect();
+    let differ = raw
+        .differ
+        .iter()
+        .filter(|w| shown.iter().any(|t| t.contains(w.to_lowercase().as_str())))
+        .cloned()
+        .collect();
+    let sent = sent.hinted(raw.open.clone(), differ);
     let raw = Question { id: sent.id.clone(), ..raw.clone() };
     (sent, raw, secrets)
 }

@@ -117,6 +117,8 @@ struct State {
     dreams: BTreeMap<String, DreamRun>,
     next: u64,
     page_size: usize,
+    /// Prompt prefixes (tools and system) written to the simulated cache.
+    cached: std::collections::BTreeSet<String>,
 }
 
 /// The running stand-in; stops when dropped.
@@ -159,6 +161,7 @@ impl StandIn {
             dreams: BTreeMap::new(),
             next: 0,
             page_size: 2,
+            cached: Default::default(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -360,7 +363,7 @@ fn handle(r: &Recorded, state: &Mutex<State>) -> Reply {
     let segments: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
     let mut s = lock(state);
     match (r.method.as_str(), segments.as_slice()) {
-        ("POST", ["v1", "messages"]) => messages(&body, &s),
+        ("POST", ["v1", "messages"]) => messages(&body, &mut s),
         (_, ["v1", "memory_stores", ..]) => {
             if !betas.contains(&MEMORY_BETA) || betas.contains(&AGENTS_BETA) {
                 return error(
@@ -381,7 +384,14 @@ fn handle(r: &Recorded, state: &Mutex<State>) -> Reply {
     }
 }
 
-fn messages(body: &Value, s: &State) -> Reply {
+/// Smallest prefix the API caches (Sonnet), in tokens.
+pub const MIN_CACHED_TOKENS: u64 = 1024;
+
+/// Answers a Messages request. Usage is simulated (about four bytes a
+/// token): the tools and system blocks, when marked for caching and at
+/// least [`MIN_CACHED_TOKENS`] long, are a cache write the first time and a
+/// cache read after; the user message is input.
+fn messages(body: &Value, s: &mut State) -> Reply {
     let forced = body["tool_choice"]["type"] == "tool" && body["tool_choice"]["name"] == "resolve_clusters";
     let has_tool =
         body["tools"].as_array().is_some_and(|t| t.iter().any(|t| t["name"] == "resolve_clusters"));
@@ -399,13 +409,20 @@ fn messages(body: &Value, s: &State) -> Reply {
         }
         _ => String::new(),
     };
-    let questions: Vec<Value> = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let questions = wire_questions(&text);
     let answers = (s.answerer)(&questions);
-    let system_len = body["system"].to_string().len() as u64;
+    let prefix = format!("{}{}", body["tools"], body["system"]);
+    let prefix_tokens = prefix.len() as u64 / 4;
+    let cacheable =
+        body["system"].to_string().contains("cache_control") && prefix_tokens >= MIN_CACHED_TOKENS;
+    let (written, read, uncached) = match (cacheable, s.cached.contains(&prefix)) {
+        (false, _) => (0, 0, prefix_tokens),
+        (true, true) => (0, prefix_tokens, 0),
+        (true, false) => {
+            s.cached.insert(prefix);
+            (prefix_tokens, 0, 0)
+        }
+    };
     let input = json!({"answers": answers});
     reply(
         200,
@@ -413,10 +430,45 @@ fn messages(body: &Value, s: &State) -> Reply {
             "id": "msg_standin", "type": "message", "role": "assistant", "model": body["model"],
             "content": [{"type": "tool_use", "id": "toolu_standin", "name": "resolve_clusters", "input": input}],
             "stop_reason": "tool_use", "stop_sequence": null,
-            "usage": {"input_tokens": text.len() as u64 / 4, "output_tokens": input.to_string().len() as u64 / 4,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": system_len / 4}
+            "usage": {"input_tokens": text.len() as u64 / 4 + uncached, "output_tokens": input.to_string().len() as u64 / 4,
+                      "cache_creation_input_tokens": written, "cache_read_input_tokens": read}
         }),
     )
+}
+
+/// The questions of wire lines (`dreamwork::resolve::wire`: memory and
+/// excerpt lines, then question lines naming them) in the contract's form,
+/// as a test answers them: `id` (the short id), `kind`, `members` (`path`,
+/// `content`, `updated_at`) and `excerpts` (`session`, `at`, `text`).
+pub fn wire_questions(text: &str) -> Vec<Value> {
+    let mut table: BTreeMap<String, Value> = BTreeMap::new();
+    let mut questions = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        if let Some(id) = v["m"].as_str().or(v["e"].as_str()) {
+            table.insert(id.to_owned(), v.clone());
+            continue;
+        }
+        let (kind, id) = match (v["cluster"].as_str(), v["pattern"].as_str()) {
+            (Some(id), _) => ("cluster", id),
+            (None, Some(id)) => ("pattern", id),
+            _ => continue,
+        };
+        let look = |key: &str| -> Vec<Value> {
+            v[key].as_array().into_iter().flatten().filter_map(|i| table.get(i.as_str()?).cloned()).collect()
+        };
+        let members: Vec<Value> = look("members")
+            .into_iter()
+            .map(|m| json!({"path": m["path"], "content": m["text"], "updated_at": m["at"]}))
+            .collect();
+        let excerpts: Vec<Value> = look("excerpts")
+            .into_iter()
+            .map(|e| json!({"session": e["s"], "at": e["at"], "text": e["text"]}))
+            .collect();
+        questions.push(json!({"id": id, "kind": kind, "members": members, "excerpts": excerpts,
+                              "open": v["open"], "differ": v["differ"]}));
+    }
+    questions
 }
 
 fn new_id(s: &mut State, prefix: &str) -> String {
