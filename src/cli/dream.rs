@@ -218,7 +218,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             let t = done.timings;
             say!(
                 text,
-                "dreamed {} -> {} in {:.2?} (read {:.2?}, dream {:.2?}, write {:.2?}; {} texts embedded, {} from cache)",
+                "dreamed {} -> {} in {:.2?} (read {:.2?}, dream {:.2?}, write {:.2?}; {} texts embedded, {} from cache; word vectors of {} texts computed, {} from cache)",
                 store.display(),
                 out.display(),
                 t.read + t.dream + t.write,
@@ -226,7 +226,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 t.dream,
                 t.write,
                 done.embedded,
-                done.cached
+                done.cached,
+                done.words_computed,
+                done.words_cached
             );
             print_summary(text, &done.report);
             let stats = asking.stats().clone();

@@ -175,13 +175,13 @@ pub(crate) fn run(cmd: EmbedCommand) -> CliResult {
 /// The user vector cache commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum CacheCommand {
-    /// List the user cache's vector files: path, model, vectors, bytes.
+    /// List the user cache's files (pooled and word vectors): path, model, entries, bytes.
     Stats {
         /// The cache directory (else $DREAMWORK_CACHE_DIR, else the user cache).
         #[arg(long)]
         cache_dir: Option<PathBuf>,
     },
-    /// Remove the user cache's vector files (dreams then embed again).
+    /// Remove the user cache's files, pooled and word vectors (dreams then embed again).
     Clear {
         /// The cache directory (else $DREAMWORK_CACHE_DIR, else the user cache).
         #[arg(long)]
@@ -194,23 +194,27 @@ pub(crate) fn run_cache(cmd: CacheCommand) -> CliResult {
     let cache = CacheDir::user(cache_dir.as_deref()).ok_or("no user cache directory; pass --cache-dir")?;
     match cmd {
         CacheCommand::Stats { .. } => {
-            let files = cache.files(CacheKind::Vectors)?;
-            let (mut vectors, mut bytes) = (0, 0);
-            for f in &files {
-                let model = f.model_id.as_deref().unwrap_or("(unreadable header)");
-                println!("{}\t{model}\t{} vectors\t{} bytes", f.path.display(), f.entries, f.bytes);
-                vectors += f.entries;
-                bytes += f.bytes;
+            for kind in CacheKind::ALL {
+                let what = match kind {
+                    CacheKind::Words => "texts' word vectors",
+                    _ => "vectors",
+                };
+                let files = cache.files(kind)?;
+                let (mut entries, mut bytes) = (0, 0);
+                for f in &files {
+                    let model = f.model_id.as_deref().unwrap_or("(unreadable header)");
+                    println!("{}\t{model}\t{} {what}\t{} bytes", f.path.display(), f.entries, f.bytes);
+                    entries += f.entries;
+                    bytes += f.bytes;
+                }
+                println!("{}: {} files, {entries} {what}, {bytes} bytes", cache.dir(kind).display(), files.len());
             }
-            println!(
-                "{}: {} files, {vectors} vectors, {bytes} bytes",
-                cache.dir(CacheKind::Vectors).display(),
-                files.len()
-            );
         }
         CacheCommand::Clear { .. } => {
-            let removed = cache.clear(CacheKind::Vectors)?;
-            println!("removed {} files from {}", removed.len(), cache.dir(CacheKind::Vectors).display());
+            for kind in CacheKind::ALL {
+                let removed = cache.clear(kind)?;
+                println!("removed {} files from {}", removed.len(), cache.dir(kind).display());
+            }
         }
     }
     Ok(())

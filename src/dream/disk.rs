@@ -15,9 +15,13 @@
 //! embed`) and from the user cache ([`DiskRequest::vector_cache`], e.g.
 //! `~/.cache/dreamwork/vectors`); only texts found in neither are embedded,
 //! and each vector embedded is appended to the user cache, so the next dream
-//! over the same store embeds nothing. Where a vector came from never
-//! changes a byte of OUT: an embedder gives the same bits for a text
-//! whatever its batch, and the report holds no counts of either.
+//! over the same store embeds nothing. The judge's word vectors
+//! ([`Embedder::word_vectors`]) are kept the same way in the user cache's
+//! `words/` folder ([`WordCacheWriter`]), not in OUT (they are large, and
+//! only the judge reads them). Where a vector came from never changes a
+//! byte of OUT: an embedder gives the same bits for a text whatever its
+//! batch, the caches keep those bits exactly, and the report holds no
+//! counts of either.
 //!
 //! Promises:
 //! - STORE's files are only read: the dream reads STORE's memories,
@@ -26,8 +30,9 @@
 //!   memories while a long dream runs; it never writes STORE's vector cache.
 //! - The user cache never fails a dream: a file that cannot be read (damaged,
 //!   foreign, unreadable) or written is named in [`DiskDream::warnings`] and
-//!   the dream embeds without it. Dreams running at once share it safely
-//!   ([`VectorCacheWriter::open_shared`]).
+//!   the dream embeds without it (nothing read from it, nothing added to it).
+//!   Dreams running at once share it safely
+//!   ([`VectorCacheWriter::open_shared`], [`WordCacheWriter::open_shared`]).
 //! - OUT appears whole or not at all: everything is written into a sibling
 //!   directory `.OUT.dreaming`, fsynced, then renamed to OUT. A failed or
 //!   cancelled dream leaves no OUT behind.
@@ -46,7 +51,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Dream, DreamError, DreamInput, DreamOutput};
-use crate::embed::{CacheDir, CacheKind, EmbedError, Embedder, VectorCache, VectorCacheWriter, vectors_dir};
+use crate::embed::{
+    CacheDir, CacheKind, EmbedError, Embedder, VectorCache, VectorCacheWriter, WordCache, WordCacheWriter,
+    WordVectors, vectors_dir,
+};
 use crate::memory::{ContentHash, MemoryPath};
 use crate::progress::{CancelToken, Observer};
 use crate::report::Report;
@@ -87,6 +95,10 @@ pub struct DiskDream {
     /// Texts whose vector came from a cache (STORE's, the replayed
     /// output's, or the user cache).
     pub cached: usize,
+    /// Texts whose word vectors (for the judge) were computed during the dream.
+    pub words_computed: usize,
+    /// Texts whose word vectors came from the user cache.
+    pub words_cached: usize,
     /// Problems with the user cache that the dream worked around (each
     /// names the file), for the caller to show; never written to OUT.
     pub warnings: Vec<String>,
@@ -181,6 +193,9 @@ pub fn dream_store(
             written: Mutex::default(),
             counts: Mutex::default(),
             user: Mutex::new(user),
+            words_dir: vector_cache.as_ref().map(|dir| dir.dir(CacheKind::Words)),
+            words: Mutex::new(Words::Unread),
+            word_counts: Mutex::default(),
             warnings: Mutex::new(warnings),
         };
         let t = Instant::now();
@@ -189,13 +204,14 @@ pub fn dream_store(
         caching.complete_for(&output, dream.options().batch_size, cancel)?;
         let dream_time = t.elapsed();
         let (embedded, cached) = caching.counts.lock().map(|c| *c).unwrap_or_default();
+        let words = caching.word_counts.lock().map(|c| *c).unwrap_or_default();
         let warnings = caching.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
         drop(caching);
         let t = Instant::now();
         write_output(&staging, &output)?;
-        Ok((output, embedded, cached, warnings, dream_time, t))
+        Ok((output, (embedded, cached), words, warnings, dream_time, t))
     })();
-    let (output, embedded, cached, warnings, dream_time, t) = match result {
+    let (output, (embedded, cached), (words_computed, words_cached), warnings, dream_time, t) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_dir_all(&staging);
@@ -210,6 +226,8 @@ pub fn dream_store(
         report_dir: out.join(REPORT_DIR),
         embedded,
         cached,
+        words_computed,
+        words_cached,
         warnings,
         timings: Timings { read, dream: dream_time, write },
     })
@@ -274,6 +292,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> DreamError + '_ {
 /// looked up by the blake3 of the text, computed on a miss, and every vector
 /// handed out is appended to OUT's cache in the order asked (so the file's
 /// bytes are deterministic); every vector computed goes to the user cache.
+/// Word vectors are looked up in, and added to, the user cache only.
 struct CachingEmbedder<'a> {
     inner: &'a dyn Embedder,
     cache: VectorCache,
@@ -284,8 +303,30 @@ struct CachingEmbedder<'a> {
     counts: Mutex<(usize, usize)>,
     /// The user cache's writer, until an append to it fails.
     user: Mutex<Option<VectorCacheWriter>>,
+    /// The user cache's folder of word vectors (`None`: no user cache).
+    words_dir: Option<PathBuf>,
+    /// The user cache's word vectors.
+    words: Mutex<Words>,
+    /// Texts whose word vectors were (computed, cached) so far.
+    word_counts: Mutex<(usize, usize)>,
     /// What went wrong with the user cache.
     warnings: Mutex<Vec<String>>,
+}
+
+/// The user cache's word vectors, as a dream sees them.
+enum Words {
+    /// Not looked at yet: a dream whose embedder gives no word vectors, or
+    /// that needs none, never opens (or creates) the file.
+    Unread,
+    /// What the file held when first read, and its writer.
+    Read {
+        cache: WordCache,
+        /// `None` until the first append if the file did not exist.
+        writer: Option<WordCacheWriter>,
+    },
+    /// No user cache, or its file could not be read or written: word vectors
+    /// are computed without it.
+    Off,
 }
 
 impl Embedder for CachingEmbedder<'_> {
@@ -293,9 +334,57 @@ impl Embedder for CachingEmbedder<'_> {
         self.inner.model_id()
     }
 
-    /// Not cached yet: a [`CacheKind`] of their own can hold them later.
-    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<crate::embed::WordVectors>>, EmbedError> {
-        self.inner.word_vectors(texts)
+    /// From the user cache's word vectors where it holds them; the others
+    /// are computed (each distinct text once) and added to it.
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
+        let hashes: Vec<ContentHash> = texts.iter().map(|t| ContentHash::of(t.as_bytes())).collect();
+        let mut words = self.words.lock().map_err(|_| poisoned())?;
+        if matches!(*words, Words::Unread) {
+            *words = self.read_words()?;
+        }
+        let mut out: Vec<Option<WordVectors>> = match &*words {
+            Words::Read { cache, .. } => hashes.iter().map(|h| cache.get(h)).collect(),
+            _ => vec![None; texts.len()],
+        };
+        let mut seen = BTreeSet::new();
+        let misses: Vec<(ContentHash, &str)> = hashes
+            .iter()
+            .zip(texts)
+            .zip(&out)
+            .filter(|((h, _), got)| got.is_none() && seen.insert(**h))
+            .map(|((h, t), _)| (*h, *t))
+            .collect();
+        let fresh: BTreeMap<ContentHash, WordVectors> = if misses.is_empty() {
+            BTreeMap::new()
+        } else {
+            let miss_texts: Vec<&str> = misses.iter().map(|(_, t)| *t).collect();
+            let Some(computed) = self.inner.word_vectors(&miss_texts)? else {
+                return Ok(None);
+            };
+            if computed.len() != misses.len() {
+                return Err(EmbedError::Backend(format!(
+                    "embedder returned word vectors of {} texts for {}",
+                    computed.len(),
+                    misses.len()
+                )));
+            }
+            self.keep_words(&mut words, &misses, &computed)?;
+            misses.iter().map(|(h, _)| *h).zip(computed).collect()
+        };
+        if let Ok(mut c) = self.word_counts.lock() {
+            c.0 += fresh.len();
+            c.1 += texts.len() - misses.len();
+        }
+        for (slot, h) in out.iter_mut().zip(&hashes) {
+            if slot.is_none() {
+                *slot = fresh.get(h).cloned();
+            }
+        }
+        out.into_iter()
+            .zip(&hashes)
+            .map(|(w, h)| w.ok_or_else(|| EmbedError::Backend(format!("no word vectors for text {h}"))))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     fn dimension(&self) -> usize {
@@ -370,6 +459,57 @@ impl CachingEmbedder<'_> {
             let note = format!("{e}; vectors computed from here on are not added to the user cache");
             self.warnings.lock().map_err(|_| poisoned())?.push(note);
             *user = None;
+        }
+        Ok(())
+    }
+
+    /// The user cache's word vectors at the first request for them: its file
+    /// if there is one (a damaged one is a warning, and then not used at
+    /// all); none if there is none yet (it is created at the first append).
+    fn read_words(&self) -> Result<Words, EmbedError> {
+        let Some(dir) = &self.words_dir else {
+            return Ok(Words::Off);
+        };
+        let (model, dimension) = (self.inner.model_id(), self.inner.dimension());
+        if !dir.join(crate::embed::word_cache::file_name(model)).exists() {
+            return Ok(Words::Read { cache: WordCache::empty(model, dimension), writer: None });
+        }
+        match WordCacheWriter::open_shared(dir, model, dimension) {
+            Ok((writer, cache)) => Ok(Words::Read { cache, writer: Some(writer) }),
+            Err(e) => {
+                let note = format!("{e}; word vectors are computed without the user cache");
+                self.warnings.lock().map_err(|_| poisoned())?.push(note);
+                Ok(Words::Off)
+            }
+        }
+    }
+
+    /// Appends the word vectors just computed (for `misses`, in their order)
+    /// to the user cache, opening its file at the first append; a failure
+    /// is a warning, and the cache is not used again in this dream.
+    fn keep_words(
+        &self,
+        words: &mut Words,
+        misses: &[(ContentHash, &str)],
+        computed: &[WordVectors],
+    ) -> Result<(), EmbedError> {
+        let (Some(dir), Words::Read { writer, .. }) = (&self.words_dir, &mut *words) else {
+            return Ok(());
+        };
+        let entries: Vec<(ContentHash, &WordVectors)> = misses.iter().map(|(h, _)| *h).zip(computed).collect();
+        let appended = match writer {
+            Some(w) => w.append(&entries),
+            None => WordCacheWriter::open_shared(dir, self.inner.model_id(), self.inner.dimension())
+                .and_then(|(mut w, _)| {
+                    let n = w.append(&entries)?;
+                    *writer = Some(w);
+                    Ok(n)
+                }),
+        };
+        if let Err(e) = appended {
+            let note = format!("{e}; word vectors computed from here on are not added to the user cache");
+            self.warnings.lock().map_err(|_| poisoned())?.push(note);
+            *words = Words::Off;
         }
         Ok(())
     }

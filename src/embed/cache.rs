@@ -138,13 +138,19 @@ pub struct Decoded {
 /// The file name used for `model_id`: its safe characters, then 16 hex
 /// digits of its blake3 hash (so distinct ids never share a file).
 pub fn file_name(model_id: &str) -> String {
+    format!("{}.{EXTENSION}", file_stem(model_id))
+}
+
+/// A cache file's name without its extension: the model id's safe
+/// characters, then 16 hex digits of its blake3 hash.
+pub(super) fn file_stem(model_id: &str) -> String {
     let safe: String = model_id
         .chars()
         .take(64)
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' })
         .collect();
     let hash = blake3::hash(model_id.as_bytes()).to_hex();
-    format!("{safe}-{}.{EXTENSION}", &hash[..16])
+    format!("{safe}-{}", &hash[..16])
 }
 
 /// The extension of every cache file.
@@ -153,7 +159,13 @@ pub const EXTENSION: &str = "dwvec";
 /// The model id, dimension and length of a header at the start of `bytes`,
 /// if it is a whole, valid header of this format version.
 pub fn parse_header(bytes: &[u8]) -> Option<(String, usize, usize)> {
-    if bytes.get(..8) != Some(MAGIC.as_slice()) || u32_at(bytes, 8) != Some(VERSION) {
+    parse_header_of(MAGIC, bytes)
+}
+
+/// [`parse_header`] for a file format that shares this header layout under
+/// another magic (see [`super::word_cache`]).
+pub(super) fn parse_header_of(magic: &[u8; 8], bytes: &[u8]) -> Option<(String, usize, usize)> {
+    if bytes.get(..8) != Some(magic.as_slice()) || u32_at(bytes, 8) != Some(VERSION) {
         return None;
     }
     let dimension = u32_at(bytes, 12)? as usize;
@@ -162,7 +174,7 @@ pub fn parse_header(bytes: &[u8]) -> Option<(String, usize, usize)> {
         return None;
     }
     let id = std::str::from_utf8(bytes.get(20..20 + id_len)?).ok()?;
-    let expected = header(id, dimension);
+    let expected = header_of(magic, id, dimension);
     (bytes.get(..expected.len()) == Some(expected.as_slice()))
         .then(|| (id.to_string(), dimension, expected.len()))
 }
@@ -175,8 +187,13 @@ pub fn frame_count(file_len: u64, header_len: usize, dimension: usize) -> u64 {
 
 /// The exact header bytes for a model id and dimension.
 pub fn header(model_id: &str, dimension: usize) -> Vec<u8> {
+    header_of(MAGIC, model_id, dimension)
+}
+
+/// [`header`] under another magic.
+pub(super) fn header_of(magic: &[u8; 8], model_id: &str, dimension: usize) -> Vec<u8> {
     let mut h = Vec::with_capacity(24 + model_id.len());
-    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(magic);
     h.extend_from_slice(&VERSION.to_le_bytes());
     h.extend_from_slice(&(dimension as u32).to_le_bytes());
     h.extend_from_slice(&(model_id.len() as u32).to_le_bytes());
@@ -203,19 +220,31 @@ fn encode_frame(out: &mut Vec<u8>, hash: &ContentHash, vector: &[f32]) {
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+pub(super) fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes)
 }
 
 fn check_header(bytes: &[u8], model_id: &str, dimension: usize) -> Result<usize, DecodeError> {
+    check_header_of(MAGIC, bytes, model_id, dimension)
+}
+
+/// Checks the header at the start of `bytes` against the one `magic`,
+/// `model_id` and `dimension` give; returns its length, or the length of
+/// `bytes` if they are a prefix of it (a header torn at creation).
+pub(super) fn check_header_of(
+    magic: &[u8; 8],
+    bytes: &[u8],
+    model_id: &str,
+    dimension: usize,
+) -> Result<usize, DecodeError> {
     let foreign =
         |offset: usize, reason: String| DecodeError { offset: offset as u64, foreign: true, reason };
-    let expected = header(model_id, dimension);
+    let expected = header_of(magic, model_id, dimension);
     if bytes.len() < expected.len() && expected.starts_with(bytes) {
         // A header torn while the file was being created: an empty cache.
         return Ok(bytes.len());
     }
-    if bytes.get(..8) != Some(MAGIC.as_slice()) {
+    if bytes.get(..8) != Some(magic.as_slice()) {
         return Err(foreign(0, "wrong magic bytes".into()));
     }
     match u32_at(bytes, 8) {
@@ -295,14 +324,14 @@ fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<Decoded, D
     Ok(out)
 }
 
-fn check_model_id(model_id: &str) -> Result<(), CacheError> {
+pub(super) fn check_model_id(model_id: &str) -> Result<(), CacheError> {
     if model_id.is_empty() || model_id.len() > MAX_MODEL_ID_BYTES {
         return Err(CacheError::ModelId(model_id.to_string()));
     }
     Ok(())
 }
 
-fn to_cache_error(path: &Path, e: DecodeError) -> CacheError {
+pub(super) fn to_cache_error(path: &Path, e: DecodeError) -> CacheError {
     if e.foreign {
         CacheError::Foreign {
             path: path.to_path_buf(),
@@ -418,7 +447,7 @@ pub struct VectorCacheWriter {
     shared_end: Option<u64>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
     move |source| CacheError::Io { path: path.to_path_buf(), source }
 }
 
@@ -431,7 +460,7 @@ impl VectorCacheWriter {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(file_name(model_id));
         if !path.exists() {
-            create_with_header(dir, &path, model_id, dimension)?;
+            create_with_header(dir, &path, &header(model_id, dimension))?;
         }
         let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
         match file.try_lock() {
@@ -473,7 +502,7 @@ impl VectorCacheWriter {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(file_name(model_id));
         if !path.exists() {
-            create_with_header(dir, &path, model_id, dimension)?;
+            create_with_header(dir, &path, &header(model_id, dimension))?;
         }
         let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
         file.lock().map_err(io(&path))?;
@@ -625,9 +654,11 @@ impl VectorCacheWriter {
     }
 }
 
-fn create_with_header(dir: &Path, path: &Path, model_id: &str, dimension: usize) -> Result<(), CacheError> {
+/// Creates `path` in `dir` holding just `header`, atomically; keeps the
+/// file a concurrent writer created first.
+pub(super) fn create_with_header(dir: &Path, path: &Path, header: &[u8]) -> Result<(), CacheError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    tmp.write_all(&header(model_id, dimension)).map_err(io(tmp.path()))?;
+    tmp.write_all(header).map_err(io(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io(path))?;
     // persist_noclobber: if a concurrent writer created it first, keep theirs.
     match tmp.persist_noclobber(path) {

@@ -8,7 +8,8 @@
 //! kind of data has its own folder under it, and one file per model id:
 //!
 //! ```text
-//! CACHE/vectors/<model file name>.dwvec   pooled vectors (super::cache format)
+//! CACHE/vectors/<model file name>.dwvec     pooled vectors (super::cache format)
+//! CACHE/words/<model file name>.dwwords     word vectors (super::word_cache format)
 //! ```
 //!
 //! A dream reads the vectors there beside STORE's and appends every vector
@@ -17,8 +18,14 @@
 //! processes may append to one file at once
 //! ([`VectorCacheWriter::open_shared`](super::VectorCacheWriter::open_shared)).
 //!
+//! The same goes for the judge's word vectors ([`CacheKind::Words`],
+//! [`WordCacheWriter`](super::WordCacheWriter)), computed only for the texts
+//! the judge needs.
+//!
 //! The files only grow: about `32 + 4 × dimension` bytes per distinct text
-//! (1.6 kB with MiniLM, so 100k texts take 160 MB). [`CacheDir::files`]
+//! (1.6 kB with MiniLM, so 100k texts take 160 MB) for pooled vectors, and
+//! `4 × dimension` bytes per word of each text the judge read (1.5 kB a word
+//! with MiniLM) for word vectors. [`CacheDir::files`]
 //! lists them and [`CacheDir::clear`] removes them (`dreamwork cache stats`,
 //! `dreamwork cache clear`).
 
@@ -26,22 +33,53 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::cache::{CacheError, file_name, frame_count, parse_header};
+use super::cache::{self, CacheError};
+use super::word_cache;
 
 /// A kind of per-text data kept in the cache directory, each in its own
-/// folder (a future kind, e.g. per-token vectors, adds a variant).
+/// folder (a future kind adds a variant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum CacheKind {
     /// One pooled vector per text ([`super::VectorCache`] files).
     Vectors,
+    /// Each text's contextual word vectors ([`super::WordCache`] files).
+    Words,
 }
 
 impl CacheKind {
+    /// Every kind, in folder order.
+    pub const ALL: [CacheKind; 2] = [CacheKind::Vectors, CacheKind::Words];
+
     /// The folder of this kind under the cache root.
     pub fn dir_name(self) -> &'static str {
         match self {
             CacheKind::Vectors => "vectors",
+            CacheKind::Words => "words",
+        }
+    }
+
+    /// The extension of this kind's files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            CacheKind::Vectors => cache::EXTENSION,
+            CacheKind::Words => word_cache::EXTENSION,
+        }
+    }
+
+    /// The file name of this kind's file for `model_id`.
+    fn file_name(self, model_id: &str) -> String {
+        match self {
+            CacheKind::Vectors => cache::file_name(model_id),
+            CacheKind::Words => word_cache::file_name(model_id),
+        }
+    }
+
+    /// The model id, dimension and header length of a header of this kind.
+    fn parse_header(self, bytes: &[u8]) -> Option<(String, usize, usize)> {
+        match self {
+            CacheKind::Vectors => cache::parse_header(bytes),
+            CacheKind::Words => word_cache::parse_header(bytes),
         }
     }
 }
@@ -89,7 +127,7 @@ impl CacheDir {
 
     /// The file holding the data of `kind` for `model_id`.
     pub fn file(&self, kind: CacheKind, model_id: &str) -> PathBuf {
-        self.dir(kind).join(file_name(model_id))
+        self.dir(kind).join(kind.file_name(model_id))
     }
 
     /// The cache files of `kind`, by file name (none if the folder is missing).
@@ -101,9 +139,14 @@ impl CacheDir {
             let bytes = file.metadata().map_err(io)?.len();
             let mut head = Vec::new();
             file.by_ref().take(HEADER_MAX).read_to_end(&mut head).map_err(io)?;
-            let parsed = parse_header(&head);
-            let entries =
-                parsed.as_ref().map_or(0, |(_, dimension, len)| frame_count(bytes, *len, *dimension));
+            let parsed = kind.parse_header(&head);
+            let entries = match (&parsed, kind) {
+                (None, _) => 0,
+                (Some((_, dimension, len)), CacheKind::Vectors) => cache::frame_count(bytes, *len, *dimension),
+                (Some((_, _, len)), CacheKind::Words) => {
+                    word_cache::frame_count(&mut file, *len, bytes).map_err(io)?
+                }
+            };
             out.push(CacheFile { model_id: parsed.map(|(id, _, _)| id), entries, bytes, path });
         }
         Ok(out)
@@ -136,7 +179,7 @@ impl CacheDir {
         for entry in entries {
             let entry = entry.map_err(|source| CacheError::Io { path: dir.clone(), source })?;
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == super::cache::EXTENSION) && path.is_file() {
+            if path.extension().is_some_and(|e| e == kind.extension()) && path.is_file() {
                 paths.push(path);
             }
         }
@@ -146,7 +189,7 @@ impl CacheDir {
 }
 
 /// The longest header: fixed fields, the longest model id, the checksum.
-const HEADER_MAX: u64 = 24 + super::cache::MAX_MODEL_ID_BYTES as u64;
+const HEADER_MAX: u64 = 24 + cache::MAX_MODEL_ID_BYTES as u64;
 
 #[cfg(test)]
 mod tests {
@@ -164,14 +207,31 @@ mod tests {
         let v = [0.5f32; 4];
         w.append(&[(ContentHash::of(b"a"), &v[..]), (ContentHash::of(b"b"), &v[..])]).unwrap();
         drop(w);
-        assert_eq!(cache.file(CacheKind::Vectors, "m-1"), dir.join(file_name("m-1")));
+        assert_eq!(cache.file(CacheKind::Vectors, "m-1"), dir.join(cache::file_name("m-1")));
         std::fs::write(dir.join("notes.txt"), "not a cache file").unwrap();
         let files = cache.files(CacheKind::Vectors).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].model_id.as_deref(), Some("m-1"));
         assert_eq!(files[0].entries, 2);
-        assert_eq!(cache.clear(CacheKind::Vectors).unwrap(), vec![dir.join(file_name("m-1"))]);
+        assert_eq!(cache.clear(CacheKind::Vectors).unwrap(), vec![dir.join(cache::file_name("m-1"))]);
         assert!(cache.files(CacheKind::Vectors).unwrap().is_empty());
         assert!(dir.join("notes.txt").exists(), "only cache files are removed");
+
+        let words = cache.dir(CacheKind::Words);
+        let (mut w, _) = crate::embed::WordCacheWriter::open_shared(&words, "m-1", 2).unwrap();
+        let v = crate::embed::WordVectors {
+            words: vec!["a".into()],
+            dimension: 2,
+            data: vec![1.0, 0.0],
+            sentence: vec![0.0, 1.0],
+        };
+        w.append(&[(ContentHash::of(b"a"), &v), (ContentHash::of(b"b"), &v)]).unwrap();
+        drop(w);
+        assert!(cache.files(CacheKind::Vectors).unwrap().is_empty(), "kinds keep to their folders");
+        let files = cache.files(CacheKind::Words).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, cache.file(CacheKind::Words, "m-1"));
+        assert_eq!((files[0].model_id.as_deref(), files[0].entries), (Some("m-1"), 2));
+        assert_eq!(cache.clear(CacheKind::Words).unwrap().len(), 1);
     }
 }

@@ -9,6 +9,8 @@
 //!   only what the cache lacks.
 //! - [`cache_dir`]: the user-level cache directory ([`CacheDir`]), where a
 //!   dream keeps the vectors it computes for the next one.
+//! - [`word_cache`]: the on-disk cache of each text's word vectors
+//!   ([`WordVectors`]), kept beside the pooled one in the user cache.
 //! - [`memories`]: a store's memories through its cache (`STORE/vectors`).
 //! - [`choice`]: picking a backend by name.
 
@@ -22,12 +24,14 @@ pub mod locate;
 pub mod memories;
 #[cfg(feature = "minilm")]
 pub mod minilm;
+pub mod word_cache;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
 pub use cache_dir::{CacheDir, CacheKind};
 pub use choice::{EmbedderChoice, load_embedder};
 pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, similar_memories, vectors_dir};
+pub use word_cache::{WordCache, WordCacheWriter};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
 
