@@ -1,8 +1,9 @@
 //! The nightly dream from cron, twice: a store of the seeded corpus (about
 //! 10k memories and 100 transcripts by default) dreamed by the release CLI
 //! with a fresh user vector cache, then dreamed again with no `dreamwork
-//! embed` in between. Prints both wall times and their ratio; the second run
-//! reads every vector from the user cache the first one filled.
+//! embed` in between. Prints both wall times and their ratio, and the user
+//! cache's files; the second run reads every vector (pooled, and the
+//! judge's word vectors) from the user cache the first one filled.
 //!
 //! ```sh
 //! cargo build --release --bin dreamwork
@@ -69,6 +70,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     model.extend(["--cache-dir".into(), path_arg(&tmp.path().join("cache"))?]);
 
     let first = dream(&bin, &store, &tmp.path().join("night-1"), &model)?;
+    let cache = dreamwork::embed::CacheDir::new(tmp.path().join("cache"));
+    for kind in dreamwork::embed::CacheKind::ALL {
+        for file in cache.files(kind)? {
+            println!("user cache {}: {} entries, {} bytes", file.path.display(), file.entries, file.bytes);
+        }
+    }
     let second = dream(&bin, &store, &tmp.path().join("night-2"), &model)?;
     println!(
         "first {:.2} s, second {:.2} s, second / first = {:.3}",
