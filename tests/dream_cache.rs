@@ -302,8 +302,11 @@ struct Wordy {
 
 impl Wordy {
     fn new() -> Self {
-        let judge = dreamwork::judge::Judge::from_json("minilm.json", include_str!("../src/judge/models/minilm.json"))
-            .expect("the built-in judge parses");
+        let judge = dreamwork::judge::Judge::from_json(
+            "minilm.json",
+            include_str!("../src/judge/models/minilm.json"),
+        )
+        .expect("the built-in judge parses");
         Self { lexical: LexicalEmbedder::new(32), model_id: judge.model_id, word_texts: AtomicUsize::new(0) }
     }
 }
@@ -387,7 +390,8 @@ fn a_damaged_word_cache_is_reported_and_never_gives_a_wrong_vector() {
     // A flipped bit inside the first frame's vectors, with frames after it.
     let header_len = 24 + e.model_id().len();
     let mut damaged = good.clone();
-    let first_len = u32::from_le_bytes(good[header_len..header_len + 4].try_into().expect("4 bytes")) as usize;
+    let first_len =
+        u32::from_le_bytes(good[header_len..header_len + 4].try_into().expect("4 bytes")) as usize;
     damaged[header_len + 8 + first_len - 3] ^= 0x10;
     std::fs::write(&file, &damaged).expect("writes");
     let done = dream_with(&e, &store, &tmp.path().join("two"), Some(&cache));
@@ -421,7 +425,8 @@ fn concurrent_word_cache_writers_share_one_file() {
     let dir = tmp.path().join("words");
     let e = Wordy::new();
     let id = e.model_id().to_owned();
-    let texts: Vec<String> = (0..300).map(|i| format!("text number {i} says {}", "more ".repeat(i % 7))).collect();
+    let texts: Vec<String> =
+        (0..300).map(|i| format!("text number {i} says {}", "more ".repeat(i % 7))).collect();
     std::thread::scope(|scope| {
         for w in 0..4 {
             let (dir, id, texts, e) = (&dir, &id, &texts, &e);

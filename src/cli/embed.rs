@@ -207,7 +207,11 @@ pub(crate) fn run_cache(cmd: CacheCommand) -> CliResult {
                     entries += f.entries;
                     bytes += f.bytes;
                 }
-                println!("{}: {} files, {entries} {what}, {bytes} bytes", cache.dir(kind).display(), files.len());
+                println!(
+                    "{}: {} files, {entries} {what}, {bytes} bytes",
+                    cache.dir(kind).display(),
+                    files.len()
+                );
             }
         }
         CacheCommand::Clear { .. } => {

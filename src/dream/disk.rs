@@ -496,7 +496,8 @@ impl CachingEmbedder<'_> {
         let (Some(dir), Words::Read { writer, .. }) = (&self.words_dir, &mut *words) else {
             return Ok(());
         };
-        let entries: Vec<(ContentHash, &WordVectors)> = misses.iter().map(|(h, _)| *h).zip(computed).collect();
+        let entries: Vec<(ContentHash, &WordVectors)> =
+            misses.iter().map(|(h, _)| *h).zip(computed).collect();
         let appended = match writer {
             Some(w) => w.append(&entries),
             None => WordCacheWriter::open_shared(dir, self.inner.model_id(), self.inner.dimension())

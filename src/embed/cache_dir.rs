@@ -142,7 +142,9 @@ impl CacheDir {
             let parsed = kind.parse_header(&head);
             let entries = match (&parsed, kind) {
                 (None, _) => 0,
-                (Some((_, dimension, len)), CacheKind::Vectors) => cache::frame_count(bytes, *len, *dimension),
+                (Some((_, dimension, len)), CacheKind::Vectors) => {
+                    cache::frame_count(bytes, *len, *dimension)
+                }
                 (Some((_, _, len)), CacheKind::Words) => {
                     word_cache::frame_count(&mut file, *len, bytes).map_err(io)?
                 }

@@ -31,9 +31,9 @@ pub use cache_dir::{CacheDir, CacheKind};
 pub use choice::{EmbedderChoice, load_embedder};
 pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, similar_memories, vectors_dir};
-pub use word_cache::{WordCache, WordCacheWriter};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
+pub use word_cache::{WordCache, WordCacheWriter};
 
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]

@@ -124,7 +124,8 @@ fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<Decoded, D
         let (Some(len), Some(crc)) = (u32_at(rest, 0), u32_at(rest, 4)) else {
             break; // incomplete frame header: torn tail
         };
-        let Some(end) = (at + FRAME_HEADER).checked_add(len as usize).filter(|&end| end <= bytes.len()) else {
+        let Some(end) = (at + FRAME_HEADER).checked_add(len as usize).filter(|&end| end <= bytes.len())
+        else {
             break; // payload cut short: torn tail
         };
         let payload = &bytes[at + FRAME_HEADER..end];
@@ -247,7 +248,8 @@ pub fn frame_count(file: &mut (impl Read + Seek), header_len: usize, len: u64) -
     while at + FRAME_HEADER as u64 <= len {
         file.seek(SeekFrom::Start(at))?;
         file.read_exact(&mut head)?;
-        let end = at + FRAME_HEADER as u64 + u64::from(u32::from_le_bytes([head[0], head[1], head[2], head[3]]));
+        let end =
+            at + FRAME_HEADER as u64 + u64::from(u32::from_le_bytes([head[0], head[1], head[2], head[3]]));
         if end > len {
             break;
         }
@@ -327,7 +329,11 @@ impl WordCacheWriter {
     /// under the lock, waiting for another writer's append to finish. A torn
     /// header or tail is cut off; a damaged or foreign file is an error (and
     /// left as it is).
-    pub fn open_shared(dir: &Path, model_id: &str, dimension: usize) -> Result<(Self, WordCache), CacheError> {
+    pub fn open_shared(
+        dir: &Path,
+        model_id: &str,
+        dimension: usize,
+    ) -> Result<(Self, WordCache), CacheError> {
         check_model_id(model_id)?;
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(file_name(model_id));
@@ -389,7 +395,8 @@ impl WordCacheWriter {
         let mut bytes = Vec::new();
         self.file.seek(SeekFrom::Start(self.end)).map_err(io(&path))?;
         self.file.read_to_end(&mut bytes).map_err(io(&path))?;
-        let decoded = decode_frames(&bytes, self.end, self.dimension).map_err(|e| to_cache_error(&path, e))?;
+        let decoded =
+            decode_frames(&bytes, self.end, self.dimension).map_err(|e| to_cache_error(&path, e))?;
         if decoded.valid_len < len {
             // A writer died mid-append; nobody else writes while we hold the lock.
             self.file.set_len(decoded.valid_len).map_err(io(&path))?;
@@ -433,7 +440,11 @@ impl WordCacheWriter {
 
     /// [`append`](Self::append) under the lock: catch up with the other
     /// writers, then write the frames of `buf` they did not write meanwhile.
-    fn append_locked(&mut self, buf: &[u8], frames: &[(ContentHash, Range<usize>)]) -> Result<usize, CacheError> {
+    fn append_locked(
+        &mut self,
+        buf: &[u8],
+        frames: &[(ContentHash, Range<usize>)],
+    ) -> Result<usize, CacheError> {
         self.catch_up()?;
         let mut fresh = Vec::with_capacity(buf.len());
         let mut added = Vec::new();
@@ -568,7 +579,9 @@ mod tests {
         let err = WordCacheWriter::open_shared(dir.path(), "m", 3).unwrap_err();
         assert!(matches!(err, CacheError::Foreign { .. }), "a pooled cache file is not a word cache: {err}");
         std::fs::write(&path, header("m", 4)).unwrap();
-        assert!(WordCacheWriter::open_shared(dir.path(), "m", 3).unwrap_err().to_string().contains("dimension 4"));
+        assert!(
+            WordCacheWriter::open_shared(dir.path(), "m", 3).unwrap_err().to_string().contains("dimension 4")
+        );
         std::fs::write(&path, &header("m", 3)[..9]).unwrap();
         assert!(WordCacheWriter::open_shared(dir.path(), "m", 3).unwrap().1.is_empty());
         assert_eq!(std::fs::read(&path).unwrap(), header("m", 3), "a torn header is rewritten");
