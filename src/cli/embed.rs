@@ -72,6 +72,14 @@ impl LocateArgs {
     }
 }
 
+impl LocateArgs {
+    /// The user cache directory these options name (`--cache-dir`, else
+    /// `$DREAMWORK_CACHE_DIR`, else the user cache).
+    pub(crate) fn cache_dir(&self) -> Option<CacheDir> {
+        CacheDir::user(self.cache_dir.as_deref())
+    }
+}
+
 impl ModelArgs {
     pub(crate) fn load(&self) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
         self.locate.load(self.embedder)
@@ -80,7 +88,7 @@ impl ModelArgs {
     /// The user cache directory these options name (`--cache-dir`, else
     /// `$DREAMWORK_CACHE_DIR`, else the user cache).
     pub(crate) fn cache_dir(&self) -> Option<CacheDir> {
-        CacheDir::user(self.locate.cache_dir.as_deref())
+        self.locate.cache_dir()
     }
 }
 

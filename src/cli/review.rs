@@ -53,10 +53,19 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     let choice =
         if report.embedder.starts_with("lexical") { EmbedderChoice::Lexical } else { EmbedderChoice::MiniLm };
     let embedder = locate.load(choice)?;
+    let cache = locate.cache_dir();
     let rewrite = |answered: usize| -> CliResult {
         let bars = Bars::new();
         let done =
-            rewrite::rewrite_output(&store, &out, &journal, embedder.as_ref(), &bars, super::interrupt());
+            rewrite::rewrite_output(
+            &store,
+            &out,
+            &journal,
+            embedder.as_ref(),
+            cache.as_ref(),
+            &bars,
+            super::interrupt(),
+        );
         bars.finish();
         let done = done?;
         let noun = if answered == 1 { "answer" } else { "answers" };

@@ -6,7 +6,8 @@
 //! run a user makes with `dreamwork dream STORE --out OUT2 --journal FILE`,
 //! which therefore gives the same bytes. The re-run reads the sessions and
 //! vectors that OUT recorded (see [`DiskRequest::replay_of`]), so it sees
-//! exactly the first run's input.
+//! exactly the first run's input; the judge's word vectors, which OUT does
+//! not keep, come from the user cache when one is given.
 //!
 //! Promises:
 //! - STORE is only read; if its memories changed since OUT was dreamed, the
@@ -27,19 +28,21 @@ use std::path::{Path, PathBuf};
 use super::ReviewError;
 use crate::dream::disk::{self, DiskDream, DiskRequest, REPORT_DIR};
 use crate::dream::{Dream, DreamError, DreamOptions};
-use crate::embed::Embedder;
+use crate::embed::{CacheDir, Embedder};
 use crate::progress::{CancelToken, Observer};
 use crate::resolve::{Asking, Journal, LocalResolver};
 use crate::store::Store;
 
 /// Dreams STORE again with the journal at `journal` in front of the local
 /// resolver and swaps the result in for `out` (see the module doc).
-/// `embedder` must be the one OUT was dreamed with.
+/// `embedder` must be the one OUT was dreamed with; `cache` is the user
+/// cache the re-run reads (and fills) like a dream (`None`: none).
 pub fn rewrite_output(
     store: &Path,
     out: &Path,
     journal: &Path,
     embedder: &dyn Embedder,
+    cache: Option<&CacheDir>,
     observer: &dyn Observer,
     cancel: &CancelToken,
 ) -> Result<DiskDream, ReviewError> {
@@ -71,8 +74,9 @@ pub fn rewrite_output(
         out: fresh.clone(),
         extra_sessions: Vec::new(),
         replay_of: Some(out.to_owned()),
-        // OUT's cache holds every vector the first run used.
-        vector_cache: None,
+        // OUT's cache holds every pooled vector the first run used; the
+        // user cache holds the word vectors it computed.
+        vector_cache: cache.cloned(),
     };
     let mut journal = Journal::open(journal)?;
     let mut asking = Asking::new(&LocalResolver).journal(&mut journal);
