@@ -56,8 +56,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     let cache = locate.cache_dir();
     let rewrite = |answered: usize| -> CliResult {
         let bars = Bars::new();
-        let done =
-            rewrite::rewrite_output(
+        let done = rewrite::rewrite_output(
             &store,
             &out,
             &journal,
