@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
-use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
+use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice, WordVectors};
 use dreamwork::progress::CancelToken;
 use dreamwork::resolve::LocalResolver;
 
@@ -50,6 +50,9 @@ impl Embedder for Remembering {
             .iter()
             .map(|t| seen.get(*t).cloned().ok_or_else(|| EmbedError::Backend("missing".into())))
             .collect()
+    }
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
+        self.inner.word_vectors(texts)
     }
 }
 
