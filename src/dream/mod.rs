@@ -197,6 +197,9 @@ pub struct DreamOptions {
     pub threads: Option<usize>,
     /// Texts per embedding batch (progress and cancellation granularity).
     pub batch_size: usize,
+    /// Whether pairs the wording rules leave open go to the embedder's
+    /// judge (default); `false` leaves every such pair a question.
+    pub judge: bool,
     /// Which similarity search finds candidates (exact for small stores,
     /// hnsw for large ones by default).
     pub index: IndexKind,
@@ -214,6 +217,7 @@ impl Default for DreamOptions {
             instructions: String::new(),
             threads: None,
             batch_size: 256,
+            judge: true,
             index: IndexKind::Auto,
             lexicon: Lexicon::default(),
         }
@@ -437,7 +441,7 @@ impl Dream {
             |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
-        let judge = Judge::for_model(embedder.model_id());
+        let judge = if opts.judge { Judge::for_model(embedder.model_id()) } else { None };
         let mut judging =
             near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
         let needed = judging.needs_words(&pairs);

@@ -135,7 +135,7 @@ impl<'a> Judging<'a> {
     }
 
     fn rules(&self, a: usize, b: usize, similarity: f32) -> Relation {
-        let related = self.subjects[a].intersection(&self.subjects[b]).next().is_some();
+        let related = self.related(a, b);
         rules(&self.documents[a], &self.documents[b], similarity, related, self.thresholds, self.lexicon)
     }
 
@@ -151,6 +151,10 @@ impl<'a> Judging<'a> {
             _ => None,
         };
         Judged { relation, judgement }
+    }
+
+    fn related(&self, a: usize, b: usize) -> bool {
+        self.subjects[a].intersection(&self.subjects[b]).next().is_some()
     }
 
     /// Both directions' features of a pair, when both sides are short
