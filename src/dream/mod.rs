@@ -186,9 +186,6 @@ pub struct DreamOptions {
     pub thresholds: Option<Thresholds>,
     /// Sessions a pattern needs (at least 2).
     pub min_pattern_sessions: usize,
-    /// The word lists stage 4 reads sessions with (default: the built-in
-    /// `src/dream/patterns/lexicon.json`; see [`patterns::lexicon`]).
-    pub pattern_lexicon: patterns::Lexicon,
     /// Excerpts per question.
     pub excerpts: ExcerptBudget,
     /// Extra instructions passed to the resolver with every question.
@@ -203,7 +200,8 @@ pub struct DreamOptions {
     /// Which similarity search finds candidates (exact for small stores,
     /// hnsw for large ones by default).
     pub index: IndexKind,
-    /// The word lists of the text analysis (default: `src/text/lexicon.toml`).
+    /// The word lists of the text analysis, the pattern stage's included
+    /// (default: `src/text/lexicon.toml`).
     pub lexicon: Lexicon,
 }
 
@@ -212,7 +210,6 @@ impl Default for DreamOptions {
         Self {
             thresholds: None,
             min_pattern_sessions: 2,
-            pattern_lexicon: patterns::Lexicon::builtin(),
             excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
             instructions: String::new(),
             threads: None,
@@ -343,7 +340,7 @@ impl Dream {
 
         // 4. Patterns.
         track.step("patterns", 0, sessions.len())?;
-        let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
+        let found = patterns::find(&sessions, embedder, &opts.lexicon, opts.min_pattern_sessions)?;
         track.step("patterns", sessions.len(), sessions.len())?;
 
         // 5–6. Plan and resolve, in rounds.
