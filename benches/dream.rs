@@ -66,6 +66,9 @@ impl Embedder for Cached<'_> {
             .map(|t| self.vectors.get(*t).or_else(|| fresh.get(t)).cloned().unwrap_or_default())
             .collect())
     }
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<dreamwork::embed::WordVectors>>, EmbedError> {
+        self.inner.word_vectors(texts)
+    }
 }
 
 fn sizes() -> Vec<usize> {

@@ -3,7 +3,7 @@
 //! README quotes.
 //!
 //! ```text
-//! cargo run --release --example dream_quality -- [--embedder lexical|minilm] [--facts N] [--sessions N] [--seed S] [--stages 1]
+//! cargo run --release --example dream_quality -- [--embedder lexical|minilm] [--facts N] [--sessions N] [--seed S] [--stages 1] [--no-judge]
 //! ```
 //!
 //! With `--embedder minilm` the model must be installed (`dreamwork model
@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
-use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
+use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice, WordVectors};
 use dreamwork::progress::CancelToken;
 use dreamwork::resolve::LocalResolver;
 
@@ -50,6 +50,9 @@ impl Embedder for Remembering {
             .iter()
             .map(|t| seen.get(*t).cloned().ok_or_else(|| EmbedError::Backend("missing".into())))
             .collect()
+    }
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
+        self.inner.word_vectors(texts)
     }
 }
 
@@ -103,7 +106,8 @@ fn run(input: &DreamInput, embedder: &dyn Embedder) -> Result<DreamOutput, dream
         Some("hnsw") => dreamwork::index::IndexKind::Hnsw,
         _ => dreamwork::index::IndexKind::Auto,
     };
-    let options = dreamwork::dream::DreamOptions { index, ..Default::default() };
+    let judge = !std::env::args().any(|a| a == "--no-judge");
+    let options = dreamwork::dream::DreamOptions { index, judge, ..Default::default() };
     let out =
         Dream::new(options).run(input.clone(), embedder, &LocalResolver, &clock, &CancelToken::new())?;
     if arg("--stages").is_some() {

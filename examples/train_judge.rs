@@ -322,7 +322,12 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
             .iter()
             .filter(|&&i| {
                 let v = seen[i].ab.vetoes;
-                open(i) && pairs[i].label == Label::Same && !v.negation && !v.values
+                open(i)
+                    && pairs[i].label == Label::Same
+                    && !v.negation
+                    && !v.values
+                    && !seen[i].ab.cue
+                    && !seen[i].ab.other_names
             })
             .map(|&i| judge.probabilities(&seen[i].ab, &seen[i].ba)[2])
             .collect();

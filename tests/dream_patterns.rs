@@ -11,11 +11,12 @@ mod common;
 
 use std::path::Path;
 
-use dreamwork::dream::patterns::{Found, Lexicon, find};
+use dreamwork::dream::patterns::{Found, find};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::progress::Silent;
 use dreamwork::report::PatternKind;
 use dreamwork::session::{FormatChoice, Session, import_paths};
+use dreamwork::text::Lexicon;
 use proptest::prelude::*;
 
 fn fixtures() -> Vec<Session> {
@@ -112,7 +113,7 @@ fn score(found: &Found) -> (usize, usize, usize, usize) {
 }
 
 fn check(embedder: &dyn Embedder) {
-    let found = find(&fixtures(), embedder, &Lexicon::builtin(), 2).expect("stage 4 runs");
+    let found = find(&fixtures(), embedder, &Lexicon::default(), 2).expect("stage 4 runs");
     let (as_pattern, as_candidate, false_patterns, false_candidates) = score(&found);
     println!(
         "{}: {as_pattern}/{} found on the device, {as_candidate} asked, {false_patterns} false patterns, {false_candidates} other candidates",
@@ -173,7 +174,7 @@ proptest! {
         if repeat {
             shuffled.push(sessions[(seed % sessions.len() as u64) as usize].clone());
         }
-        let lexicon = Lexicon::builtin();
+        let lexicon = Lexicon::default();
         let embedder = LexicalEmbedder::default();
         let a = find(&sessions, &embedder, &lexicon, 2).expect("runs");
         let b = find(&shuffled, &embedder, &lexicon, 2).expect("runs");

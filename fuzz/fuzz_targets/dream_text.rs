@@ -6,7 +6,9 @@
 #![no_main]
 
 use dreamwork::memory::MemoryPath;
-use dreamwork::text::normalize::{error_signature, exact_key, slug};
+use dreamwork::dream::exact::exact_key;
+use dreamwork::dream::patterns::incidents::error_signature;
+use dreamwork::dream::patterns::slug;
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use libfuzzer_sys::fuzz_target;
 
@@ -25,6 +27,6 @@ fuzz_target!(|pair: (String, String)| {
     assert_eq!(exact_key(&exact_key(&pair.0)), exact_key(&pair.0), "exact key must be idempotent");
     let sig = error_signature(&pair.1);
     assert!(sig.chars().count() <= 160);
-    let path = format!("/patterns/mistakes/{}.md", slug(&sig, 6));
+    let path = format!("/patterns/mistakes/{}.md", slug(&sig, 6, &lexicon));
     assert!(MemoryPath::new(&path).is_ok(), "slug must make a valid path: {path:?}");
 });

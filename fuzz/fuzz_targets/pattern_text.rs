@@ -1,21 +1,18 @@
 //! Fuzzes stage 4's reading of text: a lexicon file never panics the
-//! parser; any user turn gives statements without panicking, with terms
-//! that never are both wanted and rejected; any shell input gives a program
-//! name or none.
+//! parser (its `[patterns]` lists included); any user turn gives statements
+//! without panicking, with terms that never are both wanted and rejected;
+//! any shell input gives a program name or none.
 #![no_main]
 
-use dreamwork::dream::patterns::Lexicon;
 use dreamwork::dream::patterns::incidents::program;
 use dreamwork::dream::patterns::statements::statements;
-use std::sync::OnceLock;
+use dreamwork::text::Lexicon;
 
 use libfuzzer_sys::fuzz_target;
 
-static LEXICON: OnceLock<Lexicon> = OnceLock::new();
-
 fuzz_target!(|input: (String, String)| {
-    let _ = Lexicon::from_json(&input.0, "fuzz");
-    let lexicon = LEXICON.get_or_init(Lexicon::builtin);
+    let _ = Lexicon::from_toml(&input.0);
+    let lexicon = &Lexicon::built_in().patterns;
     for s in statements(&input.1, lexicon) {
         assert!(s.terms.wanted.is_disjoint(&s.terms.rejected), "{s:?}");
         assert!(!s.terms.is_empty());

@@ -265,6 +265,9 @@ mod tests {
             self.1.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
             self.0.embed(texts)
         }
+        fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<crate::embed::WordVectors>>, EmbedError> {
+            self.0.word_vectors(texts)
+        }
     }
 
     #[test]

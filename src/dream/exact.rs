@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::memory::{ContentHash, Memory};
-use crate::text::exact_key;
+use unicode_normalization::UnicodeNormalization;
 
 /// A set of input memories with the same normalised content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,46 @@ pub fn group(memories: &[Memory]) -> ExactGroups {
     ExactGroups { groups }
 }
 
+/// The key of stage 1: content with case, whitespace, Unicode form and
+/// Markdown noise (headings, emphasis, code ticks, quotes, bullets, trailing
+/// full stops) removed. Equal keys mean the same text for a reader.
+pub fn exact_key(content: &str) -> String {
+    let nfc: String = content.nfc().collect();
+    let mut lines = Vec::new();
+    for line in nfc.lines() {
+        let marked: Vec<char> = line.chars().filter(|c| !matches!(c, '*' | '`' | '~')).collect();
+        // `_` is emphasis around words but part of an identifier inside one
+        // (`MAX_CONN` is not `MAXCONN`).
+        let inner = |i: usize| {
+            i > 0 && marked[i - 1].is_alphanumeric() && marked.get(i + 1).is_some_and(|c| c.is_alphanumeric())
+        };
+        let plain: String =
+            marked.iter().enumerate().filter(|&(i, &c)| c != '_' || inner(i)).map(|(_, &c)| c).collect();
+        let words = plain.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut l = words.as_str();
+        loop {
+            let before = l;
+            l = l.trim_start_matches(['#', '>']).trim_start();
+            for bullet in ["- ", "+ "] {
+                if let Some(rest) = l.strip_prefix(bullet) {
+                    l = rest.trim_start();
+                }
+            }
+            l = l.trim_end_matches(['.', '!', ';', ',']).trim_end();
+            if l == before {
+                break;
+            }
+        }
+        if !l.is_empty() {
+            lines.push(l.to_owned());
+        }
+    }
+    // Removing Markdown marks and lower-casing can bring a base letter and a
+    // combining mark together; composing again at the end keeps the key
+    // idempotent (found by the `dream_text` fuzz target).
+    lines.join("\n").nfc().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +123,23 @@ mod tests {
         assert_eq!(g.groups[0].representative, 1);
         assert_eq!(g.groups[1].members, vec![2]);
         assert_eq!(g.folded(), 2);
+    }
+
+    #[test]
+    fn exact_key_ignores_case_space_and_markdown() {
+        let a = exact_key("# Staging port\n\n- The **staging** DB   listens on `5433`.");
+        let b = exact_key("staging port\nthe staging db listens on 5433");
+        assert_eq!(a, b);
+        assert_ne!(exact_key("port 5433"), exact_key("port 5432"));
+        assert_ne!(exact_key("MAX_CONN=10"), exact_key("MAXCONN=10"));
+        assert_eq!(exact_key("_use tabs_"), exact_key("use tabs"));
+    }
+
+    #[test]
+    fn exact_key_is_idempotent_when_marks_split_a_combining_sequence() {
+        // A Markdown mark between a letter and its combining accent.
+        let once = exact_key("1ml\0sry_\u{301})1 ?");
+        assert_eq!(exact_key(&once), once);
+        assert_eq!(exact_key("café"), exact_key("cafe_\u{301}"));
     }
 }

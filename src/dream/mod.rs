@@ -186,9 +186,6 @@ pub struct DreamOptions {
     pub thresholds: Option<Thresholds>,
     /// Sessions a pattern needs (at least 2).
     pub min_pattern_sessions: usize,
-    /// The word lists stage 4 reads sessions with (default: the built-in
-    /// `src/dream/patterns/lexicon.json`; see [`patterns::lexicon`]).
-    pub pattern_lexicon: patterns::Lexicon,
     /// Excerpts per question.
     pub excerpts: ExcerptBudget,
     /// Extra instructions passed to the resolver with every question.
@@ -197,10 +194,14 @@ pub struct DreamOptions {
     pub threads: Option<usize>,
     /// Texts per embedding batch (progress and cancellation granularity).
     pub batch_size: usize,
+    /// Whether pairs the wording rules leave open go to the embedder's
+    /// judge (default); `false` leaves every such pair a question.
+    pub judge: bool,
     /// Which similarity search finds candidates (exact for small stores,
     /// hnsw for large ones by default).
     pub index: IndexKind,
-    /// The word lists of the text analysis (default: `src/text/lexicon.toml`).
+    /// The word lists of the text analysis, the pattern stage's included
+    /// (default: `src/text/lexicon.toml`).
     pub lexicon: Lexicon,
 }
 
@@ -209,11 +210,11 @@ impl Default for DreamOptions {
         Self {
             thresholds: None,
             min_pattern_sessions: 2,
-            pattern_lexicon: patterns::Lexicon::builtin(),
             excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
             instructions: String::new(),
             threads: None,
             batch_size: 256,
+            judge: true,
             index: IndexKind::Auto,
             lexicon: Lexicon::default(),
         }
@@ -339,7 +340,7 @@ impl Dream {
 
         // 4. Patterns.
         track.step("patterns", 0, sessions.len())?;
-        let found = patterns::find(&sessions, embedder, &opts.pattern_lexicon, opts.min_pattern_sessions)?;
+        let found = patterns::find(&sessions, embedder, &opts.lexicon, opts.min_pattern_sessions)?;
         track.step("patterns", sessions.len(), sessions.len())?;
 
         // 5–6. Plan and resolve, in rounds.
@@ -437,7 +438,7 @@ impl Dream {
             |e: usize| memories[exact.groups[e].representative].path.as_str().starts_with(PATTERNS_DIR);
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
-        let judge = Judge::for_model(embedder.model_id());
+        let judge = if opts.judge { Judge::for_model(embedder.model_id()) } else { None };
         let mut judging =
             near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
         let needed = judging.needs_words(&pairs);

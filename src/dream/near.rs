@@ -3,19 +3,19 @@
 //! Candidates come from the embedding index (each memory's nearest
 //! neighbours above a similarity floor) and from lexical blocking (pairs
 //! sharing a rare word and one more word that is not grammar). Each
-//! candidate is judged by
-//! [`text::compare`](crate::text::compare()): two memories merge only when the
-//! wording proves it ([`Relation::Same`]: the same facts in the same words,
-//! up to the lexicon's meaning-preserving edits; [`Relation::Contains`]:
-//! every fact of one stated word for word in the other). A pair the wording
-//! cannot settle whose embeddings are also far apart
-//! ([`Thresholds::topic_floor`]) and which shares little wording is proved
-//! to be about different topics; every other pair goes on to stage 3 as a
-//! value change or a question.
+//! candidate is judged ([`Judging::pair`]): first by the wording rules
+//! ([`text::compare`](crate::text::compare())), which settle what they prove
+//! ([`Relation::Same`], [`Relation::Contains`], a value change, two
+//! subjects; a rewording far apart in meaning and sharing no subject word is
+//! about different topics); a pair they leave open goes to the
+//! [judge](crate::judge) of the embedder, when it has one, whose verdict
+//! settles it (one memory states everything the other does: merged; two
+//! facts: kept, not asked) or leaves it a question.
 //!
 //! Promise: a merge group is checked member by member against the memory
-//! whose text it keeps, so transitive chains never fold two subjects
-//! together.
+//! whose text it keeps — by the rules, or by the judge in that direction
+//! (the kept text states everything the member states) — so transitive
+//! chains never fold two subjects together.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,7 +135,7 @@ impl<'a> Judging<'a> {
     }
 
     fn rules(&self, a: usize, b: usize, similarity: f32) -> Relation {
-        let related = self.subjects[a].intersection(&self.subjects[b]).next().is_some();
+        let related = self.related(a, b);
         rules(&self.documents[a], &self.documents[b], similarity, related, self.thresholds, self.lexicon)
     }
 
@@ -151,6 +151,10 @@ impl<'a> Judging<'a> {
             _ => None,
         };
         Judged { relation, judgement }
+    }
+
+    fn related(&self, a: usize, b: usize) -> bool {
+        self.subjects[a].intersection(&self.subjects[b]).next().is_some()
     }
 
     /// Both directions' features of a pair, when both sides are short

@@ -34,7 +34,7 @@ use crate::resolve::redact::{Secrets, redact_question};
 use crate::resolve::wire::{Encoder, joined};
 use crate::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory};
 use crate::session::{Excerpt, Role, Session, SessionId, Turn};
-use crate::text::normalize::analyse;
+use crate::text::{ContentWord, Lexicon, content_words};
 
 /// The tokenizer used for both token counts.
 pub const TOKENIZER: &str = "cl100k_base";
@@ -263,7 +263,8 @@ pub fn plan(
         .flat_map_iter(|(si, s)| {
             s.turns.iter().enumerate().filter(|(_, t)| !t.text.trim().is_empty()).map(move |(ti, t)| {
                 let text: String = t.text.chars().take(4 * EXCERPT_MAX_CHARS).collect();
-                let words: BTreeSet<String> = analyse(&text).tokens.into_iter().map(|w| w.text).collect();
+                let words: BTreeSet<String> =
+                    content_words(&text, Lexicon::built_in()).into_iter().map(|w| w.key).collect();
                 (TurnRef { session: si, turn: ti }, words)
             })
         })
@@ -280,7 +281,7 @@ pub fn plan(
             let sets: Vec<BTreeSet<String>> = c
                 .members
                 .iter()
-                .map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect())
+                .map(|m| content_words(&m.content, Lexicon::built_in()).into_iter().map(|w| w.key).collect())
                 .collect();
             let words: BTreeSet<&String> = sets.iter().flatten().collect();
             // Words not shared by every member: the values in question.
@@ -411,16 +412,16 @@ pub const MAX_DIFFER: usize = 8;
 /// The words that tell `members` apart: those not every member states, in
 /// the order the members first state them, at most [`MAX_DIFFER`].
 fn differing_words(members: &[QuestionMemory]) -> Vec<String> {
-    let words: Vec<Vec<String>> =
-        members.iter().map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect()).collect();
-    let sets: Vec<BTreeSet<&String>> = words.iter().map(|w| w.iter().collect()).collect();
+    let words: Vec<Vec<ContentWord>> =
+        members.iter().map(|m| content_words(&m.content, Lexicon::built_in())).collect();
+    let sets: Vec<BTreeSet<&String>> = words.iter().map(|w| w.iter().map(|w| &w.key).collect()).collect();
     let mut seen = BTreeSet::new();
     words
         .iter()
         .flatten()
-        .filter(|w| !sets.iter().all(|s| s.contains(w)) && seen.insert(w.as_str()))
+        .filter(|w| !sets.iter().all(|s| s.contains(&w.key)) && seen.insert(w.key.as_str()))
         .take(MAX_DIFFER)
-        .cloned()
+        .map(|w| w.text.clone())
         .collect()
 }
 

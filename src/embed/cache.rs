@@ -787,6 +787,9 @@ mod tests {
             self.calls.fetch_add(texts.len(), Ordering::Relaxed);
             self.inner.embed(texts)
         }
+        fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<crate::embed::WordVectors>>, EmbedError> {
+            self.inner.word_vectors(texts)
+        }
     }
 
     fn counting() -> Counting {

@@ -76,6 +76,11 @@ impl Embedder for LexicalEmbedder {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         Ok(texts.iter().map(|t| self.embed_one(t)).collect())
     }
+
+    /// Hashed n-grams have no word vectors: the rules alone judge.
+    fn word_vectors(&self, _texts: &[&str]) -> Result<Option<Vec<super::WordVectors>>, EmbedError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -70,11 +70,10 @@ pub trait Embedder: Send + Sync {
     /// Embeds a batch; one L2-normalised vector per text, in order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
     /// Each text's contextual word vectors, in order, if the model gives
-    /// them (the lexical embedder does not: `None`).
-    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError> {
-        let _ = texts;
-        Ok(None)
-    }
+    /// them (the lexical embedder does not: `None`). No default: a wrapper
+    /// around another embedder must pass this on, or the dream's judge,
+    /// which needs them, silently goes unused.
+    fn word_vectors(&self, texts: &[&str]) -> Result<Option<Vec<WordVectors>>, EmbedError>;
 }
 
 /// A text's contextual vectors, one per word (the model's sub-word tokens

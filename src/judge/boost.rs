@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn learns_a_boundary_and_is_deterministic() {
         let (x, y, w) = data();
-        let p = Params { rounds: 30, depth: 3, ..Params::default() };
+        let p = Params { rounds: 30, depth: 3, learning_rate: 0.3, ..Params::default() };
         let m = fit(&x, &y, &w, &p);
         let right = x.iter().zip(&y).filter(|(r, y)| (m.probability(r) > 0.5) == **y).count();
         assert!(right as f64 / x.len() as f64 > 0.95, "{right}");

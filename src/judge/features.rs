@@ -90,6 +90,16 @@ pub struct PairFeatures {
     pub values: [f64; COUNT],
     /// The exact signals that forbid a merge.
     pub vetoes: Vetoes,
+    /// One side carries an update cue ("now", "moved", "no longer"): it may
+    /// replace what the other states, so the pair is never settled as two
+    /// different facts without asking.
+    pub cue: bool,
+    /// Each side names something the other does not (a capitalised word
+    /// inside a sentence, an identifier, a word with digits): the same
+    /// attribute with another name ("Owner of audit: Diego" / "audit is
+    /// owned by Priya") is how a stale fact and its update look, so the pair
+    /// is never settled as two different facts without asking.
+    pub other_names: bool,
 }
 
 /// One side of a pair as the features see it.
@@ -273,7 +283,37 @@ pub fn features(
         rule(|r| matches!(r, Relation::ValueChange { .. })),
         rule(|r| matches!(r, Relation::Open(OpenReason::StatedChange { .. }))),
     ];
-    PairFeatures { values, vetoes }
+    let cue = |s: &Side<'_>| {
+        s.words.iter().any(|w| lexicon.cues.contains(&w.text))
+            || s.words.windows(2).any(|p| lexicon.cue_pairs.contains(&(p[0].text.clone(), p[1].text.clone())))
+    };
+    let (names_a, names_b) = (names(a), names(b));
+    let other_names = !names_a.is_subset(&ws_b) && !names_b.is_subset(&ws_a);
+    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names }
+}
+
+/// The stems of a document's name-like words: capitalised inside a
+/// sentence, all capitals, or carrying digits, dots, slashes or underscores.
+fn names(doc: &Document) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for fact in &doc.facts {
+        let tokens =
+            fact.text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '"'));
+        for (i, raw) in tokens.filter(|t| !t.is_empty()).enumerate() {
+            let t = raw.trim_matches(|c: char| !c.is_alphanumeric());
+            let mut chars = t.chars();
+            let Some(first) = chars.next() else { continue };
+            let capitalised = i > 0 && first.is_uppercase();
+            let caps = t.chars().count() > 1
+                && t.chars().all(|c| !c.is_lowercase())
+                && t.chars().any(char::is_alphabetic);
+            let code = t.chars().any(|c| c.is_ascii_digit() || matches!(c, '.' | '/' | '_'));
+            if capitalised || caps || code {
+                out.insert(stem(&t.to_lowercase()));
+            }
+        }
+    }
+    out
 }
 
 /// Where one side is in the passive voice ("X is being V-ed by Y") and the

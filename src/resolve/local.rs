@@ -21,7 +21,7 @@ use super::{
 };
 use std::collections::BTreeSet;
 
-use crate::text::normalize::{analyse, stated_target};
+use crate::text::{Lexicon, content_words, stated_target};
 
 /// The default resolver (see the module doc).
 #[derive(Debug, Default, Clone, Copy)]
@@ -73,11 +73,12 @@ fn by_evidence(question: &Question, words: &[BTreeSet<String>]) -> Option<Answer
         if e.at.is_none_or(|at| at < newest) {
             continue;
         }
-        let Some(target) = stated_target(&e.text) else { continue };
-        if common.contains(&target) {
+        let Some(stated) = stated_target(&e.text, Lexicon::built_in()) else { continue };
+        let target = stated.text;
+        if common.contains(&stated.key) {
             continue;
         }
-        let holders: Vec<usize> = (0..words.len()).filter(|&i| words[i].contains(&target)).collect();
+        let holders: Vec<usize> = (0..words.len()).filter(|&i| words[i].contains(&stated.key)).collect();
         if let [only] = holders[..] {
             let m = &question.members[only];
             let reason = format!(
@@ -103,7 +104,7 @@ fn decide(question: &Question) -> Answer {
     let words: Vec<BTreeSet<String>> = question
         .members
         .iter()
-        .map(|m| analyse(&m.content).tokens.into_iter().map(|t| t.text).collect())
+        .map(|m| content_words(&m.content, Lexicon::built_in()).into_iter().map(|w| w.key).collect())
         .collect();
     by_evidence(question, &words).unwrap_or_else(|| {
         Answer::unresolved(

@@ -1,20 +1,23 @@
-//! Text analysis shared by the dream and the resolvers: word sequences,
-//! documents as facts, and the certain-or-ask comparison of two texts.
+//! Text analysis shared by the dream, the judge and the resolvers: one
+//! tokeniser ([`words::raw_words`]), one stemmer ([`stem`]) and one
+//! [`Lexicon`]. On top of them: word sequences ([`words`]), content words
+//! ([`content_words`]), phrases of a word list ([`plain_words`]), documents
+//! as facts, and the certain-or-ask comparison of two texts.
 //!
 //! Everything here is a pure function of its input text and the
 //! [`Lexicon`], the word lists the analysis reacts to (data, in
 //! `lexicon.toml`, documented there).
 
 pub mod compare;
+pub mod content;
 pub mod facts;
 pub mod lexicon;
-pub mod normalize;
 mod stem;
 pub mod words;
 
 pub use compare::{DistinctProof, OpenReason, Relation, Side, compare};
+pub use content::{ContentWord, content_words, stated_target};
 pub use facts::{Document, Fact};
-pub use lexicon::{Lexicon, LexiconError};
-pub use normalize::exact_key;
+pub use lexicon::{Lexicon, LexiconError, PatternLists};
 pub use stem::stem;
-pub use words::{Kind, Word, words};
+pub use words::{Kind, Phrase, Word, contains_any, match_at, phrase_at, plain_words, words};

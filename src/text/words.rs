@@ -182,6 +182,45 @@ pub fn raw_words(text: &str) -> Vec<String> {
     words
 }
 
+/// A phrase of a word list: one or more [`plain_words`].
+pub type Phrase = Vec<String>;
+
+/// The words of `text` as a reader types them, for matching phrases of a
+/// word list: [`raw_words`] with each clitic joined to its word and the
+/// apostrophe dropped ("don't" → `dont`, "you're" → `youre`, "it's" →
+/// `its`), so a list may be written in plain English; names keep their
+/// inner `.`, `-`, `_` and `/` (`pnpm-lock.yaml`), while `:`, `@`, `+` and
+/// `#` part words (`test:unit` → `test`, `unit`).
+pub fn plain_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in raw_words(text) {
+        match (w.strip_prefix('\''), out.last_mut()) {
+            (Some(clitic), Some(last)) => last.push_str(clitic),
+            (Some(clitic), None) => out.push(clitic.to_owned()),
+            (None, _) => {
+                out.extend(w.split([':', '@', '+', '#']).filter(|p| !p.is_empty()).map(str::to_owned))
+            }
+        }
+    }
+    out
+}
+
+/// Whether `phrase` occurs in `words` starting at `at`.
+pub fn phrase_at(words: &[String], at: usize, phrase: &[String]) -> bool {
+    words.len() >= at + phrase.len() && words[at..at + phrase.len()] == *phrase
+}
+
+/// The first of `phrases` found in `words` starting at `at` (a list sorted
+/// longest first gives the longest match).
+pub fn match_at<'p>(words: &[String], at: usize, phrases: &'p [Phrase]) -> Option<&'p Phrase> {
+    phrases.iter().find(|p| phrase_at(words, at, p))
+}
+
+/// Whether any of `phrases` occurs anywhere in `words`.
+pub fn contains_any(words: &[String], phrases: &[Phrase]) -> bool {
+    (0..words.len()).any(|i| match_at(words, i, phrases).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +265,15 @@ mod tests {
         assert_ne!(texts("Use tabs, not spaces."), texts("Use spaces, not tabs."));
         let not_only = words("not only tabs", &Lexicon::default());
         assert_eq!(not_only[0].kind, Kind::Word);
+    }
+
+    #[test]
+    fn plain_words_join_clitics_and_keep_names() {
+        assert_eq!(
+            plain_words("Don't run `npm ci`, you're using pnpm-lock.yaml!"),
+            ["dont", "run", "npm", "ci", "youre", "using", "pnpm-lock.yaml"]
+        );
+        assert_eq!(plain_words("Marcus's 'quoted' it\u{2019}s"), ["marcuss", "quoted", "its"]);
+        assert_eq!(plain_words("npm run test:unit"), ["npm", "run", "test", "unit"]);
     }
 }

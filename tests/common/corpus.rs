@@ -1099,6 +1099,10 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
                 s.stale_flagged += 1;
             } else {
                 s.stale_standing += 1;
+                if std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+                    let entry = report.memories.iter().find(|e| e.path == m.path);
+                    eprintln!("stale standing: {} {:?} ({:?})", m.path, m.content, entry.map(|e| &e.reason));
+                }
             }
         }
     }

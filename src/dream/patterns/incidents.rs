@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::lexicon::{Lexicon, words};
 use super::statements::{Statement, StatementKind, Terms, remark, statements};
 use crate::session::{Excerpt, Role, Session, Turn};
-use crate::text::normalize::error_signature;
+use crate::text::{PatternLists, plain_words};
 
 /// A correction joins the failure before it when it comes within this many
 /// turns of the failing result, before any other user text.
@@ -101,7 +100,7 @@ pub struct SessionFindings {
 }
 
 /// Reads one session.
-pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
+pub fn read(session: &Session, lex: &PatternLists) -> SessionFindings {
     let turns = &session.turns;
     let mut out = SessionFindings::default();
     // Failures, in turn order, each with the turn of its result.
@@ -203,14 +202,14 @@ pub fn read(session: &Session, lex: &Lexicon) -> SessionFindings {
 
 /// Whether a correction speaks about a failure: it names a term of the
 /// failing call, its error or its fix.
-fn related(f: &Failure, terms: &Terms, lex: &Lexicon) -> bool {
+fn related(f: &Failure, terms: &Terms, lex: &PatternLists) -> bool {
     let mut text = format!("{} {}", f.detail, f.call.as_deref().unwrap_or(""));
     if let Some(fix) = &f.fix {
         text.push(' ');
         text.push_str(fix);
     }
     let said = terms.all();
-    let parts = words(&text).into_iter().flat_map(|w| {
+    let parts = plain_words(&text).into_iter().flat_map(|w| {
         let mut all: Vec<String> = w.split(['/', '.']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         all.push(w);
         all
@@ -221,7 +220,7 @@ fn related(f: &Failure, terms: &Terms, lex: &Lexicon) -> bool {
 }
 
 /// Every tool failure of a session: (call turn, result turn, failure).
-fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> {
+fn tool_failures(turns: &[Turn], lex: &PatternLists) -> Vec<(usize, usize, Failure)> {
     let mut calls: BTreeMap<&str, (usize, &str, &str)> = BTreeMap::new();
     let mut last_call: Option<(usize, &str, &str)> = None;
     let mut out = Vec::new();
@@ -267,11 +266,11 @@ fn tool_failures(turns: &[Turn], lex: &Lexicon) -> Vec<(usize, usize, Failure)> 
 /// same arguments (a subcommand, a package, a path) and never the first
 /// program (`npm run test:unit` → `pnpm test`; not `psql …` → `docker
 /// compose up db && psql …`, not `run` → `make check`).
-fn swap(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
+fn swap(failed: &str, fix: &str, lex: &PatternLists) -> Option<(String, String)> {
     let (a, b) = (program(failed, lex)?, program(fix, lex)?);
     let args = |input: &str, program: &str| -> (bool, std::collections::BTreeSet<String>) {
         let command = command_text(input).unwrap_or_default();
-        let w: Vec<String> = words(&command).into_iter().map(|w| lex.canonical(&w)).collect();
+        let w: Vec<String> = plain_words(&command).into_iter().map(|w| lex.canonical(&w)).collect();
         let runs = |p: &str| w.iter().any(|x| x == p);
         let rest =
             w.iter().filter(|x| x.as_str() != program && !lex.stop_words.contains(*x)).cloned().collect();
@@ -279,13 +278,14 @@ fn swap(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
     };
     let (_, failed_args) = args(failed, &a);
     let (_, fix_args) = args(fix, &b);
-    let fix_runs_a = words(&command_text(fix).unwrap_or_default()).iter().any(|w| lex.canonical(w) == a);
+    let fix_runs_a =
+        plain_words(&command_text(fix).unwrap_or_default()).iter().any(|w| lex.canonical(w) == a);
     (a != b && !fix_runs_a && failed_args.intersection(&fix_args).next().is_some()).then_some((a, b))
 }
 
 /// A program the fix runs first, then the failing command's program with
 /// the failing command's arguments: (first program, failing program).
-fn before(failed: &str, fix: &str, lex: &Lexicon) -> Option<(String, String)> {
+fn before(failed: &str, fix: &str, lex: &PatternLists) -> Option<(String, String)> {
     let (a, first) = (program(failed, lex)?, program(fix, lex)?);
     let failed_cmd = command_text(failed)?;
     let fix_cmd = command_text(fix)?;
@@ -326,7 +326,7 @@ fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<(usize, Stri
 /// input's `command` field, or the input itself when it is not JSON),
 /// skipping `VAR=value`, `sudo`, `env`, `time` and leading `cd … &&`
 /// steps; a path keeps its last part. `None` for other tools' inputs.
-pub fn program(input: &str, lex: &Lexicon) -> Option<String> {
+pub fn program(input: &str, lex: &PatternLists) -> Option<String> {
     let command = command_text(input)?;
     for step in command.split("&&").flat_map(|s| s.split(';')) {
         let mut words = step.split_whitespace().filter(|w| {
@@ -341,6 +341,84 @@ pub fn program(input: &str, lex: &Lexicon) -> Option<String> {
         return name.chars().any(char::is_alphabetic).then(|| lex.canonical(&name));
     }
     None
+}
+
+/// Replaces the parts of an error message that vary between occurrences
+/// (paths, hex ids and hashes, numbers, quoted strings, UUIDs) with
+/// placeholders, keeps the first non-empty line, and trims it to 160
+/// characters, so that the same failure reads the same in every session.
+pub fn error_signature(message: &str) -> String {
+    let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut out = String::new();
+    for word in line.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&mask_word(word));
+    }
+    let mut masked = mask_quoted(&out);
+    if masked.chars().count() > 160 {
+        masked = masked.chars().take(160).collect();
+    }
+    masked
+}
+
+fn mask_word(word: &str) -> String {
+    let trimmed = word.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'));
+    let core = trimmed.trim_end_matches([':', '.']);
+    if core.is_empty() {
+        return word.to_owned();
+    }
+    let is_path = core.contains('/') && core.len() > 1 || core.starts_with('~');
+    let hexish = core.len() >= 7
+        && core.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && core.chars().any(|c| c.is_ascii_digit());
+    let has_digit = core.chars().any(|c| c.is_ascii_digit());
+    let placeholder = if is_path {
+        Some("<path>")
+    } else if hexish {
+        Some("<id>")
+    } else if has_digit && core.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '-' | '_')) {
+        Some("<n>")
+    } else if has_digit && core.chars().filter(char::is_ascii_digit).count() * 2 >= core.len() {
+        Some("<id>")
+    } else {
+        None
+    };
+    match placeholder {
+        Some(p) => word.replacen(core, p, 1),
+        None => word.to_owned(),
+    }
+}
+
+/// Masks the inside of '...', "..." and `...` quotes.
+fn mask_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push_str("<s>");
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None if matches!(c, '\'' | '"' | '`') => {
+                out.push(c);
+                open = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if let Some(q) = open {
+        // An unbalanced quote is an apostrophe or a cut message: keep the rest as written.
+        let start = out.rfind(q).map_or(out.len(), |i| i + q.len_utf8());
+        out.truncate(start);
+        let tail: String =
+            text.chars().rev().take_while(|&c| c != q).collect::<Vec<_>>().into_iter().rev().collect();
+        out.push_str(&tail);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -374,20 +452,20 @@ mod tests {
 
     #[test]
     fn programs_of_shell_commands() {
-        let lex = Lexicon::builtin();
+        let lex = &crate::text::Lexicon::built_in().patterns;
         for (input, want) in [
             ("{\"command\":\"cd web && CI=1 npm install\"}", Some("npm")),
             ("{\"command\":\"sudo /usr/bin/docker compose up\"}", Some("docker")),
             ("yarn add zod", Some("yarn")),
             ("{\"file_path\":\"/a\"}", None),
         ] {
-            assert_eq!(program(input, &lex).as_deref(), want, "{input}");
+            assert_eq!(program(input, lex).as_deref(), want, "{input}");
         }
     }
 
     #[test]
     fn a_failure_and_its_correction_are_one_incident() {
-        let lex = Lexicon::builtin();
+        let lex = &crate::text::Lexicon::built_in().patterns;
         let turns = [
             call("a", "npm install", "npm error Unsupported URL Type \"workspace:\": workspace:*", true),
             vec![turn(Role::User, "This repo is a pnpm workspace, npm can't install it. Use pnpm.")],
@@ -395,7 +473,7 @@ mod tests {
         ]
         .concat();
         let s = Session::new(SessionFormat::Text, Some("t.md".into()), None, turns);
-        let found = read(&s, &lex);
+        let found = read(&s, lex);
         assert_eq!(found.incidents.len(), 1, "{:#?}", found.incidents);
         let i = &found.incidents[0];
         assert_eq!(i.corrections.len(), 1);
@@ -405,13 +483,28 @@ mod tests {
 
     #[test]
     fn an_unrelated_correction_stays_apart() {
-        let lex = Lexicon::builtin();
+        let lex = &crate::text::Lexicon::built_in().patterns;
         let turns = [
             call("a", "make", "make: *** No rule to make target 'all'", true),
             vec![turn(Role::User, "No, the retro is on Thursday this week.")],
         ]
         .concat();
         let s = Session::new(SessionFormat::Text, None, None, turns);
-        assert_eq!(read(&s, &lex).incidents.len(), 2);
+        assert_eq!(read(&s, lex).incidents.len(), 2);
+    }
+
+    #[test]
+    fn error_signatures_mask_what_varies() {
+        let a = error_signature("ENOENT: no such file or directory, open '/home/ann/app/config.json'");
+        let b = error_signature("ENOENT: no such file or directory, open '/srv/x/y.json'");
+        assert_eq!(a, b);
+        let c = error_signature("error[E0308]: mismatched types at src/main.rs:42:7");
+        let d = error_signature("error[E0308]: mismatched types at src/lib.rs:7:1");
+        assert_eq!(c, d);
+        assert_eq!(
+            error_signature("connection refused on port 5432"),
+            error_signature("connection refused on port 6543")
+        );
+        assert_ne!(error_signature("permission denied"), error_signature("connection refused"));
     }
 }

@@ -15,8 +15,9 @@
 //!   whose terms agree, backed by the embedder's cosine) group occurrences
 //!   on the device; *candidate* links (similar wording by embedding, a
 //!   shared term) only propose a group.
-//! - [`lexicon`]: every word list, as data (`lexicon.json`), replaceable
-//!   through [`DreamOptions::pattern_lexicon`](super::DreamOptions::pattern_lexicon).
+//! - the word lists are the `[patterns]` section of the dream's
+//!   [`Lexicon`] ([`PatternLists`](crate::text::PatternLists), read with
+//!   the one tokeniser and stemmer of [`crate::text`]).
 //!
 //! A group of certainly-linked occurrences is a [`Pattern`] when it is seen
 //! in at least `min_sessions` sessions; a preference also needs two voices
@@ -35,7 +36,6 @@
 
 pub mod group;
 pub mod incidents;
-pub mod lexicon;
 pub mod statements;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,10 +47,9 @@ use crate::embed::{EmbedError, Embedder, cosine};
 use crate::memory::Timestamp;
 use crate::report::PatternKind;
 use crate::session::{Excerpt, Session, SessionId};
-use crate::text::normalize::slug;
+use crate::text::{Lexicon, plain_words};
 use group::{IncidentVectors, Link, Sets, Thresholds};
 use incidents::{Incident, Said};
-pub use lexicon::{Lexicon, LexiconError};
 use statements::clip;
 
 /// Most excerpts a pattern cites, and most occurrences a candidate holds.
@@ -146,7 +145,7 @@ pub fn find(
     sessions.sort_by_key(|s| s.id);
     sessions.dedup_by_key(|s| s.id);
     let findings: Vec<incidents::SessionFindings> =
-        sessions.par_iter().map(|s| incidents::read(s, lexicon)).collect();
+        sessions.par_iter().map(|s| incidents::read(s, &lexicon.patterns)).collect();
 
     // Every text compared by embedding, embedded once.
     let mut mistakes: Vec<Occ<Incident>> = Vec::new();
@@ -177,7 +176,7 @@ pub fn find(
     let index = |text: &str| texts.binary_search_by(|t| t.as_str().cmp(text)).unwrap_or(0);
     let cos = |a: usize, b: usize| cosine(&vectors[a], &vectors[b]);
     let t = Thresholds::for_model(embedder.model_id());
-    let practice = |w: &str| lexicon.practice_terms.contains(w);
+    let practice = |w: &str| lexicon.patterns.practice_terms.contains(w);
 
     // Recurring mistakes.
     let sig_of: Vec<Option<usize>> =
@@ -196,7 +195,7 @@ pub fn find(
     let mut found = Found::default();
     for g in &groups {
         let occs: Vec<&Occ<Incident>> = g.iter().map(|&i| &mistakes[i]).collect();
-        found.patterns.push(mistake_pattern(&sessions, &occs));
+        found.patterns.push(mistake_pattern(&sessions, &occs, lexicon));
     }
     for (g, strength) in open {
         let occs: Vec<&Occ<Incident>> = g.iter().map(|&i| &mistakes[i]).collect();
@@ -221,7 +220,7 @@ pub fn find(
     let (groups, open) = settle(&preferences, &pref_links, &shared);
     for g in &groups {
         let occs: Vec<&Occ<Said>> = g.iter().map(|&i| &preferences[i]).collect();
-        found.patterns.push(preference_pattern(&sessions, &occs));
+        found.patterns.push(preference_pattern(&sessions, &occs, lexicon));
     }
     for (g, strength) in open {
         let occs: Vec<&Occ<Said>> = g.iter().map(|&i| &preferences[i]).collect();
@@ -415,7 +414,7 @@ fn quote_list(from: &[String]) -> String {
     from.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
 }
 
-fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>]) -> Pattern {
+fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>], lexicon: &Lexicon) -> Pattern {
     let n_sessions = distinct(occs.iter().map(|o| o.session));
     // Failures by tool and signature, most frequent first.
     let mut failures: BTreeMap<(&str, &str), Vec<&incidents::Failure>> = BTreeMap::new();
@@ -477,10 +476,10 @@ fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>]) -> Pattern {
         }
     };
     let _ = writeln!(body, "\n{advice}");
-    finish(PatternKind::RecurringMistake, slug(&title, 6), body, occs, sessions)
+    finish(PatternKind::RecurringMistake, slug(&title, 6, lexicon), body, occs, sessions)
 }
 
-fn preference_pattern(sessions: &[&Session], occs: &[&Occ<Said>]) -> Pattern {
+fn preference_pattern(sessions: &[&Session], occs: &[&Occ<Said>], lexicon: &Lexicon) -> Pattern {
     let n_sessions = distinct(occs.iter().map(|o| o.session));
     let authors: BTreeSet<&str> = occs.iter().flat_map(|o| o.authors.iter().map(String::as_str)).collect();
     let by = if authors.is_empty() {
@@ -502,7 +501,7 @@ fn preference_pattern(sessions: &[&Session], occs: &[&Occ<Said>]) -> Pattern {
             let _ = writeln!(body, "- \"{}\" ({who})", o.item.statement.text);
         }
     }
-    finish(PatternKind::SharedPreference, slug(&title, 6), body, occs, sessions)
+    finish(PatternKind::SharedPreference, slug(&title, 6, lexicon), body, occs, sessions)
 }
 
 fn occurrence<T>(sessions: &[&Session], o: &Occ<T>, text: String) -> CandidateOccurrence {
@@ -569,6 +568,20 @@ fn preference_candidate(sessions: &[&Session], occs: &[&Occ<Said>], strength: f3
         ),
         occurrences,
     }
+}
+
+/// A short, path-safe slug of at most `max_words` significant words
+/// (grammar words of `lexicon` and single letters, such as the masked
+/// `<s>` of an error signature, left out); `item` when none is left.
+pub fn slug(text: &str, max_words: usize, lexicon: &Lexicon) -> String {
+    let words: Vec<String> = plain_words(text)
+        .into_iter()
+        .map(|w| w.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>())
+        .map(|w| w.trim_matches('-').to_owned())
+        .filter(|w| w.len() > 1 && !lexicon.grammar.contains(w))
+        .take(max_words)
+        .collect();
+    if words.is_empty() { "item".to_owned() } else { words.join("-") }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::lexicon::{Lexicon, contains_any, match_at, words};
+use crate::text::{PatternLists, contains_any, match_at, phrase_at, plain_words};
 
 /// What a statement is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,7 +82,7 @@ const MAX_TEXT: usize = 240;
 /// sentences that are not thanks or chit-chat), for a turn that answers a
 /// failure: "This repo is a pnpm workspace, use pnpm." corrects without
 /// saying "no". `None` when nothing but thanks or chit-chat is left.
-pub fn remark(text: &str, lex: &Lexicon) -> Option<Statement> {
+pub fn remark(text: &str, lex: &PatternLists) -> Option<Statement> {
     let sentences: Vec<Sentence> =
         split_sentences(text).into_iter().map(|s| Sentence::new(s, lex)).filter(|s| !s.ack).collect();
     let mut terms = Terms::default();
@@ -98,7 +98,7 @@ pub fn remark(text: &str, lex: &Lexicon) -> Option<Statement> {
 }
 
 /// The statements of one user turn (see the module doc).
-pub fn statements(text: &str, lex: &Lexicon) -> Vec<Statement> {
+pub fn statements(text: &str, lex: &PatternLists) -> Vec<Statement> {
     let sentences: Vec<Sentence> =
         split_sentences(text).into_iter().map(|s| Sentence::new(s, lex)).filter(|s| !s.ack).collect();
     let Some(first) = sentences.first() else { return Vec::new() };
@@ -145,8 +145,8 @@ struct Sentence {
 }
 
 impl Sentence {
-    fn new(text: String, lex: &Lexicon) -> Self {
-        let mut w = words(&text);
+    fn new(text: String, lex: &PatternLists) -> Self {
+        let mut w = plain_words(&text);
         while let Some(p) = match_at(&w, 0, &lex.interjections) {
             let n = p.len();
             w.drain(..n);
@@ -168,7 +168,7 @@ impl Sentence {
         Self { text: text.trim().to_owned(), words: w, question, ack, code_like }
     }
 
-    fn is_preference(&self, lex: &Lexicon) -> bool {
+    fn is_preference(&self, lex: &PatternLists) -> bool {
         let mut w = self.words.clone();
         let mut i = 0;
         while i < w.len() {
@@ -185,10 +185,10 @@ impl Sentence {
 
     /// Content terms, clause by clause: after a negation (or a contrast
     /// after a preference cue) terms are rejected until the clause ends.
-    fn terms(&self, lex: &Lexicon) -> Terms {
+    fn terms(&self, lex: &PatternLists) -> Terms {
         let mut terms = Terms::default();
         for clause in clauses(&self.text) {
-            let w = words(&clause);
+            let w = plain_words(&clause);
             let mut rejected = false;
             let mut cue = false;
             let mut i = 0;
@@ -206,14 +206,11 @@ impl Sentence {
                 if match_at(&w, i, &lex.preference_cues).is_some() {
                     cue = true;
                 }
-                let (term, used) = match lex
-                    .synonyms
-                    .iter()
-                    .find(|(from, _)| from.len() > 1 && super::lexicon::phrase_at(&w, i, from))
-                {
-                    Some((from, to)) => (to.clone(), from.len()),
-                    None => (lex.canonical(&w[i]), 1),
-                };
+                let (term, used) =
+                    match lex.synonyms.iter().find(|(from, _)| from.len() > 1 && phrase_at(&w, i, from)) {
+                        Some((from, to)) => (to.clone(), from.len()),
+                        None => (lex.canonical(&w[i]), 1),
+                    };
                 i += used;
                 let skip = |t: &str| lex.stop_words.contains(t) || lex.generic_words.contains(t);
                 if used == 1 && (skip(&w[i - 1]) || skip(&term)) || term.chars().all(|c| !c.is_alphanumeric())
@@ -318,7 +315,7 @@ mod tests {
     use super::*;
 
     fn one(text: &str) -> Option<Statement> {
-        let mut s = statements(text, &Lexicon::builtin());
+        let mut s = statements(text, &crate::text::Lexicon::built_in().patterns);
         assert!(s.len() <= 1, "{s:#?}");
         s.pop()
     }

@@ -35,7 +35,7 @@ fn session(name: &str, turns: Vec<Turn>) -> Session {
 }
 
 fn run(sessions: &[Session]) -> Found {
-    find(sessions, &LexicalEmbedder::default(), &Lexicon::builtin(), 2).expect("finds")
+    find(sessions, &LexicalEmbedder::default(), &Lexicon::default(), 2).expect("finds")
 }
 
 fn names(p: &Pattern) -> Vec<&str> {
@@ -225,4 +225,11 @@ fn the_evidence_names_sessions_by_their_own_id() {
         body.contains("session 4f1c2a9e-7b3d.jsonl turns") && body.contains("session pairing.md turns"),
         "{body}"
     );
+}
+
+#[test]
+fn slugs_are_path_safe() {
+    let l = Lexicon::default();
+    assert_eq!(slug("The npm ERR! missing script: <s>", 4, &l), "npm-err-missing-script");
+    assert_eq!(slug("!!!", 3, &l), "item");
 }
