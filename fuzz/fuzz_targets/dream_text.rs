@@ -5,10 +5,10 @@
 //! slugs always make valid memory paths.
 #![no_main]
 
-use dreamwork::memory::MemoryPath;
 use dreamwork::dream::exact::exact_key;
 use dreamwork::dream::patterns::incidents::error_signature;
 use dreamwork::dream::patterns::slug;
+use dreamwork::memory::MemoryPath;
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use libfuzzer_sys::fuzz_target;
 

@@ -158,7 +158,7 @@ pub struct Thresholds {
     pub min_similarity: f32,
     /// A candidate the wording cannot settle and that shares little
     /// wording is about different topics below this cosine (see
-    /// [`near::judge`]); at or above it, it is a question.
+    /// [`near::rules`]); at or above it, it is a question.
     pub topic_floor: f32,
 }
 

@@ -8,7 +8,7 @@
 //! ([`Relation::Same`], [`Relation::Contains`], a value change, two
 //! subjects; a rewording far apart in meaning and sharing no subject word is
 //! about different topics); a pair they leave open goes to the
-//! [judge](crate::judge) of the embedder, when it has one, whose verdict
+//! judge ([`crate::judge`]) of the embedder, when it has one, whose verdict
 //! settles it (one memory states everything the other does: merged; two
 //! facts: kept, not asked) or leaves it a question.
 //!

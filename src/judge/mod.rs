@@ -4,7 +4,7 @@
 //!
 //! The wording rules ([`text::compare`](crate::text::compare())) come first
 //! and settle what they prove. A pair they leave open goes to the judge:
-//! three boosted-tree models over [`features`] (a soft word alignment of
+//! three boosted-tree models over [`features()`] (a soft word alignment of
 //! the embedder's contextual word vectors plus the exact signals of the
 //! text analysis), learned from public labelled pairs only (SICK, MRPC,
 //! STS-B, QQP; never the project's own corpus) by

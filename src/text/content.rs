@@ -1,5 +1,5 @@
 //! Content words: what a text is about, as sets two texts can share — its
-//! [`words`] without grammar, update cues and auxiliaries, compared by
+//! [`words()`](super::words()) without grammar, update cues and auxiliaries, compared by
 //! [`stem`]. Stage 5 finds the session turns that bear on a question with
 //! them, and the local resolver the member a stated change names.
 
@@ -10,7 +10,7 @@ use super::{Lexicon, Word, stem, words};
 pub struct ContentWord {
     /// What it is compared by: the stem of an alphabetic word, else the word.
     pub key: String,
-    /// The word as [`words`] reads it (for showing it to a reader).
+    /// The word as [`words()`](super::words()) reads it (for showing it to a reader).
     pub text: String,
 }
 

@@ -1,6 +1,6 @@
 //! Text analysis shared by the dream, the judge and the resolvers: one
 //! tokeniser ([`words::raw_words`]), one stemmer ([`stem`]) and one
-//! [`Lexicon`]. On top of them: word sequences ([`words`]), content words
+//! [`Lexicon`]. On top of them: word sequences ([`words()`]), content words
 //! ([`content_words`]), phrases of a word list ([`plain_words`]), documents
 //! as facts, and the certain-or-ask comparison of two texts.
 //!
