@@ -434,7 +434,15 @@ fn main() -> std::process::ExitCode {
         let texts: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
         let vectors = word_vectors(&e, &texts)?;
         let lexicon = Lexicon::default();
+        let started = std::time::Instant::now();
         let seen = see(&pairs, &vectors, &lexicon)?;
+        let featured = started.elapsed();
+        eprintln!(
+            "features of {} pairs (both ways, rules included) in {:.2} s: {:.0} pairs/s",
+            pairs.len(),
+            featured.as_secs_f64(),
+            pairs.len() as f64 / featured.as_secs_f64()
+        );
         let params = params();
 
         let roles = |test: usize| {
@@ -491,6 +499,16 @@ fn main() -> std::process::ExitCode {
             }
             std::fs::write(&path, tsv).map_err(|e| format!("{path}: {e}"))?;
         }
+        let started = std::time::Instant::now();
+        let verdicts: Vec<Judgement> = seen.par_iter().map(|s| judge.decide(&s.ab, &s.ba)).collect();
+        let decided = started.elapsed();
+        eprintln!(
+            "verdicts on {} pairs in {:.2} s: {:.0} pairs/s; features and verdict together: {:.0} pairs/s",
+            verdicts.len(),
+            decided.as_secs_f64(),
+            verdicts.len() as f64 / decided.as_secs_f64(),
+            verdicts.len() as f64 / (decided + featured).as_secs_f64()
+        );
         let mut shipped = Tally::default();
         for &i in &test_rows {
             shipped.add(&pairs[i], decide(&judge, &seen[i], &pairs[i]));
