@@ -498,14 +498,7 @@ impl VectorCacheWriter {
         model_id: &str,
         dimension: usize,
     ) -> Result<(Self, VectorCache), CacheError> {
-        check_model_id(model_id)?;
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join(file_name(model_id));
-        if !path.exists() {
-            create_with_header(dir, &path, &header(model_id, dimension))?;
-        }
-        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
-        file.lock().map_err(io(&path))?;
+        let (file, path) = open_locked(dir, model_id, &file_name(model_id), &header(model_id, dimension))?;
         let mut writer = Self {
             file,
             path,
@@ -656,6 +649,26 @@ impl VectorCacheWriter {
 
 /// Creates `path` in `dir` holding just `header`, atomically; keeps the
 /// file a concurrent writer created first.
+/// Opens the cache file `name` of `model_id` in `dir` for reading and
+/// appending, creating it (with `header`) if it is missing, and takes its
+/// lock: how every shared cache writer starts.
+pub(super) fn open_locked(
+    dir: &Path,
+    model_id: &str,
+    name: &str,
+    header: &[u8],
+) -> Result<(File, PathBuf), CacheError> {
+    check_model_id(model_id)?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(name);
+    if !path.exists() {
+        create_with_header(dir, &path, header)?;
+    }
+    let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
+    file.lock().map_err(io(&path))?;
+    Ok((file, path))
+}
+
 pub(super) fn create_with_header(dir: &Path, path: &Path, header: &[u8]) -> Result<(), CacheError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     tmp.write_all(header).map_err(io(tmp.path()))?;

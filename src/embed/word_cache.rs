@@ -44,15 +44,15 @@
 //!   index, and decodes a text's vectors only when asked for them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::WordVectors;
 use super::cache::{
-    CacheError, DecodeError, check_header_of, check_model_id, create_with_header, file_stem, header_of, io,
-    parse_header_of, to_cache_error, u32_at,
+    CacheError, DecodeError, check_header_of, file_stem, header_of, io, open_locked, parse_header_of,
+    to_cache_error, u32_at,
 };
 use crate::memory::ContentHash;
 
@@ -334,14 +334,7 @@ impl WordCacheWriter {
         model_id: &str,
         dimension: usize,
     ) -> Result<(Self, WordCache), CacheError> {
-        check_model_id(model_id)?;
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join(file_name(model_id));
-        if !path.exists() {
-            create_with_header(dir, &path, &header(model_id, dimension))?;
-        }
-        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
-        file.lock().map_err(io(&path))?;
+        let (file, path) = open_locked(dir, model_id, &file_name(model_id), &header(model_id, dimension))?;
         let mut writer =
             Self { file, path, model_id: model_id.to_owned(), dimension, known: BTreeSet::new(), end: 0 };
         let read = writer.read_locked();
