@@ -133,7 +133,8 @@ fn calibration(corpus: &corpus::Corpus, embedder: &dyn Embedder) -> Result<(), B
     }
     same.sort_by(f32::total_cmp);
     other.sort_by(f32::total_cmp);
-    let floor = dreamwork::dream::Thresholds::for_model(embedder.model_id()).min_similarity;
+    let floor =
+        dreamwork::dream::Thresholds::for_model(embedder.model_id()).map_or(0.0, |t| t.min_similarity);
     let at = |v: &[f32], q: f64| v.get(((v.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0);
     let above = same.iter().filter(|&&c| c >= floor).count();
     println!(

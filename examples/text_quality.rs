@@ -242,7 +242,8 @@ fn main() -> std::process::ExitCode {
             ),
             other => return Err(format!("unknown embedder {other:?} (minilm or lexical)")),
         };
-        let t = Thresholds::for_model(e.model_id());
+        let t = Thresholds::for_model(e.model_id())
+            .ok_or_else(|| format!("no calibration for {}", e.model_id()))?;
         let judge = Judge::for_model(e.model_id());
         let keep = |p: &Pair| match &judge {
             Some(j) if !all => fold(&p.a, &p.b, j.training.folds) == j.training.test_fold,

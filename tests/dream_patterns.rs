@@ -11,6 +11,7 @@ mod common;
 
 use std::path::Path;
 
+use dreamwork::dream::Thresholds;
 use dreamwork::dream::patterns::{Found, find};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::progress::Silent;
@@ -113,7 +114,8 @@ fn score(found: &Found) -> (usize, usize, usize, usize) {
 }
 
 fn check(embedder: &dyn Embedder) {
-    let found = find(&fixtures(), embedder, &Lexicon::default(), 2).expect("stage 4 runs");
+    let thresholds = Thresholds::for_model(embedder.model_id()).expect("a calibrated embedder");
+    let found = find(&fixtures(), embedder, &thresholds, &Lexicon::default(), 2).expect("stage 4 runs");
     let (as_pattern, as_candidate, false_patterns, false_candidates) = score(&found);
     println!(
         "{}: {as_pattern}/{} found on the device, {as_candidate} asked, {false_patterns} false patterns, {false_candidates} other candidates",
@@ -176,8 +178,9 @@ proptest! {
         }
         let lexicon = Lexicon::default();
         let embedder = LexicalEmbedder::default();
-        let a = find(&sessions, &embedder, &lexicon, 2).expect("runs");
-        let b = find(&shuffled, &embedder, &lexicon, 2).expect("runs");
+        let thresholds = Thresholds::for_model(embedder.model_id()).expect("lexical is calibrated");
+        let a = find(&sessions, &embedder, &thresholds, &lexicon, 2).expect("runs");
+        let b = find(&shuffled, &embedder, &thresholds, &lexicon, 2).expect("runs");
         prop_assert_eq!(a, b);
     }
 }

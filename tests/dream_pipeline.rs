@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use common::corpus::{Corpus, Rng, Spec, generate};
-use dreamwork::dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
-use dreamwork::embed::LexicalEmbedder;
+use dreamwork::dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, Thresholds};
+use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::memory::{Memory, MemoryPath, Source, Timestamp};
 use dreamwork::progress::{CancelToken, Progress, Silent};
 use dreamwork::report::Action;
@@ -386,6 +386,34 @@ fn duplicate_paths_are_refused() {
         .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
         .expect_err("duplicate path");
     assert!(err.to_string().contains("/a"));
+}
+
+#[test]
+fn an_uncalibrated_embedder_needs_thresholds_given() {
+    let memories = || {
+        let p = |s: &str| MemoryPath::new(s).expect("valid path");
+        vec![
+            Memory::new(p("/a.md"), "billing uses Postgres", Timestamp(1)),
+            Memory::new(p("/b.md"), "billing uses Postgres.", Timestamp(2)),
+        ]
+    };
+    let other = LexicalEmbedder::new(16);
+    let run = |options: DreamOptions| {
+        Dream::new(options).run(
+            DreamInput { memories: memories(), sessions: vec![] },
+            &other,
+            &LocalResolver,
+            &Silent,
+            &CancelToken::new(),
+        )
+    };
+    let err = run(DreamOptions::default()).expect_err("no calibration for lexical-v1-16");
+    assert!(matches!(&err, DreamError::Uncalibrated(id) if id == "lexical-v1-16"), "{err}");
+    assert!(err.to_string().contains("DreamOptions::thresholds"), "{err}");
+    let given = Thresholds::for_model(LexicalEmbedder::default().model_id());
+    let out =
+        run(DreamOptions { thresholds: given, ..DreamOptions::default() }).expect("runs with thresholds");
+    assert_eq!(out.memories.len(), 1, "the exact duplicates merge");
 }
 
 #[test]

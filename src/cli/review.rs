@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use dreamwork::dream::calibration::calibrated;
 use dreamwork::dream::disk;
-use dreamwork::embed::EmbedderChoice;
 use dreamwork::review::terminal::{self, Ending};
 use dreamwork::review::{self, AnswerLog, JournalLog, Review, editor, rewrite};
 
@@ -50,8 +50,13 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     }
     let journal = journal.unwrap_or_else(|| review::default_journal(&out));
     let report = disk::read_report(&out)?;
-    let choice =
-        if report.embedder.starts_with("lexical") { EmbedderChoice::Lexical } else { EmbedderChoice::MiniLm };
+    let choice = calibrated(&report.embedder).map(|c| c.embedder).ok_or_else(|| {
+        format!(
+            "{}: the dream used the embedder {:?}, which this build does not know",
+            out.display(),
+            report.embedder
+        )
+    })?;
     let embedder = locate.load(choice)?;
     let cache = locate.cache_dir();
     let rewrite = |answered: usize| -> CliResult {

@@ -30,6 +30,7 @@
 //! [`DreamError::Cancelled`] and produces nothing.
 
 pub mod apply;
+pub mod calibration;
 pub mod conflict;
 pub mod disk;
 pub mod exact;
@@ -56,6 +57,7 @@ use crate::resolve::{
 use crate::session::Session;
 use crate::text::{Document, Lexicon};
 
+pub use calibration::Thresholds;
 pub use plan::ExcerptBudget;
 
 /// Why a dream failed. Nothing is produced when it does.
@@ -89,6 +91,12 @@ pub enum DreamError {
         /// Why it failed.
         message: String,
     },
+    /// The embedder is not in the calibration file and no thresholds were given.
+    #[error(
+        "no calibrated thresholds for the embedder {0:?} (see src/dream/calibration.toml); \
+         pass DreamOptions::thresholds"
+    )]
+    Uncalibrated(String),
     /// The dream was cancelled.
     #[error("the dream was cancelled")]
     Cancelled,
@@ -148,41 +156,12 @@ impl From<crate::progress::Cancelled> for DreamError {
 /// `/patterns/preferences/…`).
 pub const PATTERNS_DIR: &str = "/patterns/";
 
-/// Candidate search settings. They depend on the embedder: similarities
-/// from different models are not on the same scale.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// Neighbours looked at per memory.
-    pub candidate_k: usize,
-    /// Lowest cosine similarity for a candidate pair.
-    pub min_similarity: f32,
-    /// A candidate the wording cannot settle and that shares little
-    /// wording is about different topics below this cosine (see
-    /// [`near::rules`]); at or above it, it is a question.
-    pub topic_floor: f32,
-}
-
-impl Thresholds {
-    /// For the built-in lexical embedder. Calibrated on the seeded corpus
-    /// (`examples/dream_quality.rs`): same-fact pairs have cosine p1 0.17,
-    /// p5 0.28, median 0.61; at 0.25 about 96 % of them are candidates, and
-    /// the rare-word blocking pairs of stage 2 catch the rest.
-    pub const LEXICAL: Self = Self { candidate_k: 30, min_similarity: 0.25, topic_floor: 0.5 };
-    /// For all-MiniLM-L6-v2. Calibrated on the seeded corpus: same-fact pairs
-    /// have cosine p1 0.52, p5 0.66, median 0.87 (other pairs: median 0.14,
-    /// p99 0.66); at 0.5 over 99 % of them are candidates.
-    pub const MINILM: Self = Self { candidate_k: 30, min_similarity: 0.5, topic_floor: 0.75 };
-
-    /// The settings for an embedder's model id (`lexical-…` or otherwise MiniLM).
-    pub fn for_model(model_id: &str) -> Self {
-        if model_id.starts_with("lexical") { Self::LEXICAL } else { Self::MINILM }
-    }
-}
-
 /// Options of a dream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DreamOptions {
-    /// Candidate settings; `None` picks [`Thresholds::for_model`].
+    /// Similarity settings; `None` looks the embedder up in the calibration
+    /// file ([`Thresholds::for_model`]), and a dream with an embedder it does
+    /// not know fails with [`DreamError::Uncalibrated`].
     pub thresholds: Option<Thresholds>,
     /// Sessions a pattern needs (at least 2).
     pub min_pattern_sessions: usize,
@@ -306,6 +285,15 @@ impl Dream {
         }
     }
 
+    /// The similarity settings for `embedder`: the options', else its
+    /// calibration.
+    fn thresholds(&self, embedder: &dyn Embedder) -> Result<Thresholds, DreamError> {
+        self.options
+            .thresholds
+            .or_else(|| Thresholds::for_model(embedder.model_id()))
+            .ok_or_else(|| DreamError::Uncalibrated(embedder.model_id().to_owned()))
+    }
+
     fn run_inner(
         &self,
         input: DreamInput,
@@ -316,6 +304,7 @@ impl Dream {
     ) -> Result<DreamOutput, DreamError> {
         let opts = &self.options;
         let track = Tracker { observer, cancel };
+        let thresholds = self.thresholds(embedder)?;
         let DreamInput { mut memories, mut sessions } = input;
         memories.sort_by(|a, b| a.path.cmp(&b.path));
         if let Some(w) = memories.windows(2).find(|w| w[0].path == w[1].path) {
@@ -330,7 +319,7 @@ impl Dream {
         track.step("exact", memories.len(), memories.len())?;
 
         // 2. Near duplicates.
-        let (vectors, near) = self.near_duplicates(&memories, &exact, embedder, &track)?;
+        let (vectors, near) = self.near_duplicates(&memories, &exact, embedder, &thresholds, &track)?;
 
         // 3. Conflicts between merge groups.
         let groups = Groups::new(&memories, &exact, &near.groups, &vectors);
@@ -340,7 +329,8 @@ impl Dream {
 
         // 4. Patterns.
         track.step("patterns", 0, sessions.len())?;
-        let found = patterns::find(&sessions, embedder, &opts.lexicon, opts.min_pattern_sessions)?;
+        let found =
+            patterns::find(&sessions, embedder, &thresholds, &opts.lexicon, opts.min_pattern_sessions)?;
         track.step("patterns", sessions.len(), sessions.len())?;
 
         // 5–6. Plan and resolve, in rounds.
@@ -400,6 +390,7 @@ impl Dream {
         memories: &[Memory],
         exact: &exact::ExactGroups,
         embedder: &dyn Embedder,
+        thresholds: &Thresholds,
         track: &Tracker<'_>,
     ) -> Result<(Vec<Vec<f32>>, near::NearOutput), DreamError> {
         let opts = &self.options;
@@ -407,7 +398,6 @@ impl Dream {
             exact.groups.iter().map(|g| memories[g.representative].content.as_str()).collect();
         let documents: Vec<Document> = texts.par_iter().map(|t| Document::parse(t, &opts.lexicon)).collect();
         let vectors = embed_all(embedder, &texts, opts.batch_size.max(1), track)?;
-        let thresholds = opts.thresholds.unwrap_or_else(|| Thresholds::for_model(embedder.model_id()));
         let index = Index::build_watched(
             vectors.clone(),
             opts.index,
@@ -439,8 +429,7 @@ impl Dream {
         let pairs: Vec<CandidatePair> =
             by_pair.into_values().filter(|p| !is_pattern(p.a) && !is_pattern(p.b)).collect();
         let judge = if opts.judge { Judge::for_model(embedder.model_id()) } else { None };
-        let mut judging =
-            near::Judging::new(&documents, &vectors, judge.as_ref(), &thresholds, &opts.lexicon);
+        let mut judging = near::Judging::new(&documents, &vectors, judge.as_ref(), thresholds, &opts.lexicon);
         let needed = judging.needs_words(&pairs);
         track.step("judge", 0, needed.len())?;
         let batch = opts.batch_size.max(1);

@@ -560,6 +560,13 @@ mod tests {
         CandidatePair { a, b, similarity: 0.9 }
     }
 
+    fn minilm_thresholds() -> Thresholds {
+        let judge =
+            crate::judge::Judge::from_json("minilm.json", include_str!("../judge/models/minilm.json"))
+                .expect("the built-in judge parses");
+        Thresholds::for_model(&judge.model_id).expect("MiniLM is calibrated")
+    }
+
     #[test]
     fn cover_never_folds_two_subjects_through_a_shared_narrow_text() {
         let d = docs(&[
@@ -567,7 +574,7 @@ mod tests {
             "The port is 5433. Billing owns it.",
             "The port is 5433. Search owns it.",
         ]);
-        let (t, l) = (Thresholds::MINILM, Lexicon::default());
+        let (t, l) = (minilm_thresholds(), Lexicon::default());
         let v = vec![vec![1.0]; d.len()];
         let out = cluster(&Judging::new(&d, &v, None, &t, &l), &[pair(0, 1), pair(0, 2), pair(1, 2)]);
         assert_eq!(out.groups.len(), 2);
@@ -613,7 +620,7 @@ mod tests {
             "A man is not playing a guitar",
         ];
         let d = docs(&texts);
-        let (t, l, j) = (Thresholds::MINILM, Lexicon::default(), credulous_judge());
+        let (t, l, j) = (minilm_thresholds(), Lexicon::default(), credulous_judge());
         let v = vec![vec![1.0]; d.len()];
         let mut judging = Judging::new(&d, &v, Some(&j), &t, &l);
         let pairs = [pair(0, 1), pair(0, 2), pair(1, 2)];
@@ -637,7 +644,7 @@ mod tests {
 
     #[test]
     fn far_apart_rewordings_are_different_topics() {
-        let (t, l) = (Thresholds::MINILM, Lexicon::default());
+        let (t, l) = (minilm_thresholds(), Lexicon::default());
         let d = docs(&["Deploys happen on Fridays", "The cafeteria closes at noon"]);
         assert_eq!(
             rules(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),

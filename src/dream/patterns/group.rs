@@ -15,18 +15,6 @@ pub struct Thresholds {
     pub low: f32,
 }
 
-impl Thresholds {
-    /// For the built-in lexical embedder (shared wording only).
-    pub const LEXICAL: Self = Self { high: 0.7, low: 0.45 };
-    /// For all-MiniLM-L6-v2.
-    pub const MINILM: Self = Self { high: 0.8, low: 0.6 };
-
-    /// The thresholds for an embedder's model id (`lexical-…` or otherwise MiniLM).
-    pub fn for_model(model_id: &str) -> Self {
-        if model_id.starts_with("lexical") { Self::LEXICAL } else { Self::MINILM }
-    }
-}
-
 /// How two occurrences relate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Link {
@@ -206,7 +194,7 @@ mod tests {
 
     #[test]
     fn statements_link_on_agreeing_terms_never_on_opposite_ones() {
-        let t = Thresholds::LEXICAL;
+        let t = Thresholds { high: 0.7, low: 0.45 };
         let practice = |w: &str| w == "pull-request" || w == "function";
         let statements = |a: &Terms, b: &Terms, cos: f32, t: Thresholds| statements(a, b, cos, t, &practice);
         let small_prs = terms(&["pull-request", "small"], &[]);

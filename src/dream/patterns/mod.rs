@@ -132,11 +132,13 @@ pub struct Found {
 }
 
 /// Finds the patterns of `sessions` (any order) that recur in at least
-/// `min_sessions` sessions (at least 2), using `embedder` to compare
-/// wording and `lexicon` to read what users say.
+/// `min_sessions` sessions (at least 2), using `embedder` (with its
+/// calibrated `thresholds`) to compare wording and `lexicon` to read what
+/// users say.
 pub fn find(
     sessions: &[Session],
     embedder: &dyn Embedder,
+    thresholds: &super::Thresholds,
     lexicon: &Lexicon,
     min_sessions: usize,
 ) -> Result<Found, EmbedError> {
@@ -175,7 +177,7 @@ pub fn find(
     let vectors = embed(embedder, &texts)?;
     let index = |text: &str| texts.binary_search_by(|t| t.as_str().cmp(text)).unwrap_or(0);
     let cos = |a: usize, b: usize| cosine(&vectors[a], &vectors[b]);
-    let t = Thresholds::for_model(embedder.model_id());
+    let t = Thresholds { high: thresholds.pattern_certain, low: thresholds.pattern_candidate };
     let practice = |w: &str| lexicon.patterns.practice_terms.contains(w);
 
     // Recurring mistakes.

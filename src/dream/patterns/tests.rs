@@ -35,7 +35,9 @@ fn session(name: &str, turns: Vec<Turn>) -> Session {
 }
 
 fn run(sessions: &[Session]) -> Found {
-    find(sessions, &LexicalEmbedder::default(), &Lexicon::default(), 2).expect("finds")
+    let embedder = LexicalEmbedder::default();
+    let thresholds = crate::dream::Thresholds::for_model(embedder.model_id()).expect("lexical is calibrated");
+    find(sessions, &embedder, &thresholds, &Lexicon::default(), 2).expect("finds")
 }
 
 fn names(p: &Pattern) -> Vec<&str> {
