@@ -320,15 +320,7 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
         let allowed = (targets().false_different * positives as f64).floor() as usize;
         let mut wrong: Vec<f64> = in_set
             .iter()
-            .filter(|&&i| {
-                let v = seen[i].ab.vetoes;
-                open(i)
-                    && pairs[i].label == Label::Same
-                    && !v.negation
-                    && !v.values
-                    && !seen[i].ab.cue
-                    && !seen[i].ab.other_names
-            })
+            .filter(|&&i| open(i) && pairs[i].label == Label::Same && seen[i].ab.may_differ())
             .map(|&i| judge.probabilities(&seen[i].ab, &seen[i].ba)[2])
             .collect();
         wrong.sort_by(|x, y| y.total_cmp(x));

@@ -435,7 +435,20 @@ fn dreaming_an_output_again_is_stable() {
 #[test]
 fn report_markdown_tells_the_story() {
     let corpus = generate(Spec { seed: 3, facts: 150, sessions: 10, session_scale: 1 });
-    let out = dream(corpus.memories.clone(), &corpus, None);
+    // The corpus's sessions (for patterns) and a store with a certain merge
+    // and a certain change, so that every section has something to tell.
+    let p = |s: &str| MemoryPath::new(s).expect("valid path");
+    let memories = vec![
+        Memory::new(p("/team/cafeteria.md"), "The cafeteria opens at 8.", Timestamp(1)),
+        Memory::new(p("/inbox/cafeteria.md"), "**The cafeteria opens at 8.**", Timestamp(2)),
+        Memory::new(p("/infra/billing-db.md"), "The billing database listens on port 5432.", Timestamp(3)),
+        Memory::new(
+            p("/infra/billing-db-2.md"),
+            "The billing database now listens on port 5433.",
+            Timestamp(4),
+        ),
+    ];
+    let out = dream(memories, &corpus, None);
     let md = out.report_markdown();
     assert!(md.starts_with("# Dream report"));
     for section in ["| merged |", "## Changes", "Before:", "After:", "## Patterns", "Tokens (cl100k_base)"] {

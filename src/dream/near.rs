@@ -27,24 +27,66 @@ use crate::index::CandidatePair;
 use crate::judge::{self, Judge, Judgement, Verdict};
 use crate::text::{DistinctProof, Document, Lexicon, OpenReason, Relation, Side, compare};
 
+/// The subject words (see [`subject_words`]) of a pair: how many both
+/// name, and the ones each names alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubjectOverlap<'w> {
+    /// The subject words of the first text.
+    pub a: &'w BTreeSet<&'w str>,
+    /// Those of the second.
+    pub b: &'w BTreeSet<&'w str>,
+}
+
+impl SubjectOverlap<'_> {
+    /// Whether they name a subject word in common.
+    pub fn shared(&self) -> bool {
+        self.a.intersection(self.b).next().is_some()
+    }
+}
+
+/// Fewest subject words each side must name alone, with none in common, to
+/// be two subjects' notes: a name and its own value ("poca … 3641" /
+/// "povel … 47946"). One word each is how a value changes ("Owner: Diego" /
+/// "owned by Priya"), so that stays a question.
+pub const MIN_OWN_SUBJECTS: usize = 2;
+
 /// How the wording rules judge a candidate pair: their verdict, and for a
-/// pair they leave open that shares little wording, the embedding's: far
-/// apart and sharing no subject word (`shares_rare_word` false, see
-/// [`subject_words`]), it is about different topics.
+/// pair they leave open, what the store's subject words say. Sharing none,
+/// each naming [`MIN_OWN_SUBJECTS`] of its own, with as many negations and
+/// neither stating a change, they are two subjects' notes; a rewording far apart in meaning
+/// and sharing no subject word is about different topics.
 pub fn rules(
     a: &Document,
     b: &Document,
     similarity: f32,
-    shares_rare_word: bool,
+    subjects: SubjectOverlap<'_>,
     thresholds: &Thresholds,
     lexicon: &Lexicon,
 ) -> Relation {
-    match compare(a, b, lexicon) {
-        Relation::Open(OpenReason::Reworded) if similarity < thresholds.topic_floor && !shares_rare_word => {
-            Relation::Distinct(DistinctProof::DifferentTopics)
-        }
-        other => other,
+    let relation = compare(a, b, lexicon);
+    let Relation::Open(reason) = &relation else { return relation };
+    if subjects.shared() {
+        return relation;
     }
+    let own = |x: &BTreeSet<&str>, y: &BTreeSet<&str>| -> Vec<String> {
+        x.difference(y).map(|w| (*w).to_owned()).collect()
+    };
+    let (only_a, only_b) = (own(subjects.a, subjects.b), own(subjects.b, subjects.a));
+    let plain_difference =
+        matches!(reason, OpenReason::Reworded | OpenReason::Replaced { .. } | OpenReason::Added { .. });
+    if plain_difference
+        && only_a.len() >= MIN_OWN_SUBJECTS
+        && only_b.len() >= MIN_OWN_SUBJECTS
+        && a.negations() == b.negations()
+        && !a.states_change(lexicon)
+        && !b.states_change(lexicon)
+    {
+        return Relation::Distinct(DistinctProof::OwnSubjects { a: only_a.join(" "), b: only_b.join(" ") });
+    }
+    if matches!(reason, OpenReason::Reworded) && similarity < thresholds.topic_floor {
+        return Relation::Distinct(DistinctProof::DifferentTopics);
+    }
+    relation
 }
 
 /// What stage 2 decided of a pair: the rules' relation and, where the rules
@@ -112,7 +154,7 @@ impl<'a> Judging<'a> {
             judge,
             thresholds,
             lexicon,
-            subjects: subject_words(documents),
+            subjects: subject_words(documents, lexicon),
         }
     }
 
@@ -135,8 +177,18 @@ impl<'a> Judging<'a> {
     }
 
     fn rules(&self, a: usize, b: usize, similarity: f32) -> Relation {
-        let related = self.related(a, b);
-        rules(&self.documents[a], &self.documents[b], similarity, related, self.thresholds, self.lexicon)
+        rules(
+            &self.documents[a],
+            &self.documents[b],
+            similarity,
+            self.overlap(a, b),
+            self.thresholds,
+            self.lexicon,
+        )
+    }
+
+    fn overlap(&self, a: usize, b: usize) -> SubjectOverlap<'_> {
+        SubjectOverlap { a: &self.subjects[a], b: &self.subjects[b] }
     }
 
     /// Judges documents `a` and `b`, brought together with `similarity`:
@@ -153,10 +205,6 @@ impl<'a> Judging<'a> {
         Judged { relation, judgement }
     }
 
-    fn related(&self, a: usize, b: usize) -> bool {
-        self.subjects[a].intersection(&self.subjects[b]).next().is_some()
-    }
-
     /// Both directions' features of a pair, when both sides are short
     /// enough and have word vectors.
     fn features(
@@ -171,7 +219,15 @@ impl<'a> Judging<'a> {
             return None;
         }
         let (wa, wb) = (self.words[a].as_ref()?, self.words[b].as_ref()?);
-        Some(judge::both_ways((da, wa), (db, wb), similarity, relation, self.lexicon))
+        let (mut ab, mut ba) = judge::both_ways((da, wa), (db, wb), similarity, relation, self.lexicon);
+        // Another name for one attribute is how an update looks only when
+        // the two are about one subject: with no subject word in common,
+        // two names are two subjects.
+        if !self.overlap(a, b).shared() {
+            ab.other_names = false;
+            ba.other_names = false;
+        }
+        Some((ab, ba))
     }
 
     /// Whether `wide` may absorb `narrow` on the judge's word: it states
@@ -278,16 +334,14 @@ pub fn blocking_pairs(documents: &[Document], lexicon: &Lexicon) -> Vec<(usize, 
 pub const SUBJECT_DF_DIVISOR: usize = 10;
 
 /// Each document's subject words: rare words found in at most
-/// `n / SUBJECT_DF_DIVISOR` of the `n` documents (see [`SUBJECT_DF_DIVISOR`]).
-pub fn subject_words(documents: &[Document]) -> Vec<BTreeSet<&str>> {
-    words_below(documents, (documents.len() / SUBJECT_DF_DIVISOR).clamp(2, MAX_BLOCK_DF), MIN_BLOCK_CHARS)
-}
-
-/// Each document's words of at least `min_chars` letters found in at most
-/// `max_df` documents.
-fn words_below(documents: &[Document], max_df: usize, min_chars: usize) -> Vec<BTreeSet<&str>> {
-    let (sets, df) = word_sets(documents, min_chars);
-    sets.into_iter().map(|set| set.into_iter().filter(|w| df[w] <= max_df).collect()).collect()
+/// `n / SUBJECT_DF_DIVISOR` of the `n` documents (see
+/// [`SUBJECT_DF_DIVISOR`]), of [`MIN_BLOCK_CHARS`] letters or more, grammar
+/// aside.
+pub fn subject_words<'d>(documents: &'d [Document], lexicon: &Lexicon) -> Vec<BTreeSet<&'d str>> {
+    let max_df = (documents.len() / SUBJECT_DF_DIVISOR).clamp(2, MAX_BLOCK_DF);
+    let (sets, df) = word_sets(documents, MIN_BLOCK_CHARS);
+    let subject = |w: &str| df[w] <= max_df && !lexicon.grammar.contains(w);
+    sets.into_iter().map(|set| set.into_iter().filter(|w| subject(w)).collect()).collect()
 }
 
 /// Each document's distinct words of at least `min_chars` letters, and in
@@ -646,16 +700,59 @@ mod tests {
     fn far_apart_rewordings_are_different_topics() {
         let (t, l) = (minilm_thresholds(), Lexicon::default());
         let d = docs(&["Deploys happen on Fridays", "The cafeteria closes at noon"]);
+        let none = BTreeSet::new();
+        let apart = SubjectOverlap { a: &none, b: &none };
         assert_eq!(
-            rules(&d[0], &d[1], t.topic_floor - 0.01, false, &t, &l),
+            rules(&d[0], &d[1], t.topic_floor - 0.01, apart, &t, &l),
             Relation::Distinct(DistinctProof::DifferentTopics)
         );
         assert_eq!(
-            rules(&d[0], &d[1], t.topic_floor + 0.01, false, &t, &l),
+            rules(&d[0], &d[1], t.topic_floor + 0.01, apart, &t, &l),
             Relation::Open(OpenReason::Reworded)
         );
         // Sharing a subject's name, a rewording is a question however far apart.
-        assert_eq!(rules(&d[0], &d[1], 0.0, true, &t, &l), Relation::Open(OpenReason::Reworded));
+        let fridays: BTreeSet<&str> = ["fridays"].into();
+        let shared = SubjectOverlap { a: &fridays, b: &fridays };
+        assert_eq!(rules(&d[0], &d[1], 0.0, shared, &t, &l), Relation::Open(OpenReason::Reworded));
+    }
+
+    #[test]
+    fn two_subjects_notes_are_distinct_but_a_changed_value_is_asked() {
+        let (t, l) = (minilm_thresholds(), Lexicon::default());
+        let d = docs(&[
+            "In production, poca runs on port 3641.",
+            "In production, povel runs on port 47946.",
+            "Owner of audit: Diego",
+            "audit is owned by Priya",
+            "povel now runs on port 3641 in production.",
+        ]);
+        let subjects = subject_words(&d, &l);
+        let pair = |i: usize, j: usize| {
+            rules(&d[i], &d[j], 0.9, SubjectOverlap { a: &subjects[i], b: &subjects[j] }, &t, &l)
+        };
+        assert!(
+            matches!(pair(0, 1), Relation::Distinct(DistinctProof::OwnSubjects { .. })),
+            "{:?} ({:?} / {:?})",
+            pair(0, 1),
+            subjects[0],
+            subjects[1]
+        );
+        // One own word each (the value): the same attribute, perhaps changed.
+        let none = BTreeSet::new();
+        let (diego, priya): (BTreeSet<&str>, BTreeSet<&str>) = (["diego"].into(), ["priya"].into());
+        let changed = rules(&d[2], &d[3], 0.9, SubjectOverlap { a: &diego, b: &priya }, &t, &l);
+        assert!(matches!(changed, Relation::Open(_)), "{changed:?}");
+        assert!(matches!(
+            rules(&d[2], &d[3], 0.9, SubjectOverlap { a: &none, b: &none }, &t, &l),
+            Relation::Open(_)
+        ));
+        // A text stating a change is never settled as another subject's note.
+        let (poca, povel): (BTreeSet<&str>, BTreeSet<&str>) =
+            (["poca", "3641"].into(), ["povel", "47946"].into());
+        assert!(!matches!(
+            rules(&d[0], &d[4], 0.9, SubjectOverlap { a: &poca, b: &povel }, &t, &l),
+            Relation::Distinct(_)
+        ));
     }
 
     #[test]

@@ -100,6 +100,20 @@ pub struct PairFeatures {
     /// owned by Priya") is how a stale fact and its update look, so the pair
     /// is never settled as two different facts without asking.
     pub other_names: bool,
+    /// Both sides state values (numbers, versions, durations) and the same
+    /// ones: two notes giving one port or one count are about one thing
+    /// more often than not, so the pair is never settled as two different
+    /// facts without asking.
+    pub same_values: bool,
+}
+
+impl PairFeatures {
+    /// Whether the judge may settle the pair as two different facts: no
+    /// negation or value differs, no update cue, not another name for one
+    /// attribute, not the same values.
+    pub fn may_differ(&self) -> bool {
+        !self.vetoes.negation && !self.vetoes.values && !self.cue && !self.other_names && !self.same_values
+    }
 }
 
 /// One side of a pair as the features see it.
@@ -228,7 +242,7 @@ pub fn features(
     let has_by = |s: &Side<'_>| s.words.iter().any(|w| w.text == "by");
 
     let negations = |s: &Side<'_>| s.words.iter().filter(|w| w.kind == Kind::Negation).count();
-    let values = |s: &Side<'_>| -> BTreeSet<String> {
+    let values_of = |s: &Side<'_>| -> BTreeSet<String> {
         s.words.iter().filter(|w| w.kind.is_value()).map(|w| w.text.clone()).collect()
     };
     let qualifiers = |s: &Side<'_>| -> BTreeSet<String> {
@@ -240,7 +254,7 @@ pub fn features(
     sorted_b.sort_unstable();
     let vetoes = Vetoes {
         negation: negations(&sa) != negations(&sb),
-        values: values(&sa) != values(&sb),
+        values: values_of(&sa) != values_of(&sb),
         qualifiers: qualifiers(&sa) != qualifiers(&sb),
         word_order: sorted_a == sorted_b && flat_a != flat_b,
         antonym,
@@ -289,7 +303,9 @@ pub fn features(
     };
     let (names_a, names_b) = (names(a), names(b));
     let other_names = !names_a.is_subset(&ws_b) && !names_b.is_subset(&ws_a);
-    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names }
+    let values_a = values_of(&sa);
+    let same_values = !values_a.is_empty() && values_a == values_of(&sb);
+    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names, same_values }
 }
 
 /// The stems of a document's name-like words: capitalised inside a

@@ -257,7 +257,7 @@ impl Judge {
         if !vetoes.any() && same >= c.same {
             return judged(Verdict::Same, same);
         }
-        if !vetoes.negation && !vetoes.values && !ab.cue && !ab.other_names && different >= c.different {
+        if ab.may_differ() && different >= c.different {
             return judged(Verdict::Different, different);
         }
         if conflict >= c.conflict || vetoes.negation {

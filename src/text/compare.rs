@@ -55,8 +55,15 @@ pub enum DistinctProof {
     },
     /// The embeddings and the wording both say different topics.
     DifferentTopics,
-    /// The same sentence about many subjects (a template, not a change).
-    Template,
+    /// Each names subjects of its own (rare words of the store, at least
+    /// two: a subject and its value) and they name none in common: the same
+    /// kind of note about two things, not one thing changed.
+    OwnSubjects {
+        /// The first text's own subject words.
+        a: String,
+        /// The second text's.
+        b: String,
+    },
 }
 
 /// Why a pair is a question.
@@ -140,6 +147,9 @@ impl Relation {
             Relation::Distinct(DistinctProof::Qualifier { a, b }) => {
                 Relation::Distinct(DistinctProof::Qualifier { a: b, b: a })
             }
+            Relation::Distinct(DistinctProof::OwnSubjects { a, b }) => {
+                Relation::Distinct(DistinctProof::OwnSubjects { a: b, b: a })
+            }
             Relation::Open(reason) => Relation::Open(match reason {
                 OpenReason::Added { side, words } => OpenReason::Added { side: side.other(), words },
                 OpenReason::Replaced { a, b } => OpenReason::Replaced { a: b, b: a },
@@ -158,7 +168,7 @@ impl fmt::Display for DistinctProof {
         match self {
             DistinctProof::Qualifier { a, b } => write!(f, "different subjects: \"{a}\" vs \"{b}\""),
             DistinctProof::DifferentTopics => f.write_str("different topics"),
-            DistinctProof::Template => f.write_str("the same sentence about many subjects"),
+            DistinctProof::OwnSubjects { a, b } => write!(f, "different subjects: \"{a}\" vs \"{b}\""),
         }
     }
 }

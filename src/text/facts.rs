@@ -4,7 +4,7 @@
 //! facts but scope the facts under them ("## Staging" then "- port 5433").
 //! Code fences are kept whole as one fact each, and so is a table row.
 
-use super::{Lexicon, Word, words};
+use super::{Kind, Lexicon, Word, words};
 
 /// One fact of a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,22 @@ impl Document {
     /// How many words the document has in all.
     pub fn word_count(&self) -> usize {
         self.facts.iter().map(|f| f.words.len()).sum()
+    }
+
+    /// How many negations it holds ("not", "never", "no").
+    pub fn negations(&self) -> usize {
+        self.facts.iter().flat_map(|f| &f.words).filter(|w| w.kind == Kind::Negation).count()
+    }
+
+    /// Whether it states a change: an update cue ("now", "moved", "no
+    /// longer") anywhere in it.
+    pub fn states_change(&self, lexicon: &Lexicon) -> bool {
+        self.facts.iter().any(|f| {
+            f.words.iter().any(|w| lexicon.cues.contains(&w.text))
+                || f.words
+                    .windows(2)
+                    .any(|p| lexicon.cue_pairs.contains(&(p[0].text.clone(), p[1].text.clone())))
+        })
     }
 }
 
