@@ -114,8 +114,16 @@ pub(crate) fn run(cmd: HostedCommand) -> CliResult {
                 r.deleted.len(),
                 r.fetched
             );
-            let settled = if prefer.is_some() { "settled as asked" } else { "left as they are here" };
-            conflicts_error(&r.conflicts, settled)
+            if prefer.is_some() {
+                for c in &r.conflicts {
+                    eprintln!("dreamwork: settled: {c}");
+                }
+                return Ok(());
+            }
+            conflicts_error(
+                &r.conflicts,
+                "left as they are here; pull --prefer local or --prefer server settles them",
+            )
         }
         HostedCommand::Push { store, memory_store_id, dry_run, new_store, request_timeout } => {
             if let Some(name) = new_store {
@@ -131,7 +139,12 @@ pub(crate) fn run(cmd: HostedCommand) -> CliResult {
                 } else {
                     String::new()
                 };
-                eprintln!("created memory store {:?} with {}{linked}", name, count(done.created, "memory"));
+                let memories = if done.created == 1 {
+                    "1 memory".to_owned()
+                } else {
+                    format!("{} memories", done.created)
+                };
+                eprintln!("created memory store {name:?} with {memories}{linked}");
                 println!("{}", done.memory_store_id);
                 return Ok(());
             }
