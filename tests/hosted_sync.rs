@@ -129,6 +129,11 @@ fn pull_reads_every_page_then_only_what_changed() {
             && r.header("anthropic-beta") == Some("agent-memory-2026-07-22"))
     );
     assert!(first[1].query.contains("page=page_20") && first[2].query.contains("page=page_40"));
+    // The server's times, so a dream knows which memory is newer.
+    let st = Store::open_read_only(&s.store).unwrap();
+    let m = st.get(&path("/notes/0007.md")).unwrap();
+    assert_eq!(Some(m.updated_at), dreamwork::Timestamp::parse_rfc3339("2026-08-01T00:00:00Z"));
+    drop(st);
     let link: Value = serde_json::from_slice(&std::fs::read(s.store.join("hosted.json")).unwrap()).unwrap();
     assert_eq!(link["memory_store_id"], s.hosted.as_str());
     assert_eq!(link["memories"].as_array().unwrap().len(), 45);
@@ -502,11 +507,20 @@ fn nightly_pull_dream_accept_push() {
     }
 }
 
-/// Pull, dream and push 2,000 memories (pages of 20, a 429 and a 500 on
-/// the way); prints requests and times.
+/// Pull, dream, accept and push 2,000 memories (pages of 20, a 429 and a
+/// 500 on the way, agents writing to ten memories the dream removes);
+/// prints requests and times.
 #[test]
-fn two_thousand_memories_round_trip() {
-    let s = setup(2000);
+fn two_thousand_memories_pull_dream_push() {
+    let s = setup(1950);
+    // Fifty exact copies under another folder, for the dream to merge.
+    for i in 0..50 {
+        s.standin.agent_write(
+            &s.hosted,
+            &format!("/copies/{i:04}.md"),
+            &format!("Fact number {} about the deploy.", i * 39),
+        );
+    }
     let store = s.store.to_str().unwrap();
     s.standin
         .fault("GET /v1/memory_stores/*/memories", Fault::Status(429, vec![("retry-after", "1".into())]));
@@ -515,37 +529,40 @@ fn two_thousand_memories_round_trip() {
     pull(&s);
     let (pull_time, pull_requests) = (t.elapsed(), s.standin.requests().len());
     assert_eq!(local(&s.store), s.standin.memories(&s.hosted));
-    // A dream's worth of changes: 100 modified, 50 deleted, 50 created.
-    edit(&s.store, |st| {
-        let mut batch = st.batch();
-        for i in 0..100 {
-            batch.put(&path(&format!("/notes/{i:04}.md")), &format!("Fact {i}, consolidated.")).unwrap();
-        }
-        for i in 100..150 {
-            batch.delete(&path(&format!("/notes/{i:04}.md")));
-        }
-        for i in 0..50 {
-            batch.put(&path(&format!("/merged/{i:02}.md")), &format!("Merged fact {i}.")).unwrap();
-        }
-        batch.commit().unwrap();
-    });
-    // Agents write to ten of them meanwhile.
-    for i in (0..150).step_by(15) {
-        s.standin.agent_write(&s.hosted, &format!("/notes/{i:04}.md"), &format!("Agent's fact {i}."));
+
+    let out = s.dir.join("out");
+    let t = Instant::now();
+    ok(&run(&s, &["dream", store, "--out", out.to_str().unwrap(), "--embedder", "lexical"]));
+    let dream_time = t.elapsed();
+    let before = local(&s.store);
+    let dreamed = local(&out);
+    let removed: Vec<&String> = before.keys().filter(|p| !dreamed.contains_key(*p)).collect();
+    assert!(removed.len() >= 50, "the copies are merged: {removed:?}");
+    ok(&run(&s, &["accept", store, out.to_str().unwrap()]));
+    let plan = ok(&run(&s, &["push", store, &s.hosted, "--dry-run"]));
+    let changes = plan.lines().count() - 1;
+    // Agents write to ten of the removed memories meanwhile.
+    let written: Vec<&&String> = removed.iter().step_by(removed.len() / 10).take(10).collect();
+    for p in &written {
+        s.standin.agent_write(&s.hosted, p, "Rewritten by an agent during the night.");
     }
     let n = s.standin.requests().len();
     let t = Instant::now();
     let err = failed(&push(&s));
     let (push_time, push_requests) = (t.elapsed(), s.standin.requests().len() - n);
     assert_eq!(err.matches("dreamwork: conflict: ").count(), 10, "{err}");
-    assert_eq!(push_requests, 200, "one request per changed memory");
+    assert_eq!(push_requests, changes, "one request per changed memory");
     let server = s.standin.memories(&s.hosted);
-    for i in (0..150).step_by(15) {
-        assert_eq!(server[&format!("/notes/{i:04}.md")], format!("Agent's fact {i}."));
+    for p in &written {
+        assert_eq!(server[**p], "Rewritten by an agent during the night.");
     }
-    // 47 deleted (3 of the 50 were rewritten by agents and kept), 50 created.
-    assert_eq!(server.len(), 2000 - 47 + 50);
+    for (p, content) in local(&s.store) {
+        assert_eq!(server.get(&p), Some(&content), "{p} is on the server");
+    }
+    assert_eq!(server.len(), local(&s.store).len() + 10);
     eprintln!(
-        "2,000 memories: pull {pull_requests} requests in {pull_time:.2?}; push of 200 changes {push_requests} requests in {push_time:.2?}"
+        "2,000 memories: pull {pull_requests} requests in {pull_time:.2?}; dream {dream_time:.2?}; \
+         push of {changes} changes ({} removed by the dream) {push_requests} requests in {push_time:.2?}",
+        removed.len()
     );
 }

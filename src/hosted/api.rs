@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HostedError;
-use crate::memory::content_sha256;
+use crate::memory::{Timestamp, content_sha256};
 use crate::resolve::http::{Call, Client, HttpError, Method};
 
 /// Beta header of the memory-store calls (alone: adding the managed-agents
@@ -45,6 +45,10 @@ pub struct HostedMemory {
     pub content_sha256: String,
     /// The content (`None` in the `basic` view).
     pub content: Option<String>,
+    /// `created_at`, when present and readable.
+    pub created_at: Option<Timestamp>,
+    /// `updated_at`, when present and readable.
+    pub updated_at: Option<Timestamp>,
 }
 
 /// One page of a memory list.
@@ -93,6 +97,10 @@ struct RawMemory {
     content: Option<String>,
     #[serde(default)]
     content_sha256: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +145,17 @@ fn memory_of(value: Value) -> Result<HostedMemory, String> {
     {
         return Err(format!("memory {id} ({path}): content_sha256 does not match its content"));
     }
-    Ok(HostedMemory { id, path, content_sha256: sha, content: raw.content })
+    // Times only order memories by recency: one the client cannot read is
+    // left out rather than failing the whole answer.
+    let time = |t: Option<String>| t.as_deref().and_then(Timestamp::parse_rfc3339);
+    Ok(HostedMemory {
+        id,
+        path,
+        content_sha256: sha,
+        content: raw.content,
+        created_at: time(raw.created_at),
+        updated_at: time(raw.updated_at),
+    })
 }
 
 /// Decodes a page of a memory list: `{data, next_page}`; `memory_prefix`

@@ -30,7 +30,7 @@ use std::path::Path;
 use super::api::{Hosted, HostedMemory, View};
 use super::link::{Base, Link};
 use super::{Conflict, HostedError};
-use crate::memory::{MAX_CONTENT_BYTES, MemoryPath, content_sha256};
+use crate::memory::{MAX_CONTENT_BYTES, Memory, MemoryPath, Timestamp, content_sha256};
 use crate::progress::{Observer, Progress};
 use crate::store::{LOG_FILE, Store};
 
@@ -208,8 +208,15 @@ pub fn pull(
     }
     observer.progress(Progress { stage: "fetch", done: total, total });
 
-    let mut plan =
-        Plan { local: &local, vacated: &vacated, by_sha: &by_sha, removes: Vec::new(), puts: Vec::new() };
+    let mut plan = Plan {
+        store,
+        local: &local,
+        vacated: &vacated,
+        by_sha: &by_sha,
+        now: Timestamp::now(),
+        removes: Vec::new(),
+        puts: Vec::new(),
+    };
     let mut fresh: BTreeSet<String> = BTreeSet::new();
     for (s, action) in actions {
         let base = Base { path: s.path.clone(), content_sha256: s.content_sha256.clone() };
@@ -287,8 +294,8 @@ pub fn pull(
             batch.delete(&path);
         }
     }
-    for (path, content) in &puts {
-        batch.put(path, content)?;
+    for memory in puts {
+        batch.put_memory(memory)?;
     }
     report.version = if batch.is_empty() { None } else { Some(batch.commit()?) };
     link.save(&dir)?;
@@ -302,14 +309,18 @@ pub fn pull(
 
 /// The store's changes a pull collects before committing them at once.
 struct Plan<'a> {
-    /// The store before the pull: path -> sha.
+    /// The store before the pull.
+    store: &'a Store,
+    /// Its memories: path -> sha.
     local: &'a BTreeMap<String, String>,
     /// Paths the pull empties.
     vacated: &'a BTreeSet<String>,
     /// Contents the store holds, by sha.
     by_sha: &'a BTreeMap<String, String>,
+    /// When the pull runs: the time of a memory the server gives none.
+    now: Timestamp,
     removes: Vec<String>,
-    puts: Vec<(MemoryPath, String)>,
+    puts: Vec<Memory>,
 }
 
 impl Plan<'_> {
@@ -341,7 +352,15 @@ impl Plan<'_> {
                     message: "the server's content was not read (a bug: please report it)".into(),
                 });
             };
-            self.puts.push((path, content));
+            // The server's times, so a dream sees which memory is newer;
+            // the metadata of the memory replaced here is kept.
+            let updated = s.updated_at.unwrap_or(self.now);
+            let mut memory = Memory::new(path.clone(), content, updated);
+            memory.created_at = s.created_at.unwrap_or(updated);
+            if let Some(old) = self.store.get(&path) {
+                memory.metadata = old.metadata.clone();
+            }
+            self.puts.push(memory);
         }
         Ok(())
     }
