@@ -157,6 +157,31 @@ fn pull_reads_every_page_then_only_what_changed() {
 }
 
 #[test]
+fn a_pull_follows_moves_that_free_and_reuse_paths() {
+    let s = setup(3);
+    pull(&s);
+    // /notes/0000 moves away and /notes/0001 takes its place; 0002 edited in place.
+    s.standin.agent_rename(&s.hosted, "/notes/0000.md", "/old/0000.md");
+    s.standin.agent_rename(&s.hosted, "/notes/0001.md", "/notes/0000.md");
+    s.standin.agent_write(&s.hosted, "/notes/0002.md", "Fact two, edited.");
+    let out = pull(&s);
+    assert!(out.contains("0 new, 1 updated, 2 renamed, 0 deleted (1 read one by one)"), "{out}");
+    assert_eq!(local(&s.store), s.standin.memories(&s.hosted));
+    // The bases follow the ids: nothing to push, and a local edit of the
+    // moved memory goes to the right one.
+    assert!(ok(&push(&s)).contains("in 0 requests"));
+    edit(&s.store, |st| {
+        st.put(&path("/notes/0000.md"), "Fact one, at its new path, edited here.").unwrap();
+    });
+    ok(&push(&s));
+    let ids = s.standin.memory_ids(&s.hosted);
+    let server = s.standin.memories(&s.hosted);
+    assert_eq!(server["/notes/0000.md"], "Fact one, at its new path, edited here.");
+    assert_eq!(server["/old/0000.md"], "Fact number 0 about the deploy.");
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
 fn push_sends_each_kind_of_change_under_its_precondition() {
     let s = setup(6);
     pull(&s);

@@ -235,18 +235,16 @@ impl Hosted {
         Self { client }
     }
 
-    /// The client (and its cancellation token).
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     fn get<T>(
         &self,
         what: impl Fn() -> String,
         call: &Call<'_>,
         decode: fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, HostedError> {
-        let body = self.client.send(call).map_err(|source| HostedError::Api { what: what(), source })?;
+        let body = self
+            .client
+            .send(call)
+            .map_err(|source| HostedError::Api { what: what(), source: Box::new(source) })?;
         decode(&body).map_err(|message| HostedError::BadAnswer {
             endpoint: format!(
                 "{} {}{}",
@@ -354,7 +352,10 @@ impl Hosted {
             query_value(expected)
         );
         self.client.send(&Call::new(Method::Delete, path, MEMORY_BETA)).map(drop).map_err(|source| {
-            HostedError::Api { what: format!("deleting memory {id} of memory store {store}"), source }
+            HostedError::Api {
+                what: format!("deleting memory {id} of memory store {store}"),
+                source: Box::new(source),
+            }
         })
     }
 

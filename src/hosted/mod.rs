@@ -80,7 +80,7 @@ pub enum HostedError {
         /// What was being done (`listing the memories of memory store memstore_…`).
         what: String,
         /// The HTTP error.
-        source: HttpError,
+        source: Box<HttpError>,
     },
     /// A 2xx answer whose body is not what the API documents.
     #[error("{endpoint}: unexpected response body: {message}")]
@@ -161,16 +161,5 @@ fn hint(e: &HttpError) -> &'static str {
         Some(403) => "this API key may not use it (permission denied): ",
         Some(404) => "not found (check the id, and that the key's workspace holds it): ",
         _ => "",
-    }
-}
-
-impl HostedError {
-    /// Whether the error is Ctrl-C.
-    pub fn is_cancelled(&self) -> bool {
-        match self {
-            HostedError::Api { source: HttpError::Cancelled { .. }, .. } => true,
-            HostedError::Partial { source, .. } => source.is_cancelled(),
-            _ => false,
-        }
     }
 }
