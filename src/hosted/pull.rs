@@ -406,3 +406,66 @@ fn decide(s: &HostedMemory, base: Option<&Base>, local: &BTreeMap<String, String
     let reason = if local.contains_key(&base.path) { "both edited" } else { "deleted or moved here" };
     Action::Conflict { reason, from: moved }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(path: &str, content: &str) -> HostedMemory {
+        HostedMemory {
+            id: "mem_1".into(),
+            path: path.into(),
+            content_sha256: content_sha256(content),
+            content: Some(content.into()),
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    fn base(path: &str, content: &str) -> Base {
+        Base { path: path.into(), content_sha256: content_sha256(content) }
+    }
+
+    fn name(a: &Action) -> String {
+        match a {
+            Action::Nothing => "nothing".into(),
+            Action::Record => "record".into(),
+            Action::Take { from: None } => "take".into(),
+            Action::Take { from: Some(f) } => format!("take from {f}"),
+            Action::Conflict { reason, .. } => format!("conflict: {reason}"),
+            Action::Skip(why) => format!("skip: {why}"),
+        }
+    }
+
+    #[test]
+    fn decides_as_the_table_says() {
+        let here = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(p, c)| (p.to_string(), content_sha256(c))).collect()
+        };
+        let d =
+            |s: HostedMemory, b: Option<Base>, l: BTreeMap<String, String>| name(&decide(&s, b.as_ref(), &l));
+        // Server unchanged: whatever the store did waits for push.
+        assert_eq!(d(server("/a", "x"), Some(base("/a", "x")), here(&[("/a", "mine")])), "nothing");
+        // Server changed, store untouched: take it (moved or not).
+        assert_eq!(d(server("/a", "y"), Some(base("/a", "x")), here(&[("/a", "x")])), "take");
+        assert_eq!(d(server("/b", "x"), Some(base("/a", "x")), here(&[("/a", "x")])), "take from /a");
+        // Both changed the same way: agreement.
+        assert_eq!(d(server("/a", "y"), Some(base("/a", "x")), here(&[("/a", "y")])), "record");
+        // Both changed otherwise.
+        assert_eq!(
+            d(server("/a", "y"), Some(base("/a", "x")), here(&[("/a", "z")])),
+            "conflict: both edited"
+        );
+        assert_eq!(d(server("/a", "y"), Some(base("/a", "x")), here(&[])), "conflict: deleted or moved here");
+        // New on the server.
+        assert_eq!(d(server("/a", "y"), None, here(&[])), "take");
+        assert_eq!(d(server("/a", "y"), None, here(&[("/a", "y")])), "record");
+        assert!(
+            d(server("/a", "y"), None, here(&[("/a", "z")])).starts_with("conflict: created on the server")
+        );
+        // Paths the store cannot hold.
+        let deep = format!("/{}", vec!["d"; 21].join("/"));
+        assert!(d(server(&deep, "x"), None, here(&[])).starts_with("skip: path"));
+        assert!(d(server("/e\u{301}", "x"), None, here(&[])).contains("normal form C"));
+    }
+}
