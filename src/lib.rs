@@ -9,7 +9,9 @@
 //! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
 //! on-disk driver), [`resolve`] (the question/answer contract and its
 //! backends: who settles what rules cannot), [`report`], [`agent`] (the
-//! memory-tool commands, search by meaning, the MCP server).
+//! memory-tool commands, search by meaning, the MCP server), [`hosted`]
+//! (pull, push and session events of Claude Managed Agents' hosted memory
+//! stores; with the `remote` feature).
 //!
 //! ```
 //! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
@@ -31,6 +33,8 @@
 pub mod agent;
 pub mod dream;
 pub mod embed;
+#[cfg(feature = "remote")]
+pub mod hosted;
 pub mod index;
 pub mod judge;
 pub mod memory;

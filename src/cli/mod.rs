@@ -11,6 +11,8 @@ use dreamwork::progress::CancelToken;
 mod agent;
 mod dream;
 mod embed;
+#[cfg(feature = "remote")]
+mod hosted;
 pub(crate) mod progress;
 #[cfg(feature = "remote")]
 mod remote;
@@ -45,6 +47,9 @@ enum Command {
     Dream(dream::DreamCommand),
     #[command(flatten)]
     Agent(agent::AgentCommand),
+    #[cfg(feature = "remote")]
+    #[command(flatten)]
+    Hosted(hosted::HostedCommand),
     /// Settle the clusters a dream left open, one key each, in the terminal
     /// (or from a file of answers); then rewrite OUT with the answers.
     Review(review::ReviewArgs),
@@ -54,6 +59,10 @@ impl Command {
     /// Whether the command is a long job that checks [`interrupt`] between
     /// batches; any other is stopped by Ctrl-C the usual way (at once).
     fn checks_interrupt(&self) -> bool {
+        #[cfg(feature = "remote")]
+        if matches!(self, Command::Hosted(_) | Command::Sessions(sessions::SessionsCommand::Fetch { .. })) {
+            return true;
+        }
         matches!(
             self,
             Command::Store(store::StoreCommand::Import { .. })
@@ -112,6 +121,8 @@ pub fn main() -> ExitCode {
         Command::Cache(cmd) => embed::run_cache(cmd),
         Command::Dream(cmd) => dream::run(cmd),
         Command::Agent(cmd) => agent::run(cmd),
+        #[cfg(feature = "remote")]
+        Command::Hosted(cmd) => hosted::run(cmd),
         Command::Review(args) => review::run(args),
     };
     match result {

@@ -1,5 +1,5 @@
-//! `dreamwork sessions import|ls|show|verify`: a thin translation of arguments
-//! into [`SessionStore`] calls.
+//! `dreamwork sessions import|fetch|ls|show|verify`: a thin translation of
+//! arguments into [`SessionStore`] calls (`fetch` in [`super::hosted`]).
 //!
 //! Until the memory store's lock is available here, the commands work on
 //! `STORE/sessions/` directly and only check that `STORE` looks like a
@@ -47,6 +47,19 @@ pub(crate) enum SessionsCommand {
     Verify {
         /// The store directory.
         store: PathBuf,
+    },
+    /// Fetch the events of Claude Managed Agents sessions from the API
+    /// (all pages) and store each as a transcript, known by its session id.
+    #[cfg(feature = "remote")]
+    Fetch {
+        /// The store directory.
+        store: PathBuf,
+        /// Hosted session ids (sesn_…).
+        #[arg(required = true)]
+        session_ids: Vec<String>,
+        /// Seconds one request may take before it is retried.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        request_timeout: u64,
     },
     /// Print one stored session, turn by turn.
     Show {
@@ -116,6 +129,10 @@ pub(crate) fn run(cmd: SessionsCommand) -> CliResult {
                 0 => Ok(()),
                 n => Err(format!("{} damaged", count(n, "session file")).into()),
             }
+        }
+        #[cfg(feature = "remote")]
+        SessionsCommand::Fetch { store, session_ids, request_timeout } => {
+            super::hosted::fetch(&store, &session_ids, request_timeout)
         }
         SessionsCommand::Show { store, id } => {
             let store = Store::open_read_only(&store)?;

@@ -8,7 +8,9 @@
 //! questions (`OUT/dream/questions.jsonl`, one JSON question per line, as
 //! sent, i.e. redacted): every question the dream left open, in the report's
 //! order (`unresolved[].cluster` is each one's `id`); in a dry run instead
-//! exactly the questions a real run would send. Nothing in OUT depends on
+//! exactly the questions a real run would send. A link to a hosted memory
+//! store (`STORE/hosted.json`, see `dreamwork pull`) is copied as it is,
+//! so OUT pushes its changes where STORE came from. Nothing in OUT depends on
 //! the clock, the machine or the thread count.
 //!
 //! Vectors come from STORE's cache (`STORE/vectors`, filled by `dreamwork
@@ -60,7 +62,7 @@ use crate::progress::{CancelToken, Observer};
 use crate::report::Report;
 use crate::resolve::Asking;
 use crate::session::Session;
-use crate::store::Store;
+use crate::store::{HOSTED_LINK_FILE, Store};
 
 /// Directory inside OUT holding the report.
 pub const REPORT_DIR: &str = "dream";
@@ -146,9 +148,10 @@ pub fn dream_store(
     // Everything the dream needs from STORE is read under its shared lock,
     // which is then released: writers may go on while the dream runs
     // (`accept` refuses if they did).
-    let (memories, mut sessions, mut cache) = {
+    let (memories, mut sessions, mut cache, link) = {
         let input = Store::open_read_only(store)?;
         let memories: Vec<_> = input.iter().cloned().collect();
+        let link = read_link(store)?;
         let earlier = replay_of.as_deref().map(Store::open_read_only).transpose()?;
         let source = earlier.as_ref().unwrap_or(&input);
         let kept = source.sessions()?;
@@ -158,7 +161,7 @@ pub fn dream_store(
         }
         let cache = VectorCache::load(&source.vectors_dir(), embedder.model_id(), embedder.dimension())
             .map_err(EmbedError::from)?;
-        (memories, sessions, cache)
+        (memories, sessions, cache, link)
     };
     sessions.extend(extra_sessions);
     let mut warnings = Vec::new();
@@ -209,6 +212,10 @@ pub fn dream_store(
         drop(caching);
         let t = Instant::now();
         write_output(&staging, &output)?;
+        if let Some(bytes) = &link {
+            write_synced(&staging.join(HOSTED_LINK_FILE), bytes)?;
+            sync_dir(&staging)?;
+        }
         Ok((output, (embedded, cached), words, warnings, dream_time, t))
     })();
     let (output, (embedded, cached), (words_computed, words_cached), warnings, dream_time, t) = match result {
@@ -263,6 +270,17 @@ fn write_output(dir: &Path, output: &DreamOutput) -> Result<(), DreamError> {
     write_synced(&report_dir.join(QUESTIONS_JSONL), questions.as_bytes())?;
     sync_dir(&report_dir)?;
     sync_dir(dir)
+}
+
+/// STORE's link to a hosted memory store, if it has one: OUT inherits it,
+/// so that OUT (or STORE, once OUT is accepted) pushes its changes there.
+fn read_link(store: &Path) -> Result<Option<Vec<u8>>, DreamError> {
+    let path = store.join(HOSTED_LINK_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(DreamError::Io { path, source }),
+    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DreamError> {

@@ -1,11 +1,14 @@
-//! The one HTTP client the remote resolvers share: JSON over HTTPS to
-//! Anthropic's API (or whatever `ANTHROPIC_BASE_URL` points at), with the
-//! official SDKs' retry policy.
+//! The one HTTP client the remote resolvers and the hosted memory stores
+//! ([`crate::hosted`]) share: JSON over HTTPS to Anthropic's API (or
+//! whatever `ANTHROPIC_BASE_URL` points at), with the official SDKs' retry
+//! policy.
 //!
 //! Promises:
 //! - retries as the Python and TypeScript SDKs do: a response header
 //!   `x-should-retry: true|false` decides when present; otherwise 408, 409,
-//!   429, every status ≥ 500, timeouts and connection errors are retried, at
+//!   429, every status ≥ 500, timeouts and connection errors are retried
+//!   (except a 409 whose error type says a memory's precondition or path is
+//!   stale: asking again cannot change that answer), at
 //!   most [`RetryPolicy::max_retries`] times (2 by default). The wait is
 //!   `retry-after-ms`, else `retry-after` (seconds or an HTTP date, honoured
 //!   when 0 < wait ≤ 60 s), else `min(0.5 s × 2^n, 8 s)` times a jitter
@@ -228,7 +231,7 @@ impl From<ReportedUsage> for Usage {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// `ANTHROPIC_API_KEY` is not set (or empty).
-    #[error("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use a remote resolver")]
+    #[error("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use Anthropic's API")]
     MissingKey,
     /// The base URL is not an http(s) URL.
     #[error("ANTHROPIC_BASE_URL {0:?} is not an http:// or https:// URL")]
@@ -566,7 +569,8 @@ impl Client {
             message: scrub(message),
             request_id: scrub(header_id.or(body_id)),
         };
-        let retry = retry_headers.retryable(status).then_some(retry_headers);
+        let settled = retry_headers.should_retry.is_none() && settled_conflict(status, &error);
+        let retry = (retry_headers.retryable(status) && !settled).then_some(retry_headers);
         Err(Box::new(Failure { error, retry }))
     }
 
@@ -599,6 +603,16 @@ fn error_fields(body: &[u8]) -> (Option<String>, Option<String>, Option<String>)
         text(error.and_then(|e| e.get("message"))),
         text(value.get("request_id")),
     )
+}
+
+/// Whether `error` is a 409 that a retry cannot change: a memory's
+/// `content_sha256` precondition failed, or its path is taken.
+fn settled_conflict(status: u16, error: &HttpError) -> bool {
+    let kind = match error {
+        HttpError::Status { kind, .. } => kind.as_deref(),
+        _ => None,
+    };
+    status == 409 && matches!(kind, Some("memory_precondition_failed_error" | "memory_path_conflict_error"))
 }
 
 /// `text` cut to [`MAX_QUOTED`] characters.

@@ -1,5 +1,6 @@
 //! Other parts' files inside a store directory — session transcripts in
-//! `sessions/` and the embedding cache in `vectors/` — reached through an
+//! `sessions/`, the embedding cache in `vectors/`, the hosted link in
+//! `hosted.json` — reached through an
 //! open [`Store`] so that they are covered by its lock: a store opened for
 //! writing gives writable parts, a read-only store read-only ones.
 
@@ -10,6 +11,9 @@ use crate::session::{SessionError, SessionStore};
 
 /// Name of the session transcripts' directory inside a store.
 pub const SESSIONS_DIR: &str = "sessions";
+/// Name of the file linking a store to a hosted memory store (written by
+/// `dreamwork pull` and `push`; a dream copies it into its output).
+pub const HOSTED_LINK_FILE: &str = "hosted.json";
 
 impl Store {
     /// The session transcripts kept in this store (`STORE/sessions/`).

@@ -1,6 +1,8 @@
-//! A stand-in for the subset of Anthropic's API the remote resolvers use,
-//! on a loopback port: `POST /v1/messages`, memory stores and their
-//! memories, and dreams (create, get, cancel, archive).
+//! A stand-in for the subset of Anthropic's API the remote resolvers and
+//! the hosted sync use, on a loopback port: `POST /v1/messages`, memory
+//! stores and their memories (list, create, retrieve, update and delete
+//! with `content_sha256` preconditions), dreams (create, get, cancel,
+//! archive) and the events of sessions.
 //!
 //! It answers from scripts the test sets (an answerer for the Messages
 //! API, a [`DreamScript`] for dreams), injects [`Fault`]s per route, and
@@ -62,6 +64,8 @@ pub enum Fault {
     Delay(Duration),
     /// A 200 whose body is not JSON.
     Malformed,
+    /// A 200 with this body.
+    Body(String),
 }
 
 /// How the dreams the stand-in runs end.
@@ -98,7 +102,15 @@ pub type Answerer = Box<dyn Fn(&[Value]) -> Vec<Value> + Send>;
 
 struct Store {
     name: String,
+    /// path -> (id, content).
     memories: BTreeMap<String, (String, String)>,
+}
+
+impl Store {
+    /// The path of memory `id`.
+    fn path_of(&self, id: &str) -> Option<String> {
+        self.memories.iter().find(|(_, (mid, _))| mid == id).map(|(p, _)| p.clone())
+    }
 }
 
 struct DreamRun {
@@ -117,6 +129,8 @@ struct State {
     dreams: BTreeMap<String, DreamRun>,
     next: u64,
     page_size: usize,
+    /// Session id -> events.
+    sessions: BTreeMap<String, Vec<Value>>,
     /// Prompt prefixes (tools and system) written to the simulated cache.
     cached: std::collections::BTreeSet<String>,
 }
@@ -161,6 +175,7 @@ impl StandIn {
             dreams: BTreeMap::new(),
             next: 0,
             page_size: 2,
+            sessions: BTreeMap::new(),
             cached: Default::default(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -217,6 +232,76 @@ impl StandIn {
         lock(&self.state).stores.keys().cloned().collect()
     }
 
+    /// Pages hold at most `n` items (and at most what `limit` and the
+    /// view allow: 20 with contents, 100 without).
+    pub fn page_size(&self, n: usize) {
+        lock(&self.state).page_size = n;
+    }
+
+    /// Creates a memory store named `name` as the Console would; its id.
+    pub fn add_store(&self, name: &str) -> String {
+        let mut s = lock(&self.state);
+        let id = new_id(&mut s, "memstore");
+        s.stores.insert(id.clone(), Store { name: name.to_owned(), memories: BTreeMap::new() });
+        id
+    }
+
+    /// An agent writes `content` at `path` of `store` (creating or
+    /// replacing); returns the memory's id.
+    pub fn agent_write(&self, store: &str, path: &str, content: &str) -> String {
+        let mut s = lock(&self.state);
+        let existing = s.stores.get(store).and_then(|st| st.memories.get(path)).map(|(id, _)| id.clone());
+        let id = match existing {
+            Some(id) => id,
+            None => new_id(&mut s, "mem"),
+        };
+        let st = s.stores.get_mut(store).expect("the store exists");
+        st.memories.insert(path.to_owned(), (id.clone(), content.to_owned()));
+        id
+    }
+
+    /// An agent moves the memory at `from` to `to`.
+    pub fn agent_rename(&self, store: &str, from: &str, to: &str) {
+        let mut s = lock(&self.state);
+        let st = s.stores.get_mut(store).expect("the store exists");
+        let memory = st.memories.remove(from).expect("the memory exists");
+        st.memories.insert(to.to_owned(), memory);
+    }
+
+    /// An agent deletes the memory at `path`.
+    pub fn agent_delete(&self, store: &str, path: &str) {
+        let mut s = lock(&self.state);
+        s.stores.get_mut(store).expect("the store exists").memories.remove(path);
+    }
+
+    /// The memories of `store`: path -> content.
+    pub fn memories(&self, store: &str) -> BTreeMap<String, String> {
+        let s = lock(&self.state);
+        s.stores
+            .get(store)
+            .map(|st| st.memories.iter().map(|(p, (_, c))| (p.clone(), c.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the memories of `store`: path -> id.
+    pub fn memory_ids(&self, store: &str) -> BTreeMap<String, String> {
+        let s = lock(&self.state);
+        s.stores
+            .get(store)
+            .map(|st| st.memories.iter().map(|(p, (id, _))| (p.clone(), id.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The name of `store`.
+    pub fn store_name(&self, store: &str) -> Option<String> {
+        lock(&self.state).stores.get(store).map(|st| st.name.clone())
+    }
+
+    /// Sets the events of session `id`.
+    pub fn add_session(&self, id: &str, events: Vec<Value>) {
+        lock(&self.state).sessions.insert(id.to_owned(), events);
+    }
+
     /// The dreams as they stand now.
     pub fn dreams(&self) -> Vec<Value> {
         lock(&self.state).dreams.values().map(|d| d.dream.clone()).collect()
@@ -235,7 +320,7 @@ impl Drop for StandIn {
 /// The route a request's faults are filed under: ids (`memstore_…`,
 /// `drm_…`, `mem_…`) become `*`.
 fn route_key(method: &str, path: &str) -> String {
-    let is_id = |s: &str| ["memstore_", "drm_", "mem_"].iter().any(|p| s.starts_with(p));
+    let is_id = |s: &str| ["memstore_", "drm_", "mem_", "sesn_"].iter().any(|p| s.starts_with(p));
     let segments: Vec<&str> = path.split('/').map(|s| if is_id(s) { "*" } else { s }).collect();
     format!("{method} {}", segments.join("/"))
 }
@@ -286,6 +371,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         Some(Fault::Malformed) => {
             Reply { status: 200, headers: Vec::new(), body: b"{\"id\": \"msg_1\", \"content\": [".to_vec() }
         }
+        Some(Fault::Body(body)) => Reply { status: 200, headers: Vec::new(), body: body.into_bytes() },
         Some(Fault::Delay(d)) => {
             std::thread::sleep(d);
             handle(&request, state)
@@ -373,6 +459,12 @@ fn handle(r: &Recorded, state: &Mutex<State>) -> Reply {
                 );
             }
             memory_stores(r, &segments[2..], &body, &mut s)
+        }
+        ("GET", ["v1", "sessions", id, "events"]) => {
+            if !betas.contains(&AGENTS_BETA) {
+                return error(400, "invalid_request_error", "sessions need the managed-agents beta");
+            }
+            session_events(r, id, &s)
         }
         (_, ["v1", "dreams", ..]) => {
             if !betas.contains(&DREAMS_BETA) {
@@ -483,7 +575,8 @@ fn store_json(id: &str, store: &Store) -> Value {
 
 fn memory_json(store: &str, path: &str, id: &str, content: &str) -> Value {
     json!({"id": id, "type": "memory", "memory_store_id": store, "path": path, "content": content,
-           "content_size_bytes": content.len(), "memory_version_id": format!("memver_{id}"),
+           "content_size_bytes": content.len(), "content_sha256": dreamwork::memory::content_sha256(content),
+           "memory_version_id": format!("memver_{id}"),
            "created_at": "2026-08-01T00:00:00Z", "updated_at": "2026-08-01T00:00:00Z"})
 }
 
@@ -536,7 +629,7 @@ fn memory_stores(r: &Recorded, rest: &[&str], body: &Value, s: &mut State) -> Re
                 .unwrap_or(0);
             let prefix = query_param(&r.query, "path_prefix").unwrap_or("/");
             let all: Vec<_> = store.memories.iter().filter(|(p, _)| p.starts_with(prefix)).collect();
-            let end = (start + s.page_size).min(all.len());
+            let end = (start + page_len(r, full, s.page_size)).min(all.len());
             let data: Vec<Value> = all[start.min(end)..end]
                 .iter()
                 .map(|(path, (mid, content))| {
@@ -550,8 +643,95 @@ fn memory_stores(r: &Recorded, rest: &[&str], body: &Value, s: &mut State) -> Re
             let next = (end < all.len()).then(|| format!("page_{end}"));
             reply(200, json!({"data": data, "next_page": next}))
         }
+        ("GET", [id]) => match s.stores.get(*id) {
+            Some(store) => reply(200, store_json(id, store)),
+            None => error(404, "not_found_error", "no such memory store"),
+        },
+        ("GET", [id, "memories", mem]) => {
+            let Some(store) = s.stores.get(*id) else {
+                return error(404, "not_found_error", "no such store");
+            };
+            match store.path_of(mem) {
+                Some(path) => reply(200, memory_json(id, &path, mem, &store.memories[&path].1)),
+                None => error(404, "not_found_error", "no such memory"),
+            }
+        }
+        ("POST", [id, "memories", mem]) => update_memory(id, mem, body, s),
+        ("DELETE", [id, "memories", mem]) => {
+            let Some(store) = s.stores.get_mut(*id) else {
+                return error(404, "not_found_error", "no such store");
+            };
+            let Some(path) = store.path_of(mem) else {
+                return error(404, "not_found_error", "no such memory");
+            };
+            let sha = dreamwork::memory::content_sha256(&store.memories[&path].1);
+            if query_param(&r.query, "expected_content_sha256").is_some_and(|e| e != sha) {
+                return error(409, "memory_precondition_failed_error", "the memory changed");
+            }
+            store.memories.remove(&path);
+            reply(200, json!({"type": "memory_deleted", "id": mem}))
+        }
         _ => error(404, "not_found_error", "no such memory-store route in the stand-in"),
     }
+}
+
+/// Items on a page: the `limit` asked (20 by default), at most 20 with
+/// contents or 100 without, and at most the stand-in's page size.
+fn page_len(r: &Recorded, full: bool, page_size: usize) -> usize {
+    let limit: usize = query_param(&r.query, "limit").and_then(|l| l.parse().ok()).unwrap_or(20);
+    limit.min(if full { 20 } else { 100 }).min(page_size).max(1)
+}
+
+/// `POST /v1/memory_stores/{id}/memories/{mem}`: content and/or path under
+/// an optional `content_sha256` precondition, as the API does it (a stale
+/// precondition is a 409 unless the memory already is as asked).
+fn update_memory(id: &str, mem: &str, body: &Value, s: &mut State) -> Reply {
+    let Some(store) = s.stores.get_mut(id) else {
+        return error(404, "not_found_error", "no such store");
+    };
+    let Some(old_path) = store.path_of(mem) else {
+        return error(404, "not_found_error", "no such memory");
+    };
+    let content = store.memories[&old_path].1.clone();
+    let new_path = body["path"].as_str().unwrap_or(&old_path).to_owned();
+    let new_content = body["content"].as_str().unwrap_or(&content).to_owned();
+    if !body["precondition"].is_null() {
+        if body["precondition"]["type"] != "content_sha256" {
+            return error(400, "invalid_request_error", "precondition.type must be content_sha256");
+        }
+        let stale = body["precondition"]["content_sha256"].as_str()
+            != Some(&dreamwork::memory::content_sha256(&content));
+        if stale && !(new_path == old_path && new_content == content) {
+            return error(
+                409,
+                "memory_precondition_failed_error",
+                "the memory changed since the precondition",
+            );
+        }
+    }
+    if !new_path.starts_with('/') || new_path.len() > 1024 || new_content.len() > 102_400 {
+        return error(400, "invalid_request_error", "bad path or content too large");
+    }
+    if new_path != old_path && store.memories.contains_key(&new_path) {
+        return error(409, "memory_path_conflict_error", "path is taken");
+    }
+    store.memories.remove(&old_path);
+    store.memories.insert(new_path.clone(), (mem.to_owned(), new_content.clone()));
+    reply(200, memory_json(id, &new_path, mem, &new_content))
+}
+
+/// `GET /v1/sessions/{id}/events`, paged like the other lists.
+fn session_events(r: &Recorded, id: &str, s: &State) -> Reply {
+    let Some(events) = s.sessions.get(id) else {
+        return error(404, "not_found_error", "no such session");
+    };
+    let start: usize = query_param(&r.query, "page")
+        .and_then(|p| p.strip_prefix("page_"))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let end = (start + page_len(r, false, s.page_size)).min(events.len());
+    let next = (end < events.len()).then(|| format!("page_{end}"));
+    reply(200, json!({"data": events[start.min(end)..end], "next_page": next}))
 }
 
 fn terminal(status: &str) -> bool {
