@@ -31,6 +31,7 @@
 pub mod agent;
 pub mod dream;
 pub mod embed;
+pub mod folder;
 pub mod index;
 pub mod judge;
 pub mod memory;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use dreamwork::progress::CancelToken;
 
 mod agent;
+mod claude_code;
 mod dream;
 mod embed;
 pub(crate) mod progress;
@@ -45,6 +46,9 @@ enum Command {
     Dream(dream::DreamCommand),
     #[command(flatten)]
     Agent(agent::AgentCommand),
+    /// Find Claude Code's memory folders (dream them in place with `dream`).
+    #[command(subcommand, name = "claude-code")]
+    ClaudeCode(claude_code::ClaudeCodeCommand),
     /// Settle the clusters a dream left open, one key each, in the terminal
     /// (or from a file of answers); then rewrite OUT with the answers.
     Review(review::ReviewArgs),
@@ -113,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Dream(cmd) => dream::run(cmd),
         Command::Agent(cmd) => agent::run(cmd),
         Command::Review(args) => review::run(args),
+        Command::ClaudeCode(cmd) => claude_code::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
