@@ -286,7 +286,7 @@ mod tests {
         match &parse(&line)[0].kind {
             Kind::Link { target, as_fact } => {
                 assert_eq!(target, "dir/x (1)#.md");
-                assert_eq!(as_fact.text, "A  b  — hook line");
+                assert_eq!(as_fact.text, "A  b — hook line");
             }
             k => panic!("{k:?}"),
         }
