@@ -464,7 +464,7 @@ fn render(fm: Option<&Frontmatter>, gap: &str, content: &str) -> Vec<u8> {
         Some(f) => format!("{}{}", f.render(), if gap.is_empty() { "\n" } else { gap }),
         None => String::new(),
     };
-    text.push_str(content);
+    text.push_str(content.trim_end());
     text.push('\n');
     text.into_bytes()
 }
