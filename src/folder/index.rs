@@ -116,7 +116,7 @@ fn fact_of(raw: &str) -> Fact {
 fn first_link(text: &str) -> Option<(usize, usize, &str, &str)> {
     let mut from = 0;
     while let Some(open) = text[from..].find('[').map(|i| i + from) {
-        let Some(close) = text[open + 1..].find(']').map(|i| i + open + 1) else { return None };
+        let close = text[open + 1..].find(']').map(|i| i + open + 1)?;
         if text[close + 1..].starts_with('(') {
             let inner_start = close + 2;
             let inner_end = if text[inner_start..].starts_with('<') {

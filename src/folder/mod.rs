@@ -69,7 +69,7 @@ use crate::store::{Store, StoreError};
 
 pub use claude_code::Repeat;
 pub use plan::Plan;
-pub use record::{Change, ChangeKind, FolderRecord, IndexSummary, ManifestEntry};
+pub use record::{Change, ChangeKind, FolderRecord, IndexSummary, ManifestEntry, RECORD_FORMAT};
 pub use write::{Accepted, accept};
 
 /// The index of a memory folder.
