@@ -25,6 +25,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use corpus::{Spec, generate};
+use dreamwork::embed::locate::{LocateOptions, locate};
 use dreamwork::session::{Role, Session};
 use serde_json::json;
 
@@ -71,16 +72,23 @@ fn main() -> Result<(), Box<dyn Error>> {
         bin.display()
     );
 
+    // The model is found as the CLI finds it; the vector cache is fresh.
+    let mut model: Vec<std::ffi::OsString> = vec!["--embedder".into(), embedder.into()];
+    if embedder == "minilm" {
+        let located = locate(&LocateOptions::default());
+        let (dir, lib) = located.paths().ok_or_else(|| located.missing_message())?;
+        model.extend(["--model-dir".into(), dir.into(), "--ort-lib".into(), lib.into()]);
+    }
+    model.extend(["--cache-dir".into(), tmp.path().join("cache").into()]);
     let out = tmp.path().join("out");
     let t = Instant::now();
     let done = Command::new(&bin)
         .env("CLAUDE_CONFIG_DIR", &home)
-        .env("DREAMWORK_CACHE_DIR", tmp.path().join("cache"))
         .arg("dream")
         .arg(&memory)
         .arg("--out")
         .arg(&out)
-        .args(["--embedder", embedder])
+        .args(&model)
         .output()?;
     let dreamed = t.elapsed();
     if !done.status.success() {
