@@ -181,18 +181,18 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// A link to `target` (relative, `/`-separated) as written in an index:
-/// spaces and parentheses escaped so the link parses back.
+/// white space, control characters and the characters Markdown or
+/// [`parse`] give a meaning in a link percent-escaped, so it parses back.
 pub fn link_target(target: &str) -> String {
     let mut out = String::new();
     for c in target.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '%' => out.push_str("%25"),
-            '#' => out.push_str("%23"),
-            ':' => out.push_str("%3A"),
-            c => out.push(c),
+        if c.is_whitespace() || c.is_control() || "%()#:<>[]".contains(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
         }
     }
     out
@@ -283,6 +283,10 @@ mod tests {
     #[test]
     fn entry_lines_parse_back() {
         let line = entry_line("A [b]", "dir/x (1)#.md", "hook\nline");
+        let odd = "a\u{b}b\0c%20:d.md";
+        assert!(
+            matches!(&parse(&entry_line("t", odd, ""))[0].kind, Kind::Link { target, .. } if target == odd)
+        );
         match &parse(&line)[0].kind {
             Kind::Link { target, as_fact } => {
                 assert_eq!(target, "dir/x (1)#.md");
