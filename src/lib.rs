@@ -35,6 +35,7 @@ pub mod dream;
 pub mod embed;
 #[cfg(feature = "remote")]
 pub mod hosted;
+pub mod folder;
 pub mod index;
 pub mod judge;
 pub mod memory;

@@ -8,9 +8,10 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use dreamwork::dream::disk::{self, DiffLine, DiskRequest};
 use dreamwork::dream::{Dream, DreamOptions};
+use dreamwork::folder::{self, ChangeKind, claude_code};
 use dreamwork::report::{Action, Report};
 use dreamwork::resolve::{Asking, ExecResolver, Journal, Limits, LocalResolver, Resolver};
-use dreamwork::session::{FormatChoice, import_paths};
+use dreamwork::session::{FormatChoice, SessionFormat, import_paths};
 
 use super::CliResult;
 use super::embed::ModelArgs;
@@ -72,8 +73,11 @@ pub(crate) struct ResolveArgs {
 pub(crate) enum DreamCommand {
     /// Dream over STORE and write a new, cleaner store to OUT, with the
     /// report in OUT/dream/report.json and report.md. STORE is only read.
+    /// STORE may be a folder of Markdown memory files (a Claude Code memory
+    /// folder: its project's transcripts are the sessions unless --sessions
+    /// names others); `accept` then writes the dream back into it.
     Dream {
-        /// The input store (never changed).
+        /// The input store or folder of memory files (never changed).
         store: PathBuf,
         /// The output directory (must not exist).
         #[arg(long)]
@@ -98,17 +102,19 @@ pub(crate) enum DreamCommand {
         #[arg(long)]
         no_cache: bool,
     },
-    /// Show what the dream in OUT changed compared with STORE.
+    /// Show what the dream in OUT changed compared with STORE (for a
+    /// folder: the files `accept` adds, rewrites and removes).
     Diff {
-        /// The input store.
+        /// The input store or folder.
         store: PathBuf,
         /// The dream output (or any other store).
         out: PathBuf,
     },
     /// Replace STORE with the dream output OUT; the old store is kept next
-    /// to it as STORE.bak-N (rename it back to undo).
+    /// to it as STORE.bak-N (rename it back to undo). For a folder of memory
+    /// files: write the dream back into it (refused if it changed since).
     Accept {
-        /// The store to replace.
+        /// The store or folder to replace.
         store: PathBuf,
         /// The dream output.
         out: PathBuf,
@@ -160,6 +166,17 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 remote,
             } = *resolve;
             let bars = Bars::new();
+            // A folder of memory files is read into a temporary store; a
+            // Claude Code memory folder brings its project's transcripts.
+            let view = if folder::is_folder(&store) { Some(folder::View::open(&store)?) } else { None };
+            let input = view.as_ref().map_or_else(|| store.clone(), folder::View::store_path);
+            let (sessions, format) =
+                match view.as_ref().and_then(|v| claude_code::transcripts_dir(v.folder())) {
+                    Some(dir) if sessions.is_empty() => {
+                        (vec![dir], FormatChoice::Fixed(SessionFormat::ClaudeCode))
+                    }
+                    _ => (sessions, format),
+                };
             let extra =
                 if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
             let embedder = model.load()?;
@@ -180,7 +197,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 ResolverChoice::Anthropic => Box::new(remote.anthropic(super::interrupt(), dry_run)?),
                 #[cfg(feature = "remote")]
                 ResolverChoice::Dreams => {
-                    let dreams = remote.dreams(super::interrupt(), dry_run, &store, &extra)?;
+                    let dreams = remote.dreams(super::interrupt(), dry_run, &input, &extra)?;
                     leftovers = Some(dreams.leftovers());
                     Box::new(dreams)
                 }
@@ -191,27 +208,49 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             if let Some(j) = journal.as_mut() {
                 asking = asking.journal(j);
             }
-            let request = DiskRequest {
-                store: store.clone(),
-                out: out.clone(),
-                extra_sessions: extra,
-                replay_of: None,
-                vector_cache: if no_cache { None } else { model.cache_dir() },
+            let vector_cache = if no_cache { None } else { model.cache_dir() };
+            let dream = Dream::new(options);
+            let done: Result<_, Box<dyn std::error::Error>> = match &view {
+                Some(v) => {
+                    let request = folder::FolderRequest { out: out.clone(), sessions: extra, vector_cache };
+                    folder::dream(
+                        v,
+                        &dream,
+                        request,
+                        embedder.as_ref(),
+                        &mut asking,
+                        &bars,
+                        super::interrupt(),
+                    )
+                    .map(|f| (f.disk, Some(f.record)))
+                    .map_err(Into::into)
+                }
+                None => {
+                    let request = DiskRequest {
+                        store: store.clone(),
+                        out: out.clone(),
+                        extra_sessions: extra,
+                        replay_of: None,
+                        vector_cache,
+                    };
+                    disk::dream_store(
+                        &dream,
+                        request,
+                        embedder.as_ref(),
+                        &mut asking,
+                        &bars,
+                        super::interrupt(),
+                    )
+                    .map(|d| (d, None))
+                    .map_err(Into::into)
+                }
             };
-            let done = disk::dream_store(
-                &Dream::new(options),
-                request,
-                embedder.as_ref(),
-                &mut asking,
-                &bars,
-                super::interrupt(),
-            );
             bars.finish();
             #[cfg(feature = "remote")]
             for left in leftovers.iter().flat_map(|l| l.list()) {
                 eprintln!("dreamwork: warning: {left}");
             }
-            let done = done?;
+            let (done, record) = done?;
             for warning in &done.warnings {
                 eprintln!("dreamwork: warning: {warning}");
             }
@@ -246,6 +285,29 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             }
             say!(text, "questions: {}", done.report_dir.join(disk::QUESTIONS_JSONL).display());
             say!(text, "report: {}", done.report_dir.join(disk::REPORT_MD).display());
+            if let Some(r) = &record {
+                print_folder(text, &store, &out, r);
+            }
+            Ok(())
+        }
+        DreamCommand::Diff { store, out } if folder::is_folder(&store) => {
+            let (changes, drift) = folder::diff(&store, &out)?;
+            for c in &changes {
+                let mark = match c.change {
+                    ChangeKind::Added => '+',
+                    ChangeKind::Removed => '-',
+                    ChangeKind::Rewritten => '~',
+                };
+                say!(text, "{mark} {}\t{}", c.file, c.reason);
+            }
+            print_unresolved(text, &disk::read_report(&out)?);
+            if !drift.is_empty() {
+                eprintln!(
+                    "dreamwork: warning: {} changed since the dream ({}); accept would refuse",
+                    store.display(),
+                    drift.join(", ")
+                );
+            }
             Ok(())
         }
         DreamCommand::Diff { store, out } => {
@@ -275,11 +337,35 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 }
             }
             if let Some(r) = &report {
-                for u in &r.unresolved {
-                    let paths: Vec<&str> = u.sources.iter().map(|p| p.as_str()).collect();
-                    say!(text, "? {}\t{}\t{}", u.cluster, paths.join(" "), u.why);
-                }
+                print_unresolved(text, r);
             }
+            Ok(())
+        }
+        DreamCommand::Accept { store, out } if folder::is_folder(&store) => {
+            let done = folder::accept(&store, &out)?;
+            let count = |k: ChangeKind| done.changes.iter().filter(|c| c.change == k).count();
+            say!(
+                text,
+                "{} now holds the dream: {} files added, {} rewritten, {} removed; the old folder is kept at {}",
+                done.folder.display(),
+                count(ChangeKind::Added),
+                count(ChangeKind::Rewritten),
+                count(ChangeKind::Removed),
+                done.backup.display()
+            );
+            say!(
+                text,
+                "to undo: mv {} {}.rejected && mv {} {}",
+                done.folder.display(),
+                done.folder.display(),
+                done.backup.display(),
+                done.folder.display()
+            );
+            say!(
+                text,
+                "{} stays as the record of this dream (`dreamwork discard` removes it)",
+                out.display()
+            );
             Ok(())
         }
         DreamCommand::Accept { store, out } => {
@@ -306,6 +392,50 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// The clusters a dream left open, one line each.
+fn print_unresolved(text: &mut String, r: &Report) {
+    for u in &r.unresolved {
+        let paths: Vec<&str> = u.sources.iter().map(|p| p.as_str()).collect();
+        say!(text, "? {}\t{}\t{}", u.cluster, paths.join(" "), u.why);
+    }
+}
+
+/// What `accept` will do to the folder a dream read.
+fn print_folder(
+    text: &mut String,
+    folder: &std::path::Path,
+    out: &std::path::Path,
+    r: &folder::FolderRecord,
+) {
+    let count = |k: ChangeKind| r.changes.iter().filter(|c| c.change == k).count();
+    say!(
+        text,
+        "folder {} ({} files read): accept adds {}, rewrites {}, removes {} files",
+        folder.display(),
+        r.files.len(),
+        count(ChangeKind::Added),
+        count(ChangeKind::Rewritten),
+        count(ChangeKind::Removed)
+    );
+    if let Some(i) = &r.index {
+        let moved = if i.moved > 0 {
+            format!("; {} lines moved to {}", i.moved, folder::OVERFLOW_FILE)
+        } else {
+            String::new()
+        };
+        say!(text, "index {}: {} lines, {} bytes{moved}", i.file, i.lines, i.bytes);
+    }
+    if !r.repeats.is_empty() {
+        say!(text, "{} memories repeat a line of a CLAUDE.md (see the report)", r.repeats.len());
+    }
+    say!(
+        text,
+        "review: dreamwork diff {0} {1}; then dreamwork accept {0} {1}",
+        folder.display(),
+        out.display()
+    );
 }
 
 /// What was asked of the resolver, sent and spent in this run.

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use dreamwork::progress::CancelToken;
 
 mod agent;
+mod claude_code;
 mod dream;
 mod embed;
 #[cfg(feature = "remote")]
@@ -50,6 +51,9 @@ enum Command {
     #[cfg(feature = "remote")]
     #[command(flatten)]
     Hosted(hosted::HostedCommand),
+    /// Find Claude Code's memory folders (dream them in place with `dream`).
+    #[command(subcommand, name = "claude-code")]
+    ClaudeCode(claude_code::ClaudeCodeCommand),
     /// Settle the clusters a dream left open, one key each, in the terminal
     /// (or from a file of answers); then rewrite OUT with the answers.
     Review(review::ReviewArgs),
@@ -124,6 +128,7 @@ pub fn main() -> ExitCode {
         #[cfg(feature = "remote")]
         Command::Hosted(cmd) => hosted::run(cmd),
         Command::Review(args) => review::run(args),
+        Command::ClaudeCode(cmd) => claude_code::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

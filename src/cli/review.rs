@@ -10,6 +10,7 @@ use clap::Args;
 
 use dreamwork::dream::calibration::calibrated;
 use dreamwork::dream::disk;
+use dreamwork::folder;
 use dreamwork::review::terminal::{self, Ending};
 use dreamwork::review::{self, AnswerLog, JournalLog, Review, editor, rewrite};
 
@@ -21,7 +22,7 @@ use super::progress::Bars;
 /// with the answers (atomically; STORE is only read).
 #[derive(Debug, Args)]
 pub(crate) struct ReviewArgs {
-    /// The input store the dream read (never changed).
+    /// The input store or folder of memory files the dream read (never changed).
     store: PathBuf,
     /// The dream output to review.
     out: PathBuf,
@@ -59,6 +60,9 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     })?;
     let embedder = locate.load(choice)?;
     let cache = locate.cache_dir();
+    // A folder is re-read as the dream read it (refused if it changed since).
+    let view = if folder::is_folder(&store) { Some(folder::View::for_output(&store, &out)?) } else { None };
+    let store = view.as_ref().map_or(store, folder::View::store_path);
     let rewrite = |answered: usize| -> CliResult {
         let bars = Bars::new();
         let done = rewrite::rewrite_output(
@@ -72,6 +76,9 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
         );
         bars.finish();
         let done = done?;
+        if let Some(v) = &view {
+            folder::refresh(v, &out)?;
+        }
         let noun = if answered == 1 { "answer" } else { "answers" };
         println!("{}: rewritten with {answered} {noun} applied", out.display());
         println!("{} clusters still open; journal {}", done.report.unresolved.len(), journal.display());
