@@ -216,7 +216,10 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         .enumerate()
         .filter_map(|(k, r)| match &r.outcome {
             Outcome::Open(reason) => {
-                Some((k, r.id().to_owned(), format!("{}; {}", r.cluster.why_text(), open_text(reason))))
+                // A pattern question holds no groups: its own reason says why.
+                let why =
+                    if r.cluster.groups.is_empty() { r.question.why.clone() } else { r.cluster.why_text() };
+                Some((k, r.id().to_owned(), format!("{why}; {}", open_text(reason))))
             }
             _ => None,
         })
@@ -649,8 +652,11 @@ mod tests {
         ];
         sessions.sort_by_key(|s| s.id);
         let occurrences: Vec<Excerpt> = sessions.iter().map(|s| s.excerpt(0, 1)).collect();
-        let candidate =
-            PatternCandidate { why: "maybe one mistake: the package manager".into(), occurrences, draft: None };
+        let candidate = PatternCandidate {
+            why: "maybe one mistake: the package manager".into(),
+            occurrences,
+            draft: None,
+        };
         let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
         let q = &plan[0].prepared.question;
         assert_eq!(q.kind, QuestionKind::Pattern);

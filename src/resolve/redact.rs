@@ -212,7 +212,8 @@ pub fn redact_question(raw: &Question) -> (Question, Question, Secrets) {
         .filter(|w| shown.iter().any(|t| t.contains(w.to_lowercase().as_str())))
         .cloned()
         .collect();
-    let draft = raw.draft.as_ref().map(|d| super::PatternDraft { content: secrets.redact(&d.content), ..d.clone() });
+    let draft =
+        raw.draft.as_ref().map(|d| super::PatternDraft { content: secrets.redact(&d.content), ..d.clone() });
     let sent = sent.hinted(raw.open.clone(), differ).drafted(draft);
     let raw = Question { id: sent.id.clone(), ..raw.clone() };
     (sent, raw, secrets)

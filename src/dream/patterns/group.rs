@@ -26,8 +26,10 @@ pub struct Thresholds {
 impl Thresholds {
     /// For the built-in lexical embedder (shared wording only).
     pub const LEXICAL: Self = Self { link: 0.35, join: 0.3 };
-    /// For all-MiniLM-L6-v2.
-    pub const MINILM: Self = Self { link: 0.5, join: 0.42 };
+    /// For all-MiniLM-L6-v2: short directives in other words of one rule
+    /// ("no, don't force push" / "please don't rebase + force-push this
+    /// one") score 0.4–0.6 by their closest clauses.
+    pub const MINILM: Self = Self { link: 0.4, join: 0.33 };
 
     /// The thresholds for an embedder's model id (`lexical-…` or otherwise MiniLM).
     pub fn for_model(model_id: &str) -> Self {
@@ -37,8 +39,8 @@ impl Thresholds {
 
 /// Whether two incidents are provably one pattern: failures of the same
 /// tool with the same error signature, failures set right the same way
-/// (the same program switched to from the same one, or the same step run
-/// first), or directives in the same words (after case and punctuation).
+/// (a switch to the same program, or the same step run first), or
+/// directives in the same words (after case and punctuation).
 pub fn certain(a: &Incident, b: &Incident) -> bool {
     if let (Some(fa), Some(fb)) = (&a.failure, &b.failure) {
         if fa.tool == fb.tool && fa.signature == fb.signature {
@@ -95,7 +97,8 @@ pub fn groups(
         if ga.len() + gb.len() > max {
             continue;
         }
-        let total: f32 = ga.iter().flat_map(|&x| gb.iter().map(move |&y| (x, y))).map(|(x, y)| sim(x, y)).sum();
+        let total: f32 =
+            ga.iter().flat_map(|&x| gb.iter().map(move |&y| (x, y))).map(|(x, y)| sim(x, y)).sum();
         if total / (ga.len() * gb.len()) as f32 >= t.join {
             sets.union(ra, rb);
             let keep = sets.find(ra);

@@ -41,12 +41,13 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// How it was set right, when a fix shows it: the program switched to
-    /// or run first, with the one it replaced or preceded.
-    pub fn remedy(&self) -> Option<(&str, &str, &str)> {
+    /// How it was set right, when a fix shows it: `("to", program)` for a
+    /// switch to another program, `("first", program)` for a step run
+    /// before the failing one.
+    pub fn remedy(&self) -> Option<(&str, &str)> {
         match (&self.swap, &self.before) {
-            (Some((from, to)), _) => Some(("swap", from.as_str(), to.as_str())),
-            (None, Some((first, then))) => Some(("before", first.as_str(), then.as_str())),
+            (Some((_, to)), _) => Some(("to", to.as_str())),
+            (None, Some((first, _))) => Some(("first", first.as_str())),
             (None, None) => None,
         }
     }
@@ -104,9 +105,9 @@ pub fn read(session: &Session, lexicon: &Lexicon) -> Vec<Incident> {
         })
     };
     let acted = |turn: usize| {
-        turns[..turn].iter().any(|t| {
-            t.role == Role::Assistant && (!t.text.trim().is_empty() || !t.tool_calls.is_empty())
-        })
+        turns[..turn]
+            .iter()
+            .any(|t| t.role == Role::Assistant && (!t.text.trim().is_empty() || !t.tool_calls.is_empty()))
     };
     let mut out: Vec<Incident> = Vec::new();
     let mut pending: Vec<Incident> = Vec::new();

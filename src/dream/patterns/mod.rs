@@ -20,10 +20,10 @@
 //! A group is a pattern candidate when it is seen in at least
 //! `min_sessions` sessions and, unless a tool failed in it or its words
 //! correct the agent, in the words of two people (known authors; a session
-//! whose speaker is unknown counts as one). What the certain links alone
-//! prove is a [`Pattern`], settled on the device; the rest of a group
-//! becomes **one** [`PatternCandidate`] — a `pattern` question with its
-//! excerpts and the device's draft — whatever the number of pairs in it.
+//! whose speaker is unknown counts as one). A group its certain links alone
+//! make is a [`Pattern`], settled on the device; any other group becomes
+//! **one** [`PatternCandidate`] — a `pattern` question with its excerpts
+//! and the device's draft — whatever the number of pairs in it.
 //!
 //! Promises: a one-off failure or remark is never a pattern nor asked
 //! about; thanks and chit-chat are never candidates; the result depends
@@ -158,7 +158,8 @@ pub fn find(
     let mut occs: Vec<Occ> = Vec::new();
     for (si, found) in read.into_iter().enumerate() {
         for incident in found {
-            let mut people: BTreeSet<String> = incident.said.iter().filter_map(|s| s.author.clone()).collect();
+            let mut people: BTreeSet<String> =
+                incident.said.iter().filter_map(|s| s.author.clone()).collect();
             if people.is_empty()
                 && let Some(p) = &persons[si]
             {
@@ -182,7 +183,9 @@ pub fn find(
         .into_par_iter()
         .flat_map_iter(|a| {
             let occs = &occs;
-            (a + 1..n).filter(move |&b| group::certain(&occs[a].incident, &occs[b].incident)).map(move |b| (a, b))
+            (a + 1..n)
+                .filter(move |&b| group::certain(&occs[a].incident, &occs[b].incident))
+                .map(move |b| (a, b))
         })
         .collect();
     let similarity = |a: usize, b: usize| -> f32 {
@@ -194,10 +197,8 @@ pub fn find(
         }
         best
     };
-    let similar: Vec<(usize, usize, f32)> = (0..n)
-        .into_par_iter()
-        .flat_map_iter(|a| (a + 1..n).map(move |b| (a, b, similarity(a, b))))
-        .collect();
+    let similar: Vec<(usize, usize, f32)> =
+        (0..n).into_par_iter().flat_map_iter(|a| (a + 1..n).map(move |b| (a, b, similarity(a, b)))).collect();
     let certain_set: BTreeSet<(usize, usize)> = certain.iter().copied().collect();
     let sim = |a: usize, b: usize| {
         if certain_set.contains(&(a.min(b), a.max(b))) { 1.0 } else { similarity(a, b) }
@@ -206,34 +207,22 @@ pub fn find(
     let groups = group::groups(n, &certain, &similar, &sim, t, MAX_GROUP);
     // The certain sets inside each group.
     let cores = group::groups(n, &certain, &[], &sim, t, n.max(1));
-    let core_of: BTreeMap<usize, usize> =
-        cores.iter().enumerate().flat_map(|(ci, c)| c.iter().map(move |&x| (x, ci))).collect();
 
     let reader = Reader { sessions: &sessions, occs: &occs, lexicon, min_sessions, sim: &sim };
     let mut found = Found::default();
     for g in &groups {
-        // Proved on the device: a certain set that is a pattern by itself.
-        let mut rest: Vec<usize> = Vec::new();
-        let mut in_core: BTreeSet<usize> = BTreeSet::new();
-        for &x in g {
-            if in_core.contains(&x) {
-                continue;
-            }
-            let core = &cores[core_of[&x]];
-            if core.len() > 1 && reader.qualifies(core).is_some() {
-                in_core.extend(core.iter().copied());
-                if let Some(p) = reader.pattern(core) {
-                    found.patterns.push(p);
-                }
-            }
+        if reader.qualifies(g).is_none() {
+            continue;
         }
-        rest.extend(g.iter().copied().filter(|x| !in_core.contains(x)));
-        // The rest, if it would be a pattern, is one question.
-        if rest.len() > 1
-            && reader.qualifies(&rest).is_some()
-            && let Some(c) = reader.candidate(&rest)
-        {
-            found.candidates.push(c);
+        // Proved on the device: a group its certain links alone make.
+        // A group holding more than that is asked whole, so that one
+        // pattern is written for it, not two.
+        let proved = cores.iter().any(|c| c == g);
+        let done = if proved { reader.pattern(g).map(Ok) } else { reader.candidate(g).map(Err) };
+        match done {
+            Some(Ok(p)) => found.patterns.push(p),
+            Some(Err(c)) => found.candidates.push(c),
+            None => {}
         }
     }
     found.patterns.sort_by(|a, b| {
@@ -243,10 +232,22 @@ pub fn find(
     Ok(found)
 }
 
-/// The texts of an incident compared by meaning: what was said, and the
-/// failing call with its masked error.
+/// Most clauses of one directive compared on their own.
+const MAX_CLAUSES: usize = 6;
+
+/// The texts of an incident compared by meaning: what was said, each of
+/// its clauses of three words or more when it has several (a rule is often
+/// one clause of a longer turn: "smaller PRs pls. just the profile flag in
+/// this one"), and the failing call with its masked error.
 fn texts(i: &Incident) -> Vec<String> {
-    let mut out: Vec<String> = i.said.iter().map(|s| s.text.clone()).collect();
+    let mut out: Vec<String> = Vec::new();
+    for s in &i.said {
+        out.push(s.text.clone());
+        let clauses = statements::clauses(&s.text);
+        if clauses.len() > 1 {
+            out.extend(clauses.into_iter().filter(|c| plain_words(c).len() >= 3).take(MAX_CLAUSES));
+        }
+    }
     if let Some(f) = &i.failure {
         let call = f.call.as_deref().map(command_of).unwrap_or_else(|| f.tool.clone());
         out.push(format!("{} failed: {}", clip(&call, 120), f.signature));

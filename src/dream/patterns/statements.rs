@@ -95,6 +95,27 @@ fn push_sentence(out: &mut Vec<String>, current: &mut String) {
     current.clear();
 }
 
+/// The clauses of a text: its sentences, split again at `,`, `;`, `:`
+/// followed by a space, and dashes between spaces; trimmed.
+pub fn clauses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for sentence in split_sentences(text) {
+        let mut current = String::new();
+        let chars: Vec<char> = sentence.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let spaced = chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+            let dash = matches!(c, '-' | '–' | '—') && i > 0 && chars[i - 1].is_whitespace() && spaced;
+            if matches!(c, ',' | ';') || c == ':' && spaced || dash {
+                push_sentence(&mut out, &mut current);
+            } else {
+                current.push(c);
+            }
+        }
+        push_sentence(&mut out, &mut current);
+    }
+    out
+}
+
 /// `text` cut to `max` characters, with an ellipsis when cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -149,6 +170,14 @@ mod tests {
         assert_eq!(read("Please check the failing search tests.", false), None);
         let d = read("Set up the checkout service. We always use pnpm here.", false).expect("a rule");
         assert_eq!(d.text, "We always use pnpm here.");
+    }
+
+    #[test]
+    fn clauses_split_at_commas_and_sentence_ends() {
+        assert_eq!(
+            clauses("please keep PRs small, put the refactor in its own branch. ok: done - yes"),
+            ["please keep PRs small", "put the refactor in its own branch.", "ok", "done", "yes"]
+        );
     }
 
     #[test]

@@ -6,15 +6,16 @@
 //! The device states a rule only where the sessions show it: a fix that
 //! switched programs ("Use `pnpm` here, not `npm`."), a step the fix ran
 //! first ("Run `alembic` before `pytest`."), or a fix of one error. Where
-//! only words say it, the rule is the team's own words, quoted: rewording
-//! them is a resolver's (or the reviewer's) job.
+//! only words say it, the rule is the team's own words — the most typical
+//! of them, as said: rewording them is a resolver's (or the reviewer's)
+//! job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::incidents::{Failure, Incident};
-use super::statements::clip;
 use super::slug;
+use super::statements::clip;
 use crate::report::PatternKind;
 use crate::text::Lexicon;
 
@@ -54,14 +55,7 @@ pub fn draft(kind: PatternKind, cited: &[Cited<'_>], sessions: usize, lexicon: &
         .collect();
     let (rule, name) = match (rule_of_fixes(&failures), said.first()) {
         (Some((rule, name)), _) => (rule, name),
-        (None, Some((text, who))) => {
-            let who = if who.is_empty() { "the team".to_owned() } else { who.join(", ") };
-            let rule = match kind {
-                PatternKind::RecurringMistake => format!("Do not repeat this; as {who} put it: \"{text}\""),
-                PatternKind::SharedPreference => format!("Work as {who} asked: \"{text}\""),
-            };
-            (rule, (*text).to_owned())
-        }
+        (None, Some((text, _))) => (upper_first(text), (*text).to_owned()),
         (None, None) => match failures.first() {
             Some(f) => {
                 let rule = match &f.fix {
@@ -85,7 +79,7 @@ pub fn draft(kind: PatternKind, cited: &[Cited<'_>], sessions: usize, lexicon: &
     let mut body = String::new();
     let _ = writeln!(body, "# {}\n", clip(&rule, 400));
     let what = match kind {
-        PatternKind::RecurringMistake => "Recurring mistake",
+        PatternKind::RecurringMistake => "Recurring mistake (the agent was set right)",
         PatternKind::SharedPreference => "Shared preference",
     };
     let people: BTreeSet<&str> = cited.iter().flat_map(|c| c.who.iter().map(String::as_str)).collect();
@@ -161,6 +155,12 @@ fn rule_of_fixes(failures: &[&Failure]) -> Option<(String, String)> {
     Some((format!("Run `{first}` before {then}."), format!("{then} without {first} first")))
 }
 
+/// `text` with its first letter in upper case.
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 fn quote_list(items: &BTreeSet<&str>) -> String {
     items.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
 }
@@ -170,7 +170,8 @@ fn quote_list(items: &BTreeSet<&str>) -> String {
 pub fn what_happened(i: &Incident) -> String {
     let mut text = String::new();
     if let Some(f) = &i.failure {
-        let call = f.call.as_deref().map(|c| format!(" `{}`", clip(&super::command_of(c), 120))).unwrap_or_default();
+        let call =
+            f.call.as_deref().map(|c| format!(" `{}`", clip(&super::command_of(c), 120))).unwrap_or_default();
         let _ = write!(text, "`{}`{call} failed: {}", f.tool, clip(&f.first_line, 160));
         if let Some(fix) = &f.fix {
             let _ = write!(text, "; what worked: `{}`", clip(&super::command_of(fix), 120));
