@@ -1187,6 +1187,8 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
         });
         if planted.should_surface && (hit || asked) {
             s.patterns_found_or_asked += 1;
+        } else if planted.should_surface && std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+            eprintln!("pattern neither found nor asked: {:?} {}", planted.kind, planted.marker);
         }
         match (planted.should_surface, planted.kind, hit) {
             (true, PatternKind::RecurringMistake, found) => {

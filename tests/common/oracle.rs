@@ -6,8 +6,8 @@
 //! one output at the member holding the current value (`kept` for one
 //! member, `merged` when all state the same value, else `superseded`).
 //! A pattern question is answered with the planted patterns its excerpts
-//! show (an excerpt shows one when its session holds it and its text the
-//! pattern's marker; the first such pattern, in planting order): one output
+//! show (an excerpt shows one when its session holds it and its text every
+//! word of the pattern's marker; the longest such marker wins): one output
 //! per pattern quoted from at least two sessions, none when there is none.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,11 +78,14 @@ impl Oracle<'_> {
         for e in &q.excerpts {
             let Some(id) = ids.get(e.session.as_str()) else { continue };
             let text = e.text.to_lowercase();
-            let planted = self.corpus.patterns.iter().position(|p| {
-                p.should_surface
-                    && p.sessions.iter().any(|s| s.to_string() == *id)
-                    && text.contains(&p.marker.to_lowercase())
-            });
+            let planted = (0..self.corpus.patterns.len())
+                .filter(|&i| {
+                    let p = &self.corpus.patterns[i];
+                    p.should_surface
+                        && p.sessions.iter().any(|s| s.to_string() == *id)
+                        && p.marker.to_lowercase().split_whitespace().all(|w| text.contains(w))
+                })
+                .max_by_key(|&i| (self.corpus.patterns[i].marker.len(), std::cmp::Reverse(i)));
             if let Some(p) = planted {
                 shown.entry(p).or_default().insert(e.session.clone());
             }

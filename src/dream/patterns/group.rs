@@ -6,12 +6,19 @@
 //! Groups are built in two steps: the certain links' connected sets, then
 //! greedy average linkage along the similar pairs, strongest first: two
 //! groups join when their members are alike *on average*, so a chain of
-//! pairwise look-alikes never folds two topics into one.
+//! pairwise look-alikes never folds two topics into one — and about as
+//! alike as each group's own members are ([`COHESION`]), so a tight group
+//! ("small pull requests", three ways) never absorbs a neighbouring topic
+//! that merely shares its words ("open a pull request, not main").
 
 use std::collections::BTreeMap;
 
 use super::incidents::Incident;
 use crate::text::plain_words;
+
+/// Two groups join only when their members are alike across at least this
+/// share of how alike each group's own members are.
+pub const COHESION: f32 = 0.7;
 
 /// Similarity settings of the embedder in use: cosines of different
 /// models are not on one scale.
@@ -88,6 +95,15 @@ pub fn groups(
     let mut edges: Vec<(f32, usize, usize)> =
         similar.iter().filter(|e| e.2 >= t.link).map(|&(a, b, c)| (c, a.min(b), a.max(b))).collect();
     edges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    // Mean similarity of each group's own members (none for one member).
+    let cohesion = |g: &[usize]| -> Option<f32> {
+        let pairs = g.len() * (g.len() - 1) / 2;
+        (pairs > 0).then(|| {
+            let total: f32 =
+                g.iter().enumerate().flat_map(|(k, &x)| g[k + 1..].iter().map(move |&y| sim(x, y))).sum();
+            total / pairs as f32
+        })
+    };
     for (_, a, b) in edges {
         let (ra, rb) = (sets.find(a), sets.find(b));
         if ra == rb {
@@ -99,7 +115,9 @@ pub fn groups(
         }
         let total: f32 =
             ga.iter().flat_map(|&x| gb.iter().map(move |&y| (x, y))).map(|(x, y)| sim(x, y)).sum();
-        if total / (ga.len() * gb.len()) as f32 >= t.join {
+        let across = total / (ga.len() * gb.len()) as f32;
+        let tight = [cohesion(ga), cohesion(gb)].into_iter().flatten().fold(0.0f32, f32::max);
+        if across >= t.join && across >= COHESION * tight {
             sets.union(ra, rb);
             let keep = sets.find(ra);
             let gone = if keep == ra { rb } else { ra };
@@ -162,6 +180,13 @@ mod tests {
         // Certain pairs join whatever their similarity.
         let g = groups(3, &[(2, 0)], &[], &sim, t, 8);
         assert_eq!(g, vec![vec![0, 2], vec![1]]);
+        // A tight pair does not take in what is only loosely like it.
+        let sim2 = |a: usize, b: usize| match (a.min(b), a.max(b)) {
+            (0, 1) => 0.9,
+            _ => 0.5,
+        };
+        let g = groups(3, &[], &[(0, 1, 0.9), (1, 2, 0.5), (0, 2, 0.5)], &sim2, t, 8);
+        assert_eq!(g, vec![vec![0, 1], vec![2]]);
         // A size cap holds.
         let g = groups(3, &[], &[(0, 1, 0.6)], &sim, t, 1);
         assert_eq!(g, vec![vec![0], vec![1], vec![2]]);

@@ -137,7 +137,7 @@ pub fn read(session: &Session, lexicon: &Lexicon) -> Vec<Incident> {
             }
             None => out.push(Incident {
                 failure: None,
-                excerpt: session.excerpt(i.saturating_sub(1), i + 1),
+                excerpt: session.excerpt(said_from(turns, i), i + 1),
                 at: turn.timestamp,
                 said: vec![said],
             }),
@@ -156,6 +156,16 @@ pub fn read(session: &Session, lexicon: &Lexicon) -> Vec<Incident> {
     out.extend(pending);
     out.sort_by(|a, b| a.excerpt.cmp(&b.excerpt));
     out
+}
+
+/// Where the excerpt of a directive at `turn` starts: at the agent's words
+/// it answers, when the turn before is that (not a long tool output, which
+/// would crowd the directive out of a question's excerpt).
+fn said_from(turns: &[Turn], turn: usize) -> usize {
+    match turn.checked_sub(1).map(|p| &turns[p]) {
+        Some(t) if t.role == Role::Assistant && !t.text.trim().is_empty() => turn - 1,
+        _ => turn,
+    }
 }
 
 /// Whether a directive speaks about a failure: it shares a content word
