@@ -449,7 +449,7 @@ fn pattern_questions_are_reviewed_and_journaled() {
     let mut s = Screen::spawn(&args, &editor);
     s.wait_printed("pattern 1 of 3");
     s.wait_printed("proposed /patterns/");
-    s.wait_printed("y write it · n not a pattern");
+    s.wait_printed("y write · n no pattern");
     s.key(1, "k");
     s.wait_printed("a pattern has no members to keep");
     s.key(2, "n");

@@ -302,7 +302,7 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
 
 /// The reminder of the keys of a pattern question (one line at 80 columns), dim.
 pub fn pattern_keys_line(width: usize) -> Vec<Line> {
-    let text = "y write it · n not a pattern · e edit the rule · s skip · u undo · q quit · ? help";
+    let text = "y write · n no pattern · e edit · s skip · u undo · q quit · ? help";
     wrap(&unmarked(text), &Line::default(), "", width.max(40))
         .into_iter()
         .map(|l| Line(vec![(Style::Dim, l.plain())]))
@@ -447,7 +447,10 @@ mod tests {
         assert!(text[0].starts_with("── pattern 2 of 5"), "{text:#?}");
         assert!(text.iter().any(|l| l == "proposed /patterns/preferences/no-mocks.md"), "{text:#?}");
         assert!(text.iter().any(|l| l == "    # Test against the real postgres, no mocks."), "{text:#?}");
-        assert!(text.last().unwrap().starts_with("y write it · n not a pattern"), "{text:#?}");
+        assert_eq!(
+            text.last().unwrap(),
+            "y write · n no pattern · e edit · s skip · u undo · q quit · ? help"
+        );
     }
 
     #[test]
