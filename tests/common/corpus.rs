@@ -1164,6 +1164,18 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
         }
     }
     s.patterns_twice = stated.values().map(|n| n - 1).sum();
+    if std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+        for ((m, kind, sessions), ok) in found.iter().zip(&matched) {
+            if !ok {
+                eprintln!(
+                    "pattern matching nothing planted: {} {kind:?} {} sessions\n{}",
+                    m.path,
+                    sessions.len(),
+                    m.content
+                );
+            }
+        }
+    }
     // The questions left open, by the sessions their excerpts quote.
     let names: BTreeMap<&str, String> = corpus
         .sessions

@@ -1,6 +1,6 @@
 //! What happened in one session: tool failures with the call that failed
 //! and what worked next, and the user's directives
-//! ([`statements::directive`]), joined into *incidents*: a failure and the
+//! ([`directive`]), joined into *incidents*: a failure and the
 //! directive that answers it are one incident, never two; a directive that
 //! answers no failure is an incident of its own.
 
@@ -29,6 +29,8 @@ pub struct Failure {
     pub call: Option<String>,
     /// The input of the next successful call of the same tool.
     pub fix: Option<String>,
+    /// The turn of that call's result.
+    pub fixed_at: Option<usize>,
     /// The program the failing command ran and the one the fix ran, when
     /// they differ (`npm` → `pnpm`): the agent reached for the wrong one.
     pub swap: Option<(String, String)>,
@@ -96,11 +98,12 @@ pub fn read(session: &Session, lexicon: &Lexicon) -> Vec<Incident> {
         .map(|(i, _)| i)
         .collect();
     // The failure a user turn may answer: the latest before it, within the
-    // window, with no other user text between.
+    // window, not yet set right by the agent, with no other user text between.
     let answers = |turn: usize| {
-        failures.iter().enumerate().rev().find(|(_, (_, result, _))| {
+        failures.iter().enumerate().rev().find(|(_, (_, result, f))| {
             *result < turn
                 && turn - result <= ATTACH_WINDOW
+                && f.fixed_at.is_none_or(|at| at > turn)
                 && !user_text_turns.iter().any(|&u| u > *result && u < turn)
         })
     };
@@ -210,6 +213,7 @@ fn tool_failures(turns: &[Turn]) -> Vec<(usize, usize, Failure)> {
             let next = next_success(turns, i, tool).filter(|(at, _)| at - i <= ATTACH_WINDOW * 2);
             let swap = next.as_ref().and_then(|(_, fix)| swap(input, fix));
             let before = next.as_ref().and_then(|(_, fix)| before(input, fix));
+            let fixed_at = next.as_ref().map(|(at, _)| *at);
             let fix = next.map(|(_, fix)| fix);
             let detail: String = result.content.lines().take(8).collect::<Vec<_>>().join("\n");
             let first_line =
@@ -223,6 +227,7 @@ fn tool_failures(turns: &[Turn]) -> Vec<(usize, usize, Failure)> {
                     first_line,
                     call: (!input.is_empty()).then(|| input.to_owned()),
                     fix,
+                    fixed_at,
                     swap,
                     before,
                     detail,
@@ -249,7 +254,7 @@ fn swap(failed: &str, fix: &str) -> Option<(String, String)> {
     };
     let (_, failed_args) = args(failed, &a);
     let (_, fix_args) = args(fix, &b);
-    let fix_runs_a = plain_words(&command_text(fix).unwrap_or_default()).iter().any(|w| *w == a);
+    let fix_runs_a = plain_words(&command_text(fix).unwrap_or_default()).contains(&a);
     (a != b && !fix_runs_a && failed_args.intersection(&fix_args).next().is_some()).then_some((a, b))
 }
 

@@ -13,7 +13,7 @@
 //!   same error signature, the same fix, the same words) and by meaning
 //!   (the embedder's cosine, average linkage), so that two groups about
 //!   one thing are one group before anything is written.
-//! - [`write`]: the memory a pattern becomes: the rule as an instruction,
+//! - [`mod@write`]: the memory a pattern becomes: the rule as an instruction,
 //!   then what happened and the evidence (sessions by their own ids, who,
 //!   when).
 //!
@@ -50,10 +50,13 @@ use incidents::Incident;
 use statements::clip;
 use write::{Cited, Draft};
 
-/// Most excerpts a pattern cites, and most occurrences a candidate holds.
+/// Most excerpts a pattern cites.
 pub const MAX_PATTERN_EVIDENCE: usize = 8;
+/// Most occurrences a candidate quotes (one per session first), so that a
+/// group holding two patterns still shows each from two sessions.
+pub const MAX_CANDIDATE_OCCURRENCES: usize = 12;
 /// Most occurrences one group holds.
-const MAX_GROUP: usize = 24;
+const MAX_GROUP: usize = 16;
 /// Texts per embedding batch.
 const EMBED_BATCH: usize = 256;
 
@@ -88,7 +91,7 @@ pub struct PatternCandidate {
     pub kind: PatternKind,
     /// Why it is open: what links the occurrences and what is missing.
     pub why: String,
-    /// The occurrences, in session id then turn order, at most [`MAX_PATTERN_EVIDENCE`].
+    /// The occurrences, in session id then turn order, at most [`MAX_CANDIDATE_OCCURRENCES`].
     pub occurrences: Vec<CandidateOccurrence>,
     /// The memory the device proposes: the rule, what happened, the evidence.
     pub draft: PatternDraft,
@@ -402,7 +405,7 @@ impl Reader<'_> {
 
     fn candidate(&self, g: &[usize]) -> Option<PatternCandidate> {
         let draft = self.draft(g)?;
-        let mut chosen: Vec<usize> = self.ranked(g).into_iter().take(MAX_PATTERN_EVIDENCE).collect();
+        let mut chosen: Vec<usize> = self.ranked(g).into_iter().take(MAX_CANDIDATE_OCCURRENCES).collect();
         chosen.sort_by(|&a, &b| {
             let key = |x: usize| (self.sessions[self.occs[x].session].id, &self.occs[x].incident.excerpt);
             key(a).cmp(&key(b))
