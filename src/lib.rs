@@ -33,9 +33,9 @@
 pub mod agent;
 pub mod dream;
 pub mod embed;
+pub mod folder;
 #[cfg(feature = "remote")]
 pub mod hosted;
-pub mod folder;
 pub mod index;
 pub mod judge;
 pub mod memory;

@@ -241,7 +241,9 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     // Asked: the staging notes, the billing owner and the deploy day (one
     // cluster: their stated changes look alike), the design room, and the
     // checkout / search look-alikes.
-    assert_eq!(report.unresolved.len(), 4, "{:#?}", report.unresolved);
+    let clusters: Vec<_> =
+        report.unresolved.iter().filter(|u| u.kind == dreamwork::resolve::QuestionKind::Cluster).collect();
+    assert_eq!(clusters.len(), 4, "{:#?}", report.unresolved);
     let asked = |a: &str, b: &str| {
         report
             .unresolved
@@ -252,8 +254,19 @@ fn bundled_team_example_dreams_as_the_readme_shows() {
     assert!(asked("/notes/billing-owner.md", "/team/billing-owner.md"));
     assert!(asked("/notes/deploy-day.md", "/process/deploys.md"));
     assert!(asked("/notes/design-reviews.md", "/team/design-reviews.md"), "Oslo or Bergen room");
+    // The `npm` failures fixed with `pnpm` are settled; "small pull requests",
+    // in two people's words, is asked.
     let kinds: Vec<PatternKind> = report.patterns.iter().map(|p| p.kind).collect();
-    assert!(kinds.contains(&PatternKind::RecurringMistake) && kinds.contains(&PatternKind::SharedPreference));
+    assert!(kinds.contains(&PatternKind::RecurringMistake), "{kinds:?}");
+    assert!(
+        report
+            .unresolved
+            .iter()
+            .any(|u| u.kind == dreamwork::resolve::QuestionKind::Pattern
+                && u.why.contains("shared preference")),
+        "{:#?}",
+        report.unresolved
+    );
     let kept = |p: &str| report.memories.iter().any(|e| e.path.as_str() == p);
     assert!(kept("/infra/production-db.md") && kept("/services/checkout.md"), "look-alikes stay");
 }

@@ -190,6 +190,9 @@ impl Resolver for Rewriter {
 }
 
 fn rewrite(q: &Question) -> Answer {
+    if q.members.is_empty() {
+        return Answer::outputs(q.id.clone(), vec![], "a pattern: rejected");
+    }
     let content = q.members.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" / ");
     let output = Output {
         path: q.members[0].path.to_string(),

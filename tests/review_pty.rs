@@ -5,6 +5,9 @@
 //! journal holds each answer, `verify` passes on OUT, STORE is untouched,
 //! and `dream --journal` reproduces OUT byte for byte. Also: no terminal
 //! means exit 1, and `--answers FILE` applies answers without prompting.
+//! Pattern questions too: each shown with its occurrences and the proposed
+//! memory, written (`y`), edited (`e`) or rejected (`n`), journaled, and
+//! nothing left open after a review that answered them all.
 
 mod common;
 
@@ -137,6 +140,19 @@ impl Screen {
                 start.elapsed() < Duration::from_secs(20),
                 "timed out waiting for {text:?}; screen:\n{}",
                 self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the transcript (not only the screen) shows `text`.
+    fn wait_printed(&self, text: &str) {
+        let start = Instant::now();
+        while self.count(text) == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {text:?}:\n{}",
+                self.transcript()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -366,4 +382,120 @@ fn answers_journaled_before_a_crash_are_applied_on_resume() {
     assert!(printed.contains("rewritten with 1 answer applied"), "{printed}");
     assert_eq!(open_ids(&out), [&first[..1], &first[2..]].concat());
     assert_eq!(tree(&out), reviewed);
+}
+
+/// Six sessions by six people: two pairs state one rule each in other
+/// words (no mocks of the repository; no force push of a shared branch),
+/// one pair remarks on the same thing without stating a rule.
+const PATTERN_SESSIONS: &[(&str, &str)] = &[
+    (
+        "ana.md",
+        "User (ana): Add a test for the refund path.\nAssistant: I added a test that mocks the repository.\nUser (ana): no mocks for the repository tests please, we test against the real database here.\nAssistant: I switched the test to the real database.\n",
+    ),
+    (
+        "ben.md",
+        "User (ben): Cover the invoice export with tests.\nAssistant: I wrote tests with a mocked repository.\nUser (ben): please don't mock the repository in tests, use the real database.\nAssistant: Done, the tests use the real database now.\n",
+    ),
+    (
+        "carl.md",
+        "User (carl): Tidy up the history of this branch.\nAssistant: I rebased the branch and I am about to force push it.\nUser (carl): don't force push the shared branch, others have it checked out.\nAssistant: Understood, I pushed a new branch instead.\n",
+    ),
+    (
+        "dina.md",
+        "User (dina): Fix the typo in the changelog.\nAssistant: Fixed; I amended the commit and will force push the shared branch.\nUser (dina): never force push the shared branch please.\nAssistant: I will add a new commit instead.\n",
+    ),
+    (
+        "eve.md",
+        "User (eve): Rename the billing module.\nAssistant: Renamed and committed.\nUser (eve): the staging box is slow again today, it is overloaded.\nAssistant: Noted.\n",
+    ),
+    (
+        "fay.md",
+        "User (fay): Update the README.\nAssistant: Updated the README.\nUser (fay): staging is slow again today, the box is overloaded.\nAssistant: Noted.\n",
+    ),
+];
+
+/// The rule the scripted editor writes for the force-push pattern.
+const RULE: &str = "# Never force-push a shared branch; push a new commit or a new branch.";
+
+#[test]
+fn pattern_questions_are_reviewed_and_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, out) = (dir.path().join("store"), dir.path().join("out"));
+    let memory = r#"{"path":"/prefs/indent.md","content":"Use four spaces for indentation in Python code.","created_at":"2026-01-09T10:00:00Z","updated_at":"2026-01-09T10:00:00Z"}"#;
+    std::fs::write(dir.path().join("memories.jsonl"), format!("{memory}\n")).unwrap();
+    let sessions = dir.path().join("sessions");
+    std::fs::create_dir(&sessions).unwrap();
+    for (name, text) in PATTERN_SESSIONS {
+        std::fs::write(sessions.join(name), text).unwrap();
+    }
+    ok(dreamwork().arg("init").arg(&store));
+    ok(dreamwork().arg("import").arg(&store).arg(dir.path().join("memories.jsonl")));
+    ok(dreamwork().args(["sessions", "import"]).arg(&store).arg(&sessions));
+    ok(dreamwork().arg("dream").arg(&store).arg("--out").arg(&out).args(["--embedder", "lexical"]));
+    let first = open_ids(&out);
+    assert_eq!(first.len(), 3, "three pattern questions, one per pair: {:#?}", report(&out)["unresolved"]);
+    let questions = std::fs::read_to_string(out.join("dream/questions.jsonl")).unwrap();
+    let about = |id: &str, word: &str| questions.lines().any(|l| l.contains(id) && l.contains(word));
+    assert!(
+        about(&first[0], "staging") && about(&first[1], "mock") && about(&first[2], "force push"),
+        "{questions}"
+    );
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(&editor, format!("#!/bin/sh\nprintf '%s\\n' '{RULE}' > \"$1\"\n")).unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let args = ["review".as_ref(), store.as_os_str(), out.as_os_str()];
+
+    // Not a pattern; written as proposed; edited, then written.
+    let mut s = Screen::spawn(&args, &editor);
+    s.wait_printed("pattern 1 of 3");
+    s.wait_printed("proposed /patterns/");
+    s.wait_printed("y write · n no pattern");
+    s.key(1, "k");
+    s.wait_printed("a pattern has no members to keep");
+    s.key(2, "n");
+    s.wait_printed("pattern 2 of 3");
+    s.key(3, "y");
+    s.wait_printed("pattern 3 of 3");
+    s.key(4, "e");
+    let (success, transcript) = s.finish();
+    assert!(success, "{transcript}");
+    println!("--- patterns ---\n{transcript}");
+    assert!(transcript.contains("reviewed: not a pattern"), "{transcript}");
+    assert!(transcript.contains("rewritten with 3 answers applied"), "{transcript}");
+
+    // Nothing is left open; the journal holds the three answers.
+    assert_eq!(open_ids(&out), Vec::<String>::new());
+    let journal = std::fs::read_to_string(out.join("dream/journal.jsonl")).unwrap();
+    let ids: Vec<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["resolver"] == "review")
+        .map(|e| e["answer"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, first, "{journal}");
+    // Two pattern memories: the proposed one, and the edited one.
+    let r = report(&out);
+    let patterns: Vec<&str> =
+        r["patterns"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+    assert_eq!(patterns.len(), 2, "{patterns:?}");
+    let texts: Vec<String> =
+        patterns.iter().map(|p| ok(dreamwork().arg("get").arg(&out).arg(p)).trim_end().to_owned()).collect();
+    assert!(texts.iter().any(|t| t == RULE), "{texts:#?}");
+    assert!(
+        texts.iter().any(|t| t.contains("real database") && t.contains("- session ana.md (ana)")),
+        "{texts:#?}"
+    );
+    ok(dreamwork().arg("verify").arg(&out));
+    // A dream with the journal gives the same bytes.
+    let again = dir.path().join("again");
+    ok(dreamwork()
+        .arg("dream")
+        .arg(&store)
+        .arg("--out")
+        .arg(&again)
+        .args(["--embedder", "lexical", "--journal"])
+        .arg(out.join("dream/journal.jsonl")));
+    let mut reviewed = tree(&out);
+    reviewed.remove(Path::new("dream/journal.jsonl"));
+    assert_eq!(tree(&again), reviewed);
 }

@@ -216,7 +216,10 @@ pub fn apply(d: &Decisions<'_>) -> Result<(Vec<Memory>, Report), DreamError> {
         .enumerate()
         .filter_map(|(k, r)| match &r.outcome {
             Outcome::Open(reason) => {
-                Some((k, r.id().to_owned(), format!("{}; {}", r.cluster.why_text(), open_text(reason))))
+                // A pattern question holds no groups: its own reason says why.
+                let why =
+                    if r.cluster.groups.is_empty() { r.question.why.clone() } else { r.cluster.why_text() };
+                Some((k, r.id().to_owned(), format!("{why}; {}", open_text(reason))))
             }
             _ => None,
         })
@@ -406,8 +409,11 @@ fn free_path(out: &[(Memory, MemoryEntry)], path: &MemoryPath) -> Option<MemoryP
 fn add_answered_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
     let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
     let mut entries = Vec::new();
-    for r in d.resolved {
-        let Outcome::Pattern(NewPattern { path, content, kind, sessions }) = &r.outcome else { continue };
+    let answered = d.resolved.iter().flat_map(|r| match &r.outcome {
+        Outcome::Patterns(found) => found.iter().map(|p| (r, p)).collect(),
+        _ => Vec::new(),
+    });
+    for (r, NewPattern { path, content, kind, sessions }) in answered {
         let Some(path) = free_path(out, path) else { continue };
         let ids: BTreeSet<SessionId> = sessions.iter().filter_map(|s| r.sessions.get(s).copied()).collect();
         let evidence: Vec<Excerpt> =
@@ -646,8 +652,11 @@ mod tests {
         ];
         sessions.sort_by_key(|s| s.id);
         let occurrences: Vec<Excerpt> = sessions.iter().map(|s| s.excerpt(0, 1)).collect();
-        let candidate =
-            PatternCandidate { why: "maybe one mistake: the package manager".into(), occurrences };
+        let candidate = PatternCandidate {
+            why: "maybe one mistake: the package manager".into(),
+            occurrences,
+            draft: None,
+        };
         let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
         let q = &plan[0].prepared.question;
         assert_eq!(q.kind, QuestionKind::Pattern);

@@ -25,12 +25,11 @@ pub struct Thresholds {
     /// wording is about different topics below this cosine (see
     /// [`near::rules`](super::near::rules)); at or above it, it is a question.
     pub topic_floor: f32,
-    /// Two pattern statements sharing one term are one pattern at this
-    /// cosine.
-    pub pattern_certain: f32,
-    /// Below this cosine, pattern statements sharing no term are not even
-    /// candidates for one pattern.
-    pub pattern_candidate: f32,
+    /// Two directives of sessions this alike may be one pattern (stage 4).
+    pub pattern_link: f32,
+    /// Two groups of directives join when their members' mean similarity
+    /// is this high.
+    pub pattern_join: f32,
 }
 
 impl Thresholds {
@@ -94,7 +93,7 @@ mod tests {
         for c in table.values() {
             let t = c.thresholds;
             assert!(0.0 < t.min_similarity && t.min_similarity < t.topic_floor && t.topic_floor < 1.0);
-            assert!(0.0 < t.pattern_candidate && t.pattern_candidate < t.pattern_certain);
+            assert!(0.0 < t.pattern_join && t.pattern_join <= t.pattern_link && t.pattern_link < 1.0);
         }
     }
 
@@ -107,7 +106,7 @@ mod tests {
     #[test]
     fn a_bad_entry_is_an_error_naming_it() {
         let bad = "[\"m\"]\nembedder = \"word2vec\"\ncandidate_k = 1\nmin_similarity = 0.1\n\
-                   topic_floor = 0.2\npattern_certain = 0.3\npattern_candidate = 0.2\n";
+                   topic_floor = 0.2\npattern_link = 0.3\npattern_join = 0.2\n";
         let e = parse(bad).unwrap_err();
         assert!(e.contains("[\"m\"]") && e.contains("word2vec"), "{e}");
         assert!(parse("[\"m\"]\nembedder = \"lexical\"\n").is_err());

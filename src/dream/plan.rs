@@ -163,6 +163,8 @@ pub struct PatternCandidate {
     pub why: String,
     /// The candidate occurrences, across sessions.
     pub occurrences: Vec<Excerpt>,
+    /// The memory the device proposes, if any.
+    pub draft: Option<crate::resolve::PatternDraft>,
 }
 
 /// The name an excerpt gives `session` (see the module doc).
@@ -235,7 +237,8 @@ pub fn pattern_questions(
                 Some(question_excerpt(s, e, names.get(&e.session)?.clone()))
             })
             .collect();
-        let question = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions);
+        let question = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions)
+            .drafted(c.draft.clone());
         let names = names.into_iter().map(|(id, name)| (name, id)).collect();
         plan.push(planned(bpe, &question, cited, names));
     }

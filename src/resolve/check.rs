@@ -1,7 +1,8 @@
 //! The rules an answer must keep (see the [module doc](super)), applied to
 //! one answer and its question. What comes out is an [`Outcome`]: a
-//! partition of a cluster's members into output memories, one new pattern,
-//! or the reason the question stays open.
+//! partition of a cluster's members into output memories, the new patterns
+//! of a pattern question (none: rejected), or the reason the question stays
+//! open.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +15,10 @@ pub enum Outcome {
     /// A cluster's members become these output memories (every member in
     /// exactly one part's sources), sorted by path.
     Partition(Vec<Part>),
-    /// A pattern question yields one new pattern memory.
-    Pattern(NewPattern),
+    /// A pattern question yields these new pattern memories (usually one;
+    /// none when the answer says its excerpts show no pattern), sorted by
+    /// path.
+    Patterns(Vec<NewPattern>),
     /// The question stays open, and why.
     Open(OpenReason),
 }
@@ -90,36 +93,16 @@ fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReas
     };
     match question.kind {
         QuestionKind::Pattern => {
-            let [output] = &outputs[..] else {
-                return Err(OpenReason::PatternOutputs { count: outputs.len() });
-            };
-            let OutputAction::Pattern { kind, sessions } = &output.action else {
-                return Err(wrong_kind(&output.action));
-            };
-            let p = path(&output.path)?;
-            if !p.starts_with("/patterns/") {
-                return Err(OpenReason::PatternPath { path: p.to_string() });
+            let mut found: Vec<NewPattern> = Vec::with_capacity(outputs.len());
+            for output in outputs {
+                let p = pattern(question, output, &wrong_kind)?;
+                if found.iter().any(|f| f.path == p.path) {
+                    return Err(OpenReason::PatternTwice { path: p.path.to_string() });
+                }
+                found.push(p);
             }
-            if !output.sources.is_empty() {
-                return Err(OpenReason::PatternSources { path: p.to_string() });
-            }
-            content(&p, &output.content)?;
-            let known: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
-            let named: BTreeSet<&str> = sessions.iter().map(String::as_str).collect();
-            if let Some(unknown) = named.iter().find(|s| !known.contains(**s)) {
-                return Err(OpenReason::PatternSessions {
-                    problem: format!("{unknown:?} is not a session of the question"),
-                });
-            }
-            if named.len() < 2 {
-                return Err(OpenReason::PatternSessions { problem: format!("it names {}", named.len()) });
-            }
-            Ok(Outcome::Pattern(NewPattern {
-                path: p,
-                content: output.content.clone(),
-                kind: *kind,
-                sessions: named.into_iter().map(str::to_owned).collect(),
-            }))
+            found.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(Outcome::Patterns(found))
         }
         QuestionKind::Cluster => {
             let members: BTreeMap<&MemoryPath, &str> =
@@ -179,6 +162,41 @@ fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReas
             Ok(Outcome::Partition(parts))
         }
     }
+}
+
+/// One output of a pattern answer, checked.
+fn pattern(
+    question: &Question,
+    output: &super::Output,
+    wrong_kind: &dyn Fn(&OutputAction) -> OpenReason,
+) -> Result<NewPattern, OpenReason> {
+    let OutputAction::Pattern { kind, sessions } = &output.action else {
+        return Err(wrong_kind(&output.action));
+    };
+    let p = path(&output.path)?;
+    if !p.starts_with("/patterns/") {
+        return Err(OpenReason::PatternPath { path: p.to_string() });
+    }
+    if !output.sources.is_empty() {
+        return Err(OpenReason::PatternSources { path: p.to_string() });
+    }
+    content(&p, &output.content)?;
+    let known: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
+    let named: BTreeSet<&str> = sessions.iter().map(String::as_str).collect();
+    if let Some(unknown) = named.iter().find(|s| !known.contains(**s)) {
+        return Err(OpenReason::PatternSessions {
+            problem: format!("{unknown:?} is not a session of the question"),
+        });
+    }
+    if named.len() < 2 {
+        return Err(OpenReason::PatternSessions { problem: format!("it names {}", named.len()) });
+    }
+    Ok(NewPattern {
+        path: p,
+        content: output.content.clone(),
+        kind: *kind,
+        sessions: named.into_iter().map(str::to_owned).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -296,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pattern_is_one_new_memory_on_two_sessions() {
+    fn a_pattern_is_a_new_memory_on_two_sessions_or_none() {
         let excerpt = |s: &str| QuestionExcerpt {
             session: s.into(),
             turns: [0, 1],
@@ -322,8 +340,9 @@ mod tests {
                 "r",
             ),
         );
-        let Outcome::Pattern(p) = ok else { panic!("{ok:?}") };
-        assert_eq!(p.sessions, vec!["s1".to_owned(), "s2".to_owned()]);
+        let Outcome::Patterns(p) = ok else { panic!("{ok:?}") };
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].sessions, vec!["s1".to_owned(), "s2".to_owned()]);
         assert!(matches!(
             open(&q, vec![out("/notes/pm.md", "x", &[], pat(&["s1", "s2"]))]),
             OpenReason::PatternPath { .. }
@@ -340,7 +359,10 @@ mod tests {
             open(&q, vec![out("/patterns/a.md", "x", &[], pat(&["s1", "s9"]))]),
             OpenReason::PatternSessions { .. }
         ));
-        assert!(matches!(open(&q, vec![]), OpenReason::PatternOutputs { count: 0 }));
+        let none = check(&q, &Answer::outputs(q.id.clone(), vec![], "not one mistake"));
+        assert_eq!(none, Outcome::Patterns(vec![]), "rejected: settled, nothing written");
+        let twice = out("/patterns/a.md", "x", &[], pat(&["s1", "s2"]));
+        assert!(matches!(open(&q, vec![twice.clone(), twice]), OpenReason::PatternTwice { .. }));
         assert!(matches!(
             open(&q, vec![out("/patterns/a.md", "x", &[], OutputAction::Merged)]),
             OpenReason::ActionForKind { .. }

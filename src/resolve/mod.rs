@@ -16,7 +16,9 @@
 //! `kind` is `cluster` (memories that may state the same fact, or a changed
 //! one) or `pattern` (no members; the excerpts are candidate occurrences,
 //! across sessions, of what may be one recurring mistake or one shared
-//! preference). `session` is the transcript's own id (a Claude Code
+//! preference; `"draft": {"path": "/patterns/…", "kind": …, "content": "…"}`
+//! is the device's proposed memory for it, which an answer may take as it
+//! is, rewrite or reject). `session` is the transcript's own id (a Claude Code
 //! `sessionId`, a Managed Agents session id), else the first 12 hex digits of
 //! its content hash. `turns` is `[start, end)`. `instructions` are the
 //! user's (`--instructions`), possibly empty. The `id` is `c-` and the first
@@ -36,10 +38,12 @@
 //! unchanged), `merged` (the sources state the same fact) or `superseded`
 //! (the output replaces stale facts among its sources), and `content` obeys
 //! the store's limits ([`check_content`]). A `pattern` question is answered
-//! by exactly one output with a new path under `/patterns/`, `"sources": []`,
-//! `"action": "pattern"`, `"kind": "recurring_mistake"` or
-//! `"shared_preference"`, and the `"sessions"` it rests on (at least two of
-//! the question's); or unresolved. Extra fields are ignored both ways.
+//! by the patterns its excerpts show: one output each, with a new path
+//! under `/patterns/`, `"sources": []`, `"action": "pattern"`, `"kind":
+//! "recurring_mistake"` or `"shared_preference"`, and the `"sessions"` it
+//! rests on (at least two of the question's) — usually one, none when the
+//! excerpts show no pattern (`"outputs": []`: rejected, settled); or
+//! unresolved. Extra fields are ignored both ways.
 //!
 //! An answer that breaks a rule is treated as unresolved and the report says
 //! which rule ([`OpenReason`]); so is a question a backend failed to answer.
@@ -161,6 +165,21 @@ pub struct Question {
     /// For the model: the words that tell the members apart.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differ: Vec<String>,
+    /// For a `pattern` question: the memory the device proposes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<PatternDraft>,
+}
+
+/// The pattern memory the device proposes for a `pattern` question: the
+/// rule as an instruction, then its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatternDraft {
+    /// Where it would be written (under `/patterns/`).
+    pub path: MemoryPath,
+    /// Which kind it looks like.
+    pub kind: PatternKind,
+    /// Its text.
+    pub content: String,
 }
 
 /// The hashed part of a question: everything but the id.
@@ -175,6 +194,8 @@ struct QuestionBody<'a> {
     open: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     differ: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draft: Option<&'a PatternDraft>,
 }
 
 impl Question {
@@ -195,9 +216,18 @@ impl Question {
             instructions: instructions.into(),
             open: Vec::new(),
             differ: Vec::new(),
+            draft: None,
         };
         q.id = id_of(&q.key());
         q
+    }
+
+    /// The same question with the device's proposed pattern memory (its id
+    /// follows).
+    pub fn drafted(mut self, draft: Option<PatternDraft>) -> Self {
+        self.draft = draft;
+        self.id = id_of(&self.key());
+        self
     }
 
     /// The same question with the short reason for the model: the rules
@@ -220,6 +250,7 @@ impl Question {
             instructions: &self.instructions,
             open: &self.open,
             differ: &self.differ,
+            draft: self.draft.as_ref(),
         };
         let json = serde_json::to_vec(&body).expect("serialising plain data to JSON cannot fail");
         ContentHash::of(&json)
@@ -517,11 +548,11 @@ pub enum OpenReason {
         /// The question's kind (`cluster` or `pattern`).
         kind: String,
     },
-    /// A pattern answer with other than one output.
-    #[error("a pattern is answered by one output, not {count}")]
-    PatternOutputs {
-        /// Outputs given.
-        count: usize,
+    /// Two outputs of a pattern answer at one path.
+    #[error("two patterns of the answer are at {path}")]
+    PatternTwice {
+        /// The path.
+        path: String,
     },
     /// A pattern's path is not under `/patterns/`.
     #[error("pattern path {path} is not under /patterns/")]

@@ -212,7 +212,9 @@ pub fn redact_question(raw: &Question) -> (Question, Question, Secrets) {
         .filter(|w| shown.iter().any(|t| t.contains(w.to_lowercase().as_str())))
         .cloned()
         .collect();
-    let sent = sent.hinted(raw.open.clone(), differ);
+    let draft =
+        raw.draft.as_ref().map(|d| super::PatternDraft { content: secrets.redact(&d.content), ..d.clone() });
+    let sent = sent.hinted(raw.open.clone(), differ).drafted(draft);
     let raw = Question { id: sent.id.clone(), ..raw.clone() };
     (sent, raw, secrets)
 }
@@ -246,11 +248,17 @@ pub fn restore(outcome: Outcome, raw: &Question, secrets: &Secrets) -> Outcome {
             }
             Outcome::Partition(parts)
         }
-        Outcome::Pattern(NewPattern { path, content, kind, sessions }) => {
-            match secrets.restore(&content, &[]) {
-                Ok(content) => Outcome::Pattern(NewPattern { path, content, kind, sessions }),
-                Err(p) => refuse(path.to_string(), p),
+        Outcome::Patterns(found) => {
+            // A pattern may keep what the draft held.
+            let draft: Vec<&str> = raw.draft.iter().map(|d| d.content.as_str()).collect();
+            let mut restored = Vec::with_capacity(found.len());
+            for NewPattern { path, content, kind, sessions } in found {
+                match secrets.restore(&content, &draft) {
+                    Ok(content) => restored.push(NewPattern { path, content, kind, sessions }),
+                    Err(p) => return refuse(path.to_string(), p),
+                }
             }
+            Outcome::Patterns(restored)
         }
         open @ Outcome::Open(_) => open,
     }

@@ -13,7 +13,7 @@
 //! {"m":"m1","path":"/infra/db.md","at":"2026-01-05T10:00:00.000Z","text":"The DB listens on 5432."}
 //! {"e":"e1","s":"s1","at":"2026-02-01T09:30:00.000Z","text":"user: we moved the DB to 5433"}
 //! {"cluster":"q1","members":["m1","m2"],"excerpts":["e1"],"open":["no_evidence"],"differ":["5432","5433"]}
-//! {"pattern":"q2","excerpts":["e2","e3"]}
+//! {"pattern":"q2","excerpts":["e2","e3"],"draft":{"path":"/patterns/mistakes/npm.md","kind":"recurring_mistake","text":"Use pnpm …"}}
 //! ```
 //!
 //! - `m` lines: a memory (`m…` id, path, last update, text). The same path,
@@ -25,14 +25,16 @@
 //! - `cluster` / `pattern` lines: a question (`q…` id), its `members` and
 //!   `excerpts` by id, and for a cluster the short reason the device left it
 //!   open: `open`, the rules (`replaced`, `no_evidence`, `reworded`, …), and
-//!   `differ`, the words that tell the members apart.
+//!   `differ`, the words that tell the members apart; for a pattern the
+//!   device's `draft` memory, when it has one.
 //!
 //! An answer is the contract's [`Answer`] with three shortenings, which
 //! [`Encoder::answer`] expands before it is checked, journaled or applied:
 //! `id` may be the short `q…` id; an output's `path` and `sources` may be
 //! member ids (`m…`); `content` may be left out, meaning the text of the
 //! member its `path` names (an output that keeps a member's text as it
-//! is); a pattern's `sessions` may be `s…` ids.
+//! is) or, at the draft's path, the draft's text; a pattern's `sessions`
+//! may be `s…` ids.
 //!
 //! An encoder's scope is what the reader remembers: one per dream for a
 //! process that keeps state (`exec`), one per request for a stateless API
@@ -96,6 +98,15 @@ struct QuestionLine<'a> {
     open: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     differ: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draft: Option<DraftLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct DraftLine<'a> {
+    path: &'a str,
+    kind: crate::report::PatternKind,
+    text: &'a str,
 }
 
 #[derive(Serialize)]
@@ -168,6 +179,11 @@ impl Encoder {
             excerpts: excerpts.iter().map(String::as_str).collect(),
             open: &question.open,
             differ: &question.differ,
+            draft: question.draft.as_ref().map(|d| DraftLine {
+                path: d.path.as_str(),
+                kind: d.kind,
+                text: &d.content,
+            }),
         }));
         lines
     }
@@ -202,6 +218,9 @@ impl Encoder {
                 path_of.insert(id.clone(), m.path.to_string());
             }
             text_of.insert(m.path.to_string(), m.content.as_str());
+        }
+        if let Some(d) = &question.draft {
+            text_of.insert(d.path.to_string(), d.content.as_str());
         }
         let session_of: BTreeMap<&str, &str> = question
             .excerpts

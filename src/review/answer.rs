@@ -9,6 +9,14 @@
 //! - write a text (in the editor, starting from member *i*): one output at
 //!   *i*'s path with the new text, standing for every member; `superseded`
 //!   when some member states another value than the new text, else `merged`.
+//!
+//! For a pattern question:
+//! - write it: one `pattern` output at the proposed path (or the edited
+//!   text there), resting on every session the question quotes;
+//! - not a pattern: no output at all — the question is settled and nothing
+//!   is written.
+
+use std::collections::BTreeSet;
 
 use crate::resolve::{Answer, Output, OutputAction, Question};
 use crate::text::{Document, Lexicon, Relation, compare};
@@ -27,6 +35,13 @@ pub enum Choice {
         /// The text.
         content: String,
     },
+    /// A pattern question: write this memory at the proposed path.
+    Pattern {
+        /// The memory's text (the proposal's, or the reviewer's edit).
+        content: String,
+    },
+    /// A pattern question: the occurrences are no pattern.
+    NoPattern,
 }
 
 /// Whether `a` states something else than `b`: not the same facts (or a
@@ -37,7 +52,8 @@ fn other_value(a: &str, b: &str) -> bool {
     !matches!(relation, Relation::Same | Relation::Contains { .. })
 }
 
-/// The answer for `choice`, or `None` when it names no member of `question`.
+/// The answer for `choice`, or `None` when it names no member of
+/// `question`, or writes a pattern the question proposes none for.
 pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
     let members = &question.members;
     let paths: Vec<String> = members.iter().map(|m| m.path.to_string()).collect();
@@ -82,6 +98,22 @@ pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
                 .collect(),
             "reviewed: different facts, each kept".to_owned(),
         ),
+        Choice::Pattern { content } => {
+            let draft = question.draft.as_ref()?;
+            let sessions: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
+            let output = Output {
+                path: draft.path.to_string(),
+                content: content.clone(),
+                sources: Vec::new(),
+                action: OutputAction::Pattern {
+                    kind: draft.kind,
+                    sessions: sessions.into_iter().map(str::to_owned).collect(),
+                },
+            };
+            let how = if *content == draft.content { "as proposed" } else { "edited by hand" };
+            (vec![output], format!("reviewed: a pattern, written {how} at {}", draft.path))
+        }
+        Choice::NoPattern => (Vec::new(), "reviewed: not a pattern; nothing written".to_owned()),
         Choice::Write { at, content } => {
             members.get(*at)?;
             let stale = members.iter().any(|m| m.content != *content && other_value(&m.content, content));
@@ -132,6 +164,35 @@ mod tests {
         let a = answer(&q, &Choice::Keep(0)).unwrap();
         assert_eq!(outputs(&a)[0].action, OutputAction::Merged);
         assert!(answer(&q, &Choice::Keep(2)).is_none());
+    }
+
+    #[test]
+    fn a_pattern_is_written_or_rejected() {
+        use crate::resolve::{PatternDraft, PatternKind, QuestionExcerpt, QuestionKind};
+        let excerpt =
+            |s: &str| QuestionExcerpt { session: s.into(), turns: [0, 2], at: None, text: "x".into() };
+        let q = Question::new(QuestionKind::Pattern, "maybe", vec![], vec![excerpt("s2"), excerpt("s1")], "")
+            .drafted(Some(PatternDraft {
+                path: crate::MemoryPath::new("/patterns/preferences/no-mocks.md").unwrap(),
+                kind: PatternKind::SharedPreference,
+                content: "# No mocks".into(),
+            }));
+        let a = answer(&q, &Choice::Pattern { content: "# No mocks".into() }).unwrap();
+        let o = outputs(&a);
+        assert_eq!(
+            (o.len(), o[0].path.as_str(), o[0].sources.len()),
+            (1, "/patterns/preferences/no-mocks.md", 0)
+        );
+        let OutputAction::Pattern { sessions, .. } = &o[0].action else { panic!("a pattern") };
+        assert_eq!(sessions, &["s1", "s2"]);
+        assert!(
+            matches!(crate::resolve::check(&q, &a), crate::resolve::Outcome::Patterns(p) if p.len() == 1)
+        );
+        let no = answer(&q, &Choice::NoPattern).unwrap();
+        assert!(outputs(&no).is_empty());
+        assert_eq!(crate::resolve::check(&q, &no), crate::resolve::Outcome::Patterns(vec![]));
+        let undrafted = Question::new(QuestionKind::Pattern, "maybe", vec![], vec![excerpt("s1")], "");
+        assert!(answer(&undrafted, &Choice::Pattern { content: "x".into() }).is_none());
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //! review ends, [`rewrite::rewrite_output`] dreams STORE again with the
 //! journal and swaps the result in for OUT atomically; STORE is only read.
 //!
-//! Pattern questions (session excerpts that may show one recurring mistake)
-//! are left to a resolver; a review shows the clusters of memories. The
+//! A pattern question (session excerpts that may show one recurring mistake
+//! or shared preference) is shown with its occurrences and the memory the
+//! dream proposes: the reviewer writes it (`y`), rejects it (`n`: nothing is
+//! written, and the question is settled), or edits it first (`e`). The
 //! rewrite re-runs the dream with the CLI's options (the report's embedder
 //! and instructions, the local resolver): it reproduces outputs of
 //! `dreamwork dream`, not of library calls with other thresholds.
@@ -44,7 +46,7 @@ use crate::resolve::{
 };
 
 pub use answer::Choice;
-pub use render::{ClusterView, ExcerptView, MemberView};
+pub use render::{ClusterView, DraftView, ExcerptView, MemberView};
 pub use session::{AnswerLog, Key, Review};
 
 /// The journal a review writes when none is given: `OUT/dream/journal.jsonl`.
@@ -104,9 +106,9 @@ pub fn default_journal(out: &Path) -> PathBuf {
     out.join(REPORT_DIR).join(JOURNAL_FILE)
 }
 
-/// The open clusters of the dream output `out`, in the report's order: the
-/// cluster questions of `OUT/dream/questions.jsonl` the report lists as
-/// unresolved.
+/// The open questions of the dream output `out`, in the report's order: the
+/// cluster and pattern questions of `OUT/dream/questions.jsonl` the report
+/// lists as unresolved.
 pub fn open_clusters(out: &Path) -> Result<Vec<Question>, ReviewError> {
     let report = disk::read_report(out)?;
     let path = out.join(REPORT_DIR).join(disk::QUESTIONS_JSONL);
@@ -129,9 +131,7 @@ pub fn open_clusters(out: &Path) -> Result<Vec<Question>, ReviewError> {
     }
     let mut open = Vec::new();
     for u in &report.unresolved {
-        if let Some(q) = by_id.remove(&u.cluster)
-            && q.kind == QuestionKind::Cluster
-        {
+        if let Some(q) = by_id.remove(&u.cluster) {
             open.push(q);
         }
     }
@@ -163,6 +163,8 @@ pub fn view(question: &Question, position: (usize, usize)) -> ClusterView<'_> {
                 text: &e.text,
             })
             .collect(),
+        pattern: question.kind == QuestionKind::Pattern,
+        draft: question.draft.as_ref().map(|d| DraftView { path: d.path.as_str(), content: &d.content }),
     }
 }
 

@@ -85,7 +85,16 @@ pub struct ExcerptView<'a> {
     pub text: &'a str,
 }
 
-/// One open cluster, as shown.
+/// The pattern memory a `pattern` question proposes, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftView<'a> {
+    /// Where it would be written.
+    pub path: &'a str,
+    /// Its text: the rule, what happened, the evidence.
+    pub content: &'a str,
+}
+
+/// One open question (a cluster of memories, or a pattern), as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterView<'a> {
     /// 1-based place in the review and the number of clusters.
@@ -98,6 +107,11 @@ pub struct ClusterView<'a> {
     pub members: Vec<MemberView<'a>>,
     /// The excerpts that bear on it.
     pub excerpts: Vec<ExcerptView<'a>>,
+    /// Whether it is a `pattern` question (excerpts that may show one
+    /// recurring mistake or shared preference) rather than a cluster.
+    pub pattern: bool,
+    /// For a pattern: the memory the dream proposes, if any.
+    pub draft: Option<DraftView<'a>>,
 }
 
 /// Most lines of a member's text shown.
@@ -106,6 +120,8 @@ pub const MEMBER_LINES: usize = 8;
 pub const EXCERPT_LINES: usize = 3;
 /// Most lines of the reason shown.
 pub const WHY_LINES: usize = 3;
+/// Most lines of a proposed pattern memory shown.
+pub const DRAFT_LINES: usize = 14;
 /// Indent of member texts and excerpts.
 const INDENT: &str = "    ";
 
@@ -222,7 +238,8 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
     let width = width.max(40);
     let mut out = Vec::new();
     let mut head = Line::default();
-    let title = format!("── cluster {} of {} · {} ", view.position.0, view.position.1, view.id);
+    let what = if view.pattern { "pattern" } else { "cluster" };
+    let title = format!("── {what} {} of {} · {} ", view.position.0, view.position.1, view.id);
     let title = if cols(&title) <= width {
         title
     } else {
@@ -245,9 +262,19 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
         out.extend(cap(wrap(&segments, &first, INDENT, width), MEMBER_LINES));
     }
 
+    if let Some(d) = &view.draft {
+        let mut title = Line::default();
+        title.push(Style::Dim, "proposed ");
+        title.push(Style::Strong, d.path);
+        out.extend(wrap(&unmarked(""), &title, INDENT, width));
+        let mut first = Line::default();
+        first.push(Style::Plain, INDENT);
+        out.extend(cap(wrap(&unmarked(d.content), &first, INDENT, width), DRAFT_LINES));
+    }
+
     if !view.excerpts.is_empty() {
         let mut label = Line::default();
-        label.push(Style::Dim, "evidence");
+        label.push(Style::Dim, if view.pattern { "occurrences" } else { "evidence" });
         out.push(label);
         for e in &view.excerpts {
             let short = e.session.get(..12).unwrap_or(&e.session);
@@ -265,8 +292,21 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
             out.extend(cap(wrap(&unmarked(e.text), &first, INDENT, width), EXCERPT_LINES));
         }
     }
-    out.extend(keys_line(view.members.len(), width));
+    if view.pattern {
+        out.extend(pattern_keys_line(width));
+    } else {
+        out.extend(keys_line(view.members.len(), width));
+    }
     out
+}
+
+/// The reminder of the keys of a pattern question (one line at 80 columns), dim.
+pub fn pattern_keys_line(width: usize) -> Vec<Line> {
+    let text = "y write · n no pattern · e edit · s skip · u undo · q quit · ? help";
+    wrap(&unmarked(text), &Line::default(), "", width.max(40))
+        .into_iter()
+        .map(|l| Line(vec![(Style::Dim, l.plain())]))
+        .collect()
 }
 
 /// The reminder of the keys (one line at 80 columns), dim.
@@ -290,7 +330,12 @@ pub fn help(width: usize) -> Vec<Line> {
             "keep that member; the others fold into it (superseded where older and stating another value, else merged)",
         ),
         ("k", "keep all members as separate memories (they are different facts)"),
-        ("e", "write the merged memory in $EDITOR (fallback vi), starting from the newest member's text"),
+        (
+            "e",
+            "write the merged memory in $EDITOR (fallback vi), starting from the newest member's text; for a pattern, edit the proposed memory",
+        ),
+        ("y", "a pattern: write the proposed memory as it is"),
+        ("n", "a pattern: the occurrences are no recurring mistake or shared preference; nothing is written"),
         ("s", "skip: the cluster stays open"),
         ("u", "undo the last answer (it is taken out of the journal)"),
         ("q", "save and quit: OUT is rewritten with the answers so far; run review again to go on"),
@@ -324,6 +369,8 @@ mod tests {
                 at: Some("2026-03-04T17:38:00Z".into()),
                 text: "user: we moved staging to 5434",
             }],
+            pattern: false,
+            draft: None,
         }
     }
 
@@ -385,6 +432,25 @@ mod tests {
         let lines = cluster(&view("port \u{1b}[2J5433\u{7}", "port 5434"), 80);
         assert!(lines.iter().all(|l| l.plain().chars().all(|c| !c.is_control())));
         assert!(lines.iter().any(|l| l.plain().contains("port \u{FFFD}[2J5433\u{FFFD}")));
+    }
+
+    #[test]
+    fn a_pattern_shows_its_proposed_memory_and_its_keys() {
+        let mut v = view("a", "b");
+        v.members.clear();
+        v.pattern = true;
+        v.draft = Some(DraftView {
+            path: "/patterns/preferences/no-mocks.md",
+            content: "# Test against the real postgres, no mocks.\n\nShared preference, seen in 2 sessions.",
+        });
+        let text: Vec<String> = cluster(&v, 80).iter().map(Line::plain).collect();
+        assert!(text[0].starts_with("── pattern 2 of 5"), "{text:#?}");
+        assert!(text.iter().any(|l| l == "proposed /patterns/preferences/no-mocks.md"), "{text:#?}");
+        assert!(text.iter().any(|l| l == "    # Test against the real postgres, no mocks."), "{text:#?}");
+        assert_eq!(
+            text.last().unwrap(),
+            "y write · n no pattern · e edit · s skip · u undo · q quit · ? help"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::ReviewError;
 use super::answer::{Choice, answer};
 use super::editor::{Edited, EditorError};
 use crate::memory::{MemoryPath, check_content};
-use crate::resolve::{Answer, Outcome as Checked, Question, check};
+use crate::resolve::{Answer, Outcome as Checked, Question, QuestionKind, check};
 
 /// Where answers are written as they are given, and taken back from on undo.
 pub trait AnswerLog {
@@ -28,8 +28,12 @@ pub enum Key {
     Member(usize),
     /// `k`: keep all.
     KeepAll,
-    /// `e`: write the merged memory in the editor.
+    /// `e`: write the merged memory (a pattern: edit the proposed one) in the editor.
     Edit,
+    /// `y`: a pattern question: write the proposed memory.
+    Yes,
+    /// `n`: a pattern question: no pattern.
+    No,
     /// `s`: skip.
     Skip,
     /// `u`: undo the last answer.
@@ -49,6 +53,8 @@ impl Key {
             '1'..='9' => Key::Member(c as usize - '1' as usize),
             'k' | 'K' => Key::KeepAll,
             'e' | 'E' => Key::Edit,
+            'y' | 'Y' => Key::Yes,
+            'n' | 'N' => Key::No,
             's' | 'S' => Key::Skip,
             'u' | 'U' => Key::Undo,
             'q' | 'Q' => Key::Quit,
@@ -152,7 +158,16 @@ impl<L: AnswerLog> Review<L> {
         let Some(i) = self.current().map(|(i, _)| i) else { return Ok(Outcome::Finished) };
         let question = &self.questions[i];
         let members = question.members.len();
+        let pattern = question.kind == QuestionKind::Pattern;
         let choice = match key {
+            Key::Yes | Key::No | Key::Edit | Key::Member(_) | Key::KeepAll if pattern => {
+                match pattern_choice(question, key, edit) {
+                    Ok(choice) => choice,
+                    Err(outcome) => return Ok(outcome),
+                }
+            }
+            Key::Yes => return Ok(Outcome::Unknown('y')),
+            Key::No => return Ok(Outcome::Unknown('n')),
             Key::Member(m) if m < members => Choice::Keep(m),
             Key::Member(m) => return Ok(Outcome::NoSuchMember(m + 1)),
             Key::KeepAll => Choice::KeepAll,
@@ -208,6 +223,42 @@ impl<L: AnswerLog> Review<L> {
         self.answers[i] = None;
         self.pos = i;
         Ok(Outcome::Undone { id: self.questions[i].id.clone() })
+    }
+}
+
+/// What a key chooses for a pattern question, or what to tell the reviewer.
+fn pattern_choice(
+    question: &Question,
+    key: Key,
+    edit: &mut dyn FnMut(&str) -> Result<Edited, EditorError>,
+) -> Result<Choice, Outcome> {
+    let draft = question.draft.as_ref();
+    match key {
+        Key::No => Ok(Choice::NoPattern),
+        Key::Yes => match draft {
+            Some(d) => Ok(Choice::Pattern { content: d.content.clone() }),
+            None => Err(Outcome::Refused("this question proposes no memory; n rejects it".into())),
+        },
+        Key::Edit => {
+            let Some(d) = draft else {
+                return Err(Outcome::Refused("this question proposes no memory; n rejects it".into()));
+            };
+            let content = match edit(&d.content) {
+                Ok(Edited::Text(t)) => t,
+                Ok(Edited::Empty) => {
+                    return Err(Outcome::EditAbandoned("the text was left empty; nothing recorded".into()));
+                }
+                Err(e) => return Err(Outcome::EditAbandoned(e.to_string())),
+            };
+            if let Err(e) = check_content(&d.path, &content) {
+                return Err(Outcome::EditAbandoned(format!("{e}; nothing recorded")));
+            }
+            Ok(Choice::Pattern { content })
+        }
+        Key::Member(_) | Key::KeepAll => {
+            Err(Outcome::Refused("a pattern has no members to keep: y writes it, n rejects it".into()))
+        }
+        other => Err(Outcome::Refused(format!("{other:?} does not answer a pattern"))),
     }
 }
 

@@ -124,6 +124,8 @@ pub fn run<L: AnswerLog>(
             Key::Member(m) => (m + 1).to_string(),
             Key::KeepAll => "k".into(),
             Key::Edit => "e".into(),
+            Key::Yes => "y".into(),
+            Key::No => "n".into(),
             Key::Skip => "s".into(),
             Key::Undo => "u".into(),
             Key::Quit => "q".into(),

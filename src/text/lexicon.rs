@@ -44,18 +44,10 @@ struct Raw {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPatterns {
-    stop_words: Vec<String>,
-    generic_words: Vec<String>,
-    negations: Vec<String>,
-    contrast_after_preference: Vec<String>,
-    synonyms: Vec<(String, String)>,
     interjections: Vec<String>,
     acknowledgements: Vec<String>,
     correction_starts: Vec<String>,
-    correction_anywhere: Vec<String>,
-    preference_cues: Vec<String>,
-    narrative_cues: Vec<String>,
-    practice_terms: Vec<String>,
+    standing_cues: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,101 +140,30 @@ pub struct Lexicon {
 /// lists are sorted longest first, so "do not" wins over "do".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternLists {
-    /// Never content terms: the list and every [`Lexicon::grammar`] word.
-    pub stop_words: BTreeSet<String>,
-    /// Never content terms either (speech-act words).
-    pub generic_words: BTreeSet<String>,
-    /// Turn what follows in the clause into rejected terms.
-    pub negations: Vec<Phrase>,
-    /// Negations that count only after a preference cue in the clause.
-    pub contrast_after_preference: Vec<Phrase>,
-    /// Phrase → canonical term, longest phrases first.
-    pub synonyms: Vec<(Phrase, String)>,
     /// Stripped at the start of a sentence.
     pub interjections: Vec<Phrase>,
     /// Mark thanks and chit-chat.
     pub acknowledgements: Vec<Phrase>,
     /// Mark a correction at the start of a turn.
     pub correction_starts: Vec<Phrase>,
-    /// Mark a correction anywhere in a turn.
-    pub correction_anywhere: Vec<Phrase>,
-    /// Mark a preference.
-    pub preference_cues: Vec<Phrase>,
-    /// Removed before looking for preference cues.
-    pub narrative_cues: Vec<Phrase>,
-    /// Terms about how work is done, in [`PatternLists::canonical`] form.
-    pub practice_terms: BTreeSet<String>,
+    /// Mark a standing rule in the opening request of a session.
+    pub standing_cues: Vec<Phrase>,
 }
 
 impl PatternLists {
-    /// The canonical form of one plain word, as content terms are compared:
-    /// its synonym, else its [`stem`](super::stem()) and that stem's
-    /// synonym; a plain alphabetic result is stemmed once more, so every
-    /// spelling of a term meets ("docs", "documentation").
-    pub fn canonical(&self, word: &str) -> String {
-        let synonym = |w: &str| {
-            self.synonyms.iter().find(|(from, _)| from.len() == 1 && from[0] == w).map(|(_, to)| to.clone())
-        };
-        let term = synonym(word).unwrap_or_else(|| {
-            let stemmed = stem_plain(word);
-            synonym(&stemmed).unwrap_or(stemmed)
-        });
-        stem_plain(&term)
-    }
-
-    fn parse(raw: RawPatterns, grammar: &BTreeSet<String>) -> Result<Self, LexiconError> {
+    fn parse(raw: RawPatterns) -> Result<Self, LexiconError> {
         let phrases = |list: &'static str, entries: Vec<String>| -> Result<Vec<Phrase>, LexiconError> {
             let mut out = entries.into_iter().map(|p| phrase(list, &p)).collect::<Result<Vec<_>, _>>()?;
             out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
             out.dedup();
             Ok(out)
         };
-        let singles = |list: &'static str, entries: Vec<String>| -> Result<BTreeSet<String>, LexiconError> {
-            Ok(phrases(list, entries)?.into_iter().flatten().collect())
-        };
-        let mut synonyms = raw
-            .synonyms
-            .into_iter()
-            .map(|(from, to)| Ok((phrase("patterns.synonyms", &from)?, checked("patterns.synonyms", to)?)))
-            .collect::<Result<Vec<_>, LexiconError>>()?;
-        synonyms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.cmp(b)));
-        let mut stop_words = singles("patterns.stop_words", raw.stop_words)?;
-        stop_words.extend(grammar.iter().cloned());
-        let mut lists = Self {
-            stop_words,
-            generic_words: singles("patterns.generic_words", raw.generic_words)?,
-            negations: phrases("patterns.negations", raw.negations)?,
-            contrast_after_preference: phrases(
-                "patterns.contrast_after_preference",
-                raw.contrast_after_preference,
-            )?,
-            synonyms,
+        Ok(Self {
             interjections: phrases("patterns.interjections", raw.interjections)?,
             acknowledgements: phrases("patterns.acknowledgements", raw.acknowledgements)?,
             correction_starts: phrases("patterns.correction_starts", raw.correction_starts)?,
-            correction_anywhere: phrases("patterns.correction_anywhere", raw.correction_anywhere)?,
-            preference_cues: phrases("patterns.preference_cues", raw.preference_cues)?,
-            narrative_cues: phrases("patterns.narrative_cues", raw.narrative_cues)?,
-            practice_terms: BTreeSet::new(),
-        };
-        let practice = raw
-            .practice_terms
-            .into_iter()
-            .map(|t| checked("patterns.practice_terms", t).map(|t| lists.canonical(&t)))
-            .collect::<Result<_, _>>()?;
-        lists.practice_terms = practice;
-        Ok(lists)
-    }
-}
-
-/// [`stem`](super::stem()) for plain words of more than three letters;
-/// names with digits or inner punctuation (`node18`, `pull-request`) and
-/// short words stay as written.
-fn stem_plain(word: &str) -> String {
-    if word.len() > 3 && word.chars().all(|c| c.is_ascii_alphabetic()) {
-        super::stem(word)
-    } else {
-        word.to_owned()
+            standing_cues: phrases("patterns.standing_cues", raw.standing_cues)?,
+        })
     }
 }
 
@@ -334,7 +255,7 @@ impl Lexicon {
             cues: set("changes.cues", raw.changes.cues)?,
             cue_pairs,
             auxiliaries: set("changes.auxiliaries", raw.changes.auxiliaries)?,
-            patterns: PatternLists::parse(raw.patterns, &grammar)?,
+            patterns: PatternLists::parse(raw.patterns)?,
             grammar,
         })
     }
@@ -381,15 +302,10 @@ mod tests {
     }
 
     #[test]
-    fn the_pattern_lists_are_normalised() {
+    fn the_pattern_lists_are_phrases_longest_first() {
         let l = Lexicon::default().patterns;
-        assert!(l.practice_terms.contains("pull-request"));
-        assert!(l.practice_terms.contains("test"), "canonical like content terms");
-        assert!(l.stop_words.contains("the") && l.stop_words.contains("really"), "grammar and its own");
-        assert!(l.negations.iter().any(|p| p == &["dont".to_owned()]));
-        assert!(l.negations.first().is_some_and(|p| p.len() == 2), "longest phrases first");
-        assert_eq!(l.canonical("docs"), l.canonical("documentation"));
-        assert_eq!(l.canonical("committing"), "commit");
-        assert_eq!(l.canonical("node18"), "node18");
+        assert!(l.correction_starts.iter().any(|p| p == &["dont".to_owned()]));
+        assert!(l.standing_cues.first().is_some_and(|p| p.len() == 3), "longest phrases first");
+        assert!(l.acknowledgements.iter().any(|p| p == &["thanks".to_owned()]));
     }
 }

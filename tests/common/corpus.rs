@@ -928,6 +928,14 @@ pub struct Scores {
     pub preferences_found: usize,
     pub not_wanted_surfaced: usize,
     pub spurious_patterns: usize,
+    /// Pattern memories restating a planted pattern another memory already states.
+    pub patterns_twice: usize,
+    /// Planted patterns to surface that were found or are asked about.
+    pub patterns_found_or_asked: usize,
+    /// `pattern` questions left open (with the local resolver: all asked).
+    pub pattern_questions: usize,
+    /// Tokens of those questions, each sent alone in the wire form.
+    pub pattern_question_tokens: u64,
     pub naive: u64,
     pub sent: u64,
 }
@@ -1012,7 +1020,29 @@ impl fmt::Display for Scores {
             self.preferences_wanted
         )?;
         writeln!(f, "| one-offs / single-person preferences surfaced | {} | 0 |", self.not_wanted_surfaced)?;
-        writeln!(f, "| patterns matching nothing planted | {} | |", self.spurious_patterns)?;
+        writeln!(f, "| patterns matching nothing planted (false) | {} | 0 |", self.spurious_patterns)?;
+        writeln!(f, "| patterns reported twice | {} | 0 |", self.patterns_twice)?;
+        writeln!(
+            f,
+            "| patterns found or asked | {}/{} | all |",
+            self.patterns_found_or_asked, self.patterns_wanted
+        )?;
+        writeln!(
+            f,
+            "| pattern questions left open, per true pattern | {:.2} ({}/{}) | ≤ 1.5 |",
+            ratio(self.pattern_questions, self.patterns_wanted),
+            self.pattern_questions,
+            self.patterns_wanted
+        )?;
+        writeln!(
+            f,
+            "| tokens per pattern question | {:.0} | reported |",
+            if self.pattern_questions == 0 {
+                0.0
+            } else {
+                self.pattern_question_tokens as f64 / self.pattern_questions as f64
+            }
+        )?;
         writeln!(
             f,
             "| tokens naive / sent (cl100k_base) | {} / {} = {:.1}× | ≥ 3× |",
@@ -1117,19 +1147,62 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
             Some((m, p.kind, p.session_hashes.iter().cloned().collect()))
         })
         .collect();
+    let matches = |planted: &PlantedPattern,
+                   (m, kind, sessions): &(&Memory, PatternKind, BTreeSet<String>)| {
+        *kind == planted.kind
+            && m.content.to_lowercase().contains(&planted.marker.to_lowercase())
+            && planted.sessions.iter().filter(|id| sessions.contains(&id.to_string())).count() * 2
+                >= planted.sessions.len()
+    };
+    // Each memory stands for the first planted pattern it states.
     let mut matched = vec![false; found.len()];
-    for planted in &corpus.patterns {
-        let marker = planted.marker.to_lowercase();
-        let hit = found.iter().enumerate().find(|(_, (m, kind, sessions))| {
-            *kind == planted.kind
-                && m.content.to_lowercase().contains(&marker)
-                && planted.sessions.iter().filter(|id| sessions.contains(&id.to_string())).count() * 2
-                    >= planted.sessions.len()
-        });
-        if let Some((i, _)) = hit {
+    let mut stated: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, f) in found.iter().enumerate() {
+        if let Some(p) = corpus.patterns.iter().position(|p| matches(p, f)) {
             matched[i] = true;
+            *stated.entry(p).or_default() += 1;
         }
-        match (planted.should_surface, planted.kind, hit.is_some()) {
+    }
+    s.patterns_twice = stated.values().map(|n| n - 1).sum();
+    if std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+        for ((m, kind, sessions), ok) in found.iter().zip(&matched) {
+            if !ok {
+                eprintln!(
+                    "pattern matching nothing planted: {} {kind:?} {} sessions\n{}",
+                    m.path,
+                    sessions.len(),
+                    m.content
+                );
+            }
+        }
+    }
+    // The questions left open, by the sessions their excerpts quote.
+    let names: BTreeMap<&str, String> = corpus
+        .sessions
+        .iter()
+        .filter_map(|x| x.external_id.as_deref().map(|n| (n, x.id.to_string())))
+        .collect();
+    let open: Vec<&dreamwork::resolve::Question> =
+        out.questions.iter().filter(|q| q.kind == dreamwork::resolve::QuestionKind::Pattern).collect();
+    s.pattern_questions = open.len();
+    for q in &open {
+        let lines = dreamwork::resolve::wire::Encoder::new().encode(q);
+        s.pattern_question_tokens +=
+            dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(&lines)).unwrap_or(0);
+    }
+    for (pi, planted) in corpus.patterns.iter().enumerate() {
+        let hit = stated.contains_key(&pi);
+        let asked = open.iter().any(|q| {
+            let quoted: BTreeSet<&String> =
+                q.excerpts.iter().filter_map(|e| names.get(e.session.as_str())).collect();
+            planted.sessions.iter().filter(|id| quoted.contains(&id.to_string())).count() >= 2
+        });
+        if planted.should_surface && (hit || asked) {
+            s.patterns_found_or_asked += 1;
+        } else if planted.should_surface && std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+            eprintln!("pattern neither found nor asked: {:?} {}", planted.kind, planted.marker);
+        }
+        match (planted.should_surface, planted.kind, hit) {
             (true, PatternKind::RecurringMistake, found) => {
                 s.mistakes_wanted += 1;
                 s.mistakes_found += usize::from(found);

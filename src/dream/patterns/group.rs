@@ -1,145 +1,133 @@
-//! When two occurrences are one pattern: *certain* links group occurrences
-//! on the device, *candidate* links only propose a group for a resolver to
-//! confirm (a `pattern` question).
+//! When occurrences are one pattern. *Certain* links — the same tool
+//! error, the same fix, the same words — join occurrences on the device;
+//! similar meaning (the embedder's cosine) only proposes a group, which a
+//! resolver confirms (a `pattern` question).
+//!
+//! Groups are built in two steps: the certain links' connected sets, then
+//! greedy average linkage along the similar pairs, strongest first: two
+//! groups join when their members are alike *on average*, so a chain of
+//! pairwise look-alikes never folds two topics into one — and about as
+//! alike as each group's own members are ([`COHESION`]), so a tight group
+//! ("small pull requests", three ways) never absorbs a neighbouring topic
+//! that merely shares its words ("open a pull request, not main").
+
+use std::collections::BTreeMap;
 
 use super::incidents::Incident;
-use super::statements::Terms;
+use crate::text::plain_words;
 
-/// Similarity thresholds of the embedder in use: cosines of different
+/// Two groups join only when their members are alike across at least this
+/// share of how alike each group's own members are.
+pub const COHESION: f32 = 0.7;
+
+/// Similarity settings of the embedder in use: cosines of different
 /// models are not on one scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
-    /// A paraphrase sharing one term is certain at this cosine.
-    pub high: f32,
-    /// Below this cosine, texts sharing no term are not even candidates.
-    pub low: f32,
+    /// Two occurrences this alike may be one pattern.
+    pub link: f32,
+    /// Two groups join when the mean similarity of their members is this high.
+    pub join: f32,
 }
 
-/// How two occurrences relate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Link {
-    /// Provably one pattern.
-    Certain,
-    /// Perhaps one pattern; the value orders candidates (higher first).
-    Candidate(f32),
-    /// Not one pattern (or nothing shows they are).
-    None,
-}
-
-impl Link {
-    fn or(self, other: Link) -> Link {
-        match (self, other) {
-            (Link::Certain, _) | (_, Link::Certain) => Link::Certain,
-            (Link::Candidate(a), Link::Candidate(b)) => Link::Candidate(a.max(b)),
-            (Link::Candidate(a), Link::None) | (Link::None, Link::Candidate(a)) => Link::Candidate(a),
-            (Link::None, Link::None) => Link::None,
+/// Whether two incidents are provably one pattern: failures of the same
+/// tool with the same error signature, failures set right the same way
+/// (a switch to the same program, or the same step run first), or
+/// directives in the same words (after case and punctuation).
+pub fn certain(a: &Incident, b: &Incident) -> bool {
+    if let (Some(fa), Some(fb)) = (&a.failure, &b.failure) {
+        if fa.tool == fb.tool && fa.signature == fb.signature {
+            return true;
+        }
+        if fa.remedy().is_some() && fa.remedy() == fb.remedy() {
+            return true;
         }
     }
+    a.said.iter().any(|x| b.said.iter().any(|y| same_words(&x.text, &y.text)))
 }
 
-/// Two statements say the same when neither wants what the other rejects
-/// and their terms agree: one's terms are all the other's (at least two,
-/// or one with a similar embedding), or they share at least two terms and
-/// half of the larger (or a practice term, `practice`: "small" and
-/// "pull-request" in two long sentences), or one term and half of the
-/// smaller at a high cosine. Weaker agreement (a shared term, or a cosine at `low`) is a
-/// candidate.
-pub fn statements(a: &Terms, b: &Terms, cos: f32, t: Thresholds, practice: &dyn Fn(&str) -> bool) -> Link {
-    if a.opposes(b) || a.is_empty() || b.is_empty() {
-        return Link::None;
-    }
-    let shared = a.shared(b);
-    let on_practice =
-        a.wanted.intersection(&b.wanted).chain(a.rejected.intersection(&b.rejected)).any(|w| practice(w));
-    let small = a.len().min(b.len());
-    let large = a.len().max(b.len());
-    let certain = shared >= 1 && shared == small && (shared >= 2 || cos >= t.low)
-        || shared >= 2 && (2 * shared >= large || on_practice)
-        || shared >= 1 && 2 * shared >= small && cos >= t.high;
-    if certain {
-        Link::Certain
-    } else if cos >= t.low || shared >= 1 && 2 * shared >= small {
-        Link::Candidate(cos)
-    } else {
-        Link::None
-    }
+/// The text's words, lower case, without punctuation: what "the same
+/// words" compares.
+pub fn normalised(text: &str) -> String {
+    plain_words(text).join(" ")
 }
 
-/// Two incidents are one mistake for certain when a failure of each has
-/// the same tool and error signature, when both were set right by the
-/// same program (a fix switched to it, or a correction asks for it, in
-/// both), or when corrections of each say the same. They are candidates
-/// when their corrections are alike, their failures of one tool read
-/// alike, or they share a term of what they reject or want.
-///
-/// `cos(a, b)` gives the embedding cosine of two texts by their indices:
-/// the failures' signatures use `sig_vec`, the corrections `said_vec`.
-pub fn incidents(
-    a: &Incident,
-    b: &Incident,
-    vectors: &IncidentVectors<'_>,
-    cos: &dyn Fn(usize, usize) -> f32,
+fn same_words(a: &str, b: &str) -> bool {
+    let (a, b) = (normalised(a), normalised(b));
+    !a.is_empty() && a == b
+}
+
+/// Groups of `0..n`: the certain pairs' connected sets, joined along the
+/// `similar` pairs (`(a, b, cosine)`, any order) by average linkage (see
+/// the module doc); `sim(a, b)` is the similarity of any two members (1
+/// for certain pairs). A group is never larger than `max` members. The
+/// result is sorted: members ascending, groups by their first member.
+pub fn groups(
+    n: usize,
+    certain_pairs: &[(usize, usize)],
+    similar: &[(usize, usize, f32)],
+    sim: &dyn Fn(usize, usize) -> f32,
     t: Thresholds,
-    practice: &dyn Fn(&str) -> bool,
-) -> Link {
-    if let (Some(fa), Some(fb)) = (&a.failure, &b.failure)
-        && fa.tool == fb.tool
-        && fa.signature == fb.signature
-    {
-        return Link::Certain;
+    max: usize,
+) -> Vec<Vec<usize>> {
+    let mut sets = Sets::new(n);
+    for &(a, b) in certain_pairs {
+        sets.union(a, b);
     }
-    let (ra, rb) = (a.remedy(), b.remedy());
-    if ra.opposes(&rb) {
-        return Link::None;
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for x in 0..n {
+        members.entry(sets.find(x)).or_default().push(x);
     }
-    for program in [a.remedy_program(), b.remedy_program()].into_iter().flatten() {
-        if ra.wanted.contains(program) && rb.wanted.contains(program) {
-            return Link::Certain;
+    let mut edges: Vec<(f32, usize, usize)> =
+        similar.iter().filter(|e| e.2 >= t.link).map(|&(a, b, c)| (c, a.min(b), a.max(b))).collect();
+    edges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    // Mean similarity of each group's own members (none for one member).
+    let cohesion = |g: &[usize]| -> Option<f32> {
+        let pairs = g.len() * (g.len() - 1) / 2;
+        (pairs > 0).then(|| {
+            let total: f32 =
+                g.iter().enumerate().flat_map(|(k, &x)| g[k + 1..].iter().map(move |&y| sim(x, y))).sum();
+            total / pairs as f32
+        })
+    };
+    for (_, a, b) in edges {
+        let (ra, rb) = (sets.find(a), sets.find(b));
+        if ra == rb {
+            continue;
+        }
+        let (ga, gb) = (&members[&ra], &members[&rb]);
+        if ga.len() + gb.len() > max {
+            continue;
+        }
+        let total: f32 =
+            ga.iter().flat_map(|&x| gb.iter().map(move |&y| (x, y))).map(|(x, y)| sim(x, y)).sum();
+        let across = total / (ga.len() * gb.len()) as f32;
+        let tight = [cohesion(ga), cohesion(gb)].into_iter().flatten().fold(0.0f32, f32::max);
+        if across >= t.join && across >= COHESION * tight {
+            sets.union(ra, rb);
+            let keep = sets.find(ra);
+            let gone = if keep == ra { rb } else { ra };
+            let moved = members.remove(&gone).unwrap_or_default();
+            let into = members.entry(keep).or_default();
+            into.extend(moved);
+            into.sort_unstable();
         }
     }
-    let mut link = Link::None;
-    for (ca, va) in a.corrections.iter().zip(vectors.said_a) {
-        for (cb, vb) in b.corrections.iter().zip(vectors.said_b) {
-            link = link.or(statements(&ca.statement.terms, &cb.statement.terms, cos(*va, *vb), t, practice));
-        }
-    }
-    if let (Some(fa), Some(fb), Some(va), Some(vb)) = (&a.failure, &b.failure, vectors.sig_a, vectors.sig_b)
-        && fa.tool == fb.tool
-    {
-        let c = cos(va, vb);
-        if c >= t.low {
-            link = link.or(Link::Candidate(c));
-        }
-    }
-    if ra.shared(&rb) > 0 {
-        link = link.or(Link::Candidate(0.0));
-    }
-    link
+    let mut out: Vec<Vec<usize>> = members.into_values().collect();
+    out.sort_by_key(|g| g[0]);
+    out
 }
 
-/// Where the texts of two incidents are among the embedded texts.
-pub struct IncidentVectors<'a> {
-    /// The first incident's failure signature.
-    pub sig_a: Option<usize>,
-    /// The second incident's failure signature.
-    pub sig_b: Option<usize>,
-    /// The first incident's corrections.
-    pub said_a: &'a [usize],
-    /// The second incident's corrections.
-    pub said_b: &'a [usize],
-}
-
-/// Disjoint sets over `0..n` (union by size; the smaller root index wins
-/// ties, so the result does not depend on the order of unions).
+/// Disjoint sets over `0..n` (union by index: the smaller root wins, so
+/// the result does not depend on the order of unions).
 pub struct Sets {
     parent: Vec<usize>,
-    size: Vec<usize>,
 }
 
 impl Sets {
     /// `n` singletons.
     pub fn new(n: usize) -> Self {
-        Self { parent: (0..n).collect(), size: vec![1; n] }
+        Self { parent: (0..n).collect() }
     }
 
     /// The representative of `x`.
@@ -157,27 +145,7 @@ impl Sets {
         if ra != rb {
             let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
             self.parent[gone] = keep;
-            self.size[keep] += self.size[gone];
         }
-    }
-
-    /// Size of the set of `x`.
-    pub fn size_of(&mut self, x: usize) -> usize {
-        let r = self.find(x);
-        self.size[r]
-    }
-
-    /// The sets, each sorted, ordered by their smallest member.
-    pub fn groups(&mut self) -> Vec<Vec<usize>> {
-        let n = self.parent.len();
-        let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
-        for x in 0..n {
-            let r = self.find(x);
-            by_root.entry(r).or_default().push(x);
-        }
-        let mut groups: Vec<Vec<usize>> = by_root.into_values().collect();
-        groups.sort_by_key(|g| g[0]);
-        groups
     }
 }
 
@@ -185,30 +153,29 @@ impl Sets {
 mod tests {
     use super::*;
 
-    fn terms(wanted: &[&str], rejected: &[&str]) -> Terms {
-        Terms {
-            wanted: wanted.iter().map(|w| (*w).to_owned()).collect(),
-            rejected: rejected.iter().map(|w| (*w).to_owned()).collect(),
-        }
-    }
-
     #[test]
-    fn statements_link_on_agreeing_terms_never_on_opposite_ones() {
-        let t = Thresholds { high: 0.7, low: 0.45 };
-        let practice = |w: &str| w == "pull-request" || w == "function";
-        let statements = |a: &Terms, b: &Terms, cos: f32, t: Thresholds| statements(a, b, cos, t, &practice);
-        let small_prs = terms(&["pull-request", "small"], &[]);
-        let small_prs_review = terms(&["pull-request", "small", "easy", "review"], &[]);
-        assert_eq!(statements(&small_prs, &small_prs_review, 0.2, t), Link::Certain);
-        let tabs = terms(&["tab"], &["space"]);
-        let spaces = terms(&["space"], &["tab"]);
-        assert_eq!(statements(&tabs, &spaces, 0.99, t), Link::None);
-        let small_fns = terms(&["function", "small"], &[]);
-        assert!(matches!(statements(&small_prs, &small_fns, 0.3, t), Link::Candidate(_)));
-        let long = terms(&["pull-request", "small", "under", "300", "line", "split", "refactor"], &[]);
-        assert_eq!(statements(&small_prs_review, &long, 0.3, t), Link::Certain, "two terms, one a practice");
-        let retro = terms(&["retro", "thursday"], &[]);
-        assert_eq!(statements(&small_prs, &retro, 0.1, t), Link::None);
+    fn average_linkage_does_not_chain_topics() {
+        // 0–1 and 1–2 are alike, 0–2 not at all: a chain, not a group.
+        let sim = |a: usize, b: usize| match (a.min(b), a.max(b)) {
+            (0, 1) | (1, 2) => 0.6,
+            _ => 0.0,
+        };
+        let t = Thresholds { link: 0.5, join: 0.45 };
+        let g = groups(3, &[], &[(0, 1, 0.6), (1, 2, 0.6)], &sim, t, 8);
+        assert_eq!(g, vec![vec![0, 1], vec![2]]);
+        // Certain pairs join whatever their similarity.
+        let g = groups(3, &[(2, 0)], &[], &sim, t, 8);
+        assert_eq!(g, vec![vec![0, 2], vec![1]]);
+        // A tight pair does not take in what is only loosely like it.
+        let sim2 = |a: usize, b: usize| match (a.min(b), a.max(b)) {
+            (0, 1) => 0.9,
+            _ => 0.5,
+        };
+        let g = groups(3, &[], &[(0, 1, 0.9), (1, 2, 0.5), (0, 2, 0.5)], &sim2, t, 8);
+        assert_eq!(g, vec![vec![0, 1], vec![2]]);
+        // A size cap holds.
+        let g = groups(3, &[], &[(0, 1, 0.6)], &sim, t, 1);
+        assert_eq!(g, vec![vec![0], vec![1], vec![2]]);
     }
 
     #[test]
@@ -219,8 +186,15 @@ mod tests {
         let mut b = Sets::new(5);
         b.union(4, 1);
         b.union(1, 3);
-        assert_eq!(a.groups(), b.groups());
-        assert_eq!(a.groups(), vec![vec![0], vec![1, 3, 4], vec![2]]);
-        assert_eq!(a.size_of(4), 3);
+        for x in 0..5 {
+            assert_eq!(a.find(x), b.find(x));
+        }
+        assert_eq!(a.find(4), 1);
+    }
+
+    #[test]
+    fn the_same_words_after_case_and_punctuation() {
+        assert_eq!(normalised("No, use pnpm -- not npm!"), normalised("no use pnpm not npm"));
+        assert!(!same_words("", ""));
     }
 }

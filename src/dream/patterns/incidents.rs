@@ -1,15 +1,16 @@
-//! What went wrong in one session: tool failures with the call that failed
-//! and what worked next, and the user's corrections, joined into
-//! *incidents*: a failure and the correction that answers it are one
-//! incident, never two.
+//! What happened in one session: tool failures with the call that failed
+//! and what worked next, and the user's directives
+//! ([`directive`]), joined into *incidents*: a failure and the
+//! directive that answers it are one incident, never two; a directive that
+//! answers no failure is an incident of its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::statements::{Statement, StatementKind, Terms, remark, statements};
+use super::statements::directive;
 use crate::session::{Excerpt, Role, Session, Turn};
-use crate::text::{PatternLists, plain_words};
+use crate::text::{Lexicon, content_words, plain_words};
 
-/// A correction joins the failure before it when it comes within this many
+/// A directive joins the failure before it when it comes within this many
 /// turns of the failing result, before any other user text.
 pub const ATTACH_WINDOW: usize = 6;
 /// Most turns an incident's excerpt spans.
@@ -28,6 +29,8 @@ pub struct Failure {
     pub call: Option<String>,
     /// The input of the next successful call of the same tool.
     pub fix: Option<String>,
+    /// The turn of that call's result.
+    pub fixed_at: Option<usize>,
     /// The program the failing command ran and the one the fix ran, when
     /// they differ (`npm` → `pnpm`): the agent reached for the wrong one.
     pub swap: Option<(String, String)>,
@@ -35,80 +38,57 @@ pub struct Failure {
     /// upgrade head && pytest`): a step the agent left out, and the
     /// failing program.
     pub before: Option<(String, String)>,
-    /// The first lines of the error (for telling what a correction is about).
+    /// The first lines of the error (for telling what a directive is about).
     pub detail: String,
 }
 
-/// A user statement in a session.
+impl Failure {
+    /// How it was set right, when a fix shows it: `("to", program)` for a
+    /// switch to another program, `("first", program)` for a step run
+    /// before the failing one.
+    pub fn remedy(&self) -> Option<(&str, &str)> {
+        match (&self.swap, &self.before) {
+            (Some((_, to)), _) => Some(("to", to.as_str())),
+            (None, Some((first, _))) => Some(("first", first.as_str())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A user directive in a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Said {
     /// The turn.
     pub turn: usize,
-    /// Who said it, where known.
+    /// Who said it, where the transcript tells.
     pub author: Option<String>,
-    /// What was said.
-    pub statement: Statement,
+    /// What was said ([`statements::Directive::text`](super::statements::Directive)).
+    pub text: String,
+    /// Whether it opens with a correction.
+    pub correction: bool,
 }
 
-/// One thing that went wrong: a failure, the corrections that answer it,
-/// or a correction alone.
+/// One thing that happened: a failure with the directives that answer it,
+/// or a directive alone.
 #[derive(Debug, Clone)]
 pub struct Incident {
     /// The failure, if a tool failed.
     pub failure: Option<Failure>,
-    /// The corrections that go with it.
-    pub corrections: Vec<Said>,
+    /// The directives that go with it.
+    pub said: Vec<Said>,
     /// Where it is.
     pub excerpt: Excerpt,
     /// When, where known.
     pub at: Option<crate::memory::Timestamp>,
 }
 
-impl Incident {
-    /// Terms the incident says are right: the program the fix switched to
-    /// and what the corrections want.
-    pub fn remedy(&self) -> Terms {
-        let mut t = Terms::default();
-        if let Some(program) = self.remedy_program() {
-            t.wanted.insert(program.to_owned());
-        }
-        if let Some((from, _)) = self.failure.as_ref().and_then(|f| f.swap.as_ref()) {
-            t.rejected.insert(from.clone());
-        }
-        for c in &self.corrections {
-            t.wanted.extend(c.statement.terms.wanted.iter().cloned());
-            t.rejected.extend(c.statement.terms.rejected.iter().cloned());
-        }
-        t
-    }
-
-    /// The program that set things right, if any: the one a fix switched
-    /// to, or the one it ran first.
-    pub fn remedy_program(&self) -> Option<&str> {
-        let f = self.failure.as_ref()?;
-        f.swap.as_ref().map(|(_, to)| to.as_str()).or(f.before.as_ref().map(|(first, _)| first.as_str()))
-    }
-}
-
-/// The incidents and preferences of one session.
-#[derive(Debug, Clone, Default)]
-pub struct SessionFindings {
-    /// What went wrong.
-    pub incidents: Vec<Incident>,
-    /// Preferences stated, with their excerpts.
-    pub preferences: Vec<(Said, Excerpt)>,
-}
-
-/// Reads one session.
-pub fn read(session: &Session, lex: &PatternLists) -> SessionFindings {
+/// The incidents of one session, in excerpt order.
+pub fn read(session: &Session, lexicon: &Lexicon) -> Vec<Incident> {
+    let lex = &lexicon.patterns;
     let turns = &session.turns;
-    let mut out = SessionFindings::default();
-    // Failures, in turn order, each with the turn of its result.
-    let mut failures: Vec<(usize, usize, Failure)> = tool_failures(turns, lex);
+    let mut failures: Vec<(usize, usize, Failure)> = tool_failures(turns);
     failures.sort_by_key(|f| f.1);
     let mut taken = vec![false; failures.len()];
-    let mut pending: Vec<Incident> = Vec::new();
-    // User statements.
     let user_text_turns: Vec<usize> = turns
         .iter()
         .enumerate()
@@ -118,109 +98,104 @@ pub fn read(session: &Session, lex: &PatternLists) -> SessionFindings {
         .map(|(i, _)| i)
         .collect();
     // The failure a user turn may answer: the latest before it, within the
-    // window, with no other user text between.
+    // window, not yet set right by the agent, with no other user text between.
     let answers = |turn: usize| {
-        failures.iter().enumerate().rev().find(|(_, (_, result, _))| {
+        failures.iter().enumerate().rev().find(|(_, (_, result, f))| {
             *result < turn
                 && turn - result <= ATTACH_WINDOW
+                && f.fixed_at.is_none_or(|at| at > turn)
                 && !user_text_turns.iter().any(|&u| u > *result && u < turn)
         })
     };
-    let mut said: Vec<Said> = Vec::new();
+    let acted = |turn: usize| {
+        turns[..turn]
+            .iter()
+            .any(|t| t.role == Role::Assistant && (!t.text.trim().is_empty() || !t.tool_calls.is_empty()))
+    };
+    let mut out: Vec<Incident> = Vec::new();
+    let mut pending: Vec<Incident> = Vec::new();
     for &i in &user_text_turns {
         let turn = &turns[i];
-        let found = statements(&turn.text, lex);
-        let corrects = found.iter().any(|s| s.kind == StatementKind::Correction);
-        // A turn right after a failure that speaks about it corrects it,
-        // whatever its wording.
-        let reply = (!corrects)
-            .then(|| answers(i))
-            .flatten()
-            .and_then(|(_, (_, _, f))| remark(&turn.text, lex).filter(|r| related(f, &r.terms, lex)));
-        let author = turn.author.clone();
-        match reply {
-            Some(statement) => said.push(Said { turn: i, author, statement }),
-            None => said.extend(found.into_iter().map(|statement| Said {
-                turn: i,
-                author: author.clone(),
-                statement,
-            })),
-        }
-    }
-    for s in said {
-        if s.statement.kind == StatementKind::Preference {
-            let excerpt = session.excerpt(s.turn.saturating_sub(1), s.turn + 1);
-            out.preferences.push((s, excerpt));
-            continue;
-        }
-        // The failure this correction answers, if it speaks about it.
-        let answered = answers(s.turn).filter(|(_, (_, _, f))| related(f, &s.statement.terms, lex));
-        match answered {
+        let Some(d) = directive(&turn.text, acted(i), lex) else { continue };
+        let said = Said { turn: i, author: turn.author.clone(), text: d.text, correction: d.correction };
+        // The failure this directive answers, if it speaks about it.
+        match answers(i).filter(|(_, (_, _, f))| related(f, &said.text, lexicon)) {
             Some((k, (call_turn, _, f))) => {
+                let end = (i + 1).min(*call_turn + MAX_EXCERPT_TURNS);
                 if let Some(existing) = pending
                     .iter_mut()
                     .find(|p| p.failure.as_ref() == Some(f) && p.excerpt.start as usize == *call_turn)
                 {
-                    existing.corrections.push(s.clone());
-                    let end = (s.turn + 1).min(*call_turn + MAX_EXCERPT_TURNS);
+                    existing.said.push(said);
                     existing.excerpt = session.excerpt(*call_turn, end.max(existing.excerpt.end as usize));
                 } else {
-                    let end = (s.turn + 1).min(*call_turn + MAX_EXCERPT_TURNS);
                     pending.push(Incident {
                         failure: Some(f.clone()),
-                        corrections: vec![s.clone()],
+                        said: vec![said],
                         excerpt: session.excerpt(*call_turn, end),
-                        at: turns[s.turn].timestamp.or(turns[*call_turn].timestamp),
+                        at: turn.timestamp.or(turns[*call_turn].timestamp),
                     });
                 }
                 taken[k] = true;
             }
-            None => {
-                out.incidents.push(Incident {
-                    failure: None,
-                    excerpt: session.excerpt(s.turn.saturating_sub(1), s.turn + 1),
-                    at: turns[s.turn].timestamp,
-                    corrections: vec![s],
-                });
-            }
+            None => out.push(Incident {
+                failure: None,
+                excerpt: session.excerpt(said_from(turns, i), i + 1),
+                at: turn.timestamp,
+                said: vec![said],
+            }),
         }
     }
     for (k, (call_turn, result, f)) in failures.into_iter().enumerate() {
         if !taken[k] {
-            out.incidents.push(Incident {
+            out.push(Incident {
                 failure: Some(f),
-                corrections: Vec::new(),
+                said: Vec::new(),
                 excerpt: session.excerpt(call_turn, result + 1),
                 at: turns[result].timestamp.or(turns[call_turn].timestamp),
             });
         }
     }
-    out.incidents.extend(pending);
-    out.incidents.sort_by(|a, b| a.excerpt.cmp(&b.excerpt));
+    out.extend(pending);
+    out.sort_by(|a, b| a.excerpt.cmp(&b.excerpt));
     out
 }
 
-/// Whether a correction speaks about a failure: it names a term of the
-/// failing call, its error or its fix.
-fn related(f: &Failure, terms: &Terms, lex: &PatternLists) -> bool {
+/// Where the excerpt of a directive at `turn` starts: at the agent's words
+/// it answers, when the turn before is that (not a long tool output, which
+/// would crowd the directive out of a question's excerpt).
+fn said_from(turns: &[Turn], turn: usize) -> usize {
+    match turn.checked_sub(1).map(|p| &turns[p]) {
+        Some(t) if t.role == Role::Assistant && !t.text.trim().is_empty() => turn - 1,
+        _ => turn,
+    }
+}
+
+/// Whether a directive speaks about a failure: it shares a content word
+/// (of three letters or more) with the failing call, its error or its fix,
+/// names split at `/`, `.`, `-` and `_` too.
+fn related(f: &Failure, said: &str, lexicon: &Lexicon) -> bool {
     let mut text = format!("{} {}", f.detail, f.call.as_deref().unwrap_or(""));
     if let Some(fix) = &f.fix {
         text.push(' ');
         text.push_str(fix);
     }
-    let said = terms.all();
-    let parts = plain_words(&text).into_iter().flat_map(|w| {
-        let mut all: Vec<String> = w.split(['/', '.']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
-        all.push(w);
-        all
-    });
-    parts
-        .map(|w| lex.canonical(&w))
-        .any(|w| !lex.stop_words.contains(&w) && !lex.generic_words.contains(&w) && said.contains(w.as_str()))
+    let keys = |t: &str| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for w in content_words(t, lexicon) {
+            for part in w.key.split(['/', '.', '-', '_']).chain([w.key.as_str()]) {
+                if part.chars().count() >= 3 {
+                    out.insert(part.to_owned());
+                }
+            }
+        }
+        out
+    };
+    !keys(said).is_disjoint(&keys(&text))
 }
 
 /// Every tool failure of a session: (call turn, result turn, failure).
-fn tool_failures(turns: &[Turn], lex: &PatternLists) -> Vec<(usize, usize, Failure)> {
+fn tool_failures(turns: &[Turn]) -> Vec<(usize, usize, Failure)> {
     let mut calls: BTreeMap<&str, (usize, &str, &str)> = BTreeMap::new();
     let mut last_call: Option<(usize, &str, &str)> = None;
     let mut out = Vec::new();
@@ -236,8 +211,9 @@ fn tool_failures(turns: &[Turn], lex: &PatternLists) -> Vec<(usize, usize, Failu
             let found = result.call_id.as_deref().and_then(|id| calls.get(id).copied()).or(last_call);
             let (call_turn, tool, input) = found.unwrap_or((i, "tool", ""));
             let next = next_success(turns, i, tool).filter(|(at, _)| at - i <= ATTACH_WINDOW * 2);
-            let swap = next.as_ref().and_then(|(_, fix)| swap(input, fix, lex));
-            let before = next.as_ref().and_then(|(_, fix)| before(input, fix, lex));
+            let swap = next.as_ref().and_then(|(_, fix)| swap(input, fix));
+            let before = next.as_ref().and_then(|(_, fix)| before(input, fix));
+            let fixed_at = next.as_ref().map(|(at, _)| *at);
             let fix = next.map(|(_, fix)| fix);
             let detail: String = result.content.lines().take(8).collect::<Vec<_>>().join("\n");
             let first_line =
@@ -251,6 +227,7 @@ fn tool_failures(turns: &[Turn], lex: &PatternLists) -> Vec<(usize, usize, Failu
                     first_line,
                     call: (!input.is_empty()).then(|| input.to_owned()),
                     fix,
+                    fixed_at,
                     swap,
                     before,
                     detail,
@@ -266,27 +243,25 @@ fn tool_failures(turns: &[Turn], lex: &PatternLists) -> Vec<(usize, usize, Failu
 /// same arguments (a subcommand, a package, a path) and never the first
 /// program (`npm run test:unit` → `pnpm test`; not `psql …` → `docker
 /// compose up db && psql …`, not `run` → `make check`).
-fn swap(failed: &str, fix: &str, lex: &PatternLists) -> Option<(String, String)> {
-    let (a, b) = (program(failed, lex)?, program(fix, lex)?);
+fn swap(failed: &str, fix: &str) -> Option<(String, String)> {
+    let (a, b) = (program(failed)?, program(fix)?);
     let args = |input: &str, program: &str| -> (bool, std::collections::BTreeSet<String>) {
         let command = command_text(input).unwrap_or_default();
-        let w: Vec<String> = plain_words(&command).into_iter().map(|w| lex.canonical(&w)).collect();
+        let w: Vec<String> = plain_words(&command);
         let runs = |p: &str| w.iter().any(|x| x == p);
-        let rest =
-            w.iter().filter(|x| x.as_str() != program && !lex.stop_words.contains(*x)).cloned().collect();
+        let rest = w.iter().filter(|x| x.as_str() != program && x.len() > 1).cloned().collect();
         (runs(program), rest)
     };
     let (_, failed_args) = args(failed, &a);
     let (_, fix_args) = args(fix, &b);
-    let fix_runs_a =
-        plain_words(&command_text(fix).unwrap_or_default()).iter().any(|w| lex.canonical(w) == a);
+    let fix_runs_a = plain_words(&command_text(fix).unwrap_or_default()).contains(&a);
     (a != b && !fix_runs_a && failed_args.intersection(&fix_args).next().is_some()).then_some((a, b))
 }
 
 /// A program the fix runs first, then the failing command's program with
 /// the failing command's arguments: (first program, failing program).
-fn before(failed: &str, fix: &str, lex: &PatternLists) -> Option<(String, String)> {
-    let (a, first) = (program(failed, lex)?, program(fix, lex)?);
+fn before(failed: &str, fix: &str) -> Option<(String, String)> {
+    let (a, first) = (program(failed)?, program(fix)?);
     let failed_cmd = command_text(failed)?;
     let fix_cmd = command_text(fix)?;
     let later = fix_cmd.split("&&").skip(1).any(|step| step.trim() == failed_cmd.trim());
@@ -326,7 +301,7 @@ fn next_success(turns: &[Turn], after: usize, tool: &str) -> Option<(usize, Stri
 /// input's `command` field, or the input itself when it is not JSON),
 /// skipping `VAR=value`, `sudo`, `env`, `time` and leading `cd … &&`
 /// steps; a path keeps its last part. `None` for other tools' inputs.
-pub fn program(input: &str, lex: &PatternLists) -> Option<String> {
+pub fn program(input: &str) -> Option<String> {
     let command = command_text(input)?;
     for step in command.split("&&").flat_map(|s| s.split(';')) {
         let mut words = step.split_whitespace().filter(|w| {
@@ -338,7 +313,7 @@ pub fn program(input: &str, lex: &PatternLists) -> Option<String> {
             continue;
         }
         let name = first.rsplit('/').next().unwrap_or(first).to_lowercase();
-        return name.chars().any(char::is_alphabetic).then(|| lex.canonical(&name));
+        return name.chars().any(char::is_alphabetic).then_some(name);
     }
     None
 }
@@ -452,20 +427,19 @@ mod tests {
 
     #[test]
     fn programs_of_shell_commands() {
-        let lex = &crate::text::Lexicon::built_in().patterns;
         for (input, want) in [
             ("{\"command\":\"cd web && CI=1 npm install\"}", Some("npm")),
             ("{\"command\":\"sudo /usr/bin/docker compose up\"}", Some("docker")),
             ("yarn add zod", Some("yarn")),
             ("{\"file_path\":\"/a\"}", None),
         ] {
-            assert_eq!(program(input, lex).as_deref(), want, "{input}");
+            assert_eq!(program(input).as_deref(), want, "{input}");
         }
     }
 
     #[test]
     fn a_failure_and_its_correction_are_one_incident() {
-        let lex = &crate::text::Lexicon::built_in().patterns;
+        let lex = crate::text::Lexicon::built_in();
         let turns = [
             call("a", "npm install", "npm error Unsupported URL Type \"workspace:\": workspace:*", true),
             vec![turn(Role::User, "This repo is a pnpm workspace, npm can't install it. Use pnpm.")],
@@ -474,23 +448,23 @@ mod tests {
         .concat();
         let s = Session::new(SessionFormat::Text, Some("t.md".into()), None, turns);
         let found = read(&s, lex);
-        assert_eq!(found.incidents.len(), 1, "{:#?}", found.incidents);
-        let i = &found.incidents[0];
-        assert_eq!(i.corrections.len(), 1);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let i = &found[0];
+        assert_eq!(i.said.len(), 1);
         assert_eq!(i.failure.as_ref().and_then(|f| f.swap.clone()), Some(("npm".into(), "pnpm".into())));
         assert_eq!((i.excerpt.start, i.excerpt.end), (0, 3));
     }
 
     #[test]
     fn an_unrelated_correction_stays_apart() {
-        let lex = &crate::text::Lexicon::built_in().patterns;
+        let lex = crate::text::Lexicon::built_in();
         let turns = [
             call("a", "make", "make: *** No rule to make target 'all'", true),
             vec![turn(Role::User, "No, the retro is on Thursday this week.")],
         ]
         .concat();
         let s = Session::new(SessionFormat::Text, None, None, turns);
-        assert_eq!(read(&s, lex).incidents.len(), 2);
+        assert_eq!(read(&s, lex).len(), 2);
     }
 
     #[test]

@@ -1,61 +1,62 @@
 //! Stage 4: patterns from sessions — recurring mistakes and shared
 //! preferences.
 //!
+//! - [`statements`]: which user words are candidates, generously: every
+//!   user turn that directs the agent after it acted ("no, …", "please …",
+//!   "we … here", any instruction), and the standing rules of an opening
+//!   request; never thanks, praise or chit-chat.
 //! - [`incidents`]: per session, tool failures (tool, masked error
-//!   signature, the failing call, what worked next) and user corrections,
-//!   joined so that a failure and the correction that answers it are **one**
-//!   incident.
-//! - [`statements`]: user turns classified as corrections, preferences
-//!   (statements about how work should be done: a preference cue *and* a
-//!   practice term or a code-like token) or nothing (thanks, praise,
-//!   chit-chat, requests, questions, stories), with content terms split
-//!   into wanted and rejected ("pnpm, not npm").
-//! - [`group`]: when two occurrences are one pattern. *Certain* links (the
-//!   same error signature; the same program set things right; statements
-//!   whose terms agree, backed by the embedder's cosine) group occurrences
-//!   on the device; *candidate* links (similar wording by embedding, a
-//!   shared term) only propose a group.
-//! - the word lists are the `[patterns]` section of the dream's
-//!   [`Lexicon`] ([`PatternLists`](crate::text::PatternLists), read with
-//!   the one tokeniser and stemmer of [`crate::text`]).
+//!   signature, the failing call, what worked next) joined with the
+//!   directives that answer them, so that a failure and its correction are
+//!   **one** occurrence.
+//! - [`group`]: occurrences of all sessions grouped by *certain* links (the
+//!   same error signature, the same fix, the same words) and by meaning
+//!   (the embedder's cosine, average linkage), so that two groups about
+//!   one thing are one group before anything is written.
+//! - [`mod@write`]: the memory a pattern becomes: the rule as an instruction,
+//!   then what happened and the evidence (sessions by their own ids, who,
+//!   when).
 //!
-//! A group of certainly-linked occurrences is a [`Pattern`] when it is seen
-//! in at least `min_sessions` sessions; a preference also needs two voices
-//! (known authors, each session whose speaker is unknown counting as one). Groups that fall short but are
-//! joined by candidate links into one that would not are returned as
-//! [`PatternCandidate`]s: the device cannot tell whether they are one
-//! pattern, so a resolver is asked (a `pattern` question, whose excerpts
-//! are the candidate occurrences: [`PatternCandidate::to_plan`] gives the
-//! input of [`plan::pattern_questions`](super::plan::pattern_questions)). A group that is a pattern by itself is
-//! never part of a candidate.
+//! A group is a pattern candidate when it is seen in at least
+//! `min_sessions` sessions and, unless a tool failed in it or its words
+//! correct the agent, in the words of two people (known authors; a session
+//! whose speaker is unknown counts as one). A group its certain links alone
+//! make is a [`Pattern`], settled on the device; any other group becomes
+//! **one** [`PatternCandidate`] — a `pattern` question with its excerpts
+//! and the device's draft — whatever the number of pairs in it.
 //!
-//! Promises: a one-off failure or correction, and a preference of a single
-//! person, is never a pattern; thanks and chit-chat are never preferences;
-//! the result depends only on the sessions' contents, not on their order
-//! (they are taken in id order, repeats ignored).
+//! Promises: a one-off failure or remark is never a pattern nor asked
+//! about; thanks and chit-chat are never candidates; the result depends
+//! only on the sessions' contents, not on their order (they are taken in
+//! id order, repeats ignored) nor on the thread count.
 
 pub mod group;
 pub mod incidents;
 pub mod statements;
+pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
 use crate::embed::{EmbedError, Embedder, cosine};
-use crate::memory::Timestamp;
+use crate::memory::{MemoryPath, Timestamp};
 use crate::report::PatternKind;
+use crate::resolve::PatternDraft;
 use crate::session::{Excerpt, Session, SessionId};
 use crate::text::{Lexicon, plain_words};
-use group::{IncidentVectors, Link, Sets, Thresholds};
-use incidents::{Incident, Said};
+use group::Thresholds;
+use incidents::Incident;
 use statements::clip;
+use write::{Cited, Draft};
 
-/// Most excerpts a pattern cites, and most occurrences a candidate holds.
+/// Most excerpts a pattern cites.
 pub const MAX_PATTERN_EVIDENCE: usize = 8;
-/// Most quotes a pattern's text shows.
-const MAX_QUOTES: usize = 4;
+/// Most occurrences a candidate quotes (one per session first), so that a
+/// group holding two patterns still shows each from two sessions.
+pub const MAX_CANDIDATE_OCCURRENCES: usize = 12;
+/// Most occurrences one group holds.
+const MAX_GROUP: usize = 16;
 /// Texts per embedding batch.
 const EMBED_BATCH: usize = 256;
 
@@ -66,7 +67,7 @@ pub struct Pattern {
     pub kind: PatternKind,
     /// A path-safe name for it (the memory's file name without extension).
     pub slug: String,
-    /// The memory text: what happens, how often, what to do, the evidence.
+    /// The memory text: the rule, what happened, the evidence.
     pub body: String,
     /// Distinct sessions supporting it, ascending.
     pub sessions: Vec<SessionId>,
@@ -81,28 +82,31 @@ pub struct Pattern {
 }
 
 /// Occurrences that may be one recurring mistake or one shared preference,
-/// which the device could not group by itself (different error texts,
-/// different wording, different people). The dream asks a resolver about
-/// it as a `pattern` question.
+/// which the device could not prove one (different error texts, different
+/// words, different people). The dream asks a resolver about it as one
+/// `pattern` question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatternCandidate {
     /// What it would be.
     pub kind: PatternKind,
     /// Why it is open: what links the occurrences and what is missing.
     pub why: String,
-    /// The occurrences, in session id then turn order, at most [`MAX_PATTERN_EVIDENCE`].
+    /// The occurrences, in session id then turn order, at most [`MAX_CANDIDATE_OCCURRENCES`].
     pub occurrences: Vec<CandidateOccurrence>,
+    /// The memory the device proposes: the rule, what happened, the evidence.
+    pub draft: PatternDraft,
 }
 
 impl PatternCandidate {
     /// What the planner makes a `pattern` question of
     /// ([`plan::pattern_questions`](super::plan::pattern_questions)): the
-    /// reason, and the occurrences' excerpts, which the question quotes
-    /// with the sessions' own ids.
+    /// reason, the occurrences' excerpts, which the question quotes with
+    /// the sessions' own ids, and the draft.
     pub fn to_plan(&self) -> super::plan::PatternCandidate {
         super::plan::PatternCandidate {
             why: self.why.clone(),
             occurrences: self.occurrences.iter().map(|o| o.excerpt.clone()).collect(),
+            draft: Some(self.draft.clone()),
         }
     }
 }
@@ -124,16 +128,24 @@ pub struct CandidateOccurrence {
 /// What stage 4 found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Found {
-    /// Patterns grouped on the device, mistakes first, each kind in order of
+    /// Patterns proved on the device, mistakes first, each kind in order of
     /// their first occurrence.
     pub patterns: Vec<Pattern>,
-    /// Groups the device could not confirm.
+    /// Groups the device could not prove, one question each.
     pub candidates: Vec<PatternCandidate>,
+}
+
+/// An occurrence: an incident, its session, and who was there.
+struct Occ {
+    session: usize,
+    incident: Incident,
+    /// Who said its words; the session's person when the turns do not tell.
+    people: BTreeSet<String>,
 }
 
 /// Finds the patterns of `sessions` (any order) that recur in at least
 /// `min_sessions` sessions (at least 2), using `embedder` (with its
-/// calibrated `thresholds`) to compare wording and `lexicon` to read what
+/// calibrated `thresholds`) to compare meaning and `lexicon` to read what
 /// users say.
 pub fn find(
     sessions: &[Session],
@@ -146,194 +158,138 @@ pub fn find(
     let mut sessions: Vec<&Session> = sessions.iter().collect();
     sessions.sort_by_key(|s| s.id);
     sessions.dedup_by_key(|s| s.id);
-    let findings: Vec<incidents::SessionFindings> =
-        sessions.par_iter().map(|s| incidents::read(s, &lexicon.patterns)).collect();
-
-    // Every text compared by embedding, embedded once.
-    let mut mistakes: Vec<Occ<Incident>> = Vec::new();
-    let mut preferences: Vec<Occ<Said>> = Vec::new();
-    for (si, f) in findings.into_iter().enumerate() {
-        for incident in f.incidents {
-            let excerpt = incident.excerpt.clone();
-            let at = incident.at;
-            let authors = incident.corrections.iter().filter_map(|c| c.author.clone()).collect();
-            mistakes.push(Occ { session: si, item: incident, excerpt, at, authors });
-        }
-        for (said, excerpt) in f.preferences {
-            let at = sessions[si].turns.get(said.turn).and_then(|t| t.timestamp);
-            let authors = said.author.iter().cloned().collect();
-            preferences.push(Occ { session: si, item: said, excerpt, at, authors });
+    let persons = persons(&sessions);
+    let read: Vec<Vec<Incident>> = sessions.par_iter().map(|s| incidents::read(s, lexicon)).collect();
+    let mut occs: Vec<Occ> = Vec::new();
+    for (si, found) in read.into_iter().enumerate() {
+        for incident in found {
+            let mut people: BTreeSet<String> =
+                incident.said.iter().filter_map(|s| s.author.clone()).collect();
+            if people.is_empty()
+                && let Some(p) = &persons[si]
+            {
+                people.insert(p.clone());
+            }
+            occs.push(Occ { session: si, incident, people });
         }
     }
-    let mut texts: BTreeSet<String> = BTreeSet::new();
-    for m in &mistakes {
-        if let Some(f) = &m.item.failure {
-            texts.insert(signature_text(f));
-        }
-        texts.extend(m.item.corrections.iter().map(|c| c.statement.text.clone()));
-    }
-    texts.extend(preferences.iter().map(|p| p.item.statement.text.clone()));
-    let texts: Vec<String> = texts.into_iter().collect();
-    let vectors = embed(embedder, &texts)?;
-    let index = |text: &str| texts.binary_search_by(|t| t.as_str().cmp(text)).unwrap_or(0);
-    let cos = |a: usize, b: usize| cosine(&vectors[a], &vectors[b]);
-    let t = Thresholds { high: thresholds.pattern_certain, low: thresholds.pattern_candidate };
-    let practice = |w: &str| lexicon.patterns.practice_terms.contains(w);
 
-    // Recurring mistakes.
-    let sig_of: Vec<Option<usize>> =
-        mistakes.iter().map(|m| m.item.failure.as_ref().map(|f| index(&signature_text(f)))).collect();
-    let said_of: Vec<Vec<usize>> = mistakes
+    // Every text compared by meaning, embedded once.
+    let texts_of: Vec<Vec<String>> = occs.iter().map(|o| texts(&o.incident)).collect();
+    let all: BTreeSet<&str> = texts_of.iter().flatten().map(String::as_str).collect();
+    let all: Vec<&str> = all.into_iter().collect();
+    let vectors = embed(embedder, &all)?;
+    let index_of: Vec<Vec<usize>> = texts_of
         .iter()
-        .map(|m| m.item.corrections.iter().map(|c| index(&c.statement.text)).collect())
+        .map(|ts| ts.iter().filter_map(|t| all.binary_search(&t.as_str()).ok()).collect())
         .collect();
-    let mistake_links = links(mistakes.len(), |a, b| {
-        let v =
-            IncidentVectors { sig_a: sig_of[a], sig_b: sig_of[b], said_a: &said_of[a], said_b: &said_of[b] };
-        group::incidents(&mistakes[a].item, &mistakes[b].item, &v, &cos, t, &practice)
-    });
-    let shared_enough = |occs: &[&Occ<Incident>]| distinct(occs.iter().map(|o| o.session)) >= min_sessions;
-    let (groups, open) = settle(&mistakes, &mistake_links, &shared_enough);
+    let n = occs.len();
+    let certain: Vec<(usize, usize)> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|a| {
+            let occs = &occs;
+            (a + 1..n)
+                .filter(move |&b| group::certain(&occs[a].incident, &occs[b].incident))
+                .map(move |b| (a, b))
+        })
+        .collect();
+    let similarity = |a: usize, b: usize| -> f32 {
+        let mut best = f32::MIN;
+        for &x in &index_of[a] {
+            for &y in &index_of[b] {
+                best = best.max(cosine(&vectors[x], &vectors[y]));
+            }
+        }
+        best
+    };
+    let similar: Vec<(usize, usize, f32)> =
+        (0..n).into_par_iter().flat_map_iter(|a| (a + 1..n).map(move |b| (a, b, similarity(a, b)))).collect();
+    let certain_set: BTreeSet<(usize, usize)> = certain.iter().copied().collect();
+    let sim = |a: usize, b: usize| {
+        if certain_set.contains(&(a.min(b), a.max(b))) { 1.0 } else { similarity(a, b) }
+    };
+    let t = Thresholds { link: thresholds.pattern_link, join: thresholds.pattern_join };
+    let groups = group::groups(n, &certain, &similar, &sim, t, MAX_GROUP);
+    // The certain sets inside each group.
+    let cores = group::groups(n, &certain, &[], &sim, t, n.max(1));
+
+    let reader = Reader { sessions: &sessions, occs: &occs, lexicon, min_sessions, sim: &sim };
     let mut found = Found::default();
     for g in &groups {
-        let occs: Vec<&Occ<Incident>> = g.iter().map(|&i| &mistakes[i]).collect();
-        found.patterns.push(mistake_pattern(&sessions, &occs, lexicon));
+        if reader.qualifies(g).is_none() {
+            continue;
+        }
+        // Proved on the device: a group its certain links alone make.
+        // A group holding more than that is asked whole, so that one
+        // pattern is written for it, not two.
+        let proved = cores.iter().any(|c| c == g);
+        let done = if proved { reader.pattern(g).map(Ok) } else { reader.candidate(g).map(Err) };
+        match done {
+            Some(Ok(p)) => found.patterns.push(p),
+            Some(Err(c)) => found.candidates.push(c),
+            None => {}
+        }
     }
-    for (g, strength) in open {
-        let occs: Vec<&Occ<Incident>> = g.iter().map(|&i| &mistakes[i]).collect();
-        found.candidates.push(mistake_candidate(&sessions, &occs, strength));
-    }
-
-    // Shared preferences.
-    let pref_vec: Vec<usize> = preferences.iter().map(|p| index(&p.item.statement.text)).collect();
-    let pref_links = links(preferences.len(), |a, b| {
-        let (pa, pb) = (&preferences[a].item.statement, &preferences[b].item.statement);
-        group::statements(&pa.terms, &pb.terms, cos(pref_vec[a], pref_vec[b]), t, &practice)
+    found.patterns.sort_by(|a, b| {
+        let kind = |k: PatternKind| k != PatternKind::RecurringMistake;
+        kind(a.kind).cmp(&kind(b.kind)).then(a.first_at.cmp(&b.first_at)).then(a.slug.cmp(&b.slug))
     });
-    // Voices: the known authors, plus each session where the speaker is
-    // unknown (it may be anyone).
-    let shared = |occs: &[&Occ<Said>]| {
-        let authors: BTreeSet<&str> =
-            occs.iter().flat_map(|o| o.authors.iter().map(String::as_str)).collect();
-        let unknown = distinct(occs.iter().filter(|o| o.authors.is_empty()).map(|o| o.session));
-        let n = distinct(occs.iter().map(|o| o.session));
-        n >= min_sessions && authors.len() + unknown >= 2
-    };
-    let (groups, open) = settle(&preferences, &pref_links, &shared);
-    for g in &groups {
-        let occs: Vec<&Occ<Said>> = g.iter().map(|&i| &preferences[i]).collect();
-        found.patterns.push(preference_pattern(&sessions, &occs, lexicon));
-    }
-    for (g, strength) in open {
-        let occs: Vec<&Occ<Said>> = g.iter().map(|&i| &preferences[i]).collect();
-        found.candidates.push(preference_candidate(&sessions, &occs, strength));
-    }
     Ok(found)
 }
 
-/// An occurrence: what, where, when, said by whom.
-struct Occ<T> {
-    session: usize,
-    item: T,
-    excerpt: Excerpt,
-    at: Option<Timestamp>,
-    authors: Vec<String>,
-}
+/// Most clauses of one directive compared on their own.
+const MAX_CLAUSES: usize = 6;
 
-fn distinct(sessions: impl Iterator<Item = usize>) -> usize {
-    sessions.collect::<BTreeSet<_>>().len()
-}
-
-fn signature_text(f: &incidents::Failure) -> String {
-    format!("{}: {}", f.tool, f.signature)
-}
-
-/// Every linked pair `a < b` of `0..n`, in order.
-fn links(n: usize, link: impl Fn(usize, usize) -> Link + Sync) -> Vec<(usize, usize, Link)> {
-    (0..n)
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            let link = &link;
-            (a + 1..n).filter_map(move |b| match link(a, b) {
-                Link::None => None,
-                l => Some((a, b, l)),
-            })
-        })
-        .collect()
-}
-
-/// Groups by certain links; the groups that are patterns (`enough`), and
-/// candidate groups: groups that are not, joined along candidate links
-/// (strongest first, up to [`MAX_PATTERN_EVIDENCE`] occurrences) into ones
-/// that would be, with the weakest link used.
-type Settled = (Vec<Vec<usize>>, Vec<(Vec<usize>, f32)>);
-fn settle<T>(
-    occs: &[Occ<T>],
-    links: &[(usize, usize, Link)],
-    enough: &dyn Fn(&[&Occ<T>]) -> bool,
-) -> Settled {
-    let mut sets = Sets::new(occs.len());
-    for &(a, b, l) in links {
-        if l == Link::Certain {
-            sets.union(a, b);
+/// The texts of an incident compared by meaning: what was said, each of
+/// its clauses of three words or more when it has several (a rule is often
+/// one clause of a longer turn: "smaller PRs pls. just the profile flag in
+/// this one"), and the failing call with its masked error.
+fn texts(i: &Incident) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in &i.said {
+        out.push(s.text.clone());
+        let clauses = statements::clauses(&s.text);
+        if clauses.len() > 1 {
+            out.extend(clauses.into_iter().filter(|c| plain_words(c).len() >= 3).take(MAX_CLAUSES));
         }
     }
-    let groups = sets.groups();
-    let of = |g: &[usize]| -> Vec<&Occ<T>> { g.iter().map(|&i| &occs[i]).collect() };
-    let is_pattern: Vec<bool> = groups.iter().map(|g| enough(&of(g))).collect();
-    let mut group_of = vec![0; occs.len()];
-    for (gi, g) in groups.iter().enumerate() {
-        for &i in g {
-            group_of[i] = gi;
-        }
+    if let Some(f) = &i.failure {
+        let call = f.call.as_deref().map(command_of).unwrap_or_else(|| f.tool.clone());
+        out.push(format!("{} failed: {}", clip(&call, 120), f.signature));
     }
-    let patterns: Vec<Vec<usize>> =
-        groups.iter().zip(&is_pattern).filter(|(_, p)| **p).map(|(g, _)| g.clone()).collect();
-    // Candidate links between groups that are not patterns.
-    let mut between: Vec<(f32, usize, usize)> = links
-        .iter()
-        .filter_map(|&(a, b, l)| match l {
-            Link::Candidate(s) => Some((s, group_of[a], group_of[b])),
-            _ => None,
-        })
-        .filter(|&(_, ga, gb)| ga != gb && !is_pattern[ga] && !is_pattern[gb])
-        .collect();
-    between.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let mut joined = Sets::new(groups.len());
-    let mut weakest = vec![f32::INFINITY; groups.len()];
-    let mut members: Vec<usize> = groups.iter().map(Vec::len).collect();
-    for (s, ga, gb) in between {
-        let (ra, rb) = (joined.find(ga), joined.find(gb));
-        if ra == rb || members[ra] + members[rb] > MAX_PATTERN_EVIDENCE {
-            continue;
-        }
-        let total = members[ra] + members[rb];
-        let w = s.min(weakest[ra]).min(weakest[rb]);
-        joined.union(ra, rb);
-        let r = joined.find(ra);
-        members[r] = total;
-        weakest[r] = w;
-    }
-    let mut candidates = Vec::new();
-    for set in joined.groups() {
-        if set.len() < 2 {
-            continue;
-        }
-        let mut all: Vec<usize> = set.iter().flat_map(|&g| groups[g].iter().copied()).collect();
-        all.sort_unstable();
-        if enough(&of(&all)) {
-            let r = joined.find(set[0]);
-            candidates.push((all, weakest[r]));
-        }
-    }
-    (patterns, candidates)
+    out
 }
 
-fn embed(embedder: &dyn Embedder, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+/// The command of a shell call's input, else the input.
+fn command_of(input: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(serde_json::Value::Object(o)) => match o.get("command").and_then(|c| c.as_str()) {
+            Some(c) => c.to_owned(),
+            None => input.to_owned(),
+        },
+        _ => input.to_owned(),
+    }
+}
+
+/// The person each session belongs to, from its working directory
+/// (`/home/NAME/…`, `/Users/NAME/…`), when the sessions name at least two
+/// people that way: a home that every session shares tells nothing.
+fn persons(sessions: &[&Session]) -> Vec<Option<String>> {
+    let of = |s: &Session| {
+        let cwd = s.cwd.as_deref()?;
+        let rest = cwd.strip_prefix("/home/").or_else(|| cwd.strip_prefix("/Users/"))?;
+        let name = rest.split('/').next()?;
+        (!name.is_empty()).then(|| name.to_owned())
+    };
+    let found: Vec<Option<String>> = sessions.iter().map(|s| of(s)).collect();
+    let distinct: BTreeSet<&String> = found.iter().flatten().collect();
+    if distinct.len() >= 2 { found } else { vec![None; sessions.len()] }
+}
+
+fn embed(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
     let mut out = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(EMBED_BATCH) {
-        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let got = embedder.embed(&refs)?;
+        let got = embedder.embed(chunk)?;
         if got.len() != chunk.len() || got.iter().any(|v| v.len() != embedder.dimension()) {
             return Err(EmbedError::Backend(format!(
                 "{} returned {} vectors for {} pattern texts, or vectors of the wrong length",
@@ -347,228 +303,159 @@ fn embed(embedder: &dyn Embedder, texts: &[String]) -> Result<Vec<Vec<f32>>, Emb
     Ok(out)
 }
 
-fn name_of(sessions: &[&Session], si: usize) -> String {
-    sessions[si].display_id()
+/// What turns a group of occurrences into a pattern or a question.
+struct Reader<'a> {
+    sessions: &'a [&'a Session],
+    occs: &'a [Occ],
+    lexicon: &'a Lexicon,
+    min_sessions: usize,
+    sim: &'a dyn Fn(usize, usize) -> f32,
 }
 
-fn finish<T>(
-    kind: PatternKind,
-    slug: String,
-    mut body: String,
-    occs: &[&Occ<T>],
-    sessions: &[&Session],
-) -> Pattern {
-    let evidence: Vec<Excerpt> = occs
-        .iter()
-        .map(|o| o.excerpt.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .take(MAX_PATTERN_EVIDENCE)
-        .collect();
-    let by_id: BTreeMap<SessionId, usize> =
-        occs.iter().map(|o| (sessions[o.session].id, o.session)).collect();
-    let cites: Vec<String> = evidence
-        .iter()
-        .map(|e| {
-            let name =
-                by_id.get(&e.session).map_or_else(|| e.session.to_string(), |&si| name_of(sessions, si));
-            format!("session {name} turns {}–{}", e.start, e.end)
-        })
-        .collect();
-    let _ = writeln!(body, "\nEvidence: {}.", cites.join("; "));
-    Pattern {
-        kind,
-        slug,
-        body,
-        sessions: by_id.keys().copied().collect(),
-        session_names: by_id.values().map(|&si| name_of(sessions, si)).collect(),
-        evidence,
-        first_at: occs.iter().filter_map(|o| o.at).min(),
-        last_at: occs.iter().filter_map(|o| o.at).max(),
+impl Reader<'_> {
+    /// The kind the group would be, if it is seen often enough and (unless
+    /// a tool failed in it or it corrects the agent) by two people.
+    fn qualifies(&self, g: &[usize]) -> Option<PatternKind> {
+        let sessions: BTreeSet<usize> = g.iter().map(|&i| self.occs[i].session).collect();
+        if sessions.len() < self.min_sessions {
+            return None;
+        }
+        let kind = self.kind(g);
+        if kind == PatternKind::RecurringMistake && g.iter().any(|&i| self.occs[i].incident.failure.is_some())
+        {
+            return Some(kind);
+        }
+        let people: BTreeSet<&str> =
+            g.iter().flat_map(|&i| self.occs[i].people.iter().map(String::as_str)).collect();
+        let unknown: BTreeSet<usize> =
+            g.iter().filter(|&&i| self.occs[i].people.is_empty()).map(|&i| self.occs[i].session).collect();
+        (people.len() + unknown.len() >= 2).then_some(kind)
     }
-}
 
-/// The program most fixes switched to, with the ones they switched from.
-fn common_swap(occs: &[&Occ<Incident>]) -> Option<(Vec<String>, String)> {
-    let mut to: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for o in occs {
-        if let Some((a, b)) = o.item.failure.as_ref().and_then(|f| f.swap.as_ref()) {
-            to.entry(b.as_str()).or_default().insert(a.as_str());
+    /// A mistake when a tool failed or most of what was said corrects the
+    /// agent; else a preference.
+    fn kind(&self, g: &[usize]) -> PatternKind {
+        let incidents = g.iter().map(|&i| &self.occs[i].incident);
+        let failed = incidents.clone().any(|x| x.failure.is_some());
+        let said: Vec<bool> = incidents.flat_map(|x| x.said.iter().map(|s| s.correction)).collect();
+        let corrections = said.iter().filter(|c| **c).count();
+        if failed || corrections * 2 > said.len() {
+            PatternKind::RecurringMistake
+        } else {
+            PatternKind::SharedPreference
         }
     }
-    let (program, from) = to.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))?;
-    Some((from.into_iter().map(str::to_owned).collect(), program.to_owned()))
-}
 
-/// The program most fixes ran first, with the programs it had to precede.
-fn common_first_step(occs: &[&Occ<Incident>]) -> Option<(String, Vec<String>)> {
-    let mut first: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for o in occs {
-        if let Some((a, b)) = o.item.failure.as_ref().and_then(|f| f.before.as_ref()) {
-            first.entry(a.as_str()).or_default().insert(b.as_str());
-        }
+    /// The members in the order to cite them: most typical first (highest
+    /// mean similarity to the others), one per session before a second.
+    fn ranked(&self, g: &[usize]) -> Vec<usize> {
+        let mean = |x: usize| -> f32 {
+            let others = g.iter().filter(|&&y| y != x);
+            others.clone().map(|&y| (self.sim)(x, y)).sum::<f32>() / others.count().max(1) as f32
+        };
+        let mut scored: Vec<(f32, usize)> = g.iter().map(|&x| (mean(x), x)).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut seen = BTreeSet::new();
+        let (first, second): (Vec<usize>, Vec<usize>) =
+            scored.iter().map(|s| s.1).partition(|&x| seen.insert(self.occs[x].session));
+        first.into_iter().chain(second).collect()
     }
-    let (program, then) = first.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))?;
-    Some((program.to_owned(), then.into_iter().map(str::to_owned).collect()))
-}
 
-fn quote_list(from: &[String]) -> String {
-    from.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
-}
-
-fn mistake_pattern(sessions: &[&Session], occs: &[&Occ<Incident>], lexicon: &Lexicon) -> Pattern {
-    let n_sessions = distinct(occs.iter().map(|o| o.session));
-    // Failures by tool and signature, most frequent first.
-    let mut failures: BTreeMap<(&str, &str), Vec<&incidents::Failure>> = BTreeMap::new();
-    for o in occs {
-        if let Some(f) = &o.item.failure {
-            failures.entry((f.tool.as_str(), f.signature.as_str())).or_default().push(f);
-        }
-    }
-    let mut failures: Vec<_> = failures.into_iter().collect();
-    failures.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-    let corrections: Vec<&Said> = occs.iter().flat_map(|o| o.item.corrections.iter()).collect();
-    let swap = common_swap(occs);
-    let first_step = common_first_step(occs);
-    let title = match (&swap, failures.first(), corrections.first()) {
-        (Some((from, to)), _, _) => format!("{} used where `{to}` was needed", quote_list(from)),
-        (None, _, _) if first_step.is_some() => {
-            let (first, then) = first_step.clone().unwrap_or_default();
-            format!("{} run without `{first}` first", quote_list(&then))
-        }
-        (None, Some(((tool, sig), _)), _) => format!("`{tool}` fails with \"{}\"", clip(sig, 80)),
-        (None, None, Some(c)) => clip(&c.statement.text, 80),
-        (None, None, None) => "a recurring mistake".to_owned(),
-    };
-    let mut body = String::new();
-    let _ = writeln!(body, "# Recurring mistake: {title}\n");
-    let _ = writeln!(body, "Seen {} times in {n_sessions} sessions.", occs.len());
-    if !failures.is_empty() {
-        let _ = writeln!(body, "\nErrors:\n");
-    }
-    for ((tool, _), fs) in failures.iter().take(MAX_QUOTES) {
-        let f = fs[0];
-        let _ = writeln!(body, "- `{tool}` ({}×): {}", fs.len(), clip(&f.first_line, 200));
-        if let Some(call) = &f.call {
-            let _ = writeln!(body, "  - failing call: `{}`", clip(call, 200));
-        }
-        if let Some(fix) = &f.fix {
-            let _ = writeln!(body, "  - what worked afterwards: `{}`", clip(fix, 200));
-        }
-    }
-    if !corrections.is_empty() {
-        let _ = writeln!(body, "\nUsers corrected the agent, in their words:\n");
-    }
-    let mut quoted = BTreeSet::new();
-    for c in &corrections {
-        if quoted.len() >= MAX_QUOTES {
-            break;
-        }
-        if quoted.insert(c.statement.text.as_str()) {
-            let who = c.author.as_deref().unwrap_or("user");
-            let _ = writeln!(body, "- \"{}\" ({who})", c.statement.text);
-        }
-    }
-    let advice = match (&swap, &first_step) {
-        (Some((from, to)), _) => format!("Use `{to}` here, not {}.", quote_list(from)),
-        (None, Some((first, then))) => format!("Run `{first}` before {}.", quote_list(then)),
-        (None, None) if failures.is_empty() => "Get it right from the start.".to_owned(),
-        (None, None) => {
-            "Check for this before running the same call again; do what worked instead.".to_owned()
-        }
-    };
-    let _ = writeln!(body, "\n{advice}");
-    finish(PatternKind::RecurringMistake, slug(&title, 6, lexicon), body, occs, sessions)
-}
-
-fn preference_pattern(sessions: &[&Session], occs: &[&Occ<Said>], lexicon: &Lexicon) -> Pattern {
-    let n_sessions = distinct(occs.iter().map(|o| o.session));
-    let authors: BTreeSet<&str> = occs.iter().flat_map(|o| o.authors.iter().map(String::as_str)).collect();
-    let by = if authors.is_empty() {
-        String::new()
-    } else {
-        format!(" by {}", authors.into_iter().collect::<Vec<_>>().join(", "))
-    };
-    let title = clip(&occs[0].item.statement.text, 80);
-    let mut body = String::new();
-    let _ = writeln!(body, "# Shared preference: {title}\n");
-    let _ = writeln!(body, "Stated in {n_sessions} sessions{by}. In their words:\n");
-    let mut quoted = BTreeSet::new();
-    for o in occs {
-        if quoted.len() >= MAX_QUOTES {
-            break;
-        }
-        if quoted.insert(o.item.statement.text.as_str()) {
-            let who = o.item.author.as_deref().unwrap_or("user");
-            let _ = writeln!(body, "- \"{}\" ({who})", o.item.statement.text);
-        }
-    }
-    finish(PatternKind::SharedPreference, slug(&title, 6, lexicon), body, occs, sessions)
-}
-
-fn occurrence<T>(sessions: &[&Session], o: &Occ<T>, text: String) -> CandidateOccurrence {
-    CandidateOccurrence { excerpt: o.excerpt.clone(), session: name_of(sessions, o.session), text, at: o.at }
-}
-
-fn mistake_candidate(sessions: &[&Session], occs: &[&Occ<Incident>], strength: f32) -> PatternCandidate {
-    let occurrences = occs
-        .iter()
-        .map(|o| {
-            let mut text = String::new();
-            if let Some(f) = &o.item.failure {
-                let call = f.call.as_deref().map(|c| format!(" `{}`", clip(c, 120))).unwrap_or_default();
-                let _ = write!(text, "`{}`{call} failed: {}", f.tool, clip(&f.first_line, 160));
-            }
-            for c in &o.item.corrections {
-                if !text.is_empty() {
-                    text.push('\n');
+    fn draft(&self, g: &[usize]) -> Option<Draft> {
+        let kind = self.qualifies(g)?;
+        let ranked = self.ranked(g);
+        let cited: Vec<Cited> = ranked
+            .iter()
+            .take(MAX_PATTERN_EVIDENCE)
+            .map(|&i| {
+                let o = &self.occs[i];
+                let s = self.sessions[o.session];
+                Cited {
+                    incident: &o.incident,
+                    session: s.display_id(),
+                    who: o.people.iter().cloned().collect(),
                 }
-                let who = c.author.as_deref().unwrap_or("user");
-                let _ = write!(text, "{who}: \"{}\"", c.statement.text);
-            }
-            occurrence(sessions, o, text)
-        })
-        .collect();
-    let n = distinct(occs.iter().map(|o| o.session));
-    let errors: BTreeSet<&str> =
-        occs.iter().filter_map(|o| o.item.failure.as_ref()).map(|f| f.signature.as_str()).collect();
-    let how = if strength > 0.0 {
-        format!("similar wording (cosine {strength:.2} at the weakest link)")
-    } else {
-        "a shared term of what was done or asked for".to_owned()
-    };
-    PatternCandidate {
-        kind: PatternKind::RecurringMistake,
-        why: format!(
-            "{} occurrences in {n} sessions may be one recurring mistake: {} different error texts, linked only by {how}; no shared error, fix or paraphrase proves it",
-            occs.len(),
-            errors.len()
-        ),
-        occurrences,
+            })
+            .collect();
+        let n_sessions = g.iter().map(|&i| self.occs[i].session).collect::<BTreeSet<_>>().len();
+        Some(write::draft(kind, &cited, n_sessions, self.lexicon))
     }
-}
 
-fn preference_candidate(sessions: &[&Session], occs: &[&Occ<Said>], strength: f32) -> PatternCandidate {
-    let occurrences = occs
-        .iter()
-        .map(|o| {
-            let who = o.item.author.as_deref().unwrap_or("user");
-            occurrence(sessions, o, format!("{who}: \"{}\"", o.item.statement.text))
+    fn pattern(&self, g: &[usize]) -> Option<Pattern> {
+        let draft = self.draft(g)?;
+        let ranked = self.ranked(g);
+        let evidence: Vec<Excerpt> = ranked
+            .iter()
+            .take(MAX_PATTERN_EVIDENCE)
+            .map(|&i| self.occs[i].incident.excerpt.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let by_id: BTreeMap<SessionId, usize> =
+            g.iter().map(|&i| (self.sessions[self.occs[i].session].id, self.occs[i].session)).collect();
+        Some(Pattern {
+            kind: draft.kind,
+            slug: draft.slug,
+            body: draft.body,
+            sessions: by_id.keys().copied().collect(),
+            session_names: by_id.values().map(|&si| self.sessions[si].display_id()).collect(),
+            evidence,
+            first_at: g.iter().filter_map(|&i| self.occs[i].incident.at).min(),
+            last_at: g.iter().filter_map(|&i| self.occs[i].incident.at).max(),
         })
-        .collect();
-    let n = distinct(occs.iter().map(|o| o.session));
-    let how = if strength > 0.0 {
-        format!("similar wording (cosine {strength:.2} at the weakest link)")
-    } else {
-        "a shared term".to_owned()
-    };
-    PatternCandidate {
-        kind: PatternKind::SharedPreference,
-        why: format!(
-            "{} statements in {n} sessions may state one shared preference in different words, linked only by {how}",
-            occs.len()
-        ),
-        occurrences,
+    }
+
+    fn candidate(&self, g: &[usize]) -> Option<PatternCandidate> {
+        let draft = self.draft(g)?;
+        let mut chosen: Vec<usize> = self.ranked(g).into_iter().take(MAX_CANDIDATE_OCCURRENCES).collect();
+        chosen.sort_by(|&a, &b| {
+            let key = |x: usize| (self.sessions[self.occs[x].session].id, &self.occs[x].incident.excerpt);
+            key(a).cmp(&key(b))
+        });
+        let occurrences: Vec<CandidateOccurrence> = chosen
+            .iter()
+            .map(|&i| {
+                let o = &self.occs[i];
+                CandidateOccurrence {
+                    excerpt: o.incident.excerpt.clone(),
+                    session: self.sessions[o.session].display_id(),
+                    text: write::what_happened(&o.incident),
+                    at: o.incident.at,
+                }
+            })
+            .collect();
+        let sessions = g.iter().map(|&i| self.occs[i].session).collect::<BTreeSet<_>>().len();
+        let people: BTreeSet<&str> =
+            g.iter().flat_map(|&i| self.occs[i].people.iter().map(String::as_str)).collect();
+        let mut sum = 0.0;
+        let mut pairs = 0usize;
+        for (k, &a) in g.iter().enumerate() {
+            for &b in &g[k + 1..] {
+                sum += (self.sim)(a, b);
+                pairs += 1;
+            }
+        }
+        let by = if people.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", people.into_iter().collect::<Vec<_>>().join(", "))
+        };
+        let what = match draft.kind {
+            PatternKind::RecurringMistake => "one recurring mistake",
+            PatternKind::SharedPreference => "one shared preference",
+        };
+        let path = MemoryPath::new(&draft.path).ok()?;
+        Some(PatternCandidate {
+            kind: draft.kind,
+            why: format!(
+                "{} occurrences in {sessions} sessions{by} may be {what}: alike in meaning (mean cosine {:.2}), \
+                 but no shared error, fix or wording proves it",
+                g.len(),
+                sum / pairs.max(1) as f32
+            ),
+            occurrences,
+            draft: PatternDraft { path, kind: draft.kind, content: draft.body },
+        })
     }
 }
 
