@@ -617,7 +617,8 @@ impl Rounds<'_> {
     /// The clusters to ask in `round`, between the groups that carry the
     /// open pairs. After the round it is first asked in, a pair a full
     /// cluster left out waits for answers: once a question holding one of
-    /// its groups is left open, it is for the reviewer, not asked.
+    /// its groups is left open, it is for the reviewer, not asked — unless
+    /// the other group was never in a question.
     fn open_clusters(
         &self,
         round: usize,
@@ -626,8 +627,12 @@ impl Rounds<'_> {
         left_open: &[bool],
     ) -> Vec<conflict::OpenCluster> {
         let together = |a: usize, b: usize| !asked_in[a].is_disjoint(&asked_in[b]);
+        // A pair waits for answers; but a group no question has held yet is
+        // asked with its open neighbour even if that one's question was
+        // left open, or no reviewer would ever see it.
         let waiting = |e: &&conflict::OpenEdge| {
-            !left_open[carriers.final_of(e.a)] && !left_open[carriers.final_of(e.b)]
+            let (a, b) = (carriers.final_of(e.a), carriers.final_of(e.b));
+            (!left_open[a] && !left_open[b]) || asked_in[a].is_empty() || asked_in[b].is_empty()
         };
         let strong = self.decided.strong.iter().filter(|e| round == 0 || waiting(e));
         let weak = self.decided.weak.iter().filter(|e| round == 1 || (round > 1 && waiting(e)));
