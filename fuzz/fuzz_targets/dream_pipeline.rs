@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use dreamwork::dream::{Dream, DreamInput};
-use dreamwork::embed::LexicalEmbedder;
+use dreamwork::dream::{Dream, DreamInput, DreamOptions, Thresholds};
+use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::memory::{Memory, MemoryPath, Timestamp};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
@@ -30,7 +30,9 @@ fuzz_target!(|entries: Vec<Entry>| {
         memories.insert(path, Memory::new(p, e.text, Timestamp(i64::from(e.at))));
     }
     let input: Vec<Memory> = memories.into_values().collect();
-    let out = Dream::default()
+    // A small lexical embedder (fast), with the default one's calibration.
+    let thresholds = Thresholds::for_model(LexicalEmbedder::default().model_id());
+    let out = Dream::new(DreamOptions { thresholds, ..DreamOptions::default() })
         .run(
             DreamInput { memories: input.clone(), sessions: vec![] },
             &LexicalEmbedder::new(64),
