@@ -245,6 +245,7 @@ pub fn features(
     let values_of = |s: &Side<'_>| -> BTreeSet<String> {
         s.words.iter().filter(|w| w.kind.is_value()).map(|w| w.text.clone()).collect()
     };
+    let (values_a, values_b) = (values_of(&sa), values_of(&sb));
     let qualifiers = |s: &Side<'_>| -> BTreeSet<String> {
         s.words.iter().filter(|w| lexicon.qualifiers.contains(&w.text)).map(|w| w.text.clone()).collect()
     };
@@ -254,7 +255,7 @@ pub fn features(
     sorted_b.sort_unstable();
     let vetoes = Vetoes {
         negation: negations(&sa) != negations(&sb),
-        values: values_of(&sa) != values_of(&sb),
+        values: values_a != values_b,
         qualifiers: qualifiers(&sa) != qualifiers(&sb),
         word_order: sorted_a == sorted_b && flat_a != flat_b,
         antonym,
@@ -303,8 +304,7 @@ pub fn features(
     };
     let (names_a, names_b) = (names(a), names(b));
     let other_names = !names_a.is_subset(&ws_b) && !names_b.is_subset(&ws_a);
-    let values_a = values_of(&sa);
-    let same_values = !values_a.is_empty() && values_a == values_of(&sb);
+    let same_values = !values_a.is_empty() && values_a == values_b;
     PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names, same_values }
 }
 
