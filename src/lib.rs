@@ -36,6 +36,7 @@ pub mod embed;
 pub mod folder;
 #[cfg(feature = "remote")]
 pub mod hosted;
+pub mod id;
 pub mod index;
 pub mod judge;
 pub mod memory;

@@ -40,6 +40,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{Memory, MemoryPath};
+pub use crate::resolve::PatternKind;
 use crate::resolve::{OpenReason, QuestionKind, Usage};
 
 /// Version of the report format.
@@ -206,16 +207,6 @@ pub struct DroppedEntry {
     pub into: Option<MemoryPath>,
     /// Why it was dropped.
     pub reason: String,
-}
-
-/// Kinds of pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PatternKind {
-    /// Tool errors or user corrections recurring across sessions.
-    RecurringMistake,
-    /// A preference stated in several sessions (by several people, where known).
-    SharedPreference,
 }
 
 /// A pattern surfaced from sessions.

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use dreamwork::embed::locate::{LocateOptions, Located, Lookup, locate};
-use dreamwork::embed::{
-    CacheDir, CacheKind, EmbedderChoice, embed_memories, load_embedder, similar_memories,
-};
+use dreamwork::embed::{CacheDir, CacheKind, EmbedderChoice, embed_memories, load_embedder};
+use dreamwork::index::similar_memories;
 use dreamwork::memory::{Memory, MemoryPath};
 use dreamwork::store::Store;
 

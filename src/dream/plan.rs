@@ -21,7 +21,6 @@
 //! ([`wire`](crate::resolve::wire): its table and its question line).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use tiktoken_rs::CoreBPE;
@@ -46,10 +45,7 @@ pub const RECENCY_WEIGHT: f32 = 0.1;
 pub const EXCERPT_MAX_CHARS: usize = 800;
 
 fn bpe() -> Result<&'static CoreBPE, DreamError> {
-    static BPE: OnceLock<Result<CoreBPE, String>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| DreamError::Tokenizer(e.clone()))
+    crate::text::tokens::bpe().map_err(DreamError::Tokenizer)
 }
 
 /// Number of `cl100k_base` tokens of `text`.

@@ -30,7 +30,7 @@ pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
 pub use cache_dir::{CacheDir, CacheKind};
 pub use choice::{EmbedderChoice, load_embedder};
 pub use lexical::LexicalEmbedder;
-pub use memories::{embed_memories, similar_memories, vectors_dir};
+pub use memories::{embed_memories, vectors_dir};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
 pub use word_cache::{WordCache, WordCacheWriter};

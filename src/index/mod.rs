@@ -8,9 +8,11 @@
 
 pub mod exact;
 pub mod hnsw;
+mod similar;
 
 pub use exact::ExactIndex;
 pub use hnsw::{HnswIndex, HnswParams};
+pub use similar::similar_memories;
 
 use rayon::prelude::*;
 

@@ -87,12 +87,21 @@ use crate::memory::{ContentHash, MemoryPath, Timestamp};
 use crate::progress::{CancelToken, Observer, Progress};
 
 pub use crate::memory::check_content;
-pub use crate::report::PatternKind;
 pub use ask::{AskStats, Asking, Limits, Prepared};
 pub use check::{NewPattern, Outcome, Part, PartAction, check};
 pub use exec::ExecResolver;
 pub use journal::Journal;
 pub use local::LocalResolver;
+
+/// Kinds of pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatternKind {
+    /// Tool errors or user corrections recurring across sessions.
+    RecurringMistake,
+    /// A preference stated in several sessions (by several people, where known).
+    SharedPreference,
+}
 
 /// What a question is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
@@ -684,7 +693,7 @@ impl Sent {
     pub fn add_text(&mut self, text: &str) {
         self.bytes += text.len() as u64;
         // The tokenizer loaded before any question was planned.
-        self.tokens += crate::dream::plan::count_tokens(text).unwrap_or(0);
+        self.tokens += crate::text::tokens::count_tokens(text).unwrap_or(0);
     }
 }
 

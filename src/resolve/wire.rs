@@ -105,7 +105,7 @@ struct QuestionLine<'a> {
 #[derive(Serialize)]
 struct DraftLine<'a> {
     path: &'a str,
-    kind: crate::report::PatternKind,
+    kind: crate::resolve::PatternKind,
     text: &'a str,
 }
 
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(
             o[0].action,
             OutputAction::Pattern {
-                kind: crate::report::PatternKind::RecurringMistake,
+                kind: crate::resolve::PatternKind::RecurringMistake,
                 sessions: vec!["alpha".into(), "beta".into()]
             }
         );

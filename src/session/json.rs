@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{Location, SessionError};
-use crate::memory::Timestamp;
+use crate::id::Timestamp;
 
 /// A JSON object as parsed.
 pub(crate) type Object = Map<String, Value>;

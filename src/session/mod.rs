@@ -29,6 +29,7 @@
 pub mod claude_code;
 pub mod detect;
 mod error;
+mod in_store;
 mod json;
 pub mod managed_agents;
 pub mod openai;
@@ -39,28 +40,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::memory::{ContentHash, Timestamp};
+use crate::id::{ContentHash, Timestamp};
+pub use crate::id::{Excerpt, SessionId};
 use crate::progress::{Observer, Progress};
 
 pub use error::{Location, SessionError};
 pub use storage::{ImportSummary, OnError, SessionStore, SessionSummary};
-
-/// Identifies a session by the blake3 hash of its canonical encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SessionId(pub ContentHash);
-
-impl SessionId {
-    /// Parses the 64-digit hexadecimal form printed by `Display`.
-    pub fn from_hex(hex: &str) -> Option<Self> {
-        ContentHash::from_hex(hex).map(SessionId)
-    }
-}
-
-impl std::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.to_hex())
-    }
-}
 
 /// Who speaks in a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -114,20 +99,6 @@ pub struct Turn {
     pub timestamp: Option<Timestamp>,
     /// Whether the turn belongs to a side chain (a sub-agent's transcript).
     pub sidechain: bool,
-}
-
-/// A stable reference to a stretch of a stored session: turns
-/// `start..end` of `session`, whose canonical encoding hashes to `hash`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Excerpt {
-    /// The session.
-    pub session: SessionId,
-    /// First turn (inclusive).
-    pub start: u32,
-    /// Last turn (exclusive).
-    pub end: u32,
-    /// blake3 of the excerpt's turns, so a citation can be checked.
-    pub hash: ContentHash,
 }
 
 /// The transcript format a session was imported from.

@@ -43,7 +43,7 @@ use rayon::prelude::*;
 
 use super::error::SessionError;
 use super::{FormatChoice, Role, Session, SessionFormat, SessionId, TranscriptFile};
-use crate::memory::Timestamp;
+use crate::id::Timestamp;
 use crate::progress::{CancelToken, Observer, Progress};
 
 /// Magic bytes at the start of every session file.

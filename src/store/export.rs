@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::{Store, snapshot};
+use crate::id::{Excerpt, SessionId};
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp, content_sha256};
 use crate::progress::{Observer, Progress};
-use crate::session::{Excerpt, SessionId};
 
 /// Where [`Store::export`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

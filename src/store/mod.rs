@@ -121,7 +121,7 @@ pub use error::StoreError;
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportReport, SkippedInput, import_jsonl_reader};
 pub use lock::{LOCK_FILE, LOCK_PATIENCE};
-pub use parts::{HOSTED_LINK_FILE, SESSIONS_DIR};
+pub use parts::{HOSTED_LINK_FILE, SESSIONS_DIR, VECTORS_DIR};
 pub use recovery::{DAMAGED_LOG_FILE, DAMAGED_SNAPSHOT_FILE, RepairReport, VerifyReport};
 pub use shared::SharedStore;
 

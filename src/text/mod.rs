@@ -13,6 +13,7 @@ pub mod content;
 pub mod facts;
 pub mod lexicon;
 mod stem;
+pub mod tokens;
 pub mod words;
 
 pub use compare::{DistinctProof, OpenReason, Relation, Side, compare};

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use super::incidents::{Failure, Incident};
 use super::slug;
 use super::statements::clip;
-use crate::report::PatternKind;
+use crate::resolve::PatternKind;
 use crate::text::Lexicon;
 
 /// Most lines of "what happened".
