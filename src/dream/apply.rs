@@ -21,13 +21,17 @@ use super::exact::ExactGroups;
 use super::near::{Apart, NearGroup};
 use super::patterns::Pattern;
 use crate::judge::Verdict;
-use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source, Timestamp};
+use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, JudgedPair, MemoryEntry, OutputSummary, PatternEntry,
-    PatternKind, REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
+    REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
 };
-use crate::resolve::{NewPattern, OpenReason, Outcome, PartAction, Question};
+use crate::resolve::{OpenReason, Outcome, PartAction, Question};
 use crate::session::{Excerpt, SessionId};
+
+mod patterns;
+
+use patterns::{add_answered_patterns, add_patterns};
 
 /// A question put to the resolver, with the excerpts it cites and what
 /// came of it.
@@ -389,166 +393,6 @@ fn open_text(reason: &OpenReason) -> String {
     }
 }
 
-/// The first of `path`, `path-2`, `path-3`… (before the extension) that no
-/// output memory has yet.
-fn free_path(out: &[(Memory, MemoryEntry)], path: &MemoryPath) -> Option<MemoryPath> {
-    let raw = path.as_str();
-    let (stem, ext) = match raw.rfind('.') {
-        Some(i) if i > raw.rfind('/').unwrap_or(0) + 1 => raw.split_at(i),
-        _ => (raw, ""),
-    };
-    (1..=out.len() + 1).find_map(|n| {
-        let candidate =
-            if n == 1 { path.clone() } else { MemoryPath::new(&format!("{stem}-{n}{ext}")).ok()? };
-        (!out.iter().any(|(m, _)| m.path == candidate)).then_some(candidate)
-    })
-}
-
-/// The patterns resolvers found: one memory each, citing the excerpts of the
-/// sessions the answer names.
-fn add_answered_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
-    let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
-    let mut entries = Vec::new();
-    let answered = d.resolved.iter().flat_map(|r| match &r.outcome {
-        Outcome::Patterns(found) => found.iter().map(|p| (r, p)).collect(),
-        _ => Vec::new(),
-    });
-    for (r, NewPattern { path, content, kind, sessions }) in answered {
-        let Some(path) = free_path(out, path) else { continue };
-        let ids: BTreeSet<SessionId> = sessions.iter().filter_map(|s| r.sessions.get(s).copied()).collect();
-        let evidence: Vec<Excerpt> =
-            r.evidence.iter().filter(|e| ids.contains(&e.session)).cloned().collect();
-        let times: Vec<Timestamp> = r
-            .question
-            .excerpts
-            .iter()
-            .filter(|e| sessions.contains(&e.session))
-            .filter_map(|e| e.at)
-            .collect();
-        let memory = Memory {
-            path: path.clone(),
-            hash: ContentHash::of(content.as_bytes()),
-            content: content.clone(),
-            created_at: times.iter().min().copied().unwrap_or(fallback),
-            updated_at: times.iter().max().copied().unwrap_or(fallback),
-            metadata: Metadata::new(),
-            sources: evidence.iter().cloned().map(Source::Excerpt).collect(),
-        };
-        let what = match kind {
-            PatternKind::RecurringMistake => "recurring mistake",
-            PatternKind::SharedPreference => "shared preference",
-        };
-        let entry = MemoryEntry {
-            path: path.clone(),
-            action: Action::Pattern,
-            sources: Vec::new(),
-            reason: format!(
-                "{what} across {} sessions, found by the resolver in {}: {}",
-                ids.len(),
-                r.id(),
-                r.reason
-            ),
-            evidence: evidence.iter().map(evidence_ref).collect(),
-        };
-        out.push((memory, entry));
-        entries.push(PatternEntry {
-            kind: *kind,
-            path,
-            sessions: ids
-                .iter()
-                .map(|id| {
-                    let name = r.sessions.iter().find(|(_, v)| *v == id).map(|(name, _)| name.clone());
-                    name.unwrap_or_else(|| id.to_string())
-                })
-                .collect(),
-            session_hashes: ids.iter().map(ToString::to_string).collect(),
-            support: ids.len(),
-        });
-    }
-    entries
-}
-
-/// The patterns the device found (stage 4): one memory each.
-/// Whether `m` is an input memory carried over byte for byte.
-fn kept_as_input(inputs: &[Memory], m: &Memory) -> bool {
-    inputs.binary_search_by(|x| x.path.cmp(&m.path)).is_ok_and(|i| inputs[i] == *m)
-}
-
-fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
-    let mut entries = Vec::new();
-    let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
-    for p in d.patterns {
-        let dir = match p.kind {
-            PatternKind::RecurringMistake => "mistakes",
-            PatternKind::SharedPreference => "preferences",
-        };
-        let mut absorbed = None;
-        let mut path = None;
-        for n in 1.. {
-            let name = if n == 1 {
-                format!("/patterns/{dir}/{}.md", p.slug)
-            } else {
-                format!("/patterns/{dir}/{}-{n}.md", p.slug)
-            };
-            let Ok(candidate) = MemoryPath::new(&name) else { break };
-            match out.iter().position(|(m, _)| m.path == candidate) {
-                None => {
-                    path = Some(candidate);
-                    break;
-                }
-                // A pattern from an earlier dream at the same path, kept as it
-                // was: the new one replaces it and names it as a source.
-                Some(i) if out[i].1.action == Action::Kept && kept_as_input(d.memories, &out[i].0) => {
-                    absorbed = Some(out.remove(i));
-                    path = Some(candidate);
-                    break;
-                }
-                Some(_) => {}
-            }
-        }
-        let Some(path) = path else { continue };
-        let mut sources: BTreeSet<Source> = p.evidence.iter().cloned().map(Source::Excerpt).collect();
-        let mut input_paths = Vec::new();
-        if let Some((old, entry)) = &absorbed {
-            sources.insert(Source::Memory { path: old.path.clone(), hash: old.hash });
-            input_paths.extend(entry.sources.iter().cloned());
-        }
-        let memory = Memory {
-            path: path.clone(),
-            hash: ContentHash::of(p.body.as_bytes()),
-            content: p.body.clone(),
-            created_at: p.first_at.unwrap_or(fallback),
-            updated_at: p.last_at.unwrap_or(fallback),
-            metadata: Metadata::new(),
-            sources: sources.into_iter().collect(),
-        };
-        let reason = match p.kind {
-            PatternKind::RecurringMistake => {
-                format!("recurring mistake seen in {} sessions", p.sessions.len())
-            }
-            PatternKind::SharedPreference => {
-                format!("preference shared across {} sessions", p.sessions.len())
-            }
-        };
-        let entry = MemoryEntry {
-            path: path.clone(),
-            action: Action::Pattern,
-            sources: input_paths,
-            reason,
-            evidence: p.evidence.iter().map(evidence_ref).collect(),
-        };
-        out.push((memory, entry));
-        entries.push(PatternEntry {
-            kind: p.kind,
-            path,
-            sessions: p.session_names.clone(),
-            session_hashes: p.sessions.iter().map(ToString::to_string).collect(),
-            support: p.sessions.len(),
-        });
-    }
-    entries
-}
-
 fn build_report(
     d: &Decisions<'_>,
     out: &[(Memory, MemoryEntry)],
@@ -624,99 +468,5 @@ fn judged_pairs(d: &Decisions<'_>) -> Vec<JudgedPair> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dream::exact;
-    use crate::dream::plan::{PatternCandidate, pattern_questions};
-    use crate::resolve::{Answer, Output, OutputAction, QuestionKind, check};
-    use crate::session::{Role, Session, SessionFormat, Turn};
-
-    fn session(name: &str, text: &str, at: i64) -> Session {
-        let turn = Turn {
-            role: Role::User,
-            author: None,
-            text: text.into(),
-            tool_calls: vec![],
-            tool_results: vec![],
-            timestamp: Some(Timestamp(at)),
-            sidechain: false,
-        };
-        Session::new(SessionFormat::Text, Some(name.into()), None, vec![turn])
-    }
-
-    #[test]
-    fn an_answered_pattern_becomes_a_memory_with_its_sessions() {
-        let mut sessions = vec![
-            session("one", "npm install fails here, this is a pnpm workspace", 10),
-            session("two", "corepack refuses yarn again", 20),
-        ];
-        sessions.sort_by_key(|s| s.id);
-        let occurrences: Vec<Excerpt> = sessions.iter().map(|s| s.excerpt(0, 1)).collect();
-        let candidate = PatternCandidate {
-            why: "maybe one mistake: the package manager".into(),
-            occurrences,
-            draft: None,
-        };
-        let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
-        let q = &plan[0].prepared.question;
-        assert_eq!(q.kind, QuestionKind::Pattern);
-        let names: Vec<&str> = q.excerpts.iter().map(|e| e.session.as_str()).collect();
-        assert_eq!(names.iter().copied().collect::<BTreeSet<_>>(), ["one", "two"].into_iter().collect());
-        let answer = Answer::outputs(
-            q.id.clone(),
-            vec![Output {
-                path: "/patterns/mistakes/package-manager.md".into(),
-                content: "Use pnpm: npm and yarn fail on this workspace.".into(),
-                sources: vec![],
-                action: OutputAction::Pattern {
-                    kind: PatternKind::RecurringMistake,
-                    sessions: vec!["one".into(), "two".into()],
-                },
-            }],
-            "same mistake, different errors",
-        );
-        let resolved = vec![Resolved {
-            cluster: OpenCluster { groups: vec![], why: vec![] },
-            question: q.clone(),
-            evidence: plan[0].cites.evidence.clone(),
-            sessions: plan[0].cites.sessions.clone(),
-            outcome: check(q, &answer),
-            reason: answer.reason.clone(),
-        }];
-        let memories = vec![Memory::new(MemoryPath::new("/a.md").unwrap(), "x", Timestamp(1))];
-        let exact = exact::group(&memories);
-        let groups: Vec<NearGroup> = (0..exact.groups.len())
-            .map(|e| NearGroup { representative: e, members: vec![e], contained: vec![], judged: vec![] })
-            .collect();
-        let tokens = Tokens { tokenizer: "cl100k_base".into(), naive: 1, sent: 1, usage: Default::default() };
-        let (out, report) = apply(&Decisions {
-            memories: &memories,
-            sessions: 2,
-            exact: &exact,
-            groups: &groups,
-            apart: &[],
-            settled: &[],
-            patterns: &[],
-            resolved: &resolved,
-            tokens: &tokens,
-            not_asked: 0,
-            embedder: "lexical",
-            resolver: &ResolverId::default(),
-            instructions: "",
-        })
-        .unwrap();
-        let p = out.iter().find(|m| m.path.as_str() == "/patterns/mistakes/package-manager.md").unwrap();
-        assert_eq!((p.created_at, p.updated_at), (Timestamp(10), Timestamp(20)));
-        assert_eq!(p.sources.len(), 2, "it cites both sessions' excerpts");
-        assert_eq!(report.patterns.len(), 1);
-        assert_eq!(report.patterns[0].support, 2);
-        let ids: BTreeSet<String> = sessions.iter().map(|s| s.id.to_string()).collect();
-        assert_eq!(report.patterns[0].session_hashes.iter().cloned().collect::<BTreeSet<_>>(), ids);
-        assert_eq!(
-            report.patterns[0].sessions,
-            vec!["one".to_owned(), "two".to_owned()],
-            "the sessions' own ids"
-        );
-        assert!(report.unresolved.is_empty());
-    }
-}
+#[path = "apply_tests.rs"]
+mod tests;

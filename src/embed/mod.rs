@@ -16,6 +16,8 @@
 
 pub mod cache;
 pub mod cache_dir;
+mod cache_format;
+mod cache_writer;
 pub mod choice;
 #[cfg(feature = "minilm")]
 pub mod fetch;
