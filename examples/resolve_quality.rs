@@ -36,7 +36,7 @@ use std::sync::Mutex;
 
 use dreamwork::resolve::anthropic::{AnthropicOptions, DEFAULT_MODEL, batches, request_body};
 use dreamwork::resolve::wire::Encoder;
-use dreamwork::resolve::{Asking, Question, Reply, ResolveError, Resolver, Sent, Watch};
+use dreamwork::resolve::{Asking, Question, Reply, ResolveError, Resolver, ResolverName, Sent, Watch};
 use oracle::Oracle;
 
 /// The oracle behind the Messages API's packing and wire form: counts every
@@ -48,7 +48,7 @@ struct AsMessages<'c> {
 }
 
 impl Resolver for AsMessages<'_> {
-    fn name(&self) -> String {
+    fn name(&self) -> ResolverName {
         self.oracle.name()
     }
     fn batches(&self, _: &[Question], tokens: &[u64]) -> Vec<Range<usize>> {

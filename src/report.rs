@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::memory::{Memory, MemoryPath};
 pub use crate::resolve::PatternKind;
-use crate::resolve::{OpenReason, QuestionKind, Usage};
+use crate::resolve::{OpenReason, QuestionKind, ResolverName, Usage};
 
 /// Version of the report format.
 pub const REPORT_FORMAT: u32 = 1;
@@ -108,8 +108,8 @@ impl Eq for JudgedPair {}
 /// A resolver as the journal keys it: its name and model.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ResolverId {
-    /// The backend (`local`, `exec`, `anthropic`, `dreams`, `review`).
-    pub name: String,
+    /// The backend.
+    pub name: ResolverName,
     /// Its model (for `exec`, a hash of the command line); empty if none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model: String,

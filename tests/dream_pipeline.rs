@@ -168,7 +168,7 @@ fn journal_replays_and_its_answers_win() {
 struct Scripted<F>(F);
 
 impl<F: Fn(&Question) -> Answer + Send + Sync> Resolver for Scripted<F> {
-    fn name(&self) -> String {
+    fn name(&self) -> dreamwork::resolve::ResolverName {
         "scripted".into()
     }
     fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
@@ -181,7 +181,7 @@ impl<F: Fn(&Question) -> Answer + Send + Sync> Resolver for Scripted<F> {
 struct Rewriter;
 
 impl Resolver for Rewriter {
-    fn name(&self) -> String {
+    fn name(&self) -> dreamwork::resolve::ResolverName {
         "rewriter".into()
     }
     fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
@@ -458,7 +458,7 @@ fn report_markdown_tells_the_story() {
         assert!(md.contains(section), "{section} missing");
     }
     assert!(md.contains("Resolver: `local`"), "the report names who answered");
-    assert_eq!(out.report.resolver.name, "local");
+    assert_eq!(out.report.resolver.name.as_str(), "local");
     let json = out.report.to_json();
     assert_eq!(dreamwork::Report::from_json(&json).expect("report parses"), out.report);
 }

@@ -140,7 +140,7 @@ impl Perfect {
 }
 
 impl Resolver for Perfect {
-    fn name(&self) -> String {
+    fn name(&self) -> dreamwork::resolve::ResolverName {
         "perfect".into()
     }
     fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {

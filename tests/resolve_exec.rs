@@ -131,7 +131,7 @@ fn answers_are_applied_in_any_order_and_replayed_byte_for_byte() {
     let without_resolver = |name: &str| {
         let mut all = tree(&s.dir.join(name));
         let mut r = report(&s, name);
-        assert_eq!(r.resolver.name, "exec");
+        assert_eq!(r.resolver.name.as_str(), "exec");
         assert!(r.resolver.model.starts_with("cmd-"), "{}", r.resolver.model);
         let md = String::from_utf8(all[Path::new("dream/report.md")].clone()).expect("utf-8");
         all.insert(PathBuf::from("dream/report.md"), md.replace(&r.resolver.model, "").into_bytes());

@@ -28,7 +28,7 @@ fn run(embedder: &dyn Embedder) -> (Scores, usize) {
         .expect("dream runs");
     let s = score(&corpus, &out);
     println!("{} with the oracle\n{s}", embedder.model_id());
-    assert_eq!(out.report.resolver.name, "oracle");
+    assert_eq!(out.report.resolver.name.as_str(), "oracle");
     (s, asking.stats().sent)
 }
 

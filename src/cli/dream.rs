@@ -273,7 +273,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             let stats = asking.stats().clone();
             let spent = backend.usage();
             drop(asking);
-            print_asking(text, &backend.name(), &stats, dry_run, &spent);
+            print_asking(text, backend.name().as_str(), &stats, dry_run, &spent);
             if let Some(j) = &journal {
                 say!(
                     text,

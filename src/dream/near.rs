@@ -25,7 +25,7 @@ use super::Thresholds;
 use crate::embed::{WordVectors, cosine};
 use crate::index::CandidatePair;
 use crate::judge::{self, Judge, Judgement, Verdict};
-use crate::text::{DistinctProof, Document, Lexicon, OpenReason, Relation, Side, compare};
+use crate::text::{DistinctProof, Document, Doubt, Lexicon, Relation, Side, compare};
 
 mod blocking;
 
@@ -79,8 +79,7 @@ pub fn rules(
         x.difference(y).map(|w| (*w).to_owned()).collect()
     };
     let (only_a, only_b) = (own(subjects.a, subjects.b), own(subjects.b, subjects.a));
-    let plain_difference =
-        matches!(reason, OpenReason::Reworded | OpenReason::Replaced { .. } | OpenReason::Added { .. });
+    let plain_difference = matches!(reason, Doubt::Reworded | Doubt::Replaced { .. } | Doubt::Added { .. });
     if plain_difference
         && only_a.len() >= MIN_OWN_SUBJECTS
         && only_b.len() >= MIN_OWN_SUBJECTS
@@ -90,7 +89,7 @@ pub fn rules(
     {
         return Relation::Distinct(DistinctProof::OwnSubjects { a: only_a.join(" "), b: only_b.join(" ") });
     }
-    if matches!(reason, OpenReason::Reworded) && similarity < thresholds.topic_floor {
+    if matches!(reason, Doubt::Reworded) && similarity < thresholds.topic_floor {
         return Relation::Distinct(DistinctProof::DifferentTopics);
     }
     relation
@@ -379,7 +378,7 @@ pub fn cluster(judging: &Judging<'_>, pairs: &[CandidatePair]) -> NearOutput {
                     // The kept texts merge or look distinct although members
                     // do not: a person should look.
                     settled if settled.merges() || settled.distinct() => {
-                        Judged { relation: Relation::Open(OpenReason::PartChanged), judgement: None }
+                        Judged { relation: Relation::Open(Doubt::PartChanged), judgement: None }
                     }
                     other => other,
                 }

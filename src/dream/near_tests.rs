@@ -97,14 +97,11 @@ fn far_apart_rewordings_are_different_topics() {
         rules(&d[0], &d[1], t.topic_floor - 0.01, apart, &t, &l),
         Relation::Distinct(DistinctProof::DifferentTopics)
     );
-    assert_eq!(
-        rules(&d[0], &d[1], t.topic_floor + 0.01, apart, &t, &l),
-        Relation::Open(OpenReason::Reworded)
-    );
+    assert_eq!(rules(&d[0], &d[1], t.topic_floor + 0.01, apart, &t, &l), Relation::Open(Doubt::Reworded));
     // Sharing a subject's name, a rewording is a question however far apart.
     let fridays: BTreeSet<&str> = ["fridays"].into();
     let shared = SubjectOverlap { a: &fridays, b: &fridays };
-    assert_eq!(rules(&d[0], &d[1], 0.0, shared, &t, &l), Relation::Open(OpenReason::Reworded));
+    assert_eq!(rules(&d[0], &d[1], 0.0, shared, &t, &l), Relation::Open(Doubt::Reworded));
 }
 
 #[test]

@@ -123,7 +123,7 @@ pub enum WheelSource {
 
 /// What happened to one component.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum FetchOutcome {
     /// Already installed and verified; nothing downloaded.
     AlreadyPresent(PathBuf),
     /// Downloaded, verified and installed here.
@@ -136,9 +136,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchReport {
     /// The model directory.
-    pub model: Outcome,
+    pub model: FetchOutcome,
     /// The runtime library.
-    pub runtime: Outcome,
+    pub runtime: FetchOutcome,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
@@ -191,7 +191,7 @@ pub fn fetch(
     std::fs::create_dir_all(cache_dir).map_err(io(cache_dir))?;
     let model_dir = cache_dir.join(MODEL_DIR_NAME);
     let model = if model_installed(cache_dir) {
-        Outcome::AlreadyPresent(model_dir)
+        FetchOutcome::AlreadyPresent(model_dir)
     } else {
         let staging = staging_dir(cache_dir)?;
         let out = staging.path().join(MODEL_DIR_NAME);
@@ -205,17 +205,17 @@ pub fn fetch(
             extract_member(&inner, name, &out.join(name), Some(sha))?;
         }
         install(&out, &model_dir, staging.path())?;
-        Outcome::Installed(model_dir)
+        FetchOutcome::Installed(model_dir)
     };
 
     let runtime_dir = cache_dir.join(RUNTIME_DIR_NAME);
     let runtime = if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        Outcome::Unsupported(
+        FetchOutcome::Unsupported(
             "no pinned ONNX Runtime for this platform; set DREAMWORK_ORT_LIB to an ONNX Runtime ≥ 1.24 library"
                 .into(),
         )
     } else if runtime_installed(cache_dir) {
-        Outcome::AlreadyPresent(runtime_dir.join(RUNTIME_FILE_NAME))
+        FetchOutcome::AlreadyPresent(runtime_dir.join(RUNTIME_FILE_NAME))
     } else {
         let staging = staging_dir(cache_dir)?;
         let out = staging.path().join(RUNTIME_DIR_NAME);
@@ -223,7 +223,7 @@ pub fn fetch(
         let wheel = obtain(&RUNTIME_WHEEL, staging.path(), source, "runtime", observer)?;
         extract_member(&wheel, RUNTIME_MEMBER, &out.join(RUNTIME_FILE_NAME), Some(RUNTIME_SHA256))?;
         install(&out, &runtime_dir, staging.path())?;
-        Outcome::Installed(runtime_dir.join(RUNTIME_FILE_NAME))
+        FetchOutcome::Installed(runtime_dir.join(RUNTIME_FILE_NAME))
     };
     Ok(FetchReport { model, runtime })
 }

@@ -200,9 +200,9 @@ pub fn push(
         let outcome = run.send(change).map_err(|e| partial(&run.report, total, e))?;
         match outcome {
             // A rename onto a path another rename frees: once more at the end.
-            Outcome::PathTaken if matches!(change, Change::Rename { .. }) => retry.push(change),
-            Outcome::PathTaken => run.conflict(change, "its path was taken on the server meanwhile"),
-            Outcome::Sent => {
+            PushOutcome::PathTaken if matches!(change, Change::Rename { .. }) => retry.push(change),
+            PushOutcome::PathTaken => run.conflict(change, "its path was taken on the server meanwhile"),
+            PushOutcome::Sent => {
                 renamed |= matches!(change, Change::Rename { .. });
             }
         }
@@ -211,9 +211,9 @@ pub fn push(
         let outcome = if renamed {
             run.send(change).map_err(|e| partial(&run.report, total, e))?
         } else {
-            Outcome::PathTaken
+            PushOutcome::PathTaken
         };
-        if outcome == Outcome::PathTaken {
+        if outcome == PushOutcome::PathTaken {
             run.conflict(change, "its new path is taken on the server");
         }
     }
@@ -232,7 +232,7 @@ fn partial(report: &PushReport, total: usize, e: HostedError) -> HostedError {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Outcome {
+enum PushOutcome {
     Sent,
     PathTaken,
 }
@@ -276,7 +276,7 @@ impl Run<'_> {
         self.report.conflicts.push(Conflict { path, id, reason: format!("{reason}: {kept}") });
     }
 
-    fn send(&mut self, change: &Change) -> Result<Outcome, HostedError> {
+    fn send(&mut self, change: &Change) -> Result<PushOutcome, HostedError> {
         let store_id = self.link.memory_store_id.clone();
         self.report.requests += 1;
         let result = match change {
@@ -306,7 +306,7 @@ impl Run<'_> {
                     }
                 }
                 self.report.sent.push(change.clone());
-                return Ok(Outcome::Sent);
+                return Ok(PushOutcome::Sent);
             }
             Err(HostedError::Api { what, source }) => (what, source),
             Err(other) => return Err(other),
@@ -314,7 +314,7 @@ impl Run<'_> {
         let (what, source) = error;
         if is_precondition_failed(&source) {
             self.conflict(change, "changed on the server since the last pull");
-            return Ok(Outcome::Sent);
+            return Ok(PushOutcome::Sent);
         }
         if source.status() == Some(404) {
             if let Change::Delete { id, .. } = change {
@@ -323,12 +323,12 @@ impl Run<'_> {
             } else {
                 self.conflict(change, "deleted on the server since the last pull");
             }
-            return Ok(Outcome::Sent);
+            return Ok(PushOutcome::Sent);
         }
         if !is_path_conflict(&source) {
             return Err(HostedError::Api { what, source });
         }
-        let Change::Create { path } = change else { return Ok(Outcome::PathTaken) };
+        let Change::Create { path } = change else { return Ok(PushOutcome::PathTaken) };
         // Created by an earlier push whose answer was lost, or by an agent?
         let sha = content_sha256(self.content(path)?);
         let found = self.server_memory(path)?;
@@ -339,7 +339,7 @@ impl Run<'_> {
             }
             _ => self.conflict(change, "created on the server meanwhile with other content"),
         }
-        Ok(Outcome::Sent)
+        Ok(PushOutcome::Sent)
     }
 
     fn server_memory(&mut self, path: &str) -> Result<Option<HostedMemory>, HostedError> {

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::embed::{WordVectors, cosine};
 use crate::text::compare::share;
-use crate::text::{Document, Kind, Lexicon, OpenReason, Relation, Side as CompareSide, Word, stem};
+use crate::text::{Document, Doubt, Kind, Lexicon, Relation, Side as CompareSide, Word, stem};
 
 /// A word of one text is matched in the other when its best cosine there
 /// is at least this.
@@ -291,12 +291,12 @@ pub fn features(
         flag(vetoes.qualifiers),
         flag(vetoes.word_order),
         voice_roles(wa, &ab, wb, &ba, lexicon),
-        rule(|r| matches!(r, Relation::Open(OpenReason::Added { side: CompareSide::A, .. }))),
-        rule(|r| matches!(r, Relation::Open(OpenReason::Added { side: CompareSide::B, .. }))),
-        rule(|r| matches!(r, Relation::Open(OpenReason::Replaced { .. }))),
-        rule(|r| matches!(r, Relation::Open(OpenReason::Reworded | OpenReason::PartChanged))),
+        rule(|r| matches!(r, Relation::Open(Doubt::Added { side: CompareSide::A, .. }))),
+        rule(|r| matches!(r, Relation::Open(Doubt::Added { side: CompareSide::B, .. }))),
+        rule(|r| matches!(r, Relation::Open(Doubt::Replaced { .. }))),
+        rule(|r| matches!(r, Relation::Open(Doubt::Reworded | Doubt::PartChanged))),
         rule(|r| matches!(r, Relation::ValueChange { .. })),
-        rule(|r| matches!(r, Relation::Open(OpenReason::StatedChange { .. }))),
+        rule(|r| matches!(r, Relation::Open(Doubt::StatedChange { .. }))),
     ];
     let cue = |s: &Side<'_>| {
         s.words.iter().any(|w| lexicon.cues.contains(&w.text))
@@ -443,7 +443,7 @@ mod tests {
         let b = wv(&[("dog", y), ("man", x)]);
         let (da, db) = (Document::parse("man dog", &l), Document::parse("dog man", &l));
         let discord = NAMES.iter().position(|n| *n == "content_order_discord").unwrap();
-        let f = features(&da, &db, &a, &b, 1.0, &Relation::Open(OpenReason::WordOrder), &l);
+        let f = features(&da, &db, &a, &b, 1.0, &Relation::Open(Doubt::WordOrder), &l);
         assert_eq!(f.values[1], 1.0);
         assert_eq!(f.values[discord], 1.0);
         assert!(f.vetoes.word_order && !f.vetoes.negation);
@@ -458,7 +458,7 @@ mod tests {
         let w = wv(&[("x", [1.0, 0.0])]);
         let pair = |a: &str, b: &str| {
             let (da, db) = (Document::parse(a, &l), Document::parse(b, &l));
-            features(&da, &db, &w, &w, 0.9, &Relation::Open(OpenReason::Reworded), &l).vetoes
+            features(&da, &db, &w, &w, 0.9, &Relation::Open(Doubt::Reworded), &l).vetoes
         };
         assert!(pair("We deploy on Fridays", "We never deploy on Fridays").negation);
         assert!(pair("port 5433", "port 5434").values);

@@ -202,8 +202,8 @@ impl AnthropicResolver {
 const NAME: &str = "anthropic";
 
 impl Resolver for AnthropicResolver {
-    fn name(&self) -> String {
-        NAME.into()
+    fn name(&self) -> super::ResolverName {
+        super::ResolverName::Anthropic
     }
 
     fn model(&self) -> String {

@@ -207,7 +207,7 @@ impl<'a> Asking<'a> {
         }
         Ok(replies
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(OpenReason::NoAnswer { resolver: name.clone() })))
+            .map(|r| r.unwrap_or_else(|| Err(OpenReason::NoAnswer { resolver: name.to_string() })))
             .collect())
     }
 
@@ -271,7 +271,7 @@ fn answer_batches(
         };
         got.truncate(range.len());
         while got.len() < range.len() {
-            got.push(Err(OpenReason::NoAnswer { resolver: name.clone() }));
+            got.push(Err(OpenReason::NoAnswer { resolver: name.to_string() }));
         }
         replies.extend(got);
     }
@@ -308,7 +308,7 @@ mod tests {
     /// Answers in batches of 2, three at once, finishing in reverse order.
     struct Slow;
     impl Resolver for Slow {
-        fn name(&self) -> String {
+        fn name(&self) -> crate::resolve::ResolverName {
             "slow".into()
         }
         fn batches(&self, q: &[Question], _: &[u64]) -> Vec<Range<usize>> {

@@ -162,8 +162,8 @@ pub fn hosted_ids<'a>(
 }
 
 impl Resolver for DreamsResolver {
-    fn name(&self) -> String {
-        NAME.into()
+    fn name(&self) -> super::ResolverName {
+        super::ResolverName::Dreams
     }
 
     fn model(&self) -> String {
@@ -249,7 +249,7 @@ struct Created {
 
 /// One page of a memory list.
 #[derive(Debug, Deserialize)]
-pub struct MemoryPage {
+pub struct ListPage {
     /// The memories (and, with a depth, prefixes) of the page.
     pub data: Vec<ListedMemory>,
     /// The next page's token, if any.
@@ -457,7 +457,7 @@ impl Run<'_> {
                 path.push_str("&page=");
                 path.push_str(p);
             }
-            let listed: MemoryPage = self.client.json(&Call::new(Method::Get, path, MEMORY_BETA))?;
+            let listed: ListPage = self.client.json(&Call::new(Method::Get, path, MEMORY_BETA))?;
             out.extend(
                 listed
                     .data

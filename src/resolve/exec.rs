@@ -205,8 +205,8 @@ enum Ended {
 }
 
 impl Resolver for ExecResolver {
-    fn name(&self) -> String {
-        EXEC.into()
+    fn name(&self) -> super::ResolverName {
+        super::ResolverName::Exec
     }
 
     /// `cmd-` and 12 hex digits of the blake3 of the command line: another

@@ -31,11 +31,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Answered, ResolveError, Usage, Verdict};
+use super::{Answer, Answered, ResolveError, ResolverName, Usage, Verdict};
 use crate::memory::ContentHash;
 
 /// The resolver name of answers a person gave (`dreamwork review`).
-pub const REVIEW: &str = "review";
+pub const REVIEW: ResolverName = ResolverName::Review;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ pub struct JournalEntry {
     /// The question's key (64 hex digits).
     pub key: String,
     /// The resolver's name.
-    pub resolver: String,
+    pub resolver: ResolverName,
     /// The resolver's model (`""` when it has none).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model: String,
@@ -60,7 +60,7 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     /// First entry per (key, resolver, model).
-    own: BTreeMap<(String, String, String), JournalEntry>,
+    own: BTreeMap<(String, ResolverName, String), JournalEntry>,
     /// Latest [`REVIEW`] entry per key.
     review: BTreeMap<String, JournalEntry>,
     recorded: usize,
@@ -93,27 +93,27 @@ impl Journal {
 
     /// The answer to replay for the question with `key` asked of the
     /// resolver `name`/`model` (see the module doc), if any.
-    pub fn lookup(&self, key: &ContentHash, name: &str, model: &str) -> Option<&JournalEntry> {
+    pub fn lookup(&self, key: &ContentHash, name: &ResolverName, model: &str) -> Option<&JournalEntry> {
         let hex = key.to_hex();
         if let Some(e) = self.review.get(&hex)
             && matches!(e.answer.verdict, Verdict::Outputs(_))
         {
             return Some(e);
         }
-        self.own.get(&(hex, name.to_owned(), model.to_owned()))
+        self.own.get(&(hex, name.clone(), model.to_owned()))
     }
 
     /// Appends an answer (written at once; [`sync`](Self::sync) makes it durable).
     pub fn record(
         &mut self,
         key: &ContentHash,
-        name: &str,
+        name: &ResolverName,
         model: &str,
         answered: &Answered,
     ) -> Result<(), ResolveError> {
         let entry = JournalEntry {
             key: key.to_hex(),
-            resolver: name.to_owned(),
+            resolver: name.clone(),
             model: model.to_owned(),
             answer: answered.answer.clone(),
             usage: answered.usage,
@@ -207,18 +207,21 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let q = port_question("2");
         let mut j = Journal::open(&path).unwrap();
-        j.record(&q.key(), "local", "", &Answer::unresolved(q.id.clone(), "unsure").into()).unwrap();
+        j.record(&q.key(), &"local".into(), "", &Answer::unresolved(q.id.clone(), "unsure").into()).unwrap();
         let mut remote = keep_b(&q.id);
         remote.usage.input_tokens = 7;
-        j.record(&q.key(), "anthropic", "m1", &remote).unwrap();
+        j.record(&q.key(), &"anthropic".into(), "m1", &remote).unwrap();
         j.sync().unwrap();
         drop(j);
         let j = Journal::open(&path).unwrap();
-        assert!(matches!(j.lookup(&q.key(), "local", "").unwrap().answer.verdict, Verdict::Unresolved));
+        assert!(matches!(
+            j.lookup(&q.key(), &"local".into(), "").unwrap().answer.verdict,
+            Verdict::Unresolved
+        ));
         // A local answer never blocks a remote one, nor one model another's.
-        assert!(j.lookup(&q.key(), "exec", "").is_none());
-        assert!(j.lookup(&q.key(), "anthropic", "m2").is_none());
-        assert_eq!(j.lookup(&q.key(), "anthropic", "m1").unwrap().usage.input_tokens, 7);
+        assert!(j.lookup(&q.key(), &"exec".into(), "").is_none());
+        assert!(j.lookup(&q.key(), &"anthropic".into(), "m2").is_none());
+        assert_eq!(j.lookup(&q.key(), &"anthropic".into(), "m1").unwrap().usage.input_tokens, 7);
     }
 
     #[test]
@@ -227,13 +230,13 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let q = port_question("2");
         let mut j = Journal::open(&path).unwrap();
-        j.record(&q.key(), "local", "", &Answer::unresolved(q.id.clone(), "unsure").into()).unwrap();
-        j.record(&q.key(), REVIEW, "", &keep_b(&q.id)).unwrap();
-        assert_eq!(j.lookup(&q.key(), "local", "").unwrap().resolver, REVIEW);
-        assert_eq!(j.lookup(&q.key(), "exec", "").unwrap().resolver, REVIEW);
+        j.record(&q.key(), &"local".into(), "", &Answer::unresolved(q.id.clone(), "unsure").into()).unwrap();
+        j.record(&q.key(), &REVIEW, "", &keep_b(&q.id)).unwrap();
+        assert_eq!(j.lookup(&q.key(), &"local".into(), "").unwrap().resolver, REVIEW);
+        assert_eq!(j.lookup(&q.key(), &"exec".into(), "").unwrap().resolver, REVIEW);
         // Reopened by the person: the resolver's own answer counts again.
-        j.record(&q.key(), REVIEW, "", &Answer::unresolved(q.id.clone(), "reopened").into()).unwrap();
-        assert_eq!(j.lookup(&q.key(), "local", "").unwrap().resolver, "local");
+        j.record(&q.key(), &REVIEW, "", &Answer::unresolved(q.id.clone(), "reopened").into()).unwrap();
+        assert_eq!(j.lookup(&q.key(), &"local".into(), "").unwrap().resolver, ResolverName::Local);
         assert_eq!(j.recorded(), 3);
     }
 
@@ -243,7 +246,7 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let q = port_question("2");
         let mut j = Journal::open(&path).unwrap();
-        j.record(&q.key(), "local", "", &keep_b(&q.id)).unwrap();
+        j.record(&q.key(), &"local".into(), "", &keep_b(&q.id)).unwrap();
         drop(j);
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{not json}\n");
@@ -259,14 +262,14 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let q = port_question("2");
         let mut j = Journal::open(&path).unwrap();
-        j.record(&q.key(), "local", "", &keep_b(&q.id)).unwrap();
+        j.record(&q.key(), &"local".into(), "", &keep_b(&q.id)).unwrap();
         drop(j);
         let good = std::fs::read(&path).unwrap();
         let mut torn = good.clone();
         torn.extend_from_slice(b"{\"key\":\"ab");
         std::fs::write(&path, &torn).unwrap();
         let j = Journal::open(&path).unwrap();
-        assert!(j.lookup(&q.key(), "local", "").is_some());
+        assert!(j.lookup(&q.key(), &"local".into(), "").is_some());
         drop(j);
         assert_eq!(std::fs::read(&path).unwrap(), good);
     }

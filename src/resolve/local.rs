@@ -35,8 +35,8 @@ impl LocalResolver {
 }
 
 impl Resolver for LocalResolver {
-    fn name(&self) -> String {
-        "local".into()
+    fn name(&self) -> super::ResolverName {
+        super::ResolverName::Local
     }
 
     fn reads_secrets(&self) -> bool {

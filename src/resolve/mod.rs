@@ -95,7 +95,7 @@ pub use question::{
     PatternDraft, PatternKind, Question, QuestionExcerpt, QuestionKind, QuestionMemory, id_of,
 };
 pub use reason::OpenReason;
-pub use resolver::{Answered, RESOLVE_STAGE, Reply, ResolveError, Resolver, Watch};
+pub use resolver::{Answered, RESOLVE_STAGE, Reply, ResolveError, Resolver, ResolverName, Watch};
 pub use usage::{Sent, Usage};
 
 /// A question about `/a` ("port 1", older) and `/b` ("port {newer}"), for tests.

@@ -4,6 +4,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde::{Deserialize, Serialize};
+
 use super::{Answer, OpenReason, Question, Sent, Usage};
 use crate::progress::{CancelToken, Observer, Progress};
 
@@ -71,9 +73,8 @@ impl<'a> Watch<'a> {
 /// batches can be answered concurrently; a backend with state keeps it
 /// behind a lock.
 pub trait Resolver: Send + Sync {
-    /// The backend's name (`local`, `exec`, `anthropic`, `dreams`, `review`):
-    /// part of the journal key.
-    fn name(&self) -> String;
+    /// The backend's name: part of the journal key.
+    fn name(&self) -> ResolverName;
 
     /// The model answering, where the backend has one (`""` otherwise): the
     /// other part of the journal key.
@@ -148,4 +149,72 @@ pub enum ResolveError {
     /// The user asked to stop.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// A resolver backend's name, typed: the first part of a journal key and
+/// the `name` of a report's resolver. Written as its text (`local`, `exec`,
+/// `anthropic`, `dreams`, `review`, or any other backend's own name).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum ResolverName {
+    /// [`LocalResolver`](super::LocalResolver): offline, leaves questions for review.
+    #[default]
+    Local,
+    /// [`ExecResolver`](super::ExecResolver): any program speaking the contract.
+    Exec,
+    /// The Messages API resolver.
+    Anthropic,
+    /// The hosted Dreams API resolver.
+    Dreams,
+    /// A person, in `dreamwork review`: their journal entries win over any
+    /// backend's.
+    Review,
+    /// A backend defined outside the crate, by its name.
+    Other(String),
+}
+
+impl ResolverName {
+    /// The name as written in journals and reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ResolverName::Local => "local",
+            ResolverName::Exec => "exec",
+            ResolverName::Anthropic => "anthropic",
+            ResolverName::Dreams => "dreams",
+            ResolverName::Review => "review",
+            ResolverName::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for ResolverName {
+    fn from(name: &str) -> Self {
+        match name {
+            "local" => ResolverName::Local,
+            "exec" => ResolverName::Exec,
+            "anthropic" => ResolverName::Anthropic,
+            "dreams" => ResolverName::Dreams,
+            "review" => ResolverName::Review,
+            other => ResolverName::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for ResolverName {
+    fn from(name: String) -> Self {
+        ResolverName::from(name.as_str())
+    }
+}
+
+impl From<ResolverName> for String {
+    fn from(name: ResolverName) -> Self {
+        name.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for ResolverName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -201,7 +201,7 @@ impl JournalLog {
     /// (one an earlier review gave and OUT may not show yet).
     pub fn settles(&self, question: &Question) -> bool {
         self.journal
-            .lookup(&question.key(), REVIEW, "")
+            .lookup(&question.key(), &REVIEW, "")
             .is_some_and(|e| e.resolver == REVIEW && matches!(e.answer.verdict, Verdict::Outputs(_)))
     }
 
@@ -217,7 +217,7 @@ impl AnswerLog for JournalLog {
 
     fn record(&mut self, question: &Question, answer: &Answer) -> Result<Span, ReviewError> {
         let start = self.len()?;
-        self.journal.record(&question.key(), REVIEW, "", &Answered::from(answer.clone()))?;
+        self.journal.record(&question.key(), &REVIEW, "", &Answered::from(answer.clone()))?;
         self.journal.sync()?;
         Ok(Span { start, end: self.len()? })
     }

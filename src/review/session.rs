@@ -66,7 +66,7 @@ impl Key {
 
 /// What a key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum KeyOutcome {
     /// The cluster was answered (and the answer journaled).
     Answered {
         /// The cluster id.
@@ -151,11 +151,11 @@ impl<L: AnswerLog> Review<L> {
         &mut self,
         key: Key,
         edit: &mut dyn FnMut(&str) -> Result<Edited, EditorError>,
-    ) -> Result<Outcome, ReviewError> {
+    ) -> Result<KeyOutcome, ReviewError> {
         if key == Key::Undo {
             return self.undo();
         }
-        let Some(i) = self.current().map(|(i, _)| i) else { return Ok(Outcome::Finished) };
+        let Some(i) = self.current().map(|(i, _)| i) else { return Ok(KeyOutcome::Finished) };
         let question = &self.questions[i];
         let members = question.members.len();
         let pattern = question.kind == QuestionKind::Pattern;
@@ -166,39 +166,39 @@ impl<L: AnswerLog> Review<L> {
                     Err(outcome) => return Ok(outcome),
                 }
             }
-            Key::Yes => return Ok(Outcome::Unknown('y')),
-            Key::No => return Ok(Outcome::Unknown('n')),
+            Key::Yes => return Ok(KeyOutcome::Unknown('y')),
+            Key::No => return Ok(KeyOutcome::Unknown('n')),
             Key::Member(m) if m < members => Choice::Keep(m),
-            Key::Member(m) => return Ok(Outcome::NoSuchMember(m + 1)),
+            Key::Member(m) => return Ok(KeyOutcome::NoSuchMember(m + 1)),
             Key::KeepAll => Choice::KeepAll,
             Key::Edit => {
                 // Start from the newest member (the last of equals).
                 let Some(at) = (0..members).max_by_key(|&m| question.members[m].updated_at) else {
-                    return Ok(Outcome::EditAbandoned("the cluster has no members".into()));
+                    return Ok(KeyOutcome::EditAbandoned("the cluster has no members".into()));
                 };
                 let content = match edit(&question.members[at].content) {
                     Ok(Edited::Text(t)) => t,
                     Ok(Edited::Empty) => {
-                        return Ok(Outcome::EditAbandoned(
+                        return Ok(KeyOutcome::EditAbandoned(
                             "the text was left empty; nothing recorded".into(),
                         ));
                     }
-                    Err(e) => return Ok(Outcome::EditAbandoned(e.to_string())),
+                    Err(e) => return Ok(KeyOutcome::EditAbandoned(e.to_string())),
                 };
                 let path: &MemoryPath = &question.members[at].path;
                 if let Err(e) = check_content(path, &content) {
-                    return Ok(Outcome::EditAbandoned(format!("{e}; nothing recorded")));
+                    return Ok(KeyOutcome::EditAbandoned(format!("{e}; nothing recorded")));
                 }
                 Choice::Write { at, content }
             }
             Key::Skip => {
                 let id = question.id.clone();
                 self.pos = i + 1;
-                return Ok(Outcome::Skipped { id });
+                return Ok(KeyOutcome::Skipped { id });
             }
-            Key::Quit => return Ok(Outcome::Quit),
-            Key::Help => return Ok(Outcome::Help),
-            Key::Other(c) => return Ok(Outcome::Unknown(c)),
+            Key::Quit => return Ok(KeyOutcome::Quit),
+            Key::Help => return Ok(KeyOutcome::Help),
+            Key::Other(c) => return Ok(KeyOutcome::Unknown(c)),
             Key::Undo => unreachable!("handled above"),
         };
         let answer = answer(question, &choice)
@@ -210,19 +210,19 @@ impl<L: AnswerLog> Review<L> {
             )));
         }
         let receipt = self.log.record(question, &answer)?;
-        let outcome = Outcome::Answered { id: question.id.clone(), summary: answer.reason.clone() };
+        let outcome = KeyOutcome::Answered { id: question.id.clone(), summary: answer.reason.clone() };
         self.answers[i] = Some(answer);
         self.history.push((i, receipt));
         self.pos = i + 1;
         Ok(outcome)
     }
 
-    fn undo(&mut self) -> Result<Outcome, ReviewError> {
-        let Some((i, receipt)) = self.history.pop() else { return Ok(Outcome::NothingToUndo) };
+    fn undo(&mut self) -> Result<KeyOutcome, ReviewError> {
+        let Some((i, receipt)) = self.history.pop() else { return Ok(KeyOutcome::NothingToUndo) };
         self.log.retract(receipt)?;
         self.answers[i] = None;
         self.pos = i;
-        Ok(Outcome::Undone { id: self.questions[i].id.clone() })
+        Ok(KeyOutcome::Undone { id: self.questions[i].id.clone() })
     }
 }
 
@@ -231,34 +231,36 @@ fn pattern_choice(
     question: &Question,
     key: Key,
     edit: &mut dyn FnMut(&str) -> Result<Edited, EditorError>,
-) -> Result<Choice, Outcome> {
+) -> Result<Choice, KeyOutcome> {
     let draft = question.draft.as_ref();
     match key {
         Key::No => Ok(Choice::NoPattern),
         Key::Yes => match draft {
             Some(d) => Ok(Choice::Pattern { content: d.content.clone() }),
-            None => Err(Outcome::Refused("this question proposes no memory; n rejects it".into())),
+            None => Err(KeyOutcome::Refused("this question proposes no memory; n rejects it".into())),
         },
         Key::Edit => {
             let Some(d) = draft else {
-                return Err(Outcome::Refused("this question proposes no memory; n rejects it".into()));
+                return Err(KeyOutcome::Refused("this question proposes no memory; n rejects it".into()));
             };
             let content = match edit(&d.content) {
                 Ok(Edited::Text(t)) => t,
                 Ok(Edited::Empty) => {
-                    return Err(Outcome::EditAbandoned("the text was left empty; nothing recorded".into()));
+                    return Err(KeyOutcome::EditAbandoned(
+                        "the text was left empty; nothing recorded".into(),
+                    ));
                 }
-                Err(e) => return Err(Outcome::EditAbandoned(e.to_string())),
+                Err(e) => return Err(KeyOutcome::EditAbandoned(e.to_string())),
             };
             if let Err(e) = check_content(&d.path, &content) {
-                return Err(Outcome::EditAbandoned(format!("{e}; nothing recorded")));
+                return Err(KeyOutcome::EditAbandoned(format!("{e}; nothing recorded")));
             }
             Ok(Choice::Pattern { content })
         }
         Key::Member(_) | Key::KeepAll => {
-            Err(Outcome::Refused("a pattern has no members to keep: y writes it, n rejects it".into()))
+            Err(KeyOutcome::Refused("a pattern has no members to keep: y writes it, n rejects it".into()))
         }
-        other => Err(Outcome::Refused(format!("{other:?} does not answer a pattern"))),
+        other => Err(KeyOutcome::Refused(format!("{other:?} does not answer a pattern"))),
     }
 }
 
@@ -312,46 +314,46 @@ mod tests {
         let mut r = Review::new(vec![question("ci"), question("cd"), question("qa")], Memory::default());
         let first = r.current().unwrap().1.id.clone();
         assert!(
-            matches!(r.press(Key::Member(1), &mut no_editor).unwrap(), Outcome::Answered { ref id, .. } if *id == first)
+            matches!(r.press(Key::Member(1), &mut no_editor).unwrap(), KeyOutcome::Answered { ref id, .. } if *id == first)
         );
-        assert_eq!(r.press(Key::Member(4), &mut no_editor).unwrap(), Outcome::NoSuchMember(5));
-        assert_eq!(r.press(Key::Help, &mut no_editor).unwrap(), Outcome::Help);
-        assert_eq!(r.press(Key::Other('x'), &mut no_editor).unwrap(), Outcome::Unknown('x'));
-        assert!(matches!(r.press(Key::KeepAll, &mut no_editor).unwrap(), Outcome::Answered { .. }));
+        assert_eq!(r.press(Key::Member(4), &mut no_editor).unwrap(), KeyOutcome::NoSuchMember(5));
+        assert_eq!(r.press(Key::Help, &mut no_editor).unwrap(), KeyOutcome::Help);
+        assert_eq!(r.press(Key::Other('x'), &mut no_editor).unwrap(), KeyOutcome::Unknown('x'));
+        assert!(matches!(r.press(Key::KeepAll, &mut no_editor).unwrap(), KeyOutcome::Answered { .. }));
         // Undo takes the second answer back and shows its cluster again.
         let second = r.questions[1].id.clone();
-        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { id: second.clone() });
+        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::Undone { id: second.clone() });
         assert_eq!(r.current().unwrap().1.id, second);
         assert_eq!(r.log().0.len(), 1);
-        assert!(matches!(r.press(Key::Skip, &mut no_editor).unwrap(), Outcome::Skipped { .. }));
+        assert!(matches!(r.press(Key::Skip, &mut no_editor).unwrap(), KeyOutcome::Skipped { .. }));
         // The editor: an empty text records nothing, a text is an answer at the newest member.
         let mut empty = |_: &str| Ok(Edited::Empty);
-        assert!(matches!(r.press(Key::Edit, &mut empty).unwrap(), Outcome::EditAbandoned(_)));
+        assert!(matches!(r.press(Key::Edit, &mut empty).unwrap(), KeyOutcome::EditAbandoned(_)));
         let mut write = |start: &str| {
             assert_eq!(start, "qa runs on Jenkins");
             Ok(Edited::Text("qa runs on Jenkins since May".into()))
         };
-        assert!(matches!(r.press(Key::Edit, &mut write).unwrap(), Outcome::Answered { .. }));
+        assert!(matches!(r.press(Key::Edit, &mut write).unwrap(), KeyOutcome::Answered { .. }));
         assert!(r.current().is_none());
-        assert_eq!(r.press(Key::Skip, &mut no_editor).unwrap(), Outcome::Finished);
+        assert_eq!(r.press(Key::Skip, &mut no_editor).unwrap(), KeyOutcome::Finished);
         let (_, written) = &r.log().0[1];
         let Verdict::Outputs(o) = &written.verdict else { panic!("settled") };
         assert_eq!((o[0].path.as_str(), o[0].content.as_str()), ("/b/qa", "qa runs on Jenkins since May"));
         // Undo reaches back past a skip.
-        assert!(matches!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { .. }));
+        assert!(matches!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::Undone { .. }));
         assert!(
-            matches!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::Undone { ref id } if *id == first)
+            matches!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::Undone { ref id } if *id == first)
         );
-        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), Outcome::NothingToUndo);
+        assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::NothingToUndo);
         assert_eq!(r.current().unwrap().0, 0);
-        assert_eq!(r.press(Key::Quit, &mut no_editor).unwrap(), Outcome::Quit);
+        assert_eq!(r.press(Key::Quit, &mut no_editor).unwrap(), KeyOutcome::Quit);
     }
 
     #[test]
     fn an_overlong_edit_is_refused() {
         let mut r = Review::new(vec![question("ci")], Memory::default());
         let mut huge = |_: &str| Ok(Edited::Text("x".repeat(200_000)));
-        assert!(matches!(r.press(Key::Edit, &mut huge).unwrap(), Outcome::EditAbandoned(_)));
+        assert!(matches!(r.press(Key::Edit, &mut huge).unwrap(), KeyOutcome::EditAbandoned(_)));
         assert!(r.log().0.is_empty());
     }
 }

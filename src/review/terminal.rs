@@ -14,7 +14,7 @@ use crossterm::{queue, terminal};
 use super::ReviewError;
 use super::editor;
 use super::render::{self, Line, Style};
-use super::session::{AnswerLog, Key, Outcome, Review};
+use super::session::{AnswerLog, Key, KeyOutcome, Review};
 use super::view;
 use crate::progress::CancelToken;
 
@@ -135,29 +135,29 @@ pub fn run<L: AnswerLog>(
         print_lines(&mut out, &[Line(vec![(Style::Plain, echo)])]).map_err(io)?;
         let outcome = review.press(key, &mut |text| editor::edit(editor, text))?;
         match outcome {
-            Outcome::Answered { summary, .. } => note(&mut out, Style::Plain, &format!("✓ {summary}")),
-            Outcome::Skipped { id } => note(&mut out, Style::Dim, &format!("skipped {id}: it stays open")),
-            Outcome::Undone { id } => {
+            KeyOutcome::Answered { summary, .. } => note(&mut out, Style::Plain, &format!("✓ {summary}")),
+            KeyOutcome::Skipped { id } => note(&mut out, Style::Dim, &format!("skipped {id}: it stays open")),
+            KeyOutcome::Undone { id } => {
                 shown = None;
                 note(&mut out, Style::Plain, &format!("undone: {id} is open again"))
             }
-            Outcome::NothingToUndo => note(&mut out, Style::Dim, "nothing to undo in this review"),
-            Outcome::NoSuchMember(n) => note(
+            KeyOutcome::NothingToUndo => note(&mut out, Style::Dim, "nothing to undo in this review"),
+            KeyOutcome::NoSuchMember(n) => note(
                 &mut out,
                 Style::Dim,
                 &format!("there is no member {n} (this cluster has {})", question_len(review)),
             ),
-            Outcome::EditAbandoned(why) => {
+            KeyOutcome::EditAbandoned(why) => {
                 shown = None;
                 note(&mut out, Style::Plain, &why)
             }
-            Outcome::Refused(why) => note(&mut out, Style::Plain, &why),
-            Outcome::Help => print_lines(&mut out, &render::help(width)),
-            Outcome::Unknown(c) => {
+            KeyOutcome::Refused(why) => note(&mut out, Style::Plain, &why),
+            KeyOutcome::Help => print_lines(&mut out, &render::help(width)),
+            KeyOutcome::Unknown(c) => {
                 note(&mut out, Style::Dim, &format!("{c:?} means nothing here; ? for help"))
             }
-            Outcome::Quit => return Ok(Ending::Quit),
-            Outcome::Finished => return Ok(Ending::Finished),
+            KeyOutcome::Quit => return Ok(Ending::Quit),
+            KeyOutcome::Finished => return Ok(Ending::Finished),
         }
         .map_err(io)?;
         if cancel.is_cancelled() {

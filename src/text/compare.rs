@@ -68,7 +68,7 @@ pub enum DistinctProof {
 
 /// Why a pair is a question.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OpenReason {
+pub enum Doubt {
     /// The same words in another order (roles, "X over Y").
     WordOrder,
     /// One negates what the other states.
@@ -127,7 +127,7 @@ pub enum Relation {
     /// Different subjects, on proof.
     Distinct(DistinctProof),
     /// A question.
-    Open(OpenReason),
+    Open(Doubt),
 }
 
 impl Relation {
@@ -151,10 +151,10 @@ impl Relation {
                 Relation::Distinct(DistinctProof::OwnSubjects { a: b, b: a })
             }
             Relation::Open(reason) => Relation::Open(match reason {
-                OpenReason::Added { side, words } => OpenReason::Added { side: side.other(), words },
-                OpenReason::Replaced { a, b } => OpenReason::Replaced { a: b, b: a },
-                OpenReason::StatedChange { side, from, to } => {
-                    OpenReason::StatedChange { side: side.other(), from, to }
+                Doubt::Added { side, words } => Doubt::Added { side: side.other(), words },
+                Doubt::Replaced { a, b } => Doubt::Replaced { a: b, b: a },
+                Doubt::StatedChange { side, from, to } => {
+                    Doubt::StatedChange { side: side.other(), from, to }
                 }
                 other => other,
             }),
@@ -173,26 +173,26 @@ impl fmt::Display for DistinctProof {
     }
 }
 
-impl fmt::Display for OpenReason {
+impl fmt::Display for Doubt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenReason::WordOrder => {
+            Doubt::WordOrder => {
                 f.write_str("the same words in another order (roles or preference may be reversed)")
             }
-            OpenReason::Negation => f.write_str("one negates what the other states"),
-            OpenReason::Added { words, .. } => {
+            Doubt::Negation => f.write_str("one negates what the other states"),
+            Doubt::Added { words, .. } => {
                 write!(f, "one adds \"{words}\", which may narrow or change the claim")
             }
-            OpenReason::Replaced { a, b } => write!(f, "\"{a}\" where the other says \"{b}\""),
-            OpenReason::Reworded => f.write_str("worded differently: maybe the same fact, maybe not"),
-            OpenReason::StatedChange { from, to, .. } => {
+            Doubt::Replaced { a, b } => write!(f, "\"{a}\" where the other says \"{b}\""),
+            Doubt::Reworded => f.write_str("worded differently: maybe the same fact, maybe not"),
+            Doubt::StatedChange { from, to, .. } => {
                 write!(f, "one states a change from \"{from}\" to \"{to}\", which the other still holds")
             }
-            OpenReason::PartChanged => f.write_str("they share some facts; others differ or changed"),
-            OpenReason::NoEvidence => {
+            Doubt::PartChanged => f.write_str("they share some facts; others differ or changed"),
+            Doubt::NoEvidence => {
                 f.write_str("the same subject with another value, and nothing tells which is newer")
             }
-            OpenReason::ConflictingCues => {
+            Doubt::ConflictingCues => {
                 f.write_str("update cues disagree with the timestamps or with each other")
             }
         }
@@ -222,7 +222,7 @@ pub fn compare(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
 fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
     match (a.facts.is_empty(), b.facts.is_empty()) {
         (true, true) => return Relation::Same,
-        (true, false) | (false, true) => return Relation::Open(OpenReason::Reworded),
+        (true, false) | (false, true) => return Relation::Open(Doubt::Reworded),
         (false, false) => {}
     }
     if a.facts.len() == 1 && b.facts.len() == 1 {
@@ -272,11 +272,11 @@ fn compare_ordered(a: &Document, b: &Document, lexicon: &Lexicon) -> Relation {
         relations
             .into_iter()
             .find(|r| matches!(r, Relation::Distinct(_)))
-            .unwrap_or(Relation::Open(OpenReason::PartChanged))
+            .unwrap_or(Relation::Open(Doubt::PartChanged))
     } else if shared > 0 || !relations.is_empty() {
-        Relation::Open(OpenReason::PartChanged)
+        Relation::Open(Doubt::PartChanged)
     } else {
-        Relation::Open(OpenReason::Reworded)
+        Relation::Open(Doubt::Reworded)
     };
     with_stated_change(relation, a, b, lexicon)
 }
@@ -291,7 +291,7 @@ fn contained(narrow: &Document, wide: &Document, wider: Side) -> Relation {
     if narrow.word_count() < MIN_CONTAINED_WORDS || scoped_elsewhere {
         let words = wide.facts.iter().filter(|w| !narrow.facts.iter().any(|f| f.key() == w.key()));
         let words = words.map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-        return Relation::Open(OpenReason::Added { side: wider, words });
+        return Relation::Open(Doubt::Added { side: wider, words });
     }
     Relation::Contains { wider }
 }
@@ -332,7 +332,7 @@ fn with_stated_change(relation: Relation, a: &Document, b: &Document, lexicon: &
                 return Relation::ValueChange { changes: vec![change], cue: Some(side) };
             }
             if rest.iter().any(|w| w.chars().count() >= 4 && old_words.contains(w)) {
-                return Relation::Open(OpenReason::StatedChange { side, from, to });
+                return Relation::Open(Doubt::StatedChange { side, from, to });
             }
         }
     }
@@ -411,7 +411,7 @@ pub fn compare_facts(a: &Fact, b: &Fact, lexicon: &Lexicon) -> Relation {
     let relation = compare_words(&a.words, &b.words, lexicon);
     // The same wording under different headings is two subjects' fact.
     if relation == Relation::Same && !a.scope.is_empty() && !b.scope.is_empty() && a.scope != b.scope {
-        return Relation::Open(OpenReason::Replaced { a: join(&a.scope), b: join(&b.scope) });
+        return Relation::Open(Doubt::Replaced { a: join(&a.scope), b: join(&b.scope) });
     }
     relation
 }
@@ -432,10 +432,10 @@ pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
     sorted_a.sort_unstable();
     sorted_b.sort_unstable();
     if sorted_a == sorted_b {
-        return Relation::Open(OpenReason::WordOrder);
+        return Relation::Open(Doubt::WordOrder);
     }
     if a.len().saturating_mul(b.len()) > MAX_ALIGNED_CELLS {
-        return Relation::Open(OpenReason::Reworded);
+        return Relation::Open(Doubt::Reworded);
     }
     let is_cue = |ws: &[Word]| {
         !ws.is_empty()
@@ -448,7 +448,7 @@ pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
     let negations = |ws: &[Word]| ws.iter().filter(|w| w.kind == Kind::Negation).count();
     let mut changes = Vec::new();
     let mut cue_sides = BTreeSet::new();
-    let mut first_open: Option<OpenReason> = None;
+    let mut first_open: Option<Doubt> = None;
     let mut negated = false;
     for (x, y) in hunks(a, b) {
         let (qx, qy) = (qualifiers(x, lexicon), qualifiers(y, lexicon));
@@ -476,19 +476,19 @@ pub fn compare_words(a: &[Word], b: &[Word], lexicon: &Lexicon) -> Relation {
         }
         if first_open.is_none() {
             first_open = Some(match (x.is_empty(), y.is_empty()) {
-                (true, _) => OpenReason::Added { side: Side::B, words: join(y) },
-                (_, true) => OpenReason::Added { side: Side::A, words: join(x) },
-                _ => OpenReason::Replaced { a: join(x), b: join(y) },
+                (true, _) => Doubt::Added { side: Side::B, words: join(y) },
+                (_, true) => Doubt::Added { side: Side::A, words: join(x) },
+                _ => Doubt::Replaced { a: join(x), b: join(y) },
             });
         }
     }
     if let Some(reason) = first_open {
-        let reason = if share(a, b) < RELATED_SHARE { OpenReason::Reworded } else { reason };
+        let reason = if share(a, b) < RELATED_SHARE { Doubt::Reworded } else { reason };
         return Relation::Open(reason);
     }
     let cue = if cue_sides.len() == 1 { cue_sides.into_iter().next() } else { None };
     if negated && cue.is_none() {
-        return Relation::Open(OpenReason::Negation);
+        return Relation::Open(Doubt::Negation);
     }
     Relation::ValueChange { changes, cue }
 }

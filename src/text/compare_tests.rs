@@ -22,8 +22,8 @@ fn only_meaning_preserving_edits_are_the_same() {
 #[test]
 fn the_issue_cases_are_never_merged() {
     // Word order and roles.
-    assert_eq!(rel("Use tabs, not spaces.", "Use spaces, not tabs."), Relation::Open(OpenReason::WordOrder));
-    assert_eq!(rel("Prefer pnpm over npm.", "Prefer npm over pnpm."), Relation::Open(OpenReason::WordOrder));
+    assert_eq!(rel("Use tabs, not spaces.", "Use spaces, not tabs."), Relation::Open(Doubt::WordOrder));
+    assert_eq!(rel("Prefer pnpm over npm.", "Prefer npm over pnpm."), Relation::Open(Doubt::WordOrder));
     // Prepositions and modifiers.
     assert!(is_open(&rel("Run migrations after the deploy.", "Run migrations before the deploy.")));
     assert!(is_open(&rel("The auth service uses JWT.", "The auth library uses JWT.")));
@@ -38,7 +38,7 @@ fn the_issue_cases_are_never_merged() {
     );
     assert!(matches!(
         rel("Ownership of catalog passed from Priya to Dana", "Ask Priya about anything in catalog"),
-        Relation::Open(OpenReason::StatedChange { .. })
+        Relation::Open(Doubt::StatedChange { .. })
     ));
 }
 
@@ -52,10 +52,7 @@ fn values_negations_and_subjects() {
         rel("We deploy on Fridays", "We now deploy on Thursdays"),
         Relation::ValueChange { changes: vec![("fridays".into(), "thursdays".into())], cue: Some(Side::B) }
     );
-    assert_eq!(
-        rel("We deploy on Fridays", "We do not deploy on Fridays"),
-        Relation::Open(OpenReason::Negation)
-    );
+    assert_eq!(rel("We deploy on Fridays", "We do not deploy on Fridays"), Relation::Open(Doubt::Negation));
     assert_eq!(
         rel("We deploy on Fridays", "We no longer deploy on Fridays"),
         Relation::ValueChange { changes: vec![], cue: Some(Side::B) }
@@ -74,7 +71,7 @@ fn values_negations_and_subjects() {
             "The checkout service runs on Python 3.11.",
             "The search service was upgraded from Python 3.11 to 3.12."
         ),
-        Relation::Open(OpenReason::StatedChange { side: Side::B, .. })
+        Relation::Open(Doubt::StatedChange { side: Side::B, .. })
     ));
 }
 
@@ -90,7 +87,7 @@ fn documents_compare_fact_by_fact() {
     let changed = "Billing runs Python 3.12. Billing deploys on Fridays. Billing is owned by Priya.";
     assert!(matches!(rel(plain, changed), Relation::ValueChange { .. }));
     let partly = "Billing runs Python 3.12. Billing deploys on Fridays.";
-    assert_eq!(rel(plain, partly), Relation::Open(OpenReason::PartChanged));
+    assert_eq!(rel(plain, partly), Relation::Open(Doubt::PartChanged));
     assert_eq!(rel("Use tabs.", "Use tabs."), Relation::Same);
 }
 
@@ -99,7 +96,7 @@ fn huge_facts_are_compared_whole() {
     let l = Lexicon::default();
     let blob = |x: &str| (0..3000).map(|i| format!("{x}{i}")).collect::<Vec<_>>().join(" ");
     let (a, b) = (Document::parse(&blob("k"), &l), Document::parse(&blob("v"), &l));
-    assert_eq!(compare(&a, &b, &l), Relation::Open(OpenReason::Reworded));
+    assert_eq!(compare(&a, &b, &l), Relation::Open(Doubt::Reworded));
     assert_eq!(compare(&a, &a.clone(), &l), Relation::Same);
     assert_eq!(share(&a.facts[0].words, &a.facts[0].words), 1.0);
 }

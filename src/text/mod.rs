@@ -16,7 +16,7 @@ mod stem;
 pub mod tokens;
 pub mod words;
 
-pub use compare::{DistinctProof, OpenReason, Relation, Side, compare};
+pub use compare::{DistinctProof, Doubt, Relation, Side, compare};
 pub use content::{ContentWord, content_words, stated_target};
 pub use facts::{Document, Fact};
 pub use lexicon::{Lexicon, LexiconError, PatternLists};

@@ -118,7 +118,7 @@ impl Oracle<'_> {
 }
 
 impl Resolver for Oracle<'_> {
-    fn name(&self) -> String {
+    fn name(&self) -> dreamwork::resolve::ResolverName {
         "oracle".into()
     }
     fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {

@@ -23,7 +23,7 @@ pub const COHESION: f32 = 0.7;
 /// Similarity settings of the embedder in use: cosines of different
 /// models are not on one scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
+pub struct PatternThresholds {
     /// Two occurrences this alike may be one pattern.
     pub link: f32,
     /// Two groups join when the mean similarity of their members is this high.
@@ -67,7 +67,7 @@ pub fn groups(
     certain_pairs: &[(usize, usize)],
     similar: &[(usize, usize, f32)],
     sim: &dyn Fn(usize, usize) -> f32,
-    t: Thresholds,
+    t: PatternThresholds,
     max: usize,
 ) -> Vec<Vec<usize>> {
     let mut sets = Sets::new(n);
@@ -160,7 +160,7 @@ mod tests {
             (0, 1) | (1, 2) => 0.6,
             _ => 0.0,
         };
-        let t = Thresholds { link: 0.5, join: 0.45 };
+        let t = PatternThresholds { link: 0.5, join: 0.45 };
         let g = groups(3, &[], &[(0, 1, 0.6), (1, 2, 0.6)], &sim, t, 8);
         assert_eq!(g, vec![vec![0, 1], vec![2]]);
         // Certain pairs join whatever their similarity.

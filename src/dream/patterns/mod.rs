@@ -22,7 +22,7 @@
 //! correct the agent, in the words of two people (known authors; a session
 //! whose speaker is unknown counts as one). A group its certain links alone
 //! make is a [`Pattern`], settled on the device; any other group becomes
-//! **one** [`PatternCandidate`] — a `pattern` question with its excerpts
+//! **one** [`OpenPattern`] — a `pattern` question with its excerpts
 //! and the device's draft — whatever the number of pairs in it.
 //!
 //! Promises: a one-off failure or remark is never a pattern nor asked
@@ -45,7 +45,7 @@ use crate::report::PatternKind;
 use crate::resolve::PatternDraft;
 use crate::session::{Excerpt, Session, SessionId};
 use crate::text::{Lexicon, plain_words};
-use group::Thresholds;
+use group::PatternThresholds;
 use incidents::Incident;
 use statements::clip;
 use write::{Cited, Draft};
@@ -86,7 +86,7 @@ pub struct Pattern {
 /// words, different people). The dream asks a resolver about it as one
 /// `pattern` question.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PatternCandidate {
+pub struct OpenPattern {
     /// What it would be.
     pub kind: PatternKind,
     /// Why it is open: what links the occurrences and what is missing.
@@ -97,7 +97,7 @@ pub struct PatternCandidate {
     pub draft: PatternDraft,
 }
 
-impl PatternCandidate {
+impl OpenPattern {
     /// What the planner makes a `pattern` question of
     /// ([`plan::pattern_questions`](super::plan::pattern_questions)): the
     /// reason, the occurrences' excerpts, which the question quotes with
@@ -111,7 +111,7 @@ impl PatternCandidate {
     }
 }
 
-/// One occurrence of a [`PatternCandidate`].
+/// One occurrence of a [`OpenPattern`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateOccurrence {
     /// The turns it spans.
@@ -132,7 +132,7 @@ pub struct Found {
     /// their first occurrence.
     pub patterns: Vec<Pattern>,
     /// Groups the device could not prove, one question each.
-    pub candidates: Vec<PatternCandidate>,
+    pub candidates: Vec<OpenPattern>,
 }
 
 /// An occurrence: an incident, its session, and who was there.
@@ -208,7 +208,7 @@ pub fn find(
     let sim = |a: usize, b: usize| {
         if certain_set.contains(&(a.min(b), a.max(b))) { 1.0 } else { similarity(a, b) }
     };
-    let t = Thresholds { link: thresholds.pattern_link, join: thresholds.pattern_join };
+    let t = PatternThresholds { link: thresholds.pattern_link, join: thresholds.pattern_join };
     let groups = group::groups(n, &certain, &similar, &sim, t, MAX_GROUP);
     // The certain sets inside each group.
     let cores = group::groups(n, &certain, &[], &sim, t, n.max(1));
@@ -405,7 +405,7 @@ impl Reader<'_> {
         })
     }
 
-    fn candidate(&self, g: &[usize]) -> Option<PatternCandidate> {
+    fn candidate(&self, g: &[usize]) -> Option<OpenPattern> {
         let draft = self.draft(g)?;
         let mut chosen: Vec<usize> = self.ranked(g).into_iter().take(MAX_CANDIDATE_OCCURRENCES).collect();
         chosen.sort_by(|&a, &b| {
@@ -445,7 +445,7 @@ impl Reader<'_> {
             PatternKind::SharedPreference => "one shared preference",
         };
         let path = MemoryPath::new(&draft.path).ok()?;
-        Some(PatternCandidate {
+        Some(OpenPattern {
             kind: draft.kind,
             why: format!(
                 "{} occurrences in {sessions} sessions{by} may be {what}: alike in meaning (mean cosine {:.2}), \
