@@ -86,7 +86,7 @@ impl Batch<'_> {
     /// version.
     pub fn commit(self) -> Result<u64, StoreError> {
         let store = self.store;
-        store.writable()?;
+        let lock = store.begin_write()?;
         let ops: Vec<Op> = self
             .pending
             .into_iter()
@@ -111,6 +111,7 @@ impl Batch<'_> {
         drop(refs);
         recovery::apply(&mut store.memories, ops);
         store.version = version;
+        store.end_write(lock)?;
         Ok(version)
     }
 }

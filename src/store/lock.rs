@@ -1,8 +1,8 @@
 //! The store's advisory lock: one writer (exclusive) or many readers
-//! (shared) across processes, held on the `store.lock` file for as long as
-//! the [`Store`](super::Store) lives (a [`SharedStore`](super::SharedStore)
-//! holds it per operation), and released by the operating system if the
-//! process dies.
+//! (shared) across processes, held on the `store.lock` file for one
+//! operation at a time — an open, a write, a [`SharedStore`](super::SharedStore)
+//! read or write — never for a handle's lifetime, and released by the
+//! operating system if the process dies.
 //!
 //! A lock held by another process is waited for, briefly ([`LOCK_PATIENCE`]),
 //! before [`StoreError::Locked`]: while a process starts another program,
@@ -40,12 +40,6 @@ impl Lock {
             .map_err(StoreError::io(&path))?;
         patiently(dir, &path, || file.try_lock())?;
         Ok(Self { _file: Some(file) })
-    }
-
-    /// No lock: what a [`SharedStore`](super::SharedStore) keeps between
-    /// operations.
-    pub(crate) fn released() -> Self {
-        Self { _file: None }
     }
 
     /// Takes a shared (reader) lock without writing anything: the lock file

@@ -20,19 +20,27 @@
 //!
 //! # Concurrency: who holds the lock, and for how long
 //!
-//! - A [`Store`] holds its lock for its whole life: exclusive when opened
-//!   for writing, shared when read-only. That suits a command that opens,
-//!   works and exits (`dreamwork put`, `import`, `embed`).
+//! - No handle holds a lock for its lifetime. A [`Store`] takes the lock
+//!   for its open (shared when read-only; exclusive when writable, to repair
+//!   a torn tail) and then for each write: [`Store::put`], [`Store::delete`],
+//!   a [`Batch::commit`] and [`Store::compact`] each take the exclusive lock,
+//!   catch up with the commits other handles and processes made since the
+//!   handle's last operation (replaying only the appended ones, or
+//!   reloading if the log was replaced), commit, and let go. Two writers
+//!   therefore exclude each other per write and neither loses the other's
+//!   commits; a dream in the same process can read the store while a
+//!   writable handle is alive. A handle's reads show the store as of its
+//!   open or its last write ([`Store::refresh`] catches up). A batch's
+//!   puts keep the creation time and metadata the handle saw when they
+//!   were added.
 //! - A [`SharedStore`] is for a process that keeps a store for long (an
-//!   agent runtime, `dreamwork mcp`, `dreamwork memory-tool`): it holds no
-//!   lock between operations. [`SharedStore::read`] takes the shared lock
-//!   and [`SharedStore::write`] the exclusive one for that one operation
-//!   (one commit, or a batch), and each first catches up with the commits
-//!   other processes made meanwhile (replaying only the appended ones, or
-//!   reloading if the log was replaced). So while a server runs,
-//!   `dreamwork put` from another process gets the lock (waiting at most
-//!   [`LOCK_PATIENCE`] for an operation in flight), the server's next read
-//!   sees that write, and a dream can read the store.
+//!   agent runtime, `dreamwork mcp`, `dreamwork memory-tool`):
+//!   [`SharedStore::read`] takes the shared lock and catches up before
+//!   reading, and [`SharedStore::write`] holds the exclusive lock for the
+//!   whole closure (several commits with no other writer in between). So
+//!   while a server runs, `dreamwork put` from another process gets the
+//!   lock (waiting at most [`LOCK_PATIENCE`] for an operation in flight),
+//!   the server's next read sees that write, and a dream can read the store.
 //! - Every lock attempt waits up to [`LOCK_PATIENCE`] for a holder, then
 //!   fails with [`StoreError::Locked`].
 //! - Readers never see a torn write: a commit is appended under the
@@ -106,6 +114,7 @@
 mod batch;
 mod error;
 mod export;
+mod follow;
 mod history;
 mod import;
 mod lock;
@@ -116,7 +125,7 @@ mod recovery;
 mod shared;
 pub mod snapshot;
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -157,9 +166,10 @@ struct Writer {
     scratch: Vec<u8>,
 }
 
-/// A store directory opened for writing (exclusive lock) or for reading
-/// (shared lock). The live memories are held in memory, in path order;
-/// history is read from the log on demand.
+/// A store directory opened for writing or for reading. The live memories
+/// are held in memory, in path order; history is read from the log on
+/// demand. No lock is held between operations: each write takes the
+/// exclusive lock for itself (see the concurrency model in [`crate::store`]).
 pub struct Store {
     dir: PathBuf,
     memories: Live,
@@ -172,7 +182,12 @@ pub struct Store {
     torn_tail: Option<TornTail>,
     writer: Option<Writer>,
     options: StoreOptions,
-    _lock: Lock,
+    /// The log as it was when the handle last matched it; `None` forces a
+    /// reload (after a write that failed half-way).
+    seen: Option<follow::LogStamp>,
+    /// A [`SharedStore::write`] holds the exclusive lock around this
+    /// handle's writes, which must then not take it again.
+    holding: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -297,8 +312,11 @@ impl Store {
     /// [`put`](Self::put) with an explicit time.
     pub fn put_at(&mut self, path: &MemoryPath, content: &str, at: Timestamp) -> Result<u64, StoreError> {
         check_content(path, content)?;
+        let lock = self.begin_write()?;
         let memory = derive_put(self.get(path), path, content, at);
-        self.commit_put(memory)
+        let version = self.commit_put(memory)?;
+        self.end_write(lock)?;
+        Ok(version)
     }
 
     /// Writes a full record as given (timestamps, metadata, sources); its
@@ -306,7 +324,10 @@ impl Store {
     pub fn put_memory(&mut self, mut memory: Memory) -> Result<u64, StoreError> {
         check_content(&memory.path, &memory.content)?;
         memory.hash = ContentHash::of(memory.content.as_bytes());
-        self.commit_put(memory)
+        let lock = self.begin_write()?;
+        let version = self.commit_put(memory)?;
+        self.end_write(lock)?;
+        Ok(version)
     }
 
     fn commit_put(&mut self, memory: Memory) -> Result<u64, StoreError> {
@@ -324,12 +345,14 @@ impl Store {
 
     /// [`delete`](Self::delete) with an explicit time.
     pub fn delete_at(&mut self, path: &MemoryPath, at: Timestamp) -> Result<Option<u64>, StoreError> {
-        self.writable()?;
+        let lock = self.begin_write()?;
         if self.get(path).is_none() {
             return Ok(None);
         }
         let op = Op::Delete { path: path.clone(), at };
-        self.commit_ops(&[OpRef::Delete { path, at }], vec![op]).map(Some)
+        let version = self.commit_ops(&[OpRef::Delete { path, at }], vec![op])?;
+        self.end_write(lock)?;
+        Ok(Some(version))
     }
 
     /// Starts a batch: many changes committed as one version with one fsync,
@@ -342,11 +365,24 @@ impl Store {
     /// directory fsync) so the next open replays nothing. The log, and so
     /// the history, is kept.
     pub fn compact(&mut self) -> Result<(), StoreError> {
+        let lock = self.begin_write()?;
         self.sync()?;
         let bytes = snapshot::encode(self.version, self.log_len, self.memories.values());
         snapshot::write_atomically(&self.dir, SNAPSHOT_FILE, &bytes)?;
         self.snapshot_offset = self.log_len;
         self.snapshot_bytes = bytes.len() as u64;
+        self.end_write(lock)
+    }
+
+    /// Catches up with the commits other handles and processes made since
+    /// this handle's last operation (under the shared lock, for the call
+    /// only). A handle's reads otherwise show the store as of its open or
+    /// its last write.
+    pub fn refresh(&mut self) -> Result<(), StoreError> {
+        if !self.holding {
+            let _lock = Lock::shared(&self.dir)?;
+            self.catch_up()?;
+        }
         Ok(())
     }
 
@@ -432,6 +468,49 @@ impl Store {
         }
         let _lock = Lock::exclusive(dir)?;
         recovery::repair(dir)
+    }
+
+    /// Starts one write: takes the exclusive lock (unless a
+    /// [`SharedStore::write`] holds it already), catches up with the commits
+    /// made by others since this handle's last operation, and points the
+    /// writer at the log as it is now (cutting off a torn tail another
+    /// writer left). The lock is held until the returned guard drops.
+    fn begin_write(&mut self) -> Result<Option<Lock>, StoreError> {
+        self.writable()?;
+        if self.holding {
+            return Ok(None);
+        }
+        let lock = Lock::exclusive(&self.dir)?;
+        let log_path = self.dir.join(LOG_FILE);
+        if self.catch_up()? {
+            // Another store was put in place: write to its log from now on
+            // (what this handle wrote to the old one is made durable first).
+            self.sync()?;
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(StoreError::io(&log_path))?;
+            self.writable()?.file = file;
+        }
+        if self.torn_tail.take().is_some() {
+            // As a writable open does: the unfinished write is dropped.
+            let log_len = self.log_len;
+            let writer = self.writable()?;
+            writer.file.set_len(log_len).map_err(StoreError::io(&log_path))?;
+            writer.file.sync_all().map_err(StoreError::io(&log_path))?;
+        }
+        Ok(Some(lock))
+    }
+
+    /// Ends a write begun by [`begin_write`](Self::begin_write) that
+    /// succeeded: notes the log as it is now, so the next write does not
+    /// read back this handle's own commits, and releases the lock.
+    fn end_write(&mut self, lock: Option<Lock>) -> Result<(), StoreError> {
+        if lock.is_some() {
+            self.seen = Some(follow::LogStamp::of(&self.dir)?);
+        }
+        Ok(())
     }
 
     fn writable(&mut self) -> Result<&mut Writer, StoreError> {

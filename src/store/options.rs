@@ -4,6 +4,7 @@
 use std::fs::{self, OpenOptions};
 use std::path::Path;
 
+use super::follow::LogStamp;
 use super::lock::Lock;
 use super::{DEFAULT_SNAPSHOT_AFTER_LOG_BYTES, LOG_FILE, SNAPSHOT_FILE, Store, StoreError, Writer};
 use super::{log, recovery, snapshot};
@@ -78,8 +79,9 @@ impl StoreOptions {
         self.open_locked(dir, lock)
     }
 
-    /// Opens the store in `dir` for writing (exclusive lock), dropping a torn
-    /// tail left by an interrupted write.
+    /// Opens the store in `dir` for writing, dropping a torn tail left by an
+    /// interrupted write (under the exclusive lock, for the open only: each
+    /// write takes it again).
     pub fn open(&self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref();
         // Checked before locking so that a directory without a store does
@@ -91,14 +93,15 @@ impl StoreOptions {
         self.open_locked(dir, lock)
     }
 
-    /// Opens the store in `dir` for reading (shared lock). Never writes a
+    /// Opens the store in `dir` for reading (under the shared lock, for the
+    /// open only: the handle shows the store as it was then). Never writes a
     /// byte: a torn tail is ignored, not repaired.
     pub fn open_read_only(&self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref();
         if !dir.join(LOG_FILE).exists() {
             return Err(StoreError::NotFound(dir.to_owned()));
         }
-        let lock = Lock::shared(dir)?;
+        let _lock = Lock::shared(dir)?;
         let loaded = recovery::load(dir)?;
         Ok(Store {
             dir: dir.to_owned(),
@@ -110,7 +113,8 @@ impl StoreOptions {
             torn_tail: loaded.torn,
             writer: None,
             options: self.clone(),
-            _lock: lock,
+            seen: Some(LogStamp::of(dir)?),
+            holding: false,
         })
     }
 
@@ -133,13 +137,17 @@ impl StoreOptions {
             torn_tail: None,
             writer: Some(Writer { file, poisoned: false, unsynced: false, scratch: Vec::new() }),
             options: self.clone(),
-            _lock: lock,
+            seen: Some(LogStamp::of(dir)?),
+            // The open holds the lock, so taking a snapshot below must not.
+            holding: true,
         };
         if let Some(limit) = self.snapshot_after
             && store.log_len - store.snapshot_offset >= limit
         {
             store.compact()?;
         }
+        store.holding = false;
+        drop(lock);
         Ok(store)
     }
 }

@@ -4,19 +4,17 @@
 //! exclusive lock, for that operation only; both first catch up with what
 //! other processes committed since the last operation.
 //!
-//! Catching up is cheap when nothing changed (one `stat` of the log). When
-//! the log grew in place, only the commits appended since are replayed: the
-//! log is append-only, so the bytes already read are still there and still
-//! the same. Anything else — the log shorter, or a different file (`accept`
-//! renamed another store into place) — reloads the store from its snapshot.
+//! (see [`follow`](super::follow)). Unlike a [`Store`] handle, whose writes
+//! each take the lock on their own, a [`SharedStore::write`] holds it for
+//! the whole closure, so several writes commit with no other writer in
+//! between; and [`SharedStore::read`] catches up before reading.
 
 use std::fs::OpenOptions;
-use std::io::{BufReader, Seek, SeekFrom};
-use std::path::Path;
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
+use super::follow::LogStamp;
 use super::lock::Lock;
-use super::log::LogReader;
 use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer, recovery};
 
 /// A store directory opened by a process that keeps it for long and lets
@@ -27,7 +25,7 @@ use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer, recovery};
 ///
 /// ```no_run
 /// use dreamwork::{MemoryPath, store::SharedStore};
-/// let mut shared = SharedStore::open("memstore")?;
+/// let shared = SharedStore::open("memstore")?;
 /// let path = MemoryPath::new("/notes/today.md")?;
 /// shared.write(|store| store.put(&path, "Deploys are on Tuesdays."))?;
 /// let count = shared.read(|store| store.len())?;
@@ -35,52 +33,11 @@ use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer, recovery};
 /// ```
 #[derive(Debug)]
 pub struct SharedStore {
-    /// The state as of the last operation. Its lock is a released one and
-    /// it has a writer only while [`SharedStore::write`] runs.
-    store: Store,
-    /// The log as it was when `store` last matched it; `None` forces a
-    /// reload (after a write that failed half-way).
-    seen: Option<LogStamp>,
-}
-
-/// What changes when another process writes the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct LogStamp {
-    len: u64,
-    modified: Option<SystemTime>,
-    /// Device and inode, where the platform has them.
-    file: Option<(u64, u64)>,
-}
-
-impl LogStamp {
-    fn of(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join(LOG_FILE);
-        let meta = match std::fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound(dir.to_owned()));
-            }
-            Err(e) => return Err(StoreError::Io { path, source: e }),
-        };
-        Ok(Self { len: meta.len(), modified: meta.modified().ok(), file: file_id(&meta) })
-    }
-
-    /// Whether `self` is the same file as `before` (possibly grown).
-    fn same_file(&self, before: &LogStamp) -> bool {
-        self.file.is_some() && self.file == before.file
-    }
-}
-
-#[cfg(unix)]
-fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    Some((meta.dev(), meta.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    // Without a file identity every change is a full reload.
-    None
+    dir: PathBuf,
+    /// The state as of the last operation; it has a writer only while
+    /// [`SharedStore::write`] runs. A mutex, so that reads take `&self` and
+    /// one process's threads take turns.
+    store: Mutex<Store>,
 }
 
 impl SharedStore {
@@ -109,23 +66,31 @@ impl SharedStore {
             torn_tail: loaded.torn,
             writer: None,
             options: options.clone(),
-            _lock: Lock::released(),
+            seen: Some(seen),
+            holding: false,
         };
-        Ok(Self { store, seen: Some(seen) })
+        Ok(Self { dir: dir.to_owned(), store: Mutex::new(store) })
     }
 
     /// The store's directory.
     pub fn dir(&self) -> &Path {
-        self.store.dir()
+        &self.dir
+    }
+
+    /// The state, whatever a panicking thread left (each operation catches up
+    /// with the log first, and a write that failed half-way forces a reload).
+    fn state(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `read` on the store as it is now, under the shared lock (held
     /// for the call only, waiting up to [`LOCK_PATIENCE`](super::LOCK_PATIENCE)
     /// for a writer to finish). `read` sees a read-only store.
-    pub fn read<T>(&mut self, read: impl FnOnce(&Store) -> T) -> Result<T, StoreError> {
-        let _lock = Lock::shared(self.store.dir())?;
-        self.catch_up()?;
-        Ok(read(&self.store))
+    pub fn read<T>(&self, read: impl FnOnce(&Store) -> T) -> Result<T, StoreError> {
+        let mut store = self.state();
+        let _lock = Lock::shared(&self.dir)?;
+        store.catch_up()?;
+        Ok(read(&store))
     }
 
     /// Runs `write` on the store as it is now, under the exclusive lock
@@ -134,79 +99,41 @@ impl SharedStore {
     /// batched store syncs once, at the end); a snapshot is taken when the
     /// log since the last one exceeds the configured size.
     pub fn write<T, E: From<StoreError>>(
-        &mut self,
+        &self,
         write: impl FnOnce(&mut Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        let dir = self.store.dir().to_owned();
+        let mut guard = self.state();
+        let store = &mut *guard;
+        let dir = self.dir.clone();
         let _lock = Lock::exclusive(&dir)?;
-        self.catch_up()?;
+        store.catch_up()?;
         let log_path = dir.join(LOG_FILE);
         let file =
             OpenOptions::new().read(true).append(true).open(&log_path).map_err(StoreError::io(&log_path))?;
-        if self.store.torn_tail.take().is_some() {
+        if store.torn_tail.take().is_some() {
             // As a writable open does: the unfinished write is dropped.
-            file.set_len(self.store.log_len).map_err(StoreError::io(&log_path))?;
+            file.set_len(store.log_len).map_err(StoreError::io(&log_path))?;
             file.sync_all().map_err(StoreError::io(&log_path))?;
         }
-        self.store.writer = Some(Writer { file, poisoned: false, unsynced: false, scratch: Vec::new() });
-        let result = write(&mut self.store).and_then(|value| {
-            self.store.sync()?;
-            if let Some(limit) = self.store.options.snapshot_after
-                && self.store.log_len - self.store.snapshot_offset >= limit
+        store.writer = Some(Writer { file, poisoned: false, unsynced: false, scratch: Vec::new() });
+        // The lock is held here: the store's own writes must not take it again.
+        store.holding = true;
+        let result = write(store).and_then(|value| {
+            store.sync()?;
+            if let Some(limit) = store.options.snapshot_after
+                && store.log_len - store.snapshot_offset >= limit
             {
-                self.store.compact()?;
+                store.compact()?;
             }
             Ok(value)
         });
+        store.holding = false;
         // A write that failed and could not be rolled back left bytes
         // behind: reload next time. Otherwise the log holds exactly what
         // `store` has (a refused or rolled-back write wrote nothing).
-        let poisoned = self.store.writer.take().is_some_and(|w| w.poisoned);
-        self.seen = if poisoned { None } else { Some(LogStamp::of(&dir)?) };
+        let poisoned = store.writer.take().is_some_and(|w| w.poisoned);
+        store.seen = if poisoned { None } else { Some(LogStamp::of(&dir)?) };
         result
-    }
-
-    /// Brings `store` up to date with the log; the caller holds a lock.
-    fn catch_up(&mut self) -> Result<(), StoreError> {
-        let dir = self.store.dir().to_owned();
-        let now = LogStamp::of(&dir)?;
-        match &self.seen {
-            Some(seen) if *seen == now => return Ok(()),
-            Some(seen) if now.same_file(seen) && now.len >= self.store.log_len => self.replay_tail()?,
-            _ => self.reload()?,
-        }
-        self.seen = Some(now);
-        Ok(())
-    }
-
-    /// Applies the commits appended after the last one read.
-    fn replay_tail(&mut self) -> Result<(), StoreError> {
-        let store = &mut self.store;
-        let log_path = store.dir.join(LOG_FILE);
-        let (mut file, len) = recovery::open_log(&store.dir)?;
-        file.seek(SeekFrom::Start(store.log_len)).map_err(StoreError::io(&log_path))?;
-        let mut reader =
-            LogReader::new(BufReader::new(file), &log_path, store.log_len, len, store.version + 1);
-        while let Some(commit) = reader.next_commit()? {
-            store.version = commit.version;
-            recovery::apply(&mut store.memories, commit.ops);
-        }
-        store.log_len = reader.offset();
-        store.torn_tail = reader.torn_tail().cloned();
-        Ok(())
-    }
-
-    /// Loads the store afresh (snapshot plus log).
-    fn reload(&mut self) -> Result<(), StoreError> {
-        let loaded = recovery::load(&self.store.dir)?;
-        let store = &mut self.store;
-        store.memories = loaded.memories;
-        store.version = loaded.version;
-        store.log_len = loaded.log_len;
-        store.snapshot_offset = loaded.snapshot_offset;
-        store.snapshot_bytes = loaded.snapshot_bytes;
-        store.torn_tail = loaded.torn;
-        Ok(())
     }
 }
 
@@ -223,14 +150,15 @@ mod tests {
     fn other_writers_get_in_between_operations_and_are_seen() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::create(dir.path()).unwrap());
-        let mut shared = SharedStore::open(dir.path()).unwrap();
+        let shared = SharedStore::open(dir.path()).unwrap();
         shared.write(|s| s.put(&p("/mine"), "one")).unwrap();
         // Another writer opens the store while the shared one is held.
         let mut other = Store::open(dir.path()).unwrap();
         other.put(&p("/theirs"), "two").unwrap();
-        // While it holds the lock, the shared store waits and then gives up.
+        // While a writer holds the lock, the shared store waits and then gives up.
+        let held = Lock::exclusive(dir.path()).unwrap();
         assert!(matches!(shared.read(|s| s.len()), Err(StoreError::Locked(_))));
-        drop(other);
+        drop(held);
         assert_eq!(shared.read(|s| (s.len(), s.version())).unwrap(), (2, 2));
         shared.write(|s| s.put(&p("/mine"), "three")).unwrap();
         let reopened = Store::open_read_only(dir.path()).unwrap();
@@ -251,7 +179,7 @@ mod tests {
             second.put(&p(path), text).unwrap();
         }
         drop(second);
-        let mut shared = SharedStore::open(&a).unwrap();
+        let shared = SharedStore::open(&a).unwrap();
         assert_eq!(shared.read(|s| s.len()).unwrap(), 1);
         std::fs::rename(&a, root.path().join("a.bak")).unwrap();
         std::fs::rename(&b, &a).unwrap();
@@ -265,7 +193,7 @@ mod tests {
         let mut store = Store::create(dir.path()).unwrap();
         store.put(&p("/a"), "x").unwrap();
         drop(store);
-        let mut shared = SharedStore::open(dir.path()).unwrap();
+        let shared = SharedStore::open(dir.path()).unwrap();
         let log = dir.path().join(LOG_FILE);
         let mut bytes = std::fs::read(&log).unwrap();
         bytes.extend_from_slice(&[7, 0, 0, 0, 1, 2]);
@@ -282,7 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::create(dir.path()).unwrap());
         let options = StoreOptions::new().durability(super::super::Durability::Batched);
-        let mut shared = SharedStore::open_with(&options, dir.path()).unwrap();
+        let shared = SharedStore::open_with(&options, dir.path()).unwrap();
         let failed: Result<(), StoreError> = shared.write(|s| {
             s.put(&p("/a"), "x")?;
             Err(StoreError::Cancelled)

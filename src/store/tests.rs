@@ -136,9 +136,41 @@ fn read_only_refuses_writes_and_create_refuses_existing() {
     let mut store = Store::open_read_only(dir.path()).unwrap();
     assert!(matches!(store.put(&p("/a"), "x"), Err(StoreError::ReadOnly(_))));
     assert!(matches!(store.compact(), Err(StoreError::ReadOnly(_))));
-    // Readers share; a writer is refused while a reader is open.
+    // Readers share, and hold no lock once open: a writer opens beside them.
     let _second = Store::open_read_only(dir.path()).unwrap();
-    assert!(matches!(Store::open(dir.path()), Err(StoreError::Locked(_))));
+    drop(Store::open(dir.path()).unwrap());
+}
+
+#[test]
+fn writers_lock_per_write_and_lose_no_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Store::create(dir.path()).unwrap();
+    let mut b = Store::open(dir.path()).unwrap();
+    let reader = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(a.put(&p("/a"), "1").unwrap(), 1);
+    // Each write first catches up with the other handle's commits.
+    assert_eq!(b.put(&p("/b"), "2").unwrap(), 2);
+    assert_eq!(b.len(), 2);
+    assert_eq!(a.delete(&p("/b")).unwrap(), Some(3));
+    let mut batch = b.batch();
+    batch.put(&p("/c"), "3").unwrap();
+    assert_eq!(batch.commit().unwrap(), 4);
+    assert_eq!(b.iter().map(|m| m.path.as_str()).collect::<Vec<_>>(), ["/a", "/c"]);
+    // Reads show a handle's last operation until it refreshes.
+    assert_eq!(a.len(), 1);
+    a.refresh().unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(reader.len(), 0);
+    // A writer holding the lock (another process, say) excludes the write.
+    let held = lock::Lock::exclusive(dir.path()).unwrap();
+    assert!(matches!(a.put(&p("/d"), "4"), Err(StoreError::Locked(_))));
+    drop(held);
+    assert_eq!(a.put(&p("/d"), "4").unwrap(), 5);
+    drop((a, b));
+    let reopened = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(reopened.version(), 5);
+    assert_eq!(reopened.iter().map(|m| m.path.as_str()).collect::<Vec<_>>(), ["/a", "/c", "/d"]);
+    assert!(Store::verify(dir.path()).unwrap().is_ok());
 }
 
 #[test]
