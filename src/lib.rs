@@ -13,18 +13,23 @@
 //! (pull, push and session events of Claude Managed Agents' hosted memory
 //! stores; with the `remote` feature).
 //!
+//! Open a store, put, search, dream, accept:
+//!
 //! ```
-//! use dreamwork::{CancelToken, Dream, DreamInput, DreamOptions, LexicalEmbedder, LocalResolver, MemoryPath, Store};
+//! use dreamwork::{DreamRun, LexicalEmbedder, MemoryPath, Searcher, Store};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let mut store = Store::create(dir.path().join("store"))?;
+//! let (path, out) = (dir.path().join("store"), dir.path().join("dreamed"));
+//! let mut store = Store::create(&path)?;
 //! store.put(&MemoryPath::new("/infra/staging-db.md")?, "The staging database listens on port 5433.")?;
 //! store.put(&MemoryPath::new("/notes/staging-db.md")?, "The staging database listens on port 5433.")?;
 //! store.put(&MemoryPath::new("/infra/prod-db.md")?, "The production database listens on port 5432.")?;
-//! let input = DreamInput { memories: store.iter().cloned().collect(), sessions: Vec::new() };
-//! let dream = Dream::new(DreamOptions::default());
-//! let out = dream.run(input, &LexicalEmbedder::default(), &LocalResolver, &dreamwork::progress::Silent, &CancelToken::new())?;
-//! assert_eq!(out.memories.len(), 2); // the copy is merged, the look-alike kept
+//! let hits = Searcher::new(Box::new(LexicalEmbedder::default())).search(&store, "staging database port", 1)?;
+//! assert!(hits[0].path.as_str().ends_with("staging-db.md"));
+//! let dream = DreamRun::default().run_on(&store, &out)?; // the handle stays open: it locks per write
+//! assert_eq!(dream.report.output.memories, 2); // the copy is merged, the look-alike kept
+//! dreamwork::dream::disk::accept(&path, &out)?; // the old store is kept beside it as a backup
+//! assert_eq!(Store::open_read_only(&path)?.len(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -49,7 +54,8 @@ pub mod store;
 pub mod text;
 
 pub use agent::{AgentStore, Hit, Searcher};
-pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput};
+pub use dream::disk::DiskDream;
+pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun};
 pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
 pub use index::{CandidatePair, Index, Neighbour};
 pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};

@@ -70,6 +70,13 @@ impl AgentStore {
     pub fn store(&mut self) -> &mut SharedStore {
         &mut self.store
     }
+
+    /// The embedder search uses, to reuse: a dream over this store can
+    /// embed with it ([`DreamRun::embedder`](crate::dream::DreamRun::embedder))
+    /// rather than load the model a second time.
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.searcher.embedder()
+    }
 }
 
 /// Search hits as the agent reads them: one line per hit, similarity,

@@ -107,6 +107,12 @@ impl Searcher {
         self.embedder.model_id()
     }
 
+    /// The embedder, to reuse (a dream can embed with it rather than load
+    /// the model a second time).
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
     /// The `k` memories of `store` nearest to `query`, best first. Vectors
     /// missing from the store's cache are embedded, and saved to it when
     /// `store` was opened for writing.

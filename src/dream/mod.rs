@@ -37,6 +37,7 @@ pub mod exact;
 pub mod near;
 pub mod patterns;
 pub mod plan;
+mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,6 +60,7 @@ use crate::text::{Document, Lexicon};
 
 pub use calibration::Thresholds;
 pub use plan::ExcerptBudget;
+pub use run::DreamRun;
 
 /// Why a dream failed. Nothing is produced when it does.
 #[derive(Debug, thiserror::Error)]
