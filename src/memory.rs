@@ -30,6 +30,7 @@ pub const MAX_CONTENT_BYTES: usize = 102_400;
 
 /// Why a path or a content was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MemoryError {
     /// The path does not start with `/`.
     #[error("path {0:?} must start with '/'")]

@@ -114,6 +114,7 @@ impl Command {
 /// Why a command failed; its text is what the model reads in the error
 /// `tool_result`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ToolError {
     /// The command was refused (bad path, no such file, `old_str` not
     /// unique, …), with the SDK helper's wording. Nothing was written.

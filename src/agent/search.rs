@@ -37,6 +37,7 @@ pub struct Hit {
 
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SearchError {
     /// Reading the store failed.
     #[error(transparent)]

@@ -56,6 +56,7 @@ pub(super) use super::cache_writer::{io, open_locked};
 
 /// Why the cache could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CacheError {
     /// An I/O error on the named file.
     #[error("{path}: {source}")]

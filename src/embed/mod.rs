@@ -39,6 +39,7 @@ pub use word_cache::{WordCache, WordCacheWriter};
 
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmbedError {
     /// The model or the ONNX Runtime could not be found or loaded.
     #[error("{0}")]

@@ -83,6 +83,7 @@ pub const CONTEXT_FILES: [&str; 2] = ["CLAUDE.md", "CLAUDE.local.md"];
 
 /// Why a folder could not be read, dreamed or written back.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FolderError {
     /// An I/O error on the named file or directory.
     #[error("{}: {source}", path.display())]

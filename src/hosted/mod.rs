@@ -73,6 +73,7 @@ impl std::fmt::Display for Conflict {
 
 /// Why a pull, a push or a fetch failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HostedError {
     /// A request failed (after its retries).
     #[error("{what}: {}{source}", hint(source))]

@@ -27,6 +27,7 @@ use crate::progress::{CancelToken, Cancelled, Observer, Progress};
 
 /// Graph and search settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HnswParams {
     /// Links per node and layer (hnsw "M"; at most 255).
     pub max_connections: usize,

@@ -124,6 +124,7 @@ impl From<ReportedUsage> for Usage {
 
 /// Why a request failed (after its retries).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpError {
     /// `ANTHROPIC_API_KEY` is not set (or empty).
     #[error("ANTHROPIC_API_KEY is not set: export your Anthropic API key to use Anthropic's API")]

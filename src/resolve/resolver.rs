@@ -124,6 +124,7 @@ pub trait Resolver: Send + Sync {
 
 /// Why resolving failed (and the dream with it).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// An I/O error on the named file.
     #[error("{path}: {source}")]

@@ -29,6 +29,7 @@ pub enum Edited {
 
 /// Why the editor round-trip failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EditorError {
     /// The temporary file could not be written or read back.
     #[error("{path}: {source}")]

@@ -54,6 +54,7 @@ pub const JOURNAL_FILE: &str = "journal.jsonl";
 
 /// Why a review failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReviewError {
     /// Reading OUT, or rewriting it.
     #[error(transparent)]

@@ -28,6 +28,7 @@ impl fmt::Display for Location {
 
 /// Why importing, storing or reading a session failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// An I/O error on the named path.
     #[error("{path}: {source}")]

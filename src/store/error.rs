@@ -8,6 +8,7 @@ use crate::memory::MemoryError;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// An operating-system call on `path` failed.
     #[error("{}: {source}", path.display())]

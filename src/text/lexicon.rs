@@ -16,6 +16,7 @@ pub const DEFAULT_TOML: &str = include_str!("lexicon.toml");
 
 /// Why a lexicon does not load.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LexiconError {
     /// The text is not valid TOML of the lexicon's shape.
     #[error("lexicon: {0}")]
