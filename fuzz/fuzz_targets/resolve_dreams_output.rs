@@ -5,7 +5,7 @@
 #![no_main]
 
 use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::resolve::dreams::{MemoryPage, map_answers};
+use dreamwork::resolve::dreams::{ListPage, map_answers};
 use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Question, QuestionKind, QuestionMemory};
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let asked = vec![q.clone()];
     let mut encoder = Encoder::new();
     encoder.encode(&q);
-    let _ = serde_json::from_slice::<MemoryPage>(data);
+    let _ = serde_json::from_slice::<ListPage>(data);
     // Pairs split at NUL bytes: path, content, path, content…; one of them
     // sits where the question's answer is read.
     let text = String::from_utf8_lossy(data);
