@@ -19,7 +19,7 @@
 //! and each vector embedded is appended to the user cache, so the next dream
 //! over the same store embeds nothing. The judge's word vectors
 //! ([`Embedder::word_vectors`]) are kept the same way in the user cache's
-//! `words/` folder ([`WordCacheWriter`]), not in OUT (they are large, and
+//! `words/` folder ([`WordCacheWriter`](crate::embed::WordCacheWriter)), not in OUT (they are large, and
 //! only the judge reads them). Where a vector came from never changes a
 //! byte of OUT: an embedder gives the same bits for a text whatever its
 //! batch, the caches keep those bits exactly, and the report holds no
@@ -34,7 +34,7 @@
 //!   foreign, unreadable) or written is named in [`DiskDream::warnings`] and
 //!   the dream embeds without it (nothing read from it, nothing added to it).
 //!   Dreams running at once share it safely
-//!   ([`VectorCacheWriter::open_shared`], [`WordCacheWriter::open_shared`]).
+//!   ([`VectorCacheWriter::open_shared`], [`WordCacheWriter::open_shared`](crate::embed::WordCacheWriter::open_shared)).
 //! - OUT appears whole or not at all: everything is written into a sibling
 //!   directory `.OUT.dreaming`, fsynced, then renamed to OUT. A failed or
 //!   cancelled dream leaves no OUT behind.

@@ -15,8 +15,10 @@ use crate::resolve::{Asking, Journal, Limits, LocalResolver, Resolver};
 use crate::session::Session;
 use crate::store::Store;
 
-/// A dream over a store on disk, its parts optional (see the [module
-/// doc](self) for the defaults).
+/// A dream over a store on disk, its parts optional: by default the
+/// lexical embedder, the local resolver (which leaves what rules cannot
+/// settle for review), no journal, no caps, a silent observer, a fresh
+/// cancel token, no sessions beyond the store's and no user vector cache.
 ///
 /// ```
 /// use dreamwork::{DreamRun, MemoryPath, Store};

@@ -27,7 +27,7 @@ pub enum Verdict {
 }
 
 /// One output memory of an answer, as the resolver wrote it (checked
-/// against its question by [`check()`]).
+/// against its question by [`check()`](super::check())).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     /// Its path.

@@ -80,7 +80,7 @@ pub struct Question {
     /// Extra instructions from the user (`--instructions`), or empty.
     pub instructions: String,
     /// For the model: the rules that left a cluster open (`replaced`,
-    /// `no_evidence`, …; see [`wire`]), where `why` is the sentence for
+    /// `no_evidence`, …; see [`wire`](super::wire)), where `why` is the sentence for
     /// people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open: Vec<String>,

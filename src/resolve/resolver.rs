@@ -83,7 +83,7 @@ pub trait Resolver: Send + Sync {
     }
 
     /// Whether the backend reads the questions unredacted. Only backends
-    /// that keep everything on the machine may say yes ([`LocalResolver`]).
+    /// that keep everything on the machine may say yes ([`LocalResolver`](super::LocalResolver)).
     fn reads_secrets(&self) -> bool {
         false
     }

@@ -91,7 +91,7 @@ pub fn blocking_pairs(documents: &[Document], lexicon: &Lexicon) -> Vec<(usize, 
 }
 
 /// A word names a subject (a service, a person, a tool) for
-/// [`judge`] when it is found in at most one document in this many (at
+/// [`judge`](crate::judge) when it is found in at most one document in this many (at
 /// least 2 documents, at most [`MAX_BLOCK_DF`]): in a small store every
 /// word is rare, but not every word is a name.
 pub const SUBJECT_DF_DIVISOR: usize = 10;
