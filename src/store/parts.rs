@@ -1,8 +1,11 @@
 //! Other parts' files inside a store directory — session transcripts in
 //! `sessions/`, the embedding cache in `vectors/`, the hosted link in
-//! `hosted.json` — reached through an
-//! open [`Store`] so that they are covered by its lock: a store opened for
-//! writing gives writable parts, a read-only store read-only ones. The
+//! `hosted.json` — reached through an open [`Store`] so that they follow
+//! its mode: a store opened for writing gives writable parts, a read-only
+//! store read-only ones. They are not covered by the store's lock (held per
+//! write of the log only): each has its own rules (sessions are written
+//! content-addressed by temporary file and rename, the vector cache is
+//! append-only with a lock per file). The
 //! accessors that return another part's type live with that part
 //! ([`Store::sessions`] in `session`), so the store imports no layer above it.
 
