@@ -1,6 +1,7 @@
 """Type stubs of the extension module (python/src/lib.rs)."""
 
 from os import PathLike
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 _Path = Union[str, PathLike[str]]
@@ -32,7 +33,7 @@ class Store:
     def open(path: _Path) -> Store:
         """Opens the store in ``path`` (it must exist)."""
     @property
-    def path(self) -> str:
+    def path(self) -> Path:
         """The store directory."""
     def put(self, path: str, content: str) -> int:
         """Writes ``content`` at ``path``; the new store version."""
