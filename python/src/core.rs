@@ -177,9 +177,7 @@ impl Handle {
     /// Deletes `path`; the store version of the delete.
     pub fn delete(&mut self, path: &str) -> Result<u64, Failure> {
         let memory_path = MemoryPath::new(path)?;
-        self.store
-            .write(|s| s.delete(&memory_path))?
-            .ok_or_else(|| Failure::NotFound(path.to_owned()))
+        self.store.write(|s| s.delete(&memory_path))?.ok_or_else(|| Failure::NotFound(path.to_owned()))
     }
 
     /// The store hash (hex), as `dreamwork stats` prints it.
@@ -284,7 +282,11 @@ fn client(args: &DreamArgs, cancel: &CancelToken) -> Result<Client, Failure> {
 /// folder of Markdown memories included); returns the text of
 /// `OUT/dream/report.json`. Progress goes to `observer`; `cancel` stops it
 /// at the next batch, leaving no OUT.
-pub(crate) fn dream(args: DreamArgs, observer: &dyn Observer, cancel: &CancelToken) -> Result<String, Failure> {
+pub(crate) fn dream(
+    args: DreamArgs,
+    observer: &dyn Observer,
+    cancel: &CancelToken,
+) -> Result<String, Failure> {
     let choice = parse_embedder(&args.embedder)?;
     let resolver = parse_resolver(&args)?;
     let format: FormatChoice = args.format.parse().map_err(|e: String| Failure::Invalid(e))?;
@@ -316,7 +318,8 @@ pub(crate) fn dream(args: DreamArgs, observer: &dyn Observer, cancel: &CancelTok
         }
         ResolverChoice::Dreams => {
             let summaries = Store::open_read_only(&input)?.sessions()?.summaries()?;
-            let mut hosted = dreams::hosted_ids(summaries.iter().map(|s| (s.format, s.external_id.as_deref())));
+            let mut hosted =
+                dreams::hosted_ids(summaries.iter().map(|s| (s.format, s.external_id.as_deref())));
             hosted.extend(dreams::hosted_ids(extra.iter().map(|s| (s.format, s.external_id.as_deref()))));
             let model = args.model.clone().unwrap_or_else(|| dreams::DEFAULT_MODEL.into());
             Box::new(DreamsResolver::new(client(&args, cancel)?, model, hosted))

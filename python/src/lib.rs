@@ -47,7 +47,12 @@ create_exception!(
     Error,
     "A dream, accept or discard failed (output exists, store changed since the dream, resolver, journal)."
 );
-create_exception!(_native, EmbedError, Error, "The embedder could not be loaded (MiniLM not installed) or failed.");
+create_exception!(
+    _native,
+    EmbedError,
+    Error,
+    "The embedder could not be loaded (MiniLM not installed) or failed."
+);
 create_exception!(_native, SessionError, Error, "A session transcript could not be read.");
 
 impl From<Failure> for PyErr {
@@ -174,7 +179,13 @@ impl Store {
     /// `dreamwork model fetch`) or `"lexical"`; the index is kept between
     /// calls and rebuilt only for memories that changed.
     #[pyo3(signature = (query, k=5, embedder="minilm".to_owned()))]
-    fn search(&self, py: Python<'_>, query: String, k: usize, embedder: String) -> PyResult<Vec<(String, f32)>> {
+    fn search(
+        &self,
+        py: Python<'_>,
+        query: String,
+        k: usize,
+        embedder: String,
+    ) -> PyResult<Vec<(String, f32)>> {
         detached(py, || self.handle().search(&query, k, &embedder))
     }
 
