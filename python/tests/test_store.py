@@ -112,3 +112,14 @@ def test_version_and_repr(store: dreamwork.Store) -> None:
     assert dreamwork.__version__
     assert "dreamwork.Store(" in repr(store)
     assert isinstance(store.path, Path)
+
+
+def test_fetch_model_then_search_by_meaning(team: dreamwork.Store) -> None:
+    """What `dreamwork model fetch` does (scripts/test.sh ran it already, so
+    this only verifies the installed files), then a MiniLM search."""
+    fetched = dreamwork.fetch_model()
+    assert fetched["model"][0] in ("installed", "present"), fetched
+    if fetched["runtime"][0] == "unsupported":
+        pytest.skip(fetched["runtime"][1])
+    hits = team.search("what port does the staging DB use", k=2, embedder="minilm")
+    assert any("staging-db" in path for path, _ in hits), hits
