@@ -25,7 +25,7 @@ use dreamwork::{
 
 /// Repetitions, as in overhead.py.
 const GET_ROUNDS: usize = 20;
-const SEARCH_ROUNDS: usize = 4;
+const SEARCH_ROUNDS: usize = 10;
 const DREAM_ROUNDS: usize = 3;
 const PUTS: usize = 200;
 
@@ -60,8 +60,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         })
         .collect::<Result<_, _>>()?;
     let queries: Vec<String> = std::fs::read_to_string(queries)?.lines().map(str::to_owned).collect();
+    let Some(first_query) = queries.first() else { return Err("no queries".into()) };
+    if memories.is_empty() {
+        return Err("no memories in the workload".into());
+    }
 
-    // put: fresh paths into a fresh store, one durable write each (median).
+    // put: fresh paths into a fresh store, one durable write each; the
+    // fastest (an fsync's time varies tenfold on this disk).
     let mut scratch = open_new(&work.join("rust-put"))?;
     let mut puts = Vec::with_capacity(PUTS);
     for (path, content) in memories.iter().take(PUTS) {
@@ -69,8 +74,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         put(&mut scratch, path, content)?;
         puts.push(t.elapsed().as_secs_f64());
     }
-    puts.sort_by(f64::total_cmp);
-    let put_median = puts[puts.len() / 2];
+    let put_best = puts.iter().copied().fold(f64::INFINITY, f64::min);
 
     let store_dir = work.join("rust-store");
     let mut shared = open_new(&store_dir)?;
@@ -78,22 +82,26 @@ fn main() -> Result<(), Box<dyn Error>> {
         put(&mut shared, path, content)?;
     }
 
-    // get: every path, GET_ROUNDS times (mean).
-    let t = Instant::now();
+    // get: every path, GET_ROUNDS passes; the best pass's mean (the
+    // machine is shared: the fastest pass is the one least disturbed).
     let mut bytes = 0;
+    let mut get_best = f64::INFINITY;
     for _ in 0..GET_ROUNDS {
+        let t = Instant::now();
         for (path, _) in &memories {
             bytes += get(&mut shared, path)?.map_or(0, |c| c.len());
         }
+        get_best = get_best.min(t.elapsed().as_secs_f64() / memories.len() as f64);
     }
-    let get_mean = t.elapsed().as_secs_f64() / (GET_ROUNDS * memories.len()) as f64;
     std::hint::black_box(bytes);
 
-    // search: the lexical embedder, k = 10, after one warm-up query that builds the index (mean).
+    // search: the lexical embedder, k = 10, after one warm-up query that
+    // builds the index; SEARCH_ROUNDS passes over the queries, the best one's mean.
     let mut searcher = Searcher::new(Box::new(LexicalEmbedder::default()));
-    searcher.search_shared(&mut shared, &queries[0], 10)?;
-    let t = Instant::now();
+    searcher.search_shared(&mut shared, first_query, 10)?;
+    let mut search_best = f64::INFINITY;
     for _ in 0..SEARCH_ROUNDS {
+        let t = Instant::now();
         for q in &queries {
             let hits: Vec<(String, f32)> = searcher
                 .search_shared(&mut shared, q, 10)?
@@ -102,8 +110,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .collect();
             std::hint::black_box(hits);
         }
+        search_best = search_best.min(t.elapsed().as_secs_f64() / queries.len() as f64);
     }
-    let search_mean = t.elapsed().as_secs_f64() / (SEARCH_ROUNDS * queries.len()) as f64;
 
     // dream: lexical, local resolver, no user cache; the report read back (best of DREAM_ROUNDS).
     let mut dreams = Vec::new();
@@ -135,7 +143,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "{}",
         serde_json::json!({
-            "put": put_median, "get": get_mean, "search": search_mean, "dream": dream_best,
+            "put": put_best, "get": get_best, "search": search_best, "dream": dream_best,
             "memories": memories.len(), "queries": queries.len(),
         })
     );

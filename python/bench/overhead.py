@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import dreamwork
 
 # As in examples/binding_overhead.rs.
 GET_ROUNDS = 20
-SEARCH_ROUNDS = 4
+SEARCH_ROUNDS = 10
 DREAM_ROUNDS = 3
 PUTS = 200
 
@@ -74,27 +73,29 @@ def measure(memories: List[Tuple[str, str]], queries: List[str], work: Path) -> 
     for path, content in memories:
         store.put(path, content)
 
+    # Best pass's mean, as in the Rust example (the machine is shared).
     get = store.get
-    t = time.perf_counter()
-    size = 0
+    get_best = float("inf")
     for _ in range(GET_ROUNDS):
+        t = time.perf_counter()
         for path, _ in memories:
-            size += len(get(path))
-    get_mean = (time.perf_counter() - t) / (GET_ROUNDS * len(memories))
+            get(path)
+        get_best = min(get_best, (time.perf_counter() - t) / len(memories))
 
     store.search(queries[0], k=10, embedder="lexical")
-    t = time.perf_counter()
+    search_best = float("inf")
     for _ in range(SEARCH_ROUNDS):
+        t = time.perf_counter()
         for q in queries:
             store.search(q, k=10, embedder="lexical")
-    search_mean = (time.perf_counter() - t) / (SEARCH_ROUNDS * len(queries))
+        search_best = min(search_best, (time.perf_counter() - t) / len(queries))
 
     dreams = []
     for round in range(DREAM_ROUNDS):
         t = time.perf_counter()
         dreamwork.dream(store, work / f"py-dream-{round}", embedder="lexical", cache=False)
         dreams.append(time.perf_counter() - t)
-    return {"put": statistics.median(puts), "get": get_mean, "search": search_mean, "dream": min(dreams)}
+    return {"put": min(puts), "get": get_best, "search": search_best, "dream": min(dreams)}
 
 
 def import_time() -> float:
@@ -114,22 +115,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rust", required=True, help="the built examples/binding_overhead binary")
     parser.add_argument("--memories", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3, help="alternate Rust and Python this many times")
     parser.add_argument("--wheel", help="a wheel whose size to report")
     args = parser.parse_args()
     memories, queries = workload(args.memories)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "workload.jsonl").write_text("".join(json.dumps({"path": p, "content": c}) + "\n" for p, c in memories))
-        (work / "queries.txt").write_text("".join(q + "\n" for q in queries))
-        rust_run = subprocess.run(
-            [args.rust, str(work / "workload.jsonl"), str(work / "queries.txt"), str(work)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rust = json.loads(rust_run.stdout)
-        python = measure(memories, queries, work)
-    print(f"{len(memories)} memories of ~120 bytes, {len(queries)} queries; dreamwork {dreamwork.__version__}")
+    rust: Dict[str, float] = {}
+    python: Dict[str, float] = {}
+    # Rust and Python take turns, and each call's best over the runs is
+    # kept: on a shared machine that is the figure least disturbed by others.
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            (work / "workload.jsonl").write_text("".join(json.dumps({"path": p, "content": c}) + "\n" for p, c in memories))
+            (work / "queries.txt").write_text("".join(q + "\n" for q in queries))
+            rust_run = subprocess.run(
+                [args.rust, str(work / "workload.jsonl"), str(work / "queries.txt"), str(work)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(rust_run.stdout)
+            p = measure(memories, queries, work)
+        for call in ("put", "get", "search", "dream"):
+            rust[call] = min(rust.get(call, float("inf")), r[call])
+            python[call] = min(python.get(call, float("inf")), p[call])
+    print(f"{len(memories)} memories of ~120 bytes, {len(queries)} queries, best of {args.runs} alternating runs")
     print(f"{'call':<8}{'Rust':>14}{'Python':>14}{'ratio':>8}")
     for call, unit, scale in [("put", "µs", 1e6), ("get", "µs", 1e6), ("search", "ms", 1e3), ("dream", "s", 1)]:
         r, p = rust[call], python[call]
