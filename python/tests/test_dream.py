@@ -167,3 +167,20 @@ def test_ctrl_c_cancels_a_dream(tmp_path: Path) -> None:
     assert child.returncode != 0
     assert not out.exists()
     assert os.listdir(tmp_path) == ["s"]
+
+
+def test_an_exec_resolver_answers_the_questions(tmp_path: Path) -> None:
+    """examples/exec_resolver.py (the newest member of a cluster stands) as
+    the resolver: the open question is asked and answered."""
+    store = dreamwork.Store.create(tmp_path / "s")
+    store.put("/ops/alerts.md", "Error alerts for the payments team go to Opsgenie.")
+    store.put("/notes/alerts.md", "Error alerts for the payments team go to PagerDuty.")
+    local = dreamwork.dream(store, tmp_path / "local", embedder="lexical", cache=False)
+    assert local["unresolved"], local
+    resolver = f"{sys.executable} {TEAM.parent / 'exec_resolver.py'}"
+    report = dreamwork.dream(
+        store, tmp_path / "exec", embedder="lexical", resolver="exec", resolver_cmd=resolver, cache=False
+    )
+    assert report["resolver"]["name"] == "exec"
+    assert not report["unresolved"], report["unresolved"]
+    assert report["output"]["memories"] == 1
