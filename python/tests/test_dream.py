@@ -184,3 +184,20 @@ def test_an_exec_resolver_answers_the_questions(tmp_path: Path) -> None:
     assert report["resolver"]["name"] == "exec"
     assert not report["unresolved"], report["unresolved"]
     assert report["output"]["memories"] == 1
+
+
+def test_a_folder_of_markdown_memories_is_dreamed_and_written_back(tmp_path: Path) -> None:
+    """As `dreamwork dream FOLDER` / `accept FOLDER`: a folder of .md files
+    (Claude Code's memory folder, notes) is a store for dream and accept."""
+    folder = tmp_path / "memory"
+    folder.mkdir()
+    (folder / "deploys.md").write_text("We deploy the shop on Thursdays.\n")
+    (folder / "deploys-copy.md").write_text("We deploy the shop on Thursdays.\n")
+    (folder / "cache.md").write_text("The cache listens on port 6380.\n")
+    report = dreamwork.dream(folder, tmp_path / "out", embedder="lexical", cache=False)
+    assert report["input"]["memories"] == 3 and report["output"]["memories"] == 2
+    assert (folder / "deploys-copy.md").exists()  # only read
+    backup = dreamwork.accept(folder, tmp_path / "out")
+    assert Path(backup).is_dir()
+    left = sorted(p.name for p in folder.glob("*.md") if p.name != "MEMORY.md")
+    assert len(left) == 2 and "cache.md" in left, left
