@@ -10,7 +10,7 @@
 //! 620 → ~1k, 6200 → ~10k). One-shot figures with the quality table:
 //! `examples/dream_quality.rs`.
 
-#[path = "../tests/common/corpus.rs"]
+#[path = "../tests/it/common/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 

@@ -11,7 +11,7 @@
 //! looked up by content hash, as a dream over a store with a filled vector
 //! cache does).
 
-#[path = "../tests/common/corpus.rs"]
+#[path = "../tests/it/common/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 

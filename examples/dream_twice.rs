@@ -14,7 +14,7 @@
 //! must be installed: `dreamwork model fetch`). The MiniLM model is found as
 //! the CLI finds it; only the vector cache is a fresh temporary directory.
 
-#[path = "../tests/common/corpus.rs"]
+#[path = "../tests/it/common/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 

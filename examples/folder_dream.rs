@@ -14,7 +14,7 @@
 //! Defaults: 200 files, 100 sessions, `minilm` (its model must be
 //! installed: `dreamwork model fetch`; `lexical` needs none).
 
-#[path = "../tests/common/corpus.rs"]
+#[path = "../tests/it/common/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 

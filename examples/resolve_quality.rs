@@ -20,10 +20,10 @@
 //! every request body in full against a whole-store dream, and how often a
 //! memory's text was sent.
 
-#[path = "../tests/common/corpus.rs"]
+#[path = "../tests/it/common/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
-#[path = "../tests/common/oracle.rs"]
+#[path = "../tests/it/common/oracle.rs"]
 mod oracle;
 
 use corpus::{Spec, generate, score};

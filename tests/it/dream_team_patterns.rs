@@ -7,7 +7,7 @@
 //! figures are printed (`cargo test --test dream_team_patterns --
 //! --nocapture`): found, reported twice, false, questions and their tokens.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

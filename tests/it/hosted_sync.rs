@@ -7,8 +7,8 @@
 
 #![cfg(feature = "remote")]
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! replay, cancellation, progress, resolver answers applied, re-dreaming an
 //! output is stable.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;

@@ -5,8 +5,8 @@
 
 #![cfg(feature = "remote")]
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 
 #![cfg(feature = "remote")]
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! broken rule) leaving questions open with its reason in the report; caps
 //! and dry runs that send no more than allowed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //!
 //! `cargo test --test dream_patterns -- --nocapture` prints what was found.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

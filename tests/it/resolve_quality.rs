@@ -9,7 +9,7 @@
 //! whole-store dream would. With the lexical embedder only the safety
 //! targets are asserted (it misses some questions, never merges two facts).
 
-mod common;
+use crate::common;
 
 use common::corpus::{Scores, Spec, generate, score};
 use common::oracle::Oracle;

@@ -1,7 +1,5 @@
-//! Helpers shared by the dream integration tests and benches. Each test
-//! crate uses a different part of them, hence the `dead_code` allowance.
-
-#![allow(dead_code)]
+//! Helpers shared by the integration tests' modules (and, through
+//! `#[path]`, the generator by benches and examples).
 
 pub mod corpus;
 pub mod oracle;

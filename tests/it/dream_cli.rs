@@ -2,7 +2,7 @@
 //! `discard`; the input store's bytes untouched; byte-identical output for
 //! any thread count, insertion order and listing order; journal replay.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

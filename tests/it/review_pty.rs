@@ -9,7 +9,7 @@
 //! memory, written (`y`), edited (`e`) or rejected (`n`), journaled, and
 //! nothing left open after a review that answered them all.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! damaged cache is reported and worked around, and concurrent dreams share
 //! the cache safely; the same for the judge's word vectors.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -304,7 +304,7 @@ impl Wordy {
     fn new() -> Self {
         let judge = dreamwork::judge::Judge::from_json(
             "minilm.json",
-            include_str!("../src/judge/models/minilm.json"),
+            include_str!("../../src/judge/models/minilm.json"),
         )
         .expect("the built-in judge parses");
         Self { lexical: LexicalEmbedder::new(32), model_id: judge.model_id, word_texts: AtomicUsize::new(0) }

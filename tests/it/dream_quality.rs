@@ -10,7 +10,7 @@
 //! Fridays to Tuesdays" are about one subject, so with it only the safety
 //! targets are asserted: it may miss a question, never merge two facts.
 
-mod common;
+use crate::common;
 
 use common::corpus::{Scores, Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOptions};
