@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests' modules (and, through
-//! `#[path]`, the generator by benches and examples).
+//! Helpers shared by the integration tests' modules.
 
 pub mod corpus;
 pub mod oracle;
@@ -36,19 +35,13 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-/// The MiniLM embedder, or `None` (with a note) when the model is not
-/// installed; with `DREAMWORK_REQUIRE_MODEL=1` a missing model fails the test.
+/// The MiniLM embedder; a missing model fails the test that asked for it.
+/// Such tests are `#[ignore]`d with the reason "needs the MiniLM model";
+/// `bash scripts/test.sh` fetches the model and runs them
+/// (`--include-ignored`).
 #[cfg(feature = "minilm")]
-pub fn minilm() -> Option<dreamwork::embed::MiniLmEmbedder> {
+pub fn minilm() -> dreamwork::embed::MiniLmEmbedder {
     use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    match MiniLmEmbedder::load(&MiniLmOptions::default()) {
-        Ok(m) => Some(m),
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => {
-            eprintln!("note: skipping the MiniLM run: {e}");
-            None
-        }
-    }
+    MiniLmEmbedder::load(&MiniLmOptions::default())
+        .unwrap_or_else(|e| panic!("the MiniLM model is unavailable (run `dreamwork model fetch`): {e}"))
 }
