@@ -4,20 +4,18 @@
 //! damaged cache is reported and worked around, and concurrent dreams share
 //! the cache safely; the same for the judge's word vectors.
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::{tree, write_store};
 use assert_cmd::Command;
-use common::corpus::{Corpus, Spec, generate};
-use common::{tree, write_store};
 use dreamwork::dream::disk::{DiskDream, DiskRequest, dream_store};
 use dreamwork::embed::{
     CacheDir, CacheKind, EmbedError, VectorCache, VectorCacheWriter, WordCacheWriter, WordVectors,
 };
 use dreamwork::resolve::{Asking, LocalResolver};
 use dreamwork::{CancelToken, ContentHash, Dream, DreamOptions, Embedder, LexicalEmbedder};
+use dreamwork_testkit::corpus::{Corpus, Spec, generate};
 
 fn corpus(seed: u64) -> Corpus {
     generate(Spec { seed, facts: 80, sessions: 4, session_scale: 1 })

@@ -8,8 +8,6 @@
 //! `cargo test --test it dream_patterns:: -- --include-ignored --nocapture`
 //! prints what was found.
 
-use crate::common;
-
 use std::path::Path;
 
 use dreamwork::dream::Thresholds;
@@ -148,7 +146,7 @@ fn hand_written_transcripts_with_the_lexical_embedder() {
 #[test]
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_transcripts_with_minilm() {
-    check(&common::minilm());
+    check(&crate::common::minilm());
 }
 
 #[test]

@@ -10,13 +10,11 @@
 //! Fridays to Tuesdays" are about one subject, so with it only the safety
 //! targets are asserted: it may miss a question, never merge two facts.
 
-use crate::common;
-
-use common::corpus::{Scores, Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOptions};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork_testkit::corpus::{Scores, Spec, generate, score};
 
 fn run(embedder: &dyn Embedder, seed: u64) -> Scores {
     let corpus = generate(Spec { seed, facts: 400, sessions: 40, session_scale: 1 });
@@ -50,7 +48,7 @@ fn lexical_dreams_never_merge_two_facts() {
 #[test]
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn minilm_dreams_merge_only_what_they_prove_and_ask_the_rest() {
-    let m = common::minilm();
+    let m = crate::common::minilm();
     let s = run(&m, 7);
     assert_safe(&s);
     assert_eq!(s.patterns_found_or_asked, s.patterns_wanted, "every pattern found or asked");

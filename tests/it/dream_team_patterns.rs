@@ -8,8 +8,6 @@
 //! --include-ignored --nocapture`): found, reported twice, false, questions
 //! and their tokens.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -219,7 +217,7 @@ fn hand_written_team_with_the_lexical_embedder() {
 #[test]
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_team_with_minilm_and_a_perfect_resolver() {
-    let m = common::minilm();
+    let m = crate::common::minilm();
     let (prefs, mistakes, twice, false_patterns) = measure(&m);
     assert_eq!((twice, false_patterns), (0, 0), "none twice, none false");
     assert!(prefs >= 3, "shared preferences found: {prefs}/4");

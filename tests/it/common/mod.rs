@@ -1,16 +1,14 @@
 //! Helpers shared by the integration tests' modules.
 
-pub mod corpus;
-pub mod oracle;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dreamwork::store::Store;
+use dreamwork_testkit::corpus::Corpus;
 
 /// Creates a store at `dir` holding `corpus`, memories and sessions in the
 /// corpus's order.
-pub fn write_store(dir: &Path, corpus: &corpus::Corpus) {
+pub fn write_store(dir: &Path, corpus: &Corpus) {
     let mut store = Store::create(dir).expect("store created");
     for m in corpus.memories.iter().cloned() {
         store.put_memory(m).expect("memory written");
