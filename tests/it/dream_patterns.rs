@@ -146,7 +146,7 @@ fn hand_written_transcripts_with_the_lexical_embedder() {
 #[test]
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_transcripts_with_minilm() {
-    check(&crate::common::minilm());
+    check(crate::common::minilm());
 }
 
 #[test]

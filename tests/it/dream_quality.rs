@@ -49,7 +49,7 @@ fn lexical_dreams_never_merge_two_facts() {
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn minilm_dreams_merge_only_what_they_prove_and_ask_the_rest() {
     let m = crate::common::minilm();
-    let s = run(&m, 7);
+    let s = run(m, 7);
     assert_safe(&s);
     assert_eq!(s.patterns_found_or_asked, s.patterns_wanted, "every pattern found or asked");
     assert_eq!((s.spurious_patterns, s.patterns_twice), (0, 0), "false patterns, patterns twice");

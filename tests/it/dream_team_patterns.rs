@@ -218,7 +218,7 @@ fn hand_written_team_with_the_lexical_embedder() {
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_team_with_minilm_and_a_perfect_resolver() {
     let m = crate::common::minilm();
-    let (prefs, mistakes, twice, false_patterns) = measure(&m);
+    let (prefs, mistakes, twice, false_patterns) = measure(m);
     assert_eq!((twice, false_patterns), (0, 0), "none twice, none false");
     assert!(prefs >= 3, "shared preferences found: {prefs}/4");
     assert!(mistakes >= 3, "recurring mistakes found: {mistakes}/4");

@@ -49,7 +49,7 @@ fn lexical_answers_never_merge_two_facts() {
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn minilm_answers_leave_no_stale_fact_standing() {
     let m = crate::common::minilm();
-    let (s, sent) = run(&m);
+    let (s, sent) = run(m);
     assert_safe(&s);
     // Every planted pattern found, none twice, none false.
     assert_eq!((s.mistake_recall(), s.preference_recall()), (1.0, 1.0));

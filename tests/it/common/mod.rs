@@ -33,13 +33,18 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-/// The MiniLM embedder; a missing model fails the test that asked for it.
-/// Such tests are `#[ignore]`d with the reason "needs the MiniLM model";
-/// `bash scripts/test.sh` fetches the model and runs them
-/// (`--include-ignored`).
+/// The MiniLM embedder, loaded once for the whole binary: ONNX Runtime
+/// starts one environment per process, so a second
+/// `MiniLmEmbedder::load` in the same process fails. A missing model fails
+/// the test that asked for it; such tests are `#[ignore]`d with the reason
+/// "needs the MiniLM model", and `bash scripts/test.sh` fetches the model
+/// and runs them (`--include-ignored`).
 #[cfg(feature = "minilm")]
-pub fn minilm() -> dreamwork::embed::MiniLmEmbedder {
+pub fn minilm() -> &'static dreamwork::embed::MiniLmEmbedder {
     use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    MiniLmEmbedder::load(&MiniLmOptions::default())
-        .unwrap_or_else(|e| panic!("the MiniLM model is unavailable (run `dreamwork model fetch`): {e}"))
+    static MODEL: std::sync::OnceLock<Result<MiniLmEmbedder, String>> = std::sync::OnceLock::new();
+    match MODEL.get_or_init(|| MiniLmEmbedder::load(&MiniLmOptions::default()).map_err(|e| e.to_string())) {
+        Ok(m) => m,
+        Err(e) => panic!("the MiniLM model is unavailable (run `dreamwork model fetch`): {e}"),
+    }
 }
