@@ -3,8 +3,17 @@
 //!
 //! Run one module with `cargo test --test it store_crash::`, one test with
 //! its full name (`cargo test --test it store_crash::zero_filled_tail_is_a_torn_write`).
-//! Fixtures live in `tests/fixtures/`; proptest keeps its regressions in
+//! Tests that need the MiniLM model are `#[ignore]`d with that reason;
+//! `bash scripts/test.sh` runs them (`--include-ignored`). Fixtures live in
+//! `tests/fixtures/`; proptest keeps its regressions in
 //! `tests/proptest-regressions/` (beside this binary's source directory).
+//!
+//! Every test shares one process with the others, on parallel threads:
+//! take MiniLM from [`common::minilm`] (ONNX Runtime allows one environment
+//! per process), change no environment variable or working directory (pass
+//! them to the child `Command` instead), and expect that another test may
+//! be starting a process at any moment — its child holds copies of this
+//! process's open files, and their locks, until its `exec`.
 
 mod common;
 #[cfg(feature = "remote")]
