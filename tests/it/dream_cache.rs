@@ -4,20 +4,18 @@
 //! damaged cache is reported and worked around, and concurrent dreams share
 //! the cache safely; the same for the judge's word vectors.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::{tree, write_store};
 use assert_cmd::Command;
-use common::corpus::{Corpus, Spec, generate};
-use common::{tree, write_store};
 use dreamwork::dream::disk::{DiskDream, DiskRequest, dream_store};
 use dreamwork::embed::{
     CacheDir, CacheKind, EmbedError, VectorCache, VectorCacheWriter, WordCacheWriter, WordVectors,
 };
 use dreamwork::resolve::{Asking, LocalResolver};
 use dreamwork::{CancelToken, ContentHash, Dream, DreamOptions, Embedder, LexicalEmbedder};
+use dreamwork_testkit::corpus::{Corpus, Spec, generate};
 
 fn corpus(seed: u64) -> Corpus {
     generate(Spec { seed, facts: 80, sessions: 4, session_scale: 1 })
@@ -304,7 +302,7 @@ impl Wordy {
     fn new() -> Self {
         let judge = dreamwork::judge::Judge::from_json(
             "minilm.json",
-            include_str!("../src/judge/models/minilm.json"),
+            include_str!("../../src/judge/models/minilm.json"),
         )
         .expect("the built-in judge parses");
         Self { lexical: LexicalEmbedder::new(32), model_id: judge.model_id, word_texts: AtomicUsize::new(0) }

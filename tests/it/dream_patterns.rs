@@ -2,12 +2,11 @@
 //! generator's (`tests/fixtures/patterns/`, see its README): several people,
 //! paraphrased preferences, thanks and chit-chat, different error texts of
 //! one mistake, one-off errors. Run with the lexical embedder always, and
-//! with MiniLM when the model is installed (`dreamwork model fetch`;
-//! required with `DREAMWORK_REQUIRE_MODEL=1`).
+//! with MiniLM when asked for (`--include-ignored`; the model comes from
+//! `dreamwork model fetch`).
 //!
-//! `cargo test --test dream_patterns -- --nocapture` prints what was found.
-
-mod common;
+//! `cargo test --test it dream_patterns:: -- --include-ignored --nocapture`
+//! prints what was found.
 
 use std::path::Path;
 
@@ -145,10 +144,9 @@ fn hand_written_transcripts_with_the_lexical_embedder() {
 
 #[cfg(feature = "minilm")]
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_transcripts_with_minilm() {
-    if let Some(m) = common::minilm() {
-        check(&m);
-    }
+    check(crate::common::minilm());
 }
 
 #[test]

@@ -5,17 +5,15 @@
 //! broken rule) leaving questions open with its reason in the report; caps
 //! and dry runs that send no more than allowed.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::common::{tree, write_store};
 use assert_cmd::Command;
-use common::corpus::{Spec, generate};
-use common::{tree, write_store};
 use dreamwork::report::Report;
 use dreamwork::resolve::{OpenReason, Question};
 use dreamwork::store::Store;
+use dreamwork_testkit::corpus::{Spec, generate};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resolvers/answer.py");
 

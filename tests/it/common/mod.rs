@@ -1,19 +1,14 @@
-//! Helpers shared by the dream integration tests and benches. Each test
-//! crate uses a different part of them, hence the `dead_code` allowance.
-
-#![allow(dead_code)]
-
-pub mod corpus;
-pub mod oracle;
+//! Helpers shared by the integration tests' modules.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dreamwork::store::Store;
+use dreamwork_testkit::corpus::Corpus;
 
 /// Creates a store at `dir` holding `corpus`, memories and sessions in the
 /// corpus's order.
-pub fn write_store(dir: &Path, corpus: &corpus::Corpus) {
+pub fn write_store(dir: &Path, corpus: &Corpus) {
     let mut store = Store::create(dir).expect("store created");
     for m in corpus.memories.iter().cloned() {
         store.put_memory(m).expect("memory written");
@@ -38,19 +33,18 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-/// The MiniLM embedder, or `None` (with a note) when the model is not
-/// installed; with `DREAMWORK_REQUIRE_MODEL=1` a missing model fails the test.
+/// The MiniLM embedder, loaded once for the whole binary: ONNX Runtime
+/// starts one environment per process, so a second
+/// `MiniLmEmbedder::load` in the same process fails. A missing model fails
+/// the test that asked for it; such tests are `#[ignore]`d with the reason
+/// "needs the MiniLM model", and `bash scripts/test.sh` fetches the model
+/// and runs them (`--include-ignored`).
 #[cfg(feature = "minilm")]
-pub fn minilm() -> Option<dreamwork::embed::MiniLmEmbedder> {
+pub fn minilm() -> &'static dreamwork::embed::MiniLmEmbedder {
     use dreamwork::embed::{MiniLmEmbedder, MiniLmOptions};
-    match MiniLmEmbedder::load(&MiniLmOptions::default()) {
-        Ok(m) => Some(m),
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => {
-            eprintln!("note: skipping the MiniLM run: {e}");
-            None
-        }
+    static MODEL: std::sync::OnceLock<Result<MiniLmEmbedder, String>> = std::sync::OnceLock::new();
+    match MODEL.get_or_init(|| MiniLmEmbedder::load(&MiniLmOptions::default()).map_err(|e| e.to_string())) {
+        Ok(m) => m,
+        Err(e) => panic!("the MiniLM model is unavailable (run `dreamwork model fetch`): {e}"),
     }
 }

@@ -1,34 +1,17 @@
 //! Tests of the MiniLM embedder. They need the model (`dreamwork model
-//! fetch`): without it they print a note and skip, unless
-//! `DREAMWORK_REQUIRE_MODEL=1`, in which case they fail.
+//! fetch`), so they are ignored unless asked for (`--include-ignored`, as
+//! `bash scripts/test.sh` does); asked for without the model, they fail.
 #![cfg(all(feature = "minilm", feature = "cli"))]
 
-use std::sync::OnceLock;
-
 use assert_cmd::Command;
-use dreamwork::embed::{
-    Embedder, MiniLmEmbedder, MiniLmOptions, VectorCache, VectorCacheWriter, cosine, embed_cached,
-};
+use dreamwork::embed::{Embedder, VectorCache, VectorCacheWriter, cosine, embed_cached};
 use dreamwork::memory::ContentHash;
 use dreamwork::progress::{CancelToken, Silent};
 
-fn model() -> Option<&'static MiniLmEmbedder> {
-    static MODEL: OnceLock<Result<MiniLmEmbedder, String>> = OnceLock::new();
-    match MODEL.get_or_init(|| MiniLmEmbedder::load(&MiniLmOptions::default()).map_err(|e| e.to_string())) {
-        Ok(m) => Some(m),
-        Err(e) if std::env::var("DREAMWORK_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("DREAMWORK_REQUIRE_MODEL=1 but the model is unavailable: {e}")
-        }
-        Err(e) => {
-            eprintln!("note: skipping MiniLM test: {e}");
-            None
-        }
-    }
-}
-
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn paraphrase_beats_unrelated_and_vectors_are_unit() {
-    let Some(m) = model() else { return };
+    let m = crate::common::minilm();
     let v = m
         .embed(&[
             "The staging database listens on port 5433.",
@@ -45,8 +28,9 @@ fn paraphrase_beats_unrelated_and_vectors_are_unit() {
 }
 
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn a_text_gives_the_same_bits_in_any_batch() {
-    let Some(m) = model() else { return };
+    let m = crate::common::minilm();
     let alone = m.embed(&["deploys happen on fridays"]).unwrap();
     let long = "a much longer text that forces padding in a batch ".repeat(10);
     let batched = m.embed(&[long.as_str(), "x", "deploys happen on fridays", "y"]).unwrap();
@@ -54,8 +38,9 @@ fn a_text_gives_the_same_bits_in_any_batch() {
 }
 
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn cache_round_trip_with_minilm() {
-    let Some(m) = model() else { return };
+    let m = crate::common::minilm();
     let dir = tempfile::tempdir().unwrap();
     let texts = ["one memory", "another memory", "one memory"];
     let items: Vec<(ContentHash, &str)> = texts.iter().map(|t| (ContentHash::of(t.as_bytes()), *t)).collect();
@@ -77,10 +62,9 @@ fn cache_round_trip_with_minilm() {
 }
 
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn cli_similar_uses_minilm_by_default() {
-    if model().is_none() {
-        return;
-    }
+    crate::common::minilm();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s");
     let bin = || Command::cargo_bin("dreamwork").unwrap();

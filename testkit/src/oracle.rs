@@ -1,5 +1,5 @@
 //! A resolver that answers every question from the seeded corpus's truth
-//! (used by `examples/resolve_quality.rs` and `tests/resolve_quality.rs`):
+//! (used by `examples/resolve_quality.rs` and `tests/it/resolve_quality.rs`):
 //! what a perfect model would answer through the contract.
 //!
 //! It groups each cluster's members by the fact they state: a group becomes
@@ -17,7 +17,7 @@ use dreamwork::resolve::{
     Answer, Output, OutputAction, Question, QuestionKind, Reply, ResolveError, Resolver, Watch,
 };
 
-use super::corpus::Corpus;
+use crate::corpus::Corpus;
 
 /// Answers from the corpus's truth.
 pub struct Oracle<'c> {

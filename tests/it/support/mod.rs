@@ -1,8 +1,5 @@
 //! Helpers of the remote-resolver tests: the loopback stand-in for
-//! Anthropic's API, and a clock that never sleeps. Each test crate uses a
-//! different part of them.
-
-#![allow(dead_code)]
+//! Anthropic's API, and a clock that never sleeps.
 
 pub mod standin;
 

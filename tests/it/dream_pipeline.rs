@@ -3,12 +3,9 @@
 //! replay, cancellation, progress, resolver answers applied, re-dreaming an
 //! output is stable.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use common::corpus::{Corpus, Rng, Spec, generate};
 use dreamwork::dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, Thresholds};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::memory::{Memory, MemoryPath, Source, Timestamp};
@@ -19,6 +16,7 @@ use dreamwork::resolve::{
     Resolver, Watch,
 };
 use dreamwork::session::Session;
+use dreamwork_testkit::corpus::{Corpus, Rng, Spec, generate};
 use proptest::prelude::*;
 
 fn dream(memories: Vec<Memory>, corpus: &Corpus, threads: Option<usize>) -> DreamOutput {

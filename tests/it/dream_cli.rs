@@ -2,15 +2,13 @@
 //! `discard`; the input store's bytes untouched; byte-identical output for
 //! any thread count, insertion order and listing order; journal replay.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::{tree, write_store};
 use assert_cmd::Command;
-use common::corpus::{Corpus, Spec, generate};
-use common::{tree, write_store};
 use dreamwork::memory::MemoryPath;
 use dreamwork::store::Store;
+use dreamwork_testkit::corpus::{Corpus, Spec, generate};
 
 /// The CLI, with its user cache in the tests' scratch directory (shared by
 /// the tests of this file, which so also dream with a warm cache).

@@ -5,19 +5,16 @@
 
 #![cfg(feature = "remote")]
 
-mod common;
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::common::{tree, write_store};
+use crate::support::standin::{DreamEnd, DreamScript, Fault, KEY, Recorded, StandIn, wire_questions};
 use assert_cmd::Command;
-use common::corpus::{Corpus, Spec, generate};
-use common::{tree, write_store};
 use dreamwork::session::{Session, SessionFormat};
+use dreamwork_testkit::corpus::{Corpus, Spec, generate};
 use serde_json::{Value, json};
-use support::standin::{DreamEnd, DreamScript, Fault, KEY, Recorded, StandIn, wire_questions};
 
 /// Secrets planted in memories and session turns; none may leave.
 const PLANTED: &[&str] = &[

@@ -4,16 +4,14 @@
 
 #![cfg(feature = "remote")]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::Waits;
+use crate::support::standin::{Fault, KEY, StandIn};
 use dreamwork::progress::{CancelToken, Cancelled};
 use dreamwork::resolve::http::{ApiKey, Call, Client, ClientConfig, HttpError, Method, Wait};
 use serde_json::{Value, json};
-use support::Waits;
-use support::standin::{Fault, KEY, StandIn};
 
 fn client(standin: &StandIn, timeout: Duration) -> (Client, Waits) {
     let mut config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();

@@ -7,20 +7,17 @@
 
 #![cfg(feature = "remote")]
 
-mod common;
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::common::tree;
+use crate::support::standin::{Fault, KEY, Recorded, StandIn};
 use assert_cmd::Command;
-use common::tree;
 use dreamwork::memory::{MemoryPath, content_sha256};
 use dreamwork::store::Store;
 use serde_json::{Value, json};
-use support::standin::{Fault, KEY, Recorded, StandIn};
 
 /// Proxy settings a user's environment may hold: the stand-in is on loopback.
 const PROXY_VARS: &[&str] =

@@ -1,6 +1,6 @@
 //! Dream quality after resolution, scored against the seeded corpus's truth
 //! with a resolver that answers every question correctly
-//! (`tests/common/oracle.rs`) — a regression test; the figures at full size
+//! (`testkit/src/oracle.rs`) — a regression test; the figures at full size
 //! come from `cargo run --release --example resolve_quality`.
 //!
 //! With MiniLM every target holds once the questions are answered: no stale
@@ -9,14 +9,12 @@
 //! whole-store dream would. With the lexical embedder only the safety
 //! targets are asserted (it misses some questions, never merges two facts).
 
-mod common;
-
-use common::corpus::{Scores, Spec, generate, score};
-use common::oracle::Oracle;
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::Asking;
+use dreamwork_testkit::corpus::{Scores, Spec, generate, score};
+use dreamwork_testkit::oracle::Oracle;
 
 fn run(embedder: &dyn Embedder) -> (Scores, usize) {
     let corpus = generate(Spec { seed: 42, facts: 300, sessions: 30, session_scale: 1 });
@@ -48,9 +46,10 @@ fn lexical_answers_never_merge_two_facts() {
 
 #[cfg(feature = "minilm")]
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn minilm_answers_leave_no_stale_fact_standing() {
-    let Some(m) = common::minilm() else { return };
-    let (s, sent) = run(&m);
+    let m = crate::common::minilm();
+    let (s, sent) = run(m);
     assert_safe(&s);
     // Every planted pattern found, none twice, none false.
     assert_eq!((s.mistake_recall(), s.preference_recall()), (1.0, 1.0));

@@ -3,7 +3,10 @@
 //! torn tail, never a panic or a wrong vector; the writer repairs a torn
 //! tail and appends after it.
 
-use dreamwork::embed::cache::{VectorCache, VectorCacheWriter, decode, file_name};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dreamwork::embed::cache::{CacheError, VectorCache, VectorCacheWriter, decode, file_name};
 use dreamwork::memory::ContentHash;
 use proptest::prelude::*;
 
@@ -19,7 +22,25 @@ fn entries(n: usize, seed: u32) -> Vec<(ContentHash, Vec<f32>)> {
         .collect()
 }
 
-fn write_file(dir: &std::path::Path, es: &[(ContentHash, Vec<f32>)], batch: usize) -> Vec<u8> {
+/// Opens a writer on a file whose last writer was just dropped. Another
+/// test of this binary may be starting a process at that moment, and the
+/// child shares this process's open files (the dropped writer's locked one
+/// too) until its `exec` closes them; `Store::open` waits that out
+/// (`LOCK_PATIENCE`, 500 ms), `VectorCacheWriter::open` does not, so the
+/// test waits as the store would.
+fn reopen(dir: &Path) -> VectorCacheWriter {
+    let start = Instant::now();
+    loop {
+        match VectorCacheWriter::open(dir, MODEL, DIM) {
+            Err(CacheError::Locked { .. }) if start.elapsed() < Duration::from_millis(500) => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            opened => return opened.expect("writer opens"),
+        }
+    }
+}
+
+fn write_file(dir: &Path, es: &[(ContentHash, Vec<f32>)], batch: usize) -> Vec<u8> {
     let mut w = VectorCacheWriter::open(dir, MODEL, DIM).unwrap();
     for chunk in es.chunks(batch.max(1)) {
         let refs: Vec<(ContentHash, &[f32])> = chunk.iter().map(|(h, v)| (*h, v.as_slice())).collect();
@@ -47,7 +68,7 @@ proptest! {
         std::fs::write(dir.path().join(file_name(MODEL)), &bytes[..at]).unwrap();
         let kept = d.entries.len();
         let more = entries(3, seed + 5000);
-        let mut w = VectorCacheWriter::open(dir.path(), MODEL, DIM).unwrap();
+        let mut w = reopen(dir.path());
         let refs: Vec<(ContentHash, &[f32])> = more.iter().map(|(h, v)| (*h, v.as_slice())).collect();
         w.append(&refs).unwrap();
         drop(w);

@@ -9,15 +9,13 @@
 //! memory, written (`y`), edited (`e`) or rejected (`n`), journaled, and
 //! nothing left open after a review that answered them all.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::tree;
 use assert_cmd::Command;
-use common::tree;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 const MEMORIES: &str = r#"{"path":"/infra/billing-db.md","content":"The billing service stores invoices in Postgres.","created_at":"2026-01-05T10:00:00Z","updated_at":"2026-01-05T10:00:00Z"}

@@ -1,7 +1,7 @@
 //! Quality of a dream, scored against the seeded corpus' ground truth — a
 //! regression test, not the measure (that is public data:
 //! `examples/text_quality.rs`). Prints the quality table
-//! (`cargo test --test dream_quality -- --nocapture`).
+//! (`cargo test --test it dream_quality:: -- --include-ignored --nocapture`).
 //!
 //! With MiniLM, the production embedder, every target of certain-or-ask
 //! holds: no false merge, no fact lost, no stale fact left standing without
@@ -10,13 +10,11 @@
 //! Fridays to Tuesdays" are about one subject, so with it only the safety
 //! targets are asserted: it may miss a question, never merge two facts.
 
-mod common;
-
-use common::corpus::{Scores, Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOptions};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork_testkit::corpus::{Scores, Spec, generate, score};
 
 fn run(embedder: &dyn Embedder, seed: u64) -> Scores {
     let corpus = generate(Spec { seed, facts: 400, sessions: 40, session_scale: 1 });
@@ -48,9 +46,10 @@ fn lexical_dreams_never_merge_two_facts() {
 
 #[cfg(feature = "minilm")]
 #[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn minilm_dreams_merge_only_what_they_prove_and_ask_the_rest() {
-    let Some(m) = common::minilm() else { return };
-    let s = run(&m, 7);
+    let m = crate::common::minilm();
+    let s = run(m, 7);
     assert_safe(&s);
     assert_eq!(s.patterns_found_or_asked, s.patterns_wanted, "every pattern found or asked");
     assert_eq!((s.spurious_patterns, s.patterns_twice), (0, 0), "false patterns, patterns twice");

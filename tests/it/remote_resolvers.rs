@@ -4,12 +4,12 @@
 
 #![cfg(feature = "remote")]
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::Waits;
+use crate::support::standin::{DreamEnd, DreamScript, KEY, StandIn, wire_questions};
 use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::progress::{CancelToken, Cancelled, Silent};
 use dreamwork::resolve::anthropic::{AnthropicOptions, AnthropicResolver};
@@ -20,8 +20,6 @@ use dreamwork::resolve::{
     OpenReason, Question, QuestionExcerpt, QuestionKind, QuestionMemory, Resolver, Watch,
 };
 use serde_json::{Value, json};
-use support::Waits;
-use support::standin::{DreamEnd, DreamScript, KEY, StandIn, wire_questions};
 
 fn client(standin: &StandIn, cancel: &CancelToken) -> (Client, Waits) {
     let config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();
