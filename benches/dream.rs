@@ -10,19 +10,15 @@
 //! 620 → ~1k, 6200 → ~10k). One-shot figures with the quality table:
 //! `examples/dream_quality.rs`.
 
-#[path = "../tests/common/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use corpus::{Spec, generate, score};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{EmbedError, Embedder, LexicalEmbedder};
 use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork_testkit::corpus::{Spec, generate, score};
 
 /// Vectors computed ahead, looked up by text: what a vector cache gives.
 struct Cached<'a> {

@@ -1,4 +1,4 @@
-//! Dream quality on the seeded corpus (the generator of `tests/common/`),
+//! Dream quality on the seeded corpus (the generator of `testkit/`),
 //! for either embedder, with wall times: prints the quality table that the
 //! README quotes.
 //!
@@ -11,19 +11,15 @@
 //! looked up by content hash, as a dream over a store with a filled vector
 //! cache does).
 
-#[path = "../tests/common/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice, WordVectors};
 use dreamwork::progress::CancelToken;
 use dreamwork::resolve::LocalResolver;
+use dreamwork_testkit::corpus::{Spec, generate, score};
 
 /// Remembers every vector it hands out, so a second run embeds nothing.
 struct Remembering {
@@ -119,7 +115,10 @@ fn run(input: &DreamInput, embedder: &dyn Embedder) -> Result<DreamOutput, dream
 /// Cosine of same-fact pairs (which must become candidates) against the
 /// candidate floor of this embedder: the share at or above it, and the
 /// quantiles, to calibrate `Thresholds`.
-fn calibration(corpus: &corpus::Corpus, embedder: &dyn Embedder) -> Result<(), Box<dyn std::error::Error>> {
+fn calibration(
+    corpus: &dreamwork_testkit::corpus::Corpus,
+    embedder: &dyn Embedder,
+) -> Result<(), Box<dyn std::error::Error>> {
     let texts: Vec<&str> = corpus.memories.iter().map(|m| m.content.as_str()).collect();
     let vectors = embedder.embed(&texts)?;
     let mut same = Vec::new();

@@ -14,18 +14,14 @@
 //! must be installed: `dreamwork model fetch`). The MiniLM model is found as
 //! the CLI finds it; only the vector cache is a fresh temporary directory.
 
-#[path = "../tests/common/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use corpus::{Spec, generate};
 use dreamwork::embed::locate::{LocateOptions, locate};
 use dreamwork::store::Store;
+use dreamwork_testkit::corpus::{Spec, generate};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -14,19 +14,15 @@
 //! Defaults: 200 files, 100 sessions, `minilm` (its model must be
 //! installed: `dreamwork model fetch`; `lexical` needs none).
 
-#[path = "../tests/common/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use corpus::{Spec, generate};
 use dreamwork::embed::locate::{LocateOptions, locate};
 use dreamwork::session::{Role, Session};
+use dreamwork_testkit::corpus::{Spec, generate};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -1,4 +1,4 @@
-//! Dream quality after resolution, on the seeded corpus (`tests/common/`),
+//! Dream quality after resolution, on the seeded corpus (`testkit/`),
 //! with a resolver that answers every question correctly from the corpus's
 //! truth (an in-process [`Resolver`]): what a perfect remote model would
 //! achieve through the contract, and the tokens it would cost.
@@ -11,7 +11,7 @@
 //! file reads): 1 is about 9k tokens a session, 4 about 35k, the size of a
 //! long Claude Code session.
 //!
-//! The oracle is `tests/common/oracle.rs`. It is asked the way the
+//! The oracle is `testkit/src/oracle.rs`. It is asked the way the
 //! Messages API backend asks (`resolve::anthropic`): questions packed into
 //! requests by its default budget, each request the wire form of its
 //! questions (`resolve::wire`: each memory and excerpt once) with the
@@ -20,16 +20,10 @@
 //! every request body in full against a whole-store dream, and how often a
 //! memory's text was sent.
 
-#[path = "../tests/common/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-#[path = "../tests/common/oracle.rs"]
-mod oracle;
-
-use corpus::{Spec, generate, score};
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
 use dreamwork::progress::{CancelToken, Silent};
+use dreamwork_testkit::corpus::{Spec, generate, score};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Mutex;
@@ -37,7 +31,7 @@ use std::sync::Mutex;
 use dreamwork::resolve::anthropic::{AnthropicOptions, DEFAULT_MODEL, batches, request_body};
 use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Asking, Question, Reply, ResolveError, Resolver, ResolverName, Sent, Watch};
-use oracle::Oracle;
+use dreamwork_testkit::oracle::Oracle;
 
 /// The oracle behind the Messages API's packing and wire form: counts every
 /// byte a request body would carry and every memory text line.

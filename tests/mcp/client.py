@@ -1,7 +1,7 @@
 """Drives `dreamwork mcp STORE` with the official Python MCP SDK (`mcp` on PyPI),
 as an agent host would: initialize, list the tools, call each with good and bad
 arguments, search, and check that other processes can write and dream while the
-server runs. Run by tests/agent_mcp.rs:
+server runs. Run by tests/it/agent_mcp.rs:
 
     python client.py DREAMWORK_BINARY STORE WORK_DIR EMBEDDER
 
