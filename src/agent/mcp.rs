@@ -20,8 +20,8 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer, ServiceExt};
 use serde_json::{Map, Value, json};
 
-use super::memory_tool::Command;
-use super::{AgentStore, INSTRUCTIONS, format_hits};
+use super::memory_tool::{Command, ToolError};
+use super::{AgentStore, INSTRUCTIONS, SearchError, format_hits};
 
 /// Hits `memory_search` returns when the call gives no `k`.
 pub const DEFAULT_K: usize = 5;
@@ -51,41 +51,152 @@ impl MemoryServer {
         })
     }
 
-    /// Runs one tool call to its result text (`Err` for an error result).
-    pub fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<String, String> {
-        let mut agent =
-            self.agent.lock().map_err(|_| "the memory server failed earlier; restart it".to_owned())?;
-        if name == "memory_search" {
+    /// Runs one tool call to its result text, or the error the model reads.
+    pub fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<String, CallError> {
+        let request = ToolRequest::parse(name, arguments)?;
+        let mut agent = self.agent.lock().map_err(|_| CallError::Failed)?;
+        match request {
+            ToolRequest::Search { query, k } => Ok(format_hits(&query, &agent.search(&query, k)?)),
+            ToolRequest::Command(command) => Ok(agent.execute(&command)?),
+        }
+    }
+}
+
+/// A tool of the server, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolName {
+    /// `memory_view`.
+    View,
+    /// `memory_create`.
+    Create,
+    /// `memory_str_replace`.
+    StrReplace,
+    /// `memory_insert`.
+    Insert,
+    /// `memory_delete`.
+    Delete,
+    /// `memory_rename`.
+    Rename,
+    /// `memory_search`.
+    Search,
+}
+
+impl ToolName {
+    /// Every tool, in the order they are listed.
+    pub const ALL: [ToolName; 7] = [
+        ToolName::View,
+        ToolName::Create,
+        ToolName::StrReplace,
+        ToolName::Insert,
+        ToolName::Delete,
+        ToolName::Rename,
+        ToolName::Search,
+    ];
+
+    /// The name MCP lists it under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::View => "memory_view",
+            ToolName::Create => "memory_create",
+            ToolName::StrReplace => "memory_str_replace",
+            ToolName::Insert => "memory_insert",
+            ToolName::Delete => "memory_delete",
+            ToolName::Rename => "memory_rename",
+            ToolName::Search => "memory_search",
+        }
+    }
+
+    /// The tool named `name`, if the server has one.
+    pub fn parse(name: &str) -> Option<ToolName> {
+        ToolName::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The memory-tool command the tool runs (`None` for search).
+    fn command(self) -> Option<&'static str> {
+        match self {
+            ToolName::View => Some("view"),
+            ToolName::Create => Some("create"),
+            ToolName::StrReplace => Some("str_replace"),
+            ToolName::Insert => Some("insert"),
+            ToolName::Delete => Some("delete"),
+            ToolName::Rename => Some("rename"),
+            ToolName::Search => None,
+        }
+    }
+}
+
+/// One tool call with its arguments checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolRequest {
+    /// `memory_search`: the `k` memories nearest `query`.
+    Search {
+        /// What to look for.
+        query: String,
+        /// How many hits (default [`DEFAULT_K`], at most [`MAX_K`]).
+        k: usize,
+    },
+    /// One of the memory-tool commands.
+    Command(Command),
+}
+
+impl ToolRequest {
+    /// The request a call of tool `name` with `arguments` makes.
+    pub fn parse(name: &str, arguments: Map<String, Value>) -> Result<ToolRequest, CallError> {
+        let tool = ToolName::parse(name).ok_or_else(|| CallError::UnknownTool(name.to_owned()))?;
+        let invalid = |message: String| CallError::InvalidArguments { message };
+        let Some(command) = tool.command() else {
             let query = match arguments.get("query") {
                 Some(Value::String(q)) => q.clone(),
-                _ => return Err("memory_search needs `query`, a string".into()),
+                _ => return Err(invalid("memory_search needs `query`, a string".into())),
             };
             let k = match arguments.get("k") {
                 None | Some(Value::Null) => DEFAULT_K,
                 Some(v) => match v.as_u64() {
                     Some(k) => usize::try_from(k).unwrap_or(MAX_K).min(MAX_K),
-                    None => return Err("`k` must be a whole number (how many memories to return)".into()),
+                    None => {
+                        return Err(invalid(
+                            "`k` must be a whole number (how many memories to return)".into(),
+                        ));
+                    }
                 },
             };
-            let hits = agent.search(&query, k).map_err(|e| e.to_string())?;
-            return Ok(format_hits(&query, &hits));
-        }
-        if !TOOLS.iter().any(|t| t.name == name) {
-            return Err(format!("unknown tool {name:?}"));
-        }
-        // The other tools are the memory-tool commands, one each.
-        let command = name.strip_prefix("memory_").unwrap_or(name);
+            return Ok(ToolRequest::Search { query, k });
+        };
         let mut input = arguments;
         input.insert("command".into(), Value::String(command.into()));
-        let command: Command = serde_json::from_value(Value::Object(input))
-            .map_err(|e| format!("invalid arguments for {name}: {e}"))?;
-        agent.execute(&command).map_err(|e| e.to_string())
+        serde_json::from_value(Value::Object(input))
+            .map(ToolRequest::Command)
+            .map_err(|e| invalid(format!("invalid arguments for {name}: {e}")))
     }
+}
+
+/// Why a tool call failed: the text of its error result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No tool has this name.
+    #[error("unknown tool {0:?}")]
+    UnknownTool(String),
+    /// The arguments do not fit the tool's schema.
+    #[error("{message}")]
+    InvalidArguments {
+        /// What is wrong, naming the tool or the argument.
+        message: String,
+    },
+    /// The command was refused or failed.
+    #[error(transparent)]
+    Command(#[from] ToolError),
+    /// The search failed.
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    /// An earlier call panicked while holding the store.
+    #[error("the memory server failed earlier; restart it")]
+    Failed,
 }
 
 /// One tool as listed.
 struct ToolSpec {
-    name: &'static str,
+    tool: ToolName,
     description: &'static str,
     read_only: bool,
     destructive: bool,
@@ -94,7 +205,7 @@ struct ToolSpec {
 
 const TOOLS: [ToolSpec; 7] = [
     ToolSpec {
-        name: "memory_view",
+        tool: ToolName::View,
         description: include_str!("tools/memory_view.md"),
         read_only: true,
         destructive: false,
@@ -112,7 +223,7 @@ const TOOLS: [ToolSpec; 7] = [
         },
     },
     ToolSpec {
-        name: "memory_create",
+        tool: ToolName::Create,
         description: include_str!("tools/memory_create.md"),
         read_only: false,
         destructive: false,
@@ -127,7 +238,7 @@ const TOOLS: [ToolSpec; 7] = [
         },
     },
     ToolSpec {
-        name: "memory_str_replace",
+        tool: ToolName::StrReplace,
         description: include_str!("tools/memory_str_replace.md"),
         read_only: false,
         destructive: false,
@@ -143,7 +254,7 @@ const TOOLS: [ToolSpec; 7] = [
         },
     },
     ToolSpec {
-        name: "memory_insert",
+        tool: ToolName::Insert,
         description: include_str!("tools/memory_insert.md"),
         read_only: false,
         destructive: false,
@@ -159,14 +270,14 @@ const TOOLS: [ToolSpec; 7] = [
         },
     },
     ToolSpec {
-        name: "memory_delete",
+        tool: ToolName::Delete,
         description: include_str!("tools/memory_delete.md"),
         read_only: false,
         destructive: true,
         schema: || object(json!({"path": path_schema("The file or directory to delete.")}), &["path"]),
     },
     ToolSpec {
-        name: "memory_rename",
+        tool: ToolName::Rename,
         description: include_str!("tools/memory_rename.md"),
         read_only: false,
         destructive: false,
@@ -181,7 +292,7 @@ const TOOLS: [ToolSpec; 7] = [
         },
     },
     ToolSpec {
-        name: "memory_search",
+        tool: ToolName::Search,
         description: include_str!("tools/memory_search.md"),
         read_only: true,
         destructive: false,
@@ -218,7 +329,7 @@ pub fn tools() -> Vec<Tool> {
                 .read_only(spec.read_only)
                 .destructive(spec.destructive)
                 .open_world(false);
-            Tool::new(spec.name, spec.description, Arc::new(schema)).with_annotations(annotations)
+            Tool::new(spec.tool.as_str(), spec.description, Arc::new(schema)).with_annotations(annotations)
         })
         .collect()
 }
@@ -243,7 +354,7 @@ impl ServerHandler for MemoryServer {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if !TOOLS.iter().any(|t| t.name == request.name) {
+        if ToolName::parse(&request.name).is_none() {
             return Err(ErrorData::invalid_params(format!("unknown tool {:?}", request.name), None));
         }
         let server = self.clone();
@@ -254,7 +365,7 @@ impl ServerHandler for MemoryServer {
             .map_err(|e| ErrorData::internal_error(format!("tool call failed: {e}"), None))?;
         let result = match outcome {
             Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
-            Err(text) => CallToolResult::error(vec![ContentBlock::text(text)]),
+            Err(error) => CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
         };
         Ok(result.into())
     }
@@ -303,6 +414,15 @@ mod tests {
     }
 
     #[test]
+    fn every_tool_name_has_one_spec_and_parses_back() {
+        assert_eq!(TOOLS.iter().map(|spec| spec.tool).collect::<Vec<_>>(), ToolName::ALL);
+        for tool in ToolName::ALL {
+            assert_eq!(ToolName::parse(tool.as_str()), Some(tool));
+        }
+        assert_eq!(ToolName::parse("view"), None);
+    }
+
+    #[test]
     fn calls_translate_to_commands_and_search() {
         let (_dir, server) = server();
         let created = server.call(
@@ -323,10 +443,11 @@ mod tests {
         assert!(found.contains("\t/memories/db.md\tThe staging database"), "{found}");
         assert_eq!(found.lines().count(), 2);
         let refused = server.call("memory_view", args(json!({"path": "/etc"}))).unwrap_err();
-        assert_eq!(refused, "Path must start with /memories, got: /etc");
-        assert!(server.call("memory_view", args(json!({}))).unwrap_err().contains("missing field `path`"));
+        assert_eq!(refused.to_string(), "Path must start with /memories, got: /etc");
+        let missing = server.call("memory_view", args(json!({}))).unwrap_err().to_string();
+        assert!(missing.contains("missing field `path`"), "{missing}");
         assert!(server.call("memory_search", args(json!({"query": "x", "k": "many"}))).is_err());
-        assert!(server.call("memory_fly", args(json!({}))).is_err());
+        assert!(matches!(server.call("memory_fly", args(json!({}))), Err(CallError::UnknownTool(_))));
         assert!(server.call("memory_search", args(json!({}))).is_err());
     }
 }
