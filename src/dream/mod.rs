@@ -35,6 +35,7 @@ pub mod conflict;
 pub mod disk;
 pub mod exact;
 pub mod near;
+mod options;
 pub mod patterns;
 pub mod plan;
 mod run;
@@ -44,21 +45,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use crate::embed::{EmbedError, Embedder, cosine};
-use crate::index::{CandidatePair, HnswParams, Index, IndexKind};
+use crate::index::{CandidatePair, HnswParams, Index};
 use crate::judge::Judge;
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
-use crate::report::Report;
-use crate::report::Tokens;
+use crate::report::{Report, Tokens};
 use crate::resolve::ask::Prepared;
 use crate::resolve::redact;
 use crate::resolve::{
     Asking, LocalResolver, Outcome, Question, QuestionMemory, ResolveError, Resolver, Usage, Verdict, check,
 };
 use crate::session::Session;
-use crate::text::{Document, Lexicon};
+use crate::text::Document;
 
 pub use calibration::Thresholds;
+pub use options::DreamOptions;
 pub use plan::ExcerptBudget;
 pub use run::DreamRun;
 
@@ -157,50 +158,6 @@ impl From<crate::progress::Cancelled> for DreamError {
 /// Where the dream writes the patterns it finds (`/patterns/mistakes/…`,
 /// `/patterns/preferences/…`).
 pub const PATTERNS_DIR: &str = "/patterns/";
-
-/// Options of a dream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DreamOptions {
-    /// Similarity settings; `None` looks the embedder up in the calibration
-    /// file ([`Thresholds::for_model`]), and a dream with an embedder it does
-    /// not know fails with [`DreamError::Uncalibrated`].
-    pub thresholds: Option<Thresholds>,
-    /// Sessions a pattern needs (at least 2).
-    pub min_pattern_sessions: usize,
-    /// Excerpts per question.
-    pub excerpts: ExcerptBudget,
-    /// Extra instructions passed to the resolver with every question.
-    pub instructions: String,
-    /// Worker threads (`None`: rayon's default, all cores). Never changes the output.
-    pub threads: Option<usize>,
-    /// Texts per embedding batch (progress and cancellation granularity).
-    pub batch_size: usize,
-    /// Whether pairs the wording rules leave open go to the embedder's
-    /// judge (default); `false` leaves every such pair a question.
-    pub judge: bool,
-    /// Which similarity search finds candidates (exact for small stores,
-    /// hnsw for large ones by default).
-    pub index: IndexKind,
-    /// The word lists of the text analysis, the pattern stage's included
-    /// (default: `src/text/lexicon.toml`).
-    pub lexicon: Lexicon,
-}
-
-impl Default for DreamOptions {
-    fn default() -> Self {
-        Self {
-            thresholds: None,
-            min_pattern_sessions: 2,
-            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
-            instructions: String::new(),
-            threads: None,
-            batch_size: 256,
-            judge: true,
-            index: IndexKind::Auto,
-            lexicon: Lexicon::default(),
-        }
-    }
-}
 
 /// What a dream reads.
 #[derive(Debug, Clone, Default)]
@@ -380,6 +337,7 @@ impl Dream {
             embedder: embedder.model_id(),
             resolver: &resolver,
             instructions: &opts.instructions,
+            options: &opts.saved(asking.caps()),
         })?;
         track.step("apply", 1, 1)?;
         Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })

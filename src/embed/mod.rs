@@ -13,6 +13,7 @@
 //!   ([`WordVectors`]), kept beside the pooled one in the user cache.
 //! - [`memories`]: a store's memories through its cache (`STORE/vectors`).
 //! - [`choice`]: picking a backend by name.
+//! - [`Thresholds`]: the similarity settings that come with an embedder.
 
 pub mod cache;
 pub mod cache_dir;
@@ -26,6 +27,7 @@ pub mod locate;
 pub mod memories;
 #[cfg(feature = "minilm")]
 pub mod minilm;
+mod thresholds;
 pub mod word_cache;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
@@ -35,6 +37,7 @@ pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, vectors_dir};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
+pub use thresholds::Thresholds;
 pub use word_cache::{WordCache, WordCacheWriter};
 
 /// Why embedding failed.

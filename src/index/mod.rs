@@ -80,8 +80,10 @@ pub(crate) fn pairs_from_neighbours(lists: &[Vec<Neighbour>], min_similarity: f3
 /// exact is faster and never misses a pair.
 pub const EXACT_MAX: usize = 40_000;
 
-/// Which search an [`Index`] uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which search an [`Index`] uses (`auto`, `exact` or `hnsw` in a report's
+/// options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum IndexKind {
     /// [`ExactIndex`] up to [`EXACT_MAX`] vectors, [`HnswIndex`] above.
     #[default]

@@ -21,12 +21,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{Answered, Journal, OpenReason, Question, Reply, ResolveError, Resolver, Sent, Watch};
 use crate::progress::{CancelToken, Observer};
 
-/// Caps on what a dream may send (`None`: no cap).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Caps on what a dream may send (`None`: no cap). In a report's options
+/// (`max_questions`, `max_tokens`), absent when there is no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Most questions sent (`--max-questions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_questions: Option<usize>,
     /// Most prompt tokens of the questions sent (`--max-tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
 }
 
@@ -113,6 +116,11 @@ impl<'a> Asking<'a> {
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
+    }
+
+    /// The caps set with [`limits`](Self::limits).
+    pub fn caps(&self) -> Limits {
+        self.limits
     }
 
     /// Whether this is a dry run.
