@@ -65,6 +65,7 @@ pub use run::DreamRun;
 
 /// Why a dream failed. Nothing is produced when it does.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DreamError {
     /// Two input memories have the same path.
     #[error("two input memories have the path {0}")]

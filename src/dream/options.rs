@@ -8,7 +8,17 @@ use crate::resolve::Limits;
 use crate::text::Lexicon;
 
 /// Options of a dream.
+///
+/// Built from its [`Default`] with `with_…` methods (new options may come
+/// in a minor release):
+///
+/// ```
+/// use dreamwork::{DreamOptions, index::IndexKind};
+/// let options = DreamOptions::default().with_judge(false).with_index(IndexKind::Exact);
+/// assert!(!options.judge);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DreamOptions {
     /// Similarity settings; `None` looks the embedder up in the calibration
     /// file ([`Thresholds::for_model`]), and a dream with an embedder it does
@@ -52,6 +62,60 @@ impl Default for DreamOptions {
 }
 
 impl DreamOptions {
+    /// Uses these similarity settings (`None`: the embedder's calibration).
+    pub fn with_thresholds(mut self, thresholds: impl Into<Option<Thresholds>>) -> Self {
+        self.thresholds = thresholds.into();
+        self
+    }
+
+    /// Sessions a pattern needs (at least 2).
+    pub fn with_min_pattern_sessions(mut self, min_pattern_sessions: usize) -> Self {
+        self.min_pattern_sessions = min_pattern_sessions;
+        self
+    }
+
+    /// Excerpts per question.
+    pub fn with_excerpts(mut self, excerpts: ExcerptBudget) -> Self {
+        self.excerpts = excerpts;
+        self
+    }
+
+    /// Extra instructions passed to the resolver with every question.
+    pub fn with_instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = instructions.into();
+        self
+    }
+
+    /// Worker threads (`None`: all cores); never changes the output.
+    pub fn with_threads(mut self, threads: impl Into<Option<usize>>) -> Self {
+        self.threads = threads.into();
+        self
+    }
+
+    /// Texts per embedding batch.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Whether pairs the wording rules leave open go to the embedder's judge.
+    pub fn with_judge(mut self, judge: bool) -> Self {
+        self.judge = judge;
+        self
+    }
+
+    /// Which similarity search finds candidates.
+    pub fn with_index(mut self, index: IndexKind) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// The word lists of the text analysis.
+    pub fn with_lexicon(mut self, lexicon: Lexicon) -> Self {
+        self.lexicon = lexicon;
+        self
+    }
+
     /// The options as a report keeps them ([`SavedOptions`]), with the caps
     /// `limits` the dream asked its resolver under: each one that differs
     /// from the default. The instructions are kept apart (the report's

@@ -84,6 +84,7 @@ pub const EXACT_MAX: usize = 40_000;
 /// options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum IndexKind {
     /// [`ExactIndex`] up to [`EXACT_MAX`] vectors, [`HnswIndex`] above.
     #[default]

@@ -163,6 +163,7 @@ impl std::fmt::Display for SessionFormat {
 
 /// Which importer to use: one named format, or detection from the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FormatChoice {
     /// Detect the format of each file (see [`detect`]).
     #[default]

@@ -43,16 +43,14 @@ fn options() -> (DreamOptions, Limits) {
     let lexical = LexicalEmbedder::default();
     let mut thresholds = Thresholds::for_model(lexical.model_id()).expect("lexical is calibrated");
     thresholds.min_similarity -= 0.05;
-    let options = DreamOptions {
-        thresholds: Some(thresholds),
-        min_pattern_sessions: 3,
-        excerpts: ExcerptBudget { max_excerpts: 1, max_tokens: 80 },
-        instructions: "Prefer the newer note.".into(),
-        judge: false,
-        index: IndexKind::Exact,
-        ..DreamOptions::default()
-    };
-    (options, Limits { max_questions: Some(1), max_tokens: None })
+    let options = DreamOptions::default()
+        .with_thresholds(thresholds)
+        .with_min_pattern_sessions(3)
+        .with_excerpts(ExcerptBudget { max_excerpts: 1, max_tokens: 80 })
+        .with_instructions("Prefer the newer note.")
+        .with_judge(false)
+        .with_index(IndexKind::Exact);
+    (options, Limits::default().with_max_questions(1))
 }
 
 #[test]
