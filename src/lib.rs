@@ -41,7 +41,7 @@ pub mod embed;
 pub mod folder;
 #[cfg(feature = "remote")]
 pub mod hosted;
-pub mod id;
+mod id;
 pub mod index;
 pub mod judge;
 pub mod memory;

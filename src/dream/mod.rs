@@ -20,7 +20,7 @@
 //!    look-alike never blocks a settled change; then, while answers settle
 //!    something, the pairs a full cluster left out, between what the
 //!    answers left standing (at most [`conflict::MAX_ROUNDS`]);
-//! 7. [`apply`]: the output memories and the report.
+//! 7. `apply`: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure
 //! function of the memories' and sessions' contents (not of their order, the
@@ -29,7 +29,7 @@
 //! reported per stage; a cancelled dream stops at the next batch with
 //! [`DreamError::Cancelled`] and produces nothing.
 
-pub mod apply;
+mod apply;
 pub mod calibration;
 pub mod conflict;
 pub mod disk;

@@ -7,7 +7,7 @@
 //! set is a pure function of the vectors.
 
 pub mod exact;
-pub mod hnsw;
+mod hnsw;
 mod similar;
 
 pub use exact::ExactIndex;
