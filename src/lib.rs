@@ -39,6 +39,8 @@ pub mod agent;
 pub mod dream;
 pub mod embed;
 pub mod folder;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "remote")]
 pub mod hosted;
 mod id;
