@@ -2,6 +2,9 @@
 //! decoders of the on-disk formats. Not part of the API — hidden from the
 //! documentation, and free to change in any release.
 
+/// The dream's exact-duplicate key (normalised text).
+pub use crate::dream::exact::exact_key;
+
 /// The store's log (`memories.log`): header and frame decoder.
 pub mod log {
     pub use crate::store::log::{Commit, Op, TornTail, decode, header};

@@ -2,7 +2,7 @@
 //! set of memories and a [`Report`] saying why each one is what it is.
 //!
 //! Stages, one module each, each a function with typed input and output:
-//! 1. [`exact`]: exact duplicates (blake3 of normalised text);
+//! 1. `exact`: exact duplicates (blake3 of normalised text);
 //! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
 //!    sharing a rare word and another word, confirmed by a lexical check that
 //!    never folds two subjects together);
@@ -33,7 +33,7 @@ mod apply;
 pub mod calibration;
 pub mod conflict;
 pub mod disk;
-pub mod exact;
+pub(crate) mod exact;
 pub mod near;
 mod options;
 pub mod patterns;
