@@ -118,13 +118,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for round in 0..DREAM_ROUNDS {
         let out = work.join(format!("rust-dream-{round}"));
         let t = Instant::now();
-        let request = DiskRequest {
-            store: store_dir.clone(),
-            out: out.clone(),
-            extra_sessions: Vec::new(),
-            replay_of: None,
-            vector_cache: None,
-        };
+        let request = DiskRequest::new(store_dir.clone(), out.clone());
         let mut asking = Asking::new(&LocalResolver);
         let done = disk::dream_store(
             &Dream::new(DreamOptions::default()),

@@ -103,7 +103,7 @@ fn run(input: &DreamInput, embedder: &dyn Embedder) -> Result<DreamOutput, dream
         _ => dreamwork::index::IndexKind::Auto,
     };
     let judge = !std::env::args().any(|a| a == "--no-judge");
-    let options = dreamwork::dream::DreamOptions { index, judge, ..Default::default() };
+    let options = dreamwork::dream::DreamOptions::default().with_index(index).with_judge(judge);
     let out =
         Dream::new(options).run(input.clone(), embedder, &LocalResolver, &clock, &CancelToken::new())?;
     if arg("--stages").is_some() {

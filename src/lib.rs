@@ -39,9 +39,11 @@ pub mod agent;
 pub mod dream;
 pub mod embed;
 pub mod folder;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "remote")]
 pub mod hosted;
-pub mod id;
+mod id;
 pub mod index;
 pub mod judge;
 pub mod memory;

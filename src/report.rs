@@ -27,7 +27,13 @@
 //!   `review`), as in the journal key;
 //! - `instructions`: the user's instructions to the resolver
 //!   (`--instructions`), absent when there were none — part of every
-//!   question, so what a re-run of the dream (`review`) needs.
+//!   question, so what a re-run of the dream (`review`) needs;
+//! - `options`: the other options the dream ran with that can change its
+//!   output ([`SavedOptions`]), each absent when it had its default, and
+//!   the whole object absent when all did — so `review` re-runs any dream,
+//!   one made through the library with other thresholds as well as one of
+//!   `dreamwork dream`. A report written before this field existed reads
+//!   as a dream with every default, which is how the CLI made them.
 //!
 //! Promises: every input path is in the `sources` of at most one output
 //! memory, and is either there or in `dropped` with `into: null`; `dropped`
@@ -39,9 +45,12 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::embed::Thresholds;
+use crate::index::IndexKind;
 use crate::memory::{Memory, MemoryPath};
 pub use crate::resolve::PatternKind;
-use crate::resolve::{OpenReason, QuestionKind, ResolverName, Usage};
+use crate::resolve::{Limits, OpenReason, QuestionKind, ResolverName, Usage};
+use crate::text::Lexicon;
 
 /// Version of the report format.
 pub const REPORT_FORMAT: u32 = 1;
@@ -65,6 +74,11 @@ pub struct Report {
     /// from the JSON when empty.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub instructions: String,
+    /// The options the dream ran with, besides the embedder and the
+    /// instructions (see [`SavedOptions`]). Absent from the JSON when all
+    /// had their defaults.
+    #[serde(default, skip_serializing_if = "SavedOptions::is_default")]
+    pub options: SavedOptions,
     /// One entry per output memory, sorted by path.
     pub memories: Vec<MemoryEntry>,
     /// Input memories absent from the output, sorted by path.
@@ -122,6 +136,54 @@ impl std::fmt::Display for ResolverId {
         } else {
             write!(f, "{} ({})", self.name, self.model)
         }
+    }
+}
+
+/// The options of a dream that can change its output, as its report keeps
+/// them so that a re-run (`review`) reproduces it: each is `None` (and
+/// absent from the JSON) when the dream had the default, so a dream with
+/// every default — any made by `dreamwork dream` — writes no `options` at
+/// all. The embedder is the report's `embedder` and the instructions its
+/// `instructions`; worker threads and batch size are not kept, as they never
+/// change the output. `crate::dream::DreamOptions` reads and makes them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SavedOptions {
+    /// Similarity settings given instead of the embedder's calibration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+    /// Sessions a pattern needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_pattern_sessions: Option<usize>,
+    /// Most excerpts per question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_excerpts: Option<usize>,
+    /// Most tokens of excerpts per question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt_tokens: Option<u64>,
+    /// Whether pairs the wording leaves open went to the embedder's judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<bool>,
+    /// The similarity search that found candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexKind>,
+    /// The word lists of the text analysis, when not the built-in ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexicon: Option<Lexicon>,
+    /// The caps on what the dream could send to its resolver
+    /// (`max_questions`, `max_tokens`).
+    #[serde(default, flatten)]
+    pub limits: Limits,
+}
+
+// Thresholds are finite numbers (a dream compares cosines with them), so
+// equality is an equivalence.
+impl Eq for SavedOptions {}
+
+impl SavedOptions {
+    /// Whether every option had its default (nothing to keep).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -469,6 +531,7 @@ mod tests {
             embedder: "lexical-v1-512".into(),
             resolver: ResolverId { name: "local".into(), model: String::new() },
             instructions: String::new(),
+            options: SavedOptions::default(),
             memories: vec![MemoryEntry {
                 path: p("/a"),
                 action: Action::Merged,
@@ -502,6 +565,24 @@ mod tests {
         ] {
             assert!(json.contains(field), "{field} missing in {json}");
         }
+        assert_eq!(Report::from_json(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn options_are_absent_when_default_and_kept_otherwise() {
+        let mut r = sample();
+        let json = r.to_json();
+        assert!(!json.contains("\"options\""), "{json}");
+        // A report from before options were kept reads as every default.
+        assert_eq!(Report::from_json(&json).unwrap().options, SavedOptions::default());
+        r.options.judge = Some(false);
+        r.options.index = Some(IndexKind::Exact);
+        r.options.limits.max_tokens = Some(500);
+        let json = r.to_json();
+        for field in ["\"judge\": false", "\"index\": \"exact\"", "\"max_tokens\": 500"] {
+            assert!(json.contains(field), "{field} missing in {json}");
+        }
+        assert!(!json.contains("max_questions") && !json.contains("thresholds"), "{json}");
         assert_eq!(Report::from_json(&json).unwrap(), r);
     }
 

@@ -32,7 +32,7 @@ fuzz_target!(|entries: Vec<Entry>| {
     let input: Vec<Memory> = memories.into_values().collect();
     // A small lexical embedder (fast), with the default one's calibration.
     let thresholds = Thresholds::for_model(LexicalEmbedder::default().model_id());
-    let out = Dream::new(DreamOptions { thresholds, ..DreamOptions::default() })
+    let out = Dream::new(DreamOptions::default().with_thresholds(thresholds))
         .run(
             DreamInput { memories: input.clone(), sessions: vec![] },
             &LexicalEmbedder::new(64),

@@ -5,7 +5,7 @@
 //! slugs always make valid memory paths.
 #![no_main]
 
-use dreamwork::dream::exact::exact_key;
+use dreamwork::fuzzing::exact_key;
 use dreamwork::dream::patterns::incidents::error_signature;
 use dreamwork::dream::patterns::slug;
 use dreamwork::memory::MemoryPath;

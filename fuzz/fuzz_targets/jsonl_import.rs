@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let file = Path::new("fuzz.jsonl");
     let total = data.len() as u64;
-    let skip = ImportOptions { skip_bad_lines: true, cancel: None };
+    let skip = ImportOptions::default().with_skip_bad_lines(true);
     let mut imported = 0usize;
     let skipped = import_jsonl_reader(data, file, total, &skip, &Silent, |m| {
         assert!(m.content.len() <= dreamwork::memory::MAX_CONTENT_BYTES);

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use dreamwork::store::log;
+use dreamwork::fuzzing::log;
 use libfuzzer_sys::fuzz_target;
 
 /// A log whose frames carry the payloads found in `data`: each payload is

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use dreamwork::store::snapshot;
+use dreamwork::fuzzing::snapshot;
 use libfuzzer_sys::fuzz_target;
 
 /// A snapshot file with `body` as its postcard body and valid checksums.

@@ -314,7 +314,7 @@ pub(crate) fn dream(
             let model = args.model.clone().unwrap_or_else(|| anthropic::DEFAULT_MODEL.into());
             Box::new(AnthropicResolver::new(
                 client(&args, cancel)?,
-                AnthropicOptions { model, ..AnthropicOptions::default() },
+                AnthropicOptions::default().with_model(model),
             ))
         }
         ResolverChoice::Dreams => {
@@ -328,34 +328,30 @@ pub(crate) fn dream(
     };
     let mut journal = args.journal.as_ref().map(Journal::open).transpose().map_err(dream_failure)?;
     let mut asking = Asking::new(backend.as_ref())
-        .limits(Limits { max_questions: args.max_questions, max_tokens: args.max_tokens })
+        .limits(Limits::default().with_max_questions(args.max_questions).with_max_tokens(args.max_tokens))
         .dry_run(args.dry_run);
     if let Some(j) = journal.as_mut() {
         asking = asking.journal(j);
     }
     let vector_cache = if args.cache { CacheDir::user(args.cache_dir.as_deref()) } else { None };
-    let options = DreamOptions {
-        instructions: args.instructions.clone().unwrap_or_default(),
-        threads: args.threads,
-        ..DreamOptions::default()
-    };
+    let options = DreamOptions::default()
+        .with_instructions(args.instructions.clone().unwrap_or_default())
+        .with_threads(args.threads);
     let dream = Dream::new(options);
     let report_dir = match &view {
         Some(v) => {
-            let request = folder::FolderRequest { out: args.out.clone(), sessions: extra, vector_cache };
+            let request = folder::FolderRequest::new(args.out.clone())
+                .with_sessions(extra)
+                .with_vector_cache(vector_cache);
             folder::dream(v, &dream, request, embedder.as_ref(), &mut asking, observer, cancel)
                 .map_err(dream_failure)?
                 .disk
                 .report_dir
         }
         None => {
-            let request = DiskRequest {
-                store: args.store.clone(),
-                out: args.out.clone(),
-                extra_sessions: extra,
-                replay_of: None,
-                vector_cache,
-            };
+            let request = DiskRequest::new(args.store.clone(), args.out.clone())
+                .with_extra_sessions(extra)
+                .with_vector_cache(vector_cache);
             disk::dream_store(&dream, request, embedder.as_ref(), &mut asking, observer, cancel)
                 .map_err(dream_failure)?
                 .report_dir

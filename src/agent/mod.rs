@@ -3,7 +3,7 @@
 //! - [`memory_tool`]: the commands of Claude's client-side memory tool
 //!   (`view`, `create`, `str_replace`, `insert`, `delete`, `rename` under
 //!   `/memories`), with the official SDK helpers' semantics and texts.
-//! - [`search`]: the memories nearest in meaning to a query.
+//! - `search`: the memories nearest in meaning to a query.
 //! - [`mcp`] (feature `mcp`): an MCP server offering both as tools; a thin
 //!   translation onto [`AgentStore`].
 //! - [`jsonl`]: the memory-tool commands as JSON lines (`dreamwork
@@ -19,7 +19,7 @@ pub mod jsonl;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod memory_tool;
-pub mod search;
+mod search;
 
 use std::path::Path;
 

@@ -31,7 +31,7 @@ pub struct Hit {
     pub path: MemoryPath,
     /// Cosine similarity to the query (1 = same direction).
     pub score: f32,
-    /// Its first non-blank line, trimmed, at most [`FIRST_LINE_CHARS`].
+    /// Its first non-blank line, trimmed, at most 160 characters.
     pub first_line: String,
 }
 
@@ -48,7 +48,7 @@ pub enum SearchError {
 }
 
 /// Answers queries over one store, keeping its vectors and index between
-/// queries; see the [module doc](self).
+/// queries; see the [module doc](crate::agent).
 pub struct Searcher {
     embedder: Box<dyn Embedder>,
     /// Vectors known so far (the store's cache plus what was embedded).

@@ -180,11 +180,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             let extra =
                 if sessions.is_empty() { Vec::new() } else { import_paths(&sessions, format, &bars)? };
             let embedder = model.load()?;
-            let options = DreamOptions {
-                instructions: instructions.unwrap_or_default(),
-                threads,
-                ..DreamOptions::default()
-            };
+            let options = DreamOptions::default()
+                .with_instructions(instructions.unwrap_or_default())
+                .with_threads(threads);
             #[cfg(feature = "remote")]
             let mut leftovers = None;
             let backend: Box<dyn Resolver> = match resolver {
@@ -203,8 +201,8 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                 }
             };
             let mut journal = journal.as_ref().map(Journal::open).transpose()?;
-            let mut asking =
-                Asking::new(backend.as_ref()).limits(Limits { max_questions, max_tokens }).dry_run(dry_run);
+            let limits = Limits::default().with_max_questions(max_questions).with_max_tokens(max_tokens);
+            let mut asking = Asking::new(backend.as_ref()).limits(limits).dry_run(dry_run);
             if let Some(j) = journal.as_mut() {
                 asking = asking.journal(j);
             }
@@ -212,7 +210,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             let dream = Dream::new(options);
             let done: Result<_, Box<dyn std::error::Error>> = match &view {
                 Some(v) => {
-                    let request = folder::FolderRequest { out: out.clone(), sessions: extra, vector_cache };
+                    let request = folder::FolderRequest::new(out.clone())
+                        .with_sessions(extra)
+                        .with_vector_cache(vector_cache);
                     folder::dream(
                         v,
                         &dream,
@@ -226,13 +226,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                     .map_err(Into::into)
                 }
                 None => {
-                    let request = DiskRequest {
-                        store: store.clone(),
-                        out: out.clone(),
-                        extra_sessions: extra,
-                        replay_of: None,
-                        vector_cache,
-                    };
+                    let request = DiskRequest::new(store.clone(), out.clone())
+                        .with_extra_sessions(extra)
+                        .with_vector_cache(vector_cache);
                     disk::dream_store(
                         &dream,
                         request,

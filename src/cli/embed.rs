@@ -31,11 +31,10 @@ pub(crate) struct LocateArgs {
 
 impl LocateArgs {
     fn options(&self) -> LocateOptions {
-        LocateOptions {
-            model_dir: self.model_dir.clone(),
-            ort_lib: self.ort_lib.clone(),
-            cache_dir: self.cache_dir.clone(),
-        }
+        LocateOptions::default()
+            .with_model_dir(self.model_dir.clone())
+            .with_ort_lib(self.ort_lib.clone())
+            .with_cache_dir(self.cache_dir.clone())
     }
 }
 
@@ -56,7 +55,7 @@ impl LocateArgs {
         &self,
         choice: EmbedderChoice,
     ) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
-        let options = dreamwork::embed::MiniLmOptions { locate: self.options(), sessions: None };
+        let options = dreamwork::embed::MiniLmOptions::default().with_locate(self.options());
         load_embedder(choice, &options)
     }
 

@@ -51,7 +51,7 @@ impl RemoteArgs {
         let model = self.model.clone().unwrap_or_else(|| anthropic::DEFAULT_MODEL.into());
         Ok(AnthropicResolver::new(
             self.client(cancel, dry_run)?,
-            AnthropicOptions { model, ..AnthropicOptions::default() },
+            AnthropicOptions::default().with_model(model),
         ))
     }
 

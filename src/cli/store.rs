@@ -191,7 +191,9 @@ fn run_command(cmd: StoreCommand) -> CliResult {
         StoreCommand::Import { store, src, skip_bad_lines } => {
             let mut store = Store::open(&store)?;
             let bars = Bars::new();
-            let options = ImportOptions { skip_bad_lines, cancel: Some(super::interrupt().clone()) };
+            let options = ImportOptions::default()
+                .with_skip_bad_lines(skip_bad_lines)
+                .with_cancel(super::interrupt().clone());
             let result = store.import(&src, &options, &bars);
             bars.finish();
             let report = result?;

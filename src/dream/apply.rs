@@ -24,7 +24,7 @@ use crate::judge::Verdict;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, JudgedPair, MemoryEntry, OutputSummary, PatternEntry,
-    REPORT_FORMAT, Report, ResolverId, Tokens, UnresolvedEntry, memories_hash,
+    REPORT_FORMAT, Report, ResolverId, SavedOptions, Tokens, UnresolvedEntry, memories_hash,
 };
 use crate::resolve::{OpenReason, Outcome, PartAction, Question};
 use crate::session::{Excerpt, SessionId};
@@ -182,6 +182,8 @@ pub struct Decisions<'a> {
     pub resolver: &'a ResolverId,
     /// The user's instructions to the resolver.
     pub instructions: &'a str,
+    /// The options the dream ran with, as the report keeps them.
+    pub options: &'a SavedOptions,
 }
 
 /// Builds the output memories (sorted by path) and the report.
@@ -432,6 +434,7 @@ fn build_report(
         embedder: d.embedder.to_owned(),
         resolver: d.resolver.clone(),
         instructions: d.instructions.to_owned(),
+        options: d.options.clone(),
         memories: out.iter().map(|(_, e)| e.clone()).collect(),
         dropped,
         patterns,

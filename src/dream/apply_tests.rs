@@ -75,6 +75,7 @@ fn an_answered_pattern_becomes_a_memory_with_its_sessions() {
         embedder: "lexical",
         resolver: &ResolverId::default(),
         instructions: "",
+        options: &SavedOptions::default(),
     })
     .unwrap();
     let p = out.iter().find(|m| m.path.as_str() == "/patterns/mistakes/package-manager.md").unwrap();

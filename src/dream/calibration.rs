@@ -9,28 +9,10 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::embed::EmbedderChoice;
+pub use crate::embed::Thresholds;
 
 /// The calibration file, as built in.
 pub const CALIBRATION_TOML: &str = include_str!("calibration.toml");
-
-/// Similarity settings of one embedder.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// Neighbours looked at per memory.
-    pub candidate_k: usize,
-    /// Lowest cosine similarity for a candidate pair.
-    pub min_similarity: f32,
-    /// A candidate the wording cannot settle and that shares little
-    /// wording is about different topics below this cosine (see
-    /// [`near::rules`](super::near::rules)); at or above it, it is a question.
-    pub topic_floor: f32,
-    /// Two directives of sessions this alike may be one pattern (stage 4).
-    pub pattern_link: f32,
-    /// Two groups of directives join when their members' mean similarity
-    /// is this high.
-    pub pattern_join: f32,
-}
 
 impl Thresholds {
     /// The calibrated settings for the embedder `model_id`, if the

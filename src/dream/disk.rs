@@ -109,8 +109,10 @@ pub struct DiskDream {
     pub timings: Timings,
 }
 
-/// What to dream over and where to write it.
+/// What to dream over and where to write it: [`DiskRequest::new`] and
+/// `with_…` methods.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DiskRequest {
     /// The input store (only read).
     pub store: PathBuf,
@@ -129,6 +131,38 @@ pub struct DiskRequest {
     /// too, and every vector the dream computes is appended there. `None`
     /// reads and writes no cache outside STORE and OUT.
     pub vector_cache: Option<CacheDir>,
+}
+
+impl DiskRequest {
+    /// Dreams over `store` into `out`, with no other sessions, no replay and
+    /// no user cache.
+    pub fn new(store: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            store: store.into(),
+            out: out.into(),
+            extra_sessions: Vec::new(),
+            replay_of: None,
+            vector_cache: None,
+        }
+    }
+
+    /// Reads these sessions alongside those kept in STORE.
+    pub fn with_extra_sessions(mut self, extra_sessions: Vec<Session>) -> Self {
+        self.extra_sessions = extra_sessions;
+        self
+    }
+
+    /// Re-runs the earlier output at this path as it was made.
+    pub fn with_replay_of(mut self, replay_of: impl Into<Option<PathBuf>>) -> Self {
+        self.replay_of = replay_of.into();
+        self
+    }
+
+    /// Reads vectors from, and adds them to, this user cache.
+    pub fn with_vector_cache(mut self, vector_cache: impl Into<Option<CacheDir>>) -> Self {
+        self.vector_cache = vector_cache.into();
+        self
+    }
 }
 
 /// Dreams over `request.store` and writes the result to `request.out`.

@@ -30,6 +30,7 @@ pub struct ExactGroups {
     pub groups: Vec<ExactGroup>,
 }
 
+#[cfg(test)]
 impl ExactGroups {
     /// Number of input memories that were folded into another.
     pub fn folded(&self) -> usize {

@@ -2,7 +2,7 @@
 //! set of memories and a [`Report`] saying why each one is what it is.
 //!
 //! Stages, one module each, each a function with typed input and output:
-//! 1. [`exact`]: exact duplicates (blake3 of normalised text);
+//! 1. `exact`: exact duplicates (blake3 of normalised text);
 //! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
 //!    sharing a rare word and another word, confirmed by a lexical check that
 //!    never folds two subjects together);
@@ -20,7 +20,7 @@
 //!    look-alike never blocks a settled change; then, while answers settle
 //!    something, the pairs a full cluster left out, between what the
 //!    answers left standing (at most [`conflict::MAX_ROUNDS`]);
-//! 7. [`apply`]: the output memories and the report.
+//! 7. `apply`: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure
 //! function of the memories' and sessions' contents (not of their order, the
@@ -29,12 +29,13 @@
 //! reported per stage; a cancelled dream stops at the next batch with
 //! [`DreamError::Cancelled`] and produces nothing.
 
-pub mod apply;
+mod apply;
 pub mod calibration;
 pub mod conflict;
 pub mod disk;
-pub mod exact;
+pub(crate) mod exact;
 pub mod near;
+mod options;
 pub mod patterns;
 pub mod plan;
 mod rounds;
@@ -45,17 +46,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use crate::embed::{EmbedError, Embedder, cosine};
-use crate::index::{CandidatePair, HnswParams, Index, IndexKind};
+use crate::index::{CandidatePair, HnswParams, Index};
 use crate::judge::Judge;
 use crate::memory::{Memory, MemoryPath};
 use crate::progress::{CancelToken, Observer, Progress};
-use crate::report::Report;
-use crate::report::Tokens;
+use crate::report::{Report, Tokens};
 use crate::resolve::{Asking, Outcome, Question, ResolveError, Resolver};
 use crate::session::Session;
-use crate::text::{Document, Lexicon};
+use crate::text::Document;
 
 pub use calibration::Thresholds;
+pub use options::DreamOptions;
 pub use plan::ExcerptBudget;
 pub use run::DreamRun;
 
@@ -63,6 +64,7 @@ use rounds::Rounds;
 
 /// Why a dream failed. Nothing is produced when it does.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DreamError {
     /// Two input memories have the same path.
     #[error("two input memories have the path {0}")]
@@ -156,50 +158,6 @@ impl From<crate::progress::Cancelled> for DreamError {
 /// Where the dream writes the patterns it finds (`/patterns/mistakes/…`,
 /// `/patterns/preferences/…`).
 pub const PATTERNS_DIR: &str = "/patterns/";
-
-/// Options of a dream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DreamOptions {
-    /// Similarity settings; `None` looks the embedder up in the calibration
-    /// file ([`Thresholds::for_model`]), and a dream with an embedder it does
-    /// not know fails with [`DreamError::Uncalibrated`].
-    pub thresholds: Option<Thresholds>,
-    /// Sessions a pattern needs (at least 2).
-    pub min_pattern_sessions: usize,
-    /// Excerpts per question.
-    pub excerpts: ExcerptBudget,
-    /// Extra instructions passed to the resolver with every question.
-    pub instructions: String,
-    /// Worker threads (`None`: rayon's default, all cores). Never changes the output.
-    pub threads: Option<usize>,
-    /// Texts per embedding batch (progress and cancellation granularity).
-    pub batch_size: usize,
-    /// Whether pairs the wording rules leave open go to the embedder's
-    /// judge (default); `false` leaves every such pair a question.
-    pub judge: bool,
-    /// Which similarity search finds candidates (exact for small stores,
-    /// hnsw for large ones by default).
-    pub index: IndexKind,
-    /// The word lists of the text analysis, the pattern stage's included
-    /// (default: `src/text/lexicon.toml`).
-    pub lexicon: Lexicon,
-}
-
-impl Default for DreamOptions {
-    fn default() -> Self {
-        Self {
-            thresholds: None,
-            min_pattern_sessions: 2,
-            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
-            instructions: String::new(),
-            threads: None,
-            batch_size: 256,
-            judge: true,
-            index: IndexKind::Auto,
-            lexicon: Lexicon::default(),
-        }
-    }
-}
 
 /// What a dream reads.
 #[derive(Debug, Clone, Default)]
@@ -379,6 +337,7 @@ impl Dream {
             embedder: embedder.model_id(),
             resolver: &resolver,
             instructions: &opts.instructions,
+            options: &opts.saved(asking.caps()),
         })?;
         track.step("apply", 1, 1)?;
         Ok(DreamOutput { memories: output, report, input: memories, sessions, questions })

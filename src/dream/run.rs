@@ -19,6 +19,9 @@ use crate::store::Store;
 /// lexical embedder, the local resolver (which leaves what rules cannot
 /// settle for review), no journal, no caps, a silent observer, a fresh
 /// cancel token, no sessions beyond the store's and no user vector cache.
+/// The options and caps it runs with are saved in the report
+/// ([`SavedOptions`](crate::report::SavedOptions)), so `dreamwork review`
+/// re-runs it as it was made.
 ///
 /// ```
 /// use dreamwork::{DreamRun, MemoryPath, Store};

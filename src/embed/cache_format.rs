@@ -20,6 +20,7 @@ pub(super) const FRAME_HEADER: usize = 8;
 
 /// Where a decode stopped being valid (see [`decode`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeError {
     /// Byte offset of the bad header field or frame.
     pub offset: u64,

@@ -8,6 +8,7 @@ use super::{EmbedError, Embedder, LexicalEmbedder};
 
 /// A named embedder backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum EmbedderChoice {
     /// all-MiniLM-L6-v2 on ONNX Runtime (feature `minilm`).
     #[default]

@@ -51,6 +51,7 @@ pub const ENV_ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
 
 /// Explicit choices that override the environment and the cache directory.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LocateOptions {
     /// The model directory to use.
     pub model_dir: Option<PathBuf>,
@@ -58,6 +59,26 @@ pub struct LocateOptions {
     pub ort_lib: Option<PathBuf>,
     /// The cache directory (where `model fetch` installs).
     pub cache_dir: Option<PathBuf>,
+}
+
+impl LocateOptions {
+    /// The model directory to use.
+    pub fn with_model_dir(mut self, model_dir: impl Into<Option<PathBuf>>) -> Self {
+        self.model_dir = model_dir.into();
+        self
+    }
+
+    /// The ONNX Runtime library file to use.
+    pub fn with_ort_lib(mut self, ort_lib: impl Into<Option<PathBuf>>) -> Self {
+        self.ort_lib = ort_lib.into();
+        self
+    }
+
+    /// The cache directory (where `model fetch` installs).
+    pub fn with_cache_dir(mut self, cache_dir: impl Into<Option<PathBuf>>) -> Self {
+        self.cache_dir = cache_dir.into();
+        self
+    }
 }
 
 /// Which rung of the search order gave a path.

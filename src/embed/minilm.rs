@@ -35,11 +35,26 @@ pub const MAX_TOKENS: usize = 256;
 
 /// Settings for [`MiniLmEmbedder::load`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct MiniLmOptions {
     /// Where to look for the model and the runtime.
     pub locate: LocateOptions,
     /// Sessions run in parallel (default: the number of cores).
     pub sessions: Option<usize>,
+}
+
+impl MiniLmOptions {
+    /// Where to look for the model and the runtime.
+    pub fn with_locate(mut self, locate: LocateOptions) -> Self {
+        self.locate = locate;
+        self
+    }
+
+    /// Sessions run in parallel (`None`: the number of cores).
+    pub fn with_sessions(mut self, sessions: impl Into<Option<usize>>) -> Self {
+        self.sessions = sessions.into();
+        self
+    }
 }
 
 /// all-MiniLM-L6-v2 on ONNX Runtime (see the module doc).

@@ -1,31 +1,33 @@
 //! Embeddings: text in, L2-normalised vectors out, behind the [`Embedder`]
 //! trait, with a cache keyed by (content hash, model id).
 //!
-//! - [`lexical`]: the built-in, model-free embedder.
-//! - [`minilm`] (feature `minilm`): all-MiniLM-L6-v2 on ONNX Runtime.
+//! - `lexical`: the built-in, model-free embedder.
+//! - `minilm` (feature `minilm`): all-MiniLM-L6-v2 on ONNX Runtime.
 //! - [`locate`]: where the model and the runtime are looked for.
 //! - [`fetch`] (feature `minilm`): `dreamwork model fetch`, the installer.
 //! - [`cache`]: the on-disk vector cache and [`embed_cached`], which embeds
 //!   only what the cache lacks.
-//! - [`cache_dir`]: the user-level cache directory ([`CacheDir`]), where a
+//! - `cache_dir`: the user-level cache directory ([`CacheDir`]), where a
 //!   dream keeps the vectors it computes for the next one.
 //! - [`word_cache`]: the on-disk cache of each text's word vectors
 //!   ([`WordVectors`]), kept beside the pooled one in the user cache.
-//! - [`memories`]: a store's memories through its cache (`STORE/vectors`).
-//! - [`choice`]: picking a backend by name.
+//! - `memories`: a store's memories through its cache (`STORE/vectors`).
+//! - `choice`: picking a backend by name.
+//! - [`Thresholds`]: the similarity settings that come with an embedder.
 
 pub mod cache;
-pub mod cache_dir;
+mod cache_dir;
 mod cache_format;
 mod cache_writer;
-pub mod choice;
+mod choice;
 #[cfg(feature = "minilm")]
 pub mod fetch;
-pub mod lexical;
+mod lexical;
 pub mod locate;
-pub mod memories;
+mod memories;
 #[cfg(feature = "minilm")]
-pub mod minilm;
+mod minilm;
+mod thresholds;
 pub mod word_cache;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
@@ -35,6 +37,7 @@ pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, vectors_dir};
 #[cfg(feature = "minilm")]
 pub use minilm::{MiniLmEmbedder, MiniLmOptions};
+pub use thresholds::Thresholds;
 pub use word_cache::{WordCache, WordCacheWriter};
 
 /// Why embedding failed.

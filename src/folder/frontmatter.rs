@@ -21,6 +21,7 @@ pub struct Split<'a> {
 /// Why a frontmatter does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
+#[non_exhaustive]
 pub struct FrontmatterError {
     /// 1-based line of the file.
     pub line: usize,

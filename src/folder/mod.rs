@@ -480,8 +480,9 @@ impl View {
     }
 }
 
-/// What to dream a folder into.
+/// What to dream a folder into: [`FolderRequest::new`] and `with_…` methods.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FolderRequest {
     /// The output directory; must not exist yet.
     pub out: PathBuf,
@@ -490,6 +491,25 @@ pub struct FolderRequest {
     pub sessions: Vec<Session>,
     /// The user cache, as in [`DiskRequest::vector_cache`].
     pub vector_cache: Option<CacheDir>,
+}
+
+impl FolderRequest {
+    /// Dreams into `out`, with no sessions and no user cache.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        Self { out: out.into(), sessions: Vec::new(), vector_cache: None }
+    }
+
+    /// The sessions to learn from.
+    pub fn with_sessions(mut self, sessions: Vec<Session>) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
+    /// The user cache, as in [`DiskRequest::vector_cache`].
+    pub fn with_vector_cache(mut self, vector_cache: impl Into<Option<CacheDir>>) -> Self {
+        self.vector_cache = vector_cache.into();
+        self
+    }
 }
 
 /// What a folder dream did.

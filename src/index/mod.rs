@@ -7,7 +7,7 @@
 //! set is a pure function of the vectors.
 
 pub mod exact;
-pub mod hnsw;
+mod hnsw;
 mod similar;
 
 pub use exact::ExactIndex;
@@ -80,8 +80,11 @@ pub(crate) fn pairs_from_neighbours(lists: &[Vec<Neighbour>], min_similarity: f3
 /// exact is faster and never misses a pair.
 pub const EXACT_MAX: usize = 40_000;
 
-/// Which search an [`Index`] uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which search an [`Index`] uses (`auto`, `exact` or `hnsw` in a report's
+/// options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum IndexKind {
     /// [`ExactIndex`] up to [`EXACT_MAX`] vectors, [`HnswIndex`] above.
     #[default]

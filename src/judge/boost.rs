@@ -71,6 +71,7 @@ pub struct Booster {
 /// Why a model cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("tree {tree}, node {node}: {message}")]
+#[non_exhaustive]
 pub struct ModelError {
     /// The tree at fault.
     pub tree: usize,

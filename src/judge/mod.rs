@@ -173,6 +173,7 @@ pub const FORMAT: &str = "dreamwork-judge/1";
 
 /// Why a model file cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JudgeError {
     /// Not JSON of the expected shape.
     #[error("judge model {name}: {message}")]

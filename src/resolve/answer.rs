@@ -99,6 +99,7 @@ impl Answer {
 /// An answer line that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed answer{}: {message}", id.as_ref().map(|i| format!(" for {i}")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct AnswerError {
     /// The id the line names, if it has one.
     pub id: Option<String>,

@@ -145,6 +145,7 @@ pub fn batches(sizes: &[u64], budget: u64, max_items: usize) -> Vec<Range<usize>
 
 /// How the `anthropic` resolver sends its questions.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AnthropicOptions {
     /// The model (`--model`).
     pub model: String,
@@ -168,6 +169,38 @@ impl Default for AnthropicOptions {
             max_questions: 25,
             parallel: 4,
         }
+    }
+}
+
+impl AnthropicOptions {
+    /// The model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// `max_tokens` of each request.
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Question tokens per request at most.
+    pub fn with_budget(mut self, budget: u64) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Questions per request at most.
+    pub fn with_max_questions(mut self, max_questions: usize) -> Self {
+        self.max_questions = max_questions;
+        self
+    }
+
+    /// Requests in flight at most.
+    pub fn with_parallel(mut self, parallel: usize) -> Self {
+        self.parallel = parallel;
+        self
     }
 }
 

@@ -21,13 +21,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{Answered, Journal, OpenReason, Question, Reply, ResolveError, Resolver, Sent, Watch};
 use crate::progress::{CancelToken, Observer};
 
-/// Caps on what a dream may send (`None`: no cap).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Caps on what a dream may send (`None`: no cap). In a report's options
+/// (`max_questions`, `max_tokens`), absent when there is no cap.
+///
+/// ```
+/// let limits = dreamwork::resolve::Limits::default().with_max_questions(10);
+/// assert_eq!(limits.max_questions, Some(10));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Limits {
     /// Most questions sent (`--max-questions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_questions: Option<usize>,
     /// Most prompt tokens of the questions sent (`--max-tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
+}
+
+impl Limits {
+    /// Sends at most this many questions (`None`: no cap).
+    pub fn with_max_questions(mut self, max_questions: impl Into<Option<usize>>) -> Self {
+        self.max_questions = max_questions.into();
+        self
+    }
+
+    /// Sends questions of at most this many prompt tokens in all (`None`: no cap).
+    pub fn with_max_tokens(mut self, max_tokens: impl Into<Option<u64>>) -> Self {
+        self.max_tokens = max_tokens.into();
+        self
+    }
 }
 
 /// One question ready to ask.
@@ -113,6 +136,11 @@ impl<'a> Asking<'a> {
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
+    }
+
+    /// The caps set with [`limits`](Self::limits).
+    pub fn caps(&self) -> Limits {
+        self.limits
     }
 
     /// Whether this is a dry run.

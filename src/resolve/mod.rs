@@ -67,16 +67,16 @@
 mod answer;
 #[cfg(feature = "remote")]
 pub mod anthropic;
-pub mod ask;
-pub mod check;
+pub(crate) mod ask;
+pub(crate) mod check;
 mod dates;
 #[cfg(feature = "remote")]
 pub mod dreams;
-pub mod exec;
+pub(crate) mod exec;
 #[cfg(feature = "remote")]
 pub mod http;
 pub mod journal;
-pub mod local;
+pub(crate) mod local;
 mod question;
 mod reason;
 pub mod redact;

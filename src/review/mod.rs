@@ -14,9 +14,10 @@
 //! or shared preference) is shown with its occurrences and the memory the
 //! dream proposes: the reviewer writes it (`y`), rejects it (`n`: nothing is
 //! written, and the question is settled), or edits it first (`e`). The
-//! rewrite re-runs the dream with the CLI's options (the report's embedder
-//! and instructions, the local resolver): it reproduces outputs of
-//! `dreamwork dream`, not of library calls with other thresholds.
+//! rewrite re-runs the dream with the options its report saved (embedder,
+//! instructions, thresholds, caps…; see [`crate::report`]) and the local
+//! resolver, so it reproduces a dream made through the library with other
+//! options as well as one of `dreamwork dream`.
 //!
 //! The parts: [`session`] (the state: current cluster, answers, undo),
 //! [`answer`] (a choice as a contract answer), [`diff`] (the words that

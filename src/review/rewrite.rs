@@ -2,9 +2,12 @@
 //!
 //! The answers live in the journal, so the reviewed output is simply the
 //! dream run again from STORE with the journal in front of the local
-//! resolver and the first run's instructions (from the report) — the same
-//! run a user makes with `dreamwork dream STORE --out OUT2 --journal FILE`,
-//! which therefore gives the same bytes. The re-run reads the sessions and
+//! resolver and the first run's options (from the report: its instructions,
+//! thresholds, caps and the rest, see [`SavedOptions`](crate::report::SavedOptions)),
+//! whether that run was `dreamwork dream` or a library call with other
+//! options — for the former, the same run a user makes with `dreamwork
+//! dream STORE --out OUT2 --journal FILE`, which therefore gives the same
+//! bytes. The re-run reads the sessions and
 //! vectors that OUT recorded (see [`DiskRequest::replay_of`]), so it sees
 //! exactly the first run's input; the judge's word vectors, which OUT does
 //! not keep, come from the user cache when one is given.
@@ -63,8 +66,9 @@ pub fn rewrite_output(
         }
         .into());
     }
-    let dream =
-        Dream::new(DreamOptions { instructions: report.instructions.clone(), ..DreamOptions::default() });
+    // The options the first run saved in its report (every default for a
+    // report from before they were saved, as `dreamwork dream` made them).
+    let dream = Dream::new(DreamOptions::of_report(&report));
     let fresh = sibling(out, "reviewed")?;
     if fresh.exists() {
         fs::remove_dir_all(&fresh).map_err(io(&fresh))?;
@@ -79,7 +83,7 @@ pub fn rewrite_output(
         vector_cache: cache.cloned(),
     };
     let mut journal = Journal::open(journal)?;
-    let mut asking = Asking::new(&LocalResolver).journal(&mut journal);
+    let mut asking = Asking::new(&LocalResolver).limits(report.options.limits).journal(&mut journal);
     let mut done = disk::dream_store(&dream, request, embedder, &mut asking, observer, cancel)?;
     drop(asking);
     journal.sync()?;

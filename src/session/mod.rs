@@ -2,8 +2,8 @@
 //! tool calls and tool results, and stored content-addressed so that an
 //! [`Excerpt`] is a stable reference.
 //!
-//! One importer per format ([`claude_code`], [`managed_agents`],
-//! [`openai`], [`text`]), each documenting its mapping; [`detect`] picks
+//! One importer per format ([`claude_code`], `managed_agents`,
+//! `openai`, [`text`]), each documenting its mapping; [`detect`] picks
 //! one for `--format auto`; [`storage`] keeps sessions on disk, one
 //! checksummed file per session named by its id. Importers never panic on
 //! bad input: they return a [`SessionError`] naming the file and the line
@@ -31,8 +31,8 @@ pub mod detect;
 mod error;
 mod in_store;
 mod json;
-pub mod managed_agents;
-pub mod openai;
+pub(crate) mod managed_agents;
+pub(crate) mod openai;
 pub mod storage;
 pub mod text;
 
@@ -163,6 +163,7 @@ impl std::fmt::Display for SessionFormat {
 
 /// Which importer to use: one named format, or detection from the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FormatChoice {
     /// Detect the format of each file (see [`detect`]).
     #[default]

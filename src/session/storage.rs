@@ -416,6 +416,7 @@ impl SessionStore {
 
 /// What an import does with a transcript file that cannot be imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OnError {
     /// Stop at the first bad file and return its error.
     #[default]

@@ -27,14 +27,30 @@ use crate::progress::{CancelToken, Observer, Progress};
 /// room for metadata and sources).
 pub const MAX_LINE_BYTES: usize = 4 << 20;
 
-/// How to import.
+/// How to import: [`Default`] (abort on the first bad input, no
+/// cancellation) and `with_…` methods.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ImportOptions {
     /// Skip bad lines (JSONL) or bad files (directory), listing them in the
     /// report, instead of aborting the whole import.
     pub skip_bad_lines: bool,
     /// Stops the import (nothing is written) when cancelled.
     pub cancel: Option<CancelToken>,
+}
+
+impl ImportOptions {
+    /// Skips bad lines or files, listing them in the report, instead of aborting.
+    pub fn with_skip_bad_lines(mut self, skip_bad_lines: bool) -> Self {
+        self.skip_bad_lines = skip_bad_lines;
+        self
+    }
+
+    /// Stops the import (nothing is written) when `cancel` is cancelled.
+    pub fn with_cancel(mut self, cancel: CancelToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
 }
 
 /// A line or file left out by an import with `skip_bad_lines`.

@@ -256,11 +256,6 @@ impl<R: Read> LogReader<R> {
         self.offset
     }
 
-    /// The version the next commit must carry.
-    pub fn next_version(&self) -> u64 {
-        self.next_version
-    }
-
     /// The torn tail found, once [`next_commit`](Self::next_commit) returned `None`.
     pub fn torn_tail(&self) -> Option<&TornTail> {
         self.torn.as_ref()

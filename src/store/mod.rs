@@ -118,12 +118,12 @@ mod follow;
 mod history;
 mod import;
 mod lock;
-pub mod log;
+pub(crate) mod log;
 mod options;
 mod parts;
 mod recovery;
 mod shared;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -11,6 +11,7 @@ use super::{log, recovery, snapshot};
 
 /// When a commit reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Durability {
     /// Every commit is fsynced before it returns: an acknowledged write
     /// survives power loss.
@@ -32,6 +33,7 @@ pub enum Durability {
 /// # Ok::<(), dreamwork::store::StoreError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     pub(super) durability: Durability,
     pub(super) snapshot_after: Option<u64>,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Phrase, plain_words};
 
@@ -94,8 +94,9 @@ struct RawChanges {
 }
 
 /// The word lists of the text analysis (see `lexicon.toml` for what each
-/// one means).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// one means). It serializes as its parsed lists (what a report keeps of
+/// a lexicon other than the default), not as `lexicon.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lexicon {
     /// Words dropped before comparing word sequences.
     pub ignorable: BTreeSet<String>,
@@ -139,7 +140,7 @@ pub struct Lexicon {
 /// The word lists the pattern stage reads user turns with (section
 /// `[patterns]` of `lexicon.toml`), as [`plain_words`] phrases; phrase
 /// lists are sorted longest first, so "do not" wins over "do".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatternLists {
     /// Stripped at the start of a sentence.
     pub interjections: Vec<Phrase>,

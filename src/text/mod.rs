@@ -1,5 +1,5 @@
 //! Text analysis shared by the dream, the judge and the resolvers: one
-//! tokeniser ([`words::raw_words`]), one stemmer ([`stem`]) and one
+//! tokeniser (`words::raw_words`), one stemmer ([`stem`]) and one
 //! [`Lexicon`]. On top of them: word sequences ([`words()`]), content words
 //! ([`content_words`]), phrases of a word list ([`plain_words`]), documents
 //! as facts, and the certain-or-ask comparison of two texts.
@@ -8,13 +8,13 @@
 //! [`Lexicon`], the word lists the analysis reacts to (data, in
 //! `lexicon.toml`, documented there).
 
-pub mod compare;
-pub mod content;
-pub mod facts;
+pub(crate) mod compare;
+pub(crate) mod content;
+pub(crate) mod facts;
 pub mod lexicon;
 mod stem;
-pub mod tokens;
-pub mod words;
+pub(crate) mod tokens;
+pub(crate) mod words;
 
 pub use compare::{DistinctProof, Doubt, Relation, Side, compare};
 pub use content::{ContentWord, content_words, stated_target};

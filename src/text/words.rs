@@ -186,7 +186,7 @@ pub fn raw_words(text: &str) -> Vec<String> {
 pub type Phrase = Vec<String>;
 
 /// The words of `text` as a reader types them, for matching phrases of a
-/// word list: [`raw_words`] with each clitic joined to its word and the
+/// word list: `raw_words` with each clitic joined to its word and the
 /// apostrophe dropped ("don't" → `dont`, "you're" → `youre`, "it's" →
 /// `its`), so a list may be written in plain English; names keep their
 /// inner `.`, `-`, `_` and `/` (`pnpm-lock.yaml`), while `:`, `@`, `+` and

@@ -28,13 +28,7 @@ fn dream(store: &Path, out: &Path, cache: Option<&Path>) -> DiskDream {
 
 /// A dream of `store` into `out` with `embedder`, through the library.
 fn dream_with(embedder: &dyn Embedder, store: &Path, out: &Path, cache: Option<&Path>) -> DiskDream {
-    let request = DiskRequest {
-        store: store.to_owned(),
-        out: out.to_owned(),
-        extra_sessions: Vec::new(),
-        replay_of: None,
-        vector_cache: cache.map(CacheDir::new),
-    };
+    let request = DiskRequest::new(store, out).with_vector_cache(cache.map(CacheDir::new));
     dream_store(
         &Dream::new(DreamOptions::default()),
         request,

@@ -368,13 +368,7 @@ fn store_stays_writable_while_a_dream_runs() {
             *wrote = Some(written.map_err(|e| e.to_string()));
         }
     };
-    let request = DiskRequest {
-        store: store.clone(),
-        out: out.clone(),
-        extra_sessions: Vec::new(),
-        replay_of: None,
-        vector_cache: None,
-    };
+    let request = DiskRequest::new(store.clone(), out.clone());
     let dream = Dream::new(DreamOptions::default());
     dream_store(
         &dream,

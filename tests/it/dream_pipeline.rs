@@ -24,7 +24,7 @@ fn dream(memories: Vec<Memory>, corpus: &Corpus, threads: Option<usize>) -> Drea
 }
 
 fn dream_with(memories: Vec<Memory>, sessions: Vec<Session>, threads: Option<usize>) -> DreamOutput {
-    let options = DreamOptions { threads, ..DreamOptions::default() };
+    let options = DreamOptions::default().with_threads(threads);
     let input = DreamInput { memories, sessions };
     Dream::new(options)
         .run(input, &LexicalEmbedder::default(), &LocalResolver, &Silent, &CancelToken::new())
@@ -321,8 +321,8 @@ fn caps_and_dry_runs_leave_questions_open_and_send_nothing() {
             .expect("dream runs")
     };
     let all = run(&mut Asking::new(&Rewriter));
-    let mut capped = Asking::new(&Rewriter)
-        .limits(dreamwork::resolve::Limits { max_questions: Some(1), max_tokens: None });
+    let mut capped =
+        Asking::new(&Rewriter).limits(dreamwork::resolve::Limits::default().with_max_questions(1));
     let out = run(&mut capped);
     assert_eq!(capped.stats().sent, 1);
     assert!(capped.stats().capped > 0);
@@ -412,8 +412,7 @@ fn an_uncalibrated_embedder_needs_thresholds_given() {
     assert!(matches!(&err, DreamError::Uncalibrated(id) if id == "lexical-v1-16"), "{err}");
     assert!(err.to_string().contains("DreamOptions::thresholds"), "{err}");
     let given = Thresholds::for_model(LexicalEmbedder::default().model_id());
-    let out =
-        run(DreamOptions { thresholds: given, ..DreamOptions::default() }).expect("runs with thresholds");
+    let out = run(DreamOptions::default().with_thresholds(given)).expect("runs with thresholds");
     assert_eq!(out.memories.len(), 1, "the exact duplicates merge");
 }
 

@@ -39,6 +39,7 @@ mod remote_http;
 mod remote_resolvers;
 mod resolve_exec;
 mod resolve_quality;
+mod review_options;
 mod review_pty;
 mod sessions_cli;
 mod sessions_import;

@@ -76,7 +76,7 @@ fn anthropic_batches_questions_and_maps_answers_by_id() {
     });
     let cancel = CancelToken::new();
     let (client, _) = client(&standin, &cancel);
-    let options = AnthropicOptions { budget: 1000, max_questions: 3, ..AnthropicOptions::default() };
+    let options = AnthropicOptions::default().with_budget(1000).with_max_questions(3);
     let resolver = AnthropicResolver::new(client, options);
     let batch: Vec<Question> = (0..7).map(|n| question(n, &[])).collect();
     let tokens = vec![100; batch.len()];

@@ -163,7 +163,7 @@ fn repair_sets_damage_aside_and_keeps_the_good_prefix() {
     let log_path = dir.path().join(LOG_FILE);
     let original = fs::read(&log_path).expect("read");
     // Damage the third commit: the first two survive.
-    let (commits, _) = dreamwork::store::log::decode(&original, &log_path).expect("intact log");
+    let (commits, _) = dreamwork::fuzzing::log::decode(&original, &log_path).expect("intact log");
     assert_eq!(commits.len(), 7);
     let third = commits[2].offset as usize;
     let mut damaged = original.clone();

@@ -31,7 +31,7 @@ fn a_bad_jsonl_line_aborts_the_whole_import_with_its_line_number() {
     assert_eq!((store.len(), store.version()), (0, 0));
     assert_eq!(fs::read(store_dir.join("memories.log")).expect("read"), before, "nothing may be written");
 
-    let options = ImportOptions { skip_bad_lines: true, cancel: None };
+    let options = ImportOptions::default().with_skip_bad_lines(true);
     let report = store.import(&src, &options, &Silent).expect("import with skipping");
     assert_eq!(report.imported, 2);
     assert_eq!(report.skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [Some(3), Some(4)]);
@@ -79,7 +79,7 @@ fn a_bad_file_aborts_a_directory_import() {
     let err = store.import(&src, &ImportOptions::default(), &Silent).expect_err("binary file");
     assert!(err.to_string().contains("binary.bin") && err.to_string().contains("UTF-8"), "{err}");
     assert!(store.is_empty());
-    let options = ImportOptions { skip_bad_lines: true, cancel: None };
+    let options = ImportOptions::default().with_skip_bad_lines(true);
     assert_eq!(store.import(&src, &options, &Silent).expect("skip").imported, 1);
 }
 
@@ -154,7 +154,7 @@ fn a_cancelled_import_writes_nothing() {
     let mut store = Store::create(dir.path().join("store")).expect("create");
     let cancel = dreamwork::progress::CancelToken::new();
     cancel.cancel();
-    let options = ImportOptions { skip_bad_lines: false, cancel: Some(cancel) };
+    let options = ImportOptions::default().with_cancel(cancel);
     assert!(matches!(store.import(&src, &options, &Silent), Err(StoreError::Cancelled)));
     assert_eq!((store.len(), store.version()), (0, 0));
 }

@@ -9,11 +9,11 @@
 //!   signature, the failing call, what worked next) joined with the
 //!   directives that answer them, so that a failure and its correction are
 //!   **one** occurrence.
-//! - [`group`]: occurrences of all sessions grouped by *certain* links (the
+//! - `group`: occurrences of all sessions grouped by *certain* links (the
 //!   same error signature, the same fix, the same words) and by meaning
 //!   (the embedder's cosine, average linkage), so that two groups about
 //!   one thing are one group before anything is written.
-//! - [`mod@write`]: the memory a pattern becomes: the rule as an instruction,
+//! - `write`: the memory a pattern becomes: the rule as an instruction,
 //!   then what happened and the evidence (sessions by their own ids, who,
 //!   when).
 //!
@@ -30,10 +30,10 @@
 //! only on the sessions' contents, not on their order (they are taken in
 //! id order, repeats ignored) nor on the thread count.
 
-pub mod group;
+mod group;
 pub mod incidents;
 pub mod statements;
-pub mod write;
+mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
