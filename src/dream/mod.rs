@@ -13,7 +13,7 @@
 //!    session excerpts under a token budget; tokens counted;
 //! 6. resolve: a [`Resolver`] answers the questions through [`Asking`]
 //!    (journal, caps, dry run); each answer is checked against its question
-//!    ([`check()`]) and one that breaks a rule leaves the question open (the
+//!    ([`check()`](crate::resolve::check())) and one that breaks a rule leaves the question open (the
 //!    local resolver settles value-only conflicts by recency and flags the
 //!    rest). Stages 5 and 6 run in rounds: open value changes first, then
 //!    the other questions between what still stands, so a doubtful
