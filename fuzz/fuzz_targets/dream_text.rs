@@ -5,9 +5,9 @@
 //! slugs always make valid memory paths.
 #![no_main]
 
-use dreamwork::fuzzing::exact_key;
 use dreamwork::dream::patterns::incidents::error_signature;
 use dreamwork::dream::patterns::slug;
+use dreamwork::fuzzing::exact_key;
 use dreamwork::memory::MemoryPath;
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use libfuzzer_sys::fuzz_target;
