@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::follow::LogStamp;
 use super::lock::Lock;
-use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer, recovery};
+use super::{LOG_FILE, Store, StoreError, StoreOptions, Writer};
 
 /// A store directory opened by a process that keeps it for long and lets
 /// other processes write it meanwhile: no lock is held between operations,
@@ -50,25 +50,7 @@ impl SharedStore {
     /// go. Writes follow `options` (durability, snapshot size).
     pub fn open_with(options: &StoreOptions, dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
-        if !dir.join(LOG_FILE).exists() {
-            return Err(StoreError::NotFound(dir.to_owned()));
-        }
-        let _lock = Lock::shared(dir)?;
-        let seen = LogStamp::of(dir)?;
-        let loaded = recovery::load(dir)?;
-        let store = Store {
-            dir: dir.to_owned(),
-            memories: loaded.memories,
-            version: loaded.version,
-            log_len: loaded.log_len,
-            snapshot_offset: loaded.snapshot_offset,
-            snapshot_bytes: loaded.snapshot_bytes,
-            torn_tail: loaded.torn,
-            writer: None,
-            options: options.clone(),
-            seen: Some(seen),
-            holding: false,
-        };
+        let store = options.open_read_only(dir)?;
         Ok(Self { dir: dir.to_owned(), store: Mutex::new(store) })
     }
 
