@@ -301,15 +301,17 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
         let allowed = (targets().false_same * at_risk as f64).floor() as usize;
         let mut wrong: Vec<f64> = in_set
             .iter()
-            .filter(|&&i| open(i) && !seen[i].ab.vetoes.any())
+            .filter(|&&i| open(i))
             .filter_map(|&i| {
-                let p = &pairs[i];
-                let (a_b, b_a) = (judge.entails(&seen[i].ab), judge.entails(&seen[i].ba));
+                let (p, s) = (&pairs[i], &seen[i]);
+                // A direction the vetoes forbid never merges.
+                let allowed = |f: &PairFeatures| (!f.vetoes.any()).then(|| judge.entails(f));
+                let (a_b, b_a) = (allowed(&s.ab), allowed(&s.ba));
                 match (p.ab, p.ba) {
                     (true, true) => None,
-                    (true, false) => Some(b_a),
-                    (false, true) => Some(a_b),
-                    (false, false) => Some(a_b.max(b_a)),
+                    (true, false) => b_a,
+                    (false, true) => a_b,
+                    (false, false) => a_b.into_iter().chain(b_a).reduce(f64::max),
                 }
             })
             .collect();
@@ -330,6 +332,22 @@ fn train(pairs: &[Pair], seen: &[Seen], fit: &[usize], dev: &[usize], params: &P
     judge
 }
 
+/// The vetoes that hold for a pair, by name ("-" for none).
+fn veto_names(f: &PairFeatures) -> String {
+    let v = f.vetoes;
+    let names: Vec<&str> = [
+        (v.negation, "negation"),
+        (v.values, "values"),
+        (v.qualifiers, "qualifiers"),
+        (v.word_order, "word_order"),
+        (v.antonym, "antonym"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() { "-".into() } else { names.join(",") }
+}
+
 /// The smallest representable number above `x` (a cutoff strictly above a wrong pair).
 fn next_up(x: f64) -> f64 {
     f64::from_bits(x.to_bits() + 1)
@@ -347,8 +365,8 @@ fn decide(judge: &Judge, s: &Seen, p: &Pair) -> (Verdict, bool) {
         Relation::Open(_) => {
             let Judgement { verdict, .. } = judge.decide(&s.ab, &s.ba);
             // The dream keeps the side whose absorbing the other passes the cutoff.
-            let (a_b, b_a) = (judge.entails(&s.ab), judge.entails(&s.ba));
-            let kept_right = if a_b >= b_a { p.ab } else { p.ba };
+            let allowed = |f: &PairFeatures| if f.vetoes.any() { 0.0 } else { judge.entails(f) };
+            let kept_right = if allowed(&s.ab) >= allowed(&s.ba) { p.ab } else { p.ba };
             (verdict, verdict != Verdict::Same || kept_right)
         }
     }
@@ -483,13 +501,23 @@ fn main() -> std::process::ExitCode {
                     p.ab,
                     p.ba,
                     p.fold,
-                    s.ab.vetoes.any(),
+                    veto_names(&s.ab),
                     s.relation,
                     p.a,
                     p.b
                 );
             }
             std::fs::write(&path, tsv).map_err(|e| format!("{path}: {e}"))?;
+            let mut raw: Vec<u8> = Vec::new();
+            for (p, s) in pairs.iter().zip(&seen) {
+                for x in vectors[&p.a].sentence.iter().chain(&vectors[&p.b].sentence) {
+                    raw.extend_from_slice(&x.to_le_bytes());
+                }
+                for x in s.ab.values.iter().chain(&s.ba.values) {
+                    raw.extend_from_slice(&(*x as f32).to_le_bytes());
+                }
+            }
+            std::fs::write(format!("{path}.f32"), raw).map_err(|e| format!("{path}: {e}"))?;
         }
         let started = std::time::Instant::now();
         let verdicts: Vec<Judgement> = seen.par_iter().map(|s| judge.decide(&s.ab, &s.ba)).collect();

@@ -66,7 +66,8 @@ pub const COUNT: usize = 34;
 pub struct Vetoes {
     /// One side negates more often than the other.
     pub negation: bool,
-    /// The numbers, versions, days or states differ.
+    /// The covered side states a number, version, day or state the wide
+    /// side does not (the wide side may state more: it is the one kept).
     pub values: bool,
     /// An environment, region or platform word differs.
     pub qualifiers: bool,
@@ -105,6 +106,8 @@ pub struct PairFeatures {
     /// more often than not, so the pair is never settled as two different
     /// facts without asking.
     pub same_values: bool,
+    /// The two sides do not state the same values.
+    pub values_differ: bool,
 }
 
 impl PairFeatures {
@@ -112,7 +115,7 @@ impl PairFeatures {
     /// negation or value differs, no update cue, not another name for one
     /// attribute, not the same values.
     pub fn may_differ(&self) -> bool {
-        !self.vetoes.negation && !self.vetoes.values && !self.cue && !self.other_names && !self.same_values
+        !self.vetoes.negation && !self.values_differ && !self.cue && !self.other_names && !self.same_values
     }
 }
 
@@ -255,7 +258,7 @@ pub fn features(
     sorted_b.sort_unstable();
     let vetoes = Vetoes {
         negation: negations(&sa) != negations(&sb),
-        values: values_a != values_b,
+        values: !values_b.is_subset(&values_a),
         qualifiers: qualifiers(&sa) != qualifiers(&sb),
         word_order: sorted_a == sorted_b && flat_a != flat_b,
         antonym,
@@ -287,7 +290,7 @@ pub fn features(
         flag(vetoes.antonym),
         flag(has_by(&sa) != has_by(&sb)),
         flag(vetoes.negation),
-        flag(vetoes.values),
+        flag(values_a != values_b),
         flag(vetoes.qualifiers),
         flag(vetoes.word_order),
         voice_roles(wa, &ab, wb, &ba, lexicon),
@@ -305,7 +308,8 @@ pub fn features(
     let (names_a, names_b) = (names(a), names(b));
     let other_names = !names_a.is_subset(&ws_b) && !names_b.is_subset(&ws_a);
     let same_values = !values_a.is_empty() && values_a == values_b;
-    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names, same_values }
+    let values_differ = values_a != values_b;
+    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names, same_values, values_differ }
 }
 
 /// The stems of a document's name-like words: capitalised inside a
@@ -462,6 +466,9 @@ mod tests {
         };
         assert!(pair("We deploy on Fridays", "We never deploy on Fridays").negation);
         assert!(pair("port 5433", "port 5434").values);
+        // Values veto a merge only when the side kept lacks one.
+        assert!(!pair("ports 5433 and 5434", "port 5433").values);
+        assert!(pair("port 5433", "ports 5433 and 5434").values);
         assert!(pair("the staging port", "the production port").qualifiers);
         assert!(pair("A man is sitting", "A man is standing").antonym);
         assert!(!pair("A man plays a guitar", "A guitar is played by a man").any());

@@ -254,10 +254,12 @@ impl Judge {
         let vetoes = ab.vetoes;
         let c = &self.cutoffs;
         let judged = |verdict, probability| Judgement { verdict, probability };
-        let same = a_b.max(b_a);
-        if !vetoes.any() && same >= c.same {
-            return judged(Verdict::Same, same);
+        let allowed = |f: &PairFeatures, p: f64| if f.vetoes.any() { 0.0 } else { p };
+        let mergeable = allowed(ab, a_b).max(allowed(ba, b_a));
+        if mergeable >= c.same {
+            return judged(Verdict::Same, mergeable);
         }
+        let same = a_b.max(b_a);
         if ab.may_differ() && different >= c.different {
             return judged(Verdict::Different, different);
         }

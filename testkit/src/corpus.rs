@@ -1096,8 +1096,15 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
         for (i, a) in paths.iter().enumerate() {
             for b in &paths[i + 1..] {
                 let key = ((*a).min(*b), (*a).max(*b));
-                if together.contains(&key) || together.contains(&(key.1, key.0)) || asked.contains(&key) {
+                let merged = together.contains(&key) || together.contains(&(key.1, key.0));
+                if merged || asked.contains(&key) {
                     s.dup_pairs_merged_or_asked += 1;
+                }
+                if !merged && std::env::var_os("DREAMWORK_SCORE_VERBOSE").is_some() {
+                    let text = |p: &MemoryPath| {
+                        corpus.memories.iter().find(|m| &m.path == p).map(|m| m.content.as_str())
+                    };
+                    eprintln!("duplicate not merged: {:?} || {:?}", text(a), text(b));
                 }
             }
         }
