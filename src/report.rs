@@ -16,7 +16,7 @@
 //! - `unresolved`: `{cluster, kind, sources, why, open}`: the question's id
 //!   (as in `dream/questions.jsonl`), `cluster` or `pattern`, the input paths
 //!   it is about, why in words, and `open`, the typed reason
-//!   ([`OpenReason`]: `{"rule": "declined" | "member_uncovered" | …, …}`);
+//!   ([`OpenReason`]: `{"rule": "declined" | "member_twice" | …, …}`);
 //! - `tokens`: `{tokenizer, naive, sent, usage}`; `usage` sums what the
 //!   server reported for the answers applied (each answer's share of its
 //!   request, journaled with it, so a replay reports the same):

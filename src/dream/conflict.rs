@@ -156,14 +156,16 @@ pub struct OpenEdge {
 /// Most groups one question holds. The members the device could not tell
 /// apart go to the resolver together, as one question it partitions in one
 /// answer, rather than as pairs cut from them and asked round after round
-/// (each such pair sends both texts again). Memories are short notes, so
-/// 64 of them are a few thousand tokens, which a model partitions in one
-/// answer; at 24, the generated corpus sent each memory's text 1.69 times
-/// on average and 5 at most, at 64 1.42 and 3 (`cargo run --release
-/// --features remote --example resolve_quality`). Open pairs are joined into clusters
-/// closest first; a pair whose clusters would grow beyond this is not
-/// asked, and counted as such ([`Clusters::not_asked`]).
-pub const MAX_CLUSTER_GROUPS: usize = 64;
+/// (each such pair sends both texts again). Memories are short notes, so a
+/// thousand of them are some 20k tokens, within one request's budget; the
+/// answer names only what merges or is superseded (a member it leaves out
+/// is kept). On the generated corpus each memory's text was sent 1.69
+/// times on average and 5 at most at 24 groups, 1.42 and 3 at 64, 1.00 and
+/// 2 at 1,024 (`cargo run --release --features remote --example
+/// resolve_quality`). Open pairs are joined into clusters closest first; a
+/// pair whose clusters would grow beyond this is not asked, and counted as
+/// such ([`Clusters::not_asked`]).
+pub const MAX_CLUSTER_GROUPS: usize = 1024;
 
 /// Clusters built from open pairs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

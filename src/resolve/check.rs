@@ -151,9 +151,17 @@ fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReas
                 }
                 parts.push(Part { path: p, content: text, sources, action });
             }
-            for m in members.keys() {
+            for (m, text) in &members {
                 match covered.get(*m).copied().unwrap_or(0) {
-                    0 => return Err(OpenReason::MemberUncovered { path: m.to_string() }),
+                    // A member no output names stays as it is: a large
+                    // cluster is answered by naming what merges or is
+                    // superseded.
+                    0 => parts.push(Part {
+                        path: (*m).clone(),
+                        content: (*text).to_owned(),
+                        sources: vec![(*m).clone()],
+                        action: PartAction::Kept,
+                    }),
                     1 => {}
                     _ => return Err(OpenReason::MemberTwice { path: m.to_string() }),
                 }
@@ -248,10 +256,20 @@ mod tests {
         let Outcome::Partition(parts) = two else { panic!("{two:?}") };
         assert_eq!(parts[0].path.as_str(), "/a", "sorted by path");
 
-        assert_eq!(
-            open(&q, vec![out("/b", "port 2", &["/b"], OutputAction::Merged)]),
-            OpenReason::MemberUncovered { path: "/a".into() }
-        );
+        // A member no output names is kept as it is.
+        let Outcome::Partition(parts) = check(
+            &q,
+            &Answer::outputs(
+                q.id.clone(),
+                vec![out("/b", "port 2", &["/b"], OutputAction::Kept)],
+                "two facts",
+            ),
+        ) else {
+            panic!("a partition")
+        };
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[0].path.as_str(), parts[0].action), ("/a", PartAction::Kept));
+        assert_eq!(parts[0].content, "port 1");
         assert_eq!(
             open(
                 &q,

@@ -33,7 +33,9 @@
 //! ```
 //!
 //! or `{"id": …, "unresolved": true, "reason": "…"}`. For a cluster, every
-//! member path is in the `sources` of exactly one output, each output's
+//! member path is in the `sources` of at most one output (a member in none
+//! is kept as it is, so a large cluster is answered by naming only what
+//! merges or is superseded), each output's
 //! `path` is one of its own sources, `action` is `kept` (one source, its text
 //! unchanged), `merged` (the sources state the same fact) or `superseded`
 //! (the output replaces stale facts among its sources), and `content` obeys

@@ -42,7 +42,8 @@ pub enum OpenReason {
         /// The source.
         path: String,
     },
-    /// A member is in no output's sources.
+    /// A member is in no output's sources. No longer given (such a member
+    /// is kept as it is); read from the reports of earlier versions.
     #[error("member {path} is in no output's sources")]
     MemberUncovered {
         /// The member.

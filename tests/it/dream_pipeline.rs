@@ -284,31 +284,71 @@ fn a_cluster_answered_with_several_outputs_yields_them_all() {
 }
 
 #[test]
-fn an_answer_breaking_a_rule_leaves_the_cluster_open_and_says_why() {
+fn members_an_answer_does_not_name_are_kept_as_they_are() {
     let input = billing();
-    let drops_one = |q: &Question| {
+    let merges_two = |q: &Question| {
         Answer::outputs(
             q.id.clone(),
             vec![Output {
                 path: "/a.md".into(),
-                content: "billing uses Postgres".into(),
+                content: String::new(),
                 sources: vec!["/a.md".into(), "/b.md".into()],
                 action: OutputAction::Superseded,
             }],
-            "forgot one",
+            "Postgres replaced MySQL; SQLite is another matter",
         )
     };
     let out = Dream::default()
-        .run(input.clone(), &LexicalEmbedder::default(), &Scripted(drops_one), &Silent, &CancelToken::new())
+        .run(input.clone(), &LexicalEmbedder::default(), &Scripted(merges_two), &Silent, &CancelToken::new())
+        .expect("dream runs");
+    check_carried_once(&input.memories, &out);
+    let entries: Vec<(&str, Action, usize)> =
+        out.report.memories.iter().map(|e| (e.path.as_str(), e.action, e.sources.len())).collect();
+    assert_eq!(entries, vec![("/a.md", Action::Superseded, 2), ("/c.md", Action::Kept, 1)]);
+    assert_eq!(out.memories[1], input.memories[2], "the member left out is byte-identical");
+    assert!(out.report.unresolved.is_empty());
+}
+
+#[test]
+fn an_answer_breaking_a_rule_leaves_the_cluster_open_and_says_why() {
+    let input = billing();
+    let names_one_twice = |q: &Question| {
+        Answer::outputs(
+            q.id.clone(),
+            vec![
+                Output {
+                    path: "/a.md".into(),
+                    content: "billing uses Postgres".into(),
+                    sources: vec!["/a.md".into(), "/c.md".into()],
+                    action: OutputAction::Superseded,
+                },
+                Output {
+                    path: "/c.md".into(),
+                    content: "billing uses SQLite".into(),
+                    sources: vec!["/c.md".into()],
+                    action: OutputAction::Kept,
+                },
+            ],
+            "twice",
+        )
+    };
+    let out = Dream::default()
+        .run(
+            input.clone(),
+            &LexicalEmbedder::default(),
+            &Scripted(names_one_twice),
+            &Silent,
+            &CancelToken::new(),
+        )
         .expect("dream runs");
     check_carried_once(&input.memories, &out);
     assert_eq!(out.memories.len(), 3);
     assert_eq!(out.report.unresolved.len(), 1);
     let u = &out.report.unresolved[0];
-    assert_eq!(u.open, OpenReason::MemberUncovered { path: "/c.md".into() });
-    assert!(u.why.ends_with("member /c.md is in no output's sources"), "{}", u.why);
+    assert_eq!(u.open, OpenReason::MemberTwice { path: "/c.md".into() });
+    assert!(u.why.ends_with("member /c.md is in the sources of two outputs"), "{}", u.why);
     let json = out.report.to_json();
-    assert!(json.contains("\"rule\": \"member_uncovered\""), "{json}");
+    assert!(json.contains("\"rule\": \"member_twice\""), "{json}");
 }
 
 #[test]

@@ -227,11 +227,11 @@ fn faults_leave_the_remaining_questions_open_with_a_clear_message() {
     );
 
     // The script declines the pattern questions ("not a cluster").
-    let open = faults(&s, "drop", "drop-member", &[]);
+    let open = faults(&s, "twice", "twice-member", &[]);
     let clusters: Vec<&OpenReason> =
         open.iter().filter(|r| !matches!(r, OpenReason::Declined { .. })).collect();
     assert!(
-        !clusters.is_empty() && clusters.iter().all(|r| matches!(r, OpenReason::MemberUncovered { .. })),
+        !clusters.is_empty() && clusters.iter().all(|r| matches!(r, OpenReason::MemberTwice { .. })),
         "{open:?}"
     );
 }
