@@ -1,6 +1,6 @@
 //! Agent access: what lets an agent use a store without custom code.
 //!
-//! - [`memory_tool`]: the commands of Claude's client-side memory tool
+//! - `memory_tool`: the commands ([`Command`]) of Claude's client-side memory tool
 //!   (`view`, `create`, `str_replace`, `insert`, `delete`, `rename` under
 //!   `/memories`), with the official SDK helpers' semantics and texts.
 //! - `search`: the memories nearest in meaning to a query.
@@ -18,7 +18,7 @@
 pub mod jsonl;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-pub mod memory_tool;
+mod memory_tool;
 mod search;
 
 use std::path::Path;

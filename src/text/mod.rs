@@ -11,7 +11,7 @@
 pub(crate) mod compare;
 pub(crate) mod content;
 pub(crate) mod facts;
-pub mod lexicon;
+pub(crate) mod lexicon;
 mod stem;
 pub(crate) mod tokens;
 pub(crate) mod words;
