@@ -49,6 +49,19 @@ pub mod dream_text {
     pub use crate::dream::plan::naive_tokens;
 }
 
+/// The formats of a Claude Code memory folder.
+pub mod folder {
+    /// A memory file's YAML frontmatter.
+    pub mod frontmatter {
+        pub use crate::folder::frontmatter::{Frontmatter, FrontmatterError, Split, split};
+    }
+
+    /// The `MEMORY.md` index.
+    pub mod index {
+        pub use crate::folder::index::{Fact, Kind, Line, MAX_BYTES, MAX_LINES, parse};
+    }
+}
+
 /// The built-in lexicon's source (`lexicon.toml`).
 pub use crate::text::lexicon::DEFAULT_TOML as LEXICON_TOML;
 
