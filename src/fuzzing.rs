@@ -58,7 +58,7 @@ pub mod folder {
 
     /// The `MEMORY.md` index.
     pub mod index {
-        pub use crate::folder::index::{Fact, Kind, Line, MAX_BYTES, MAX_LINES, parse};
+        pub use crate::folder::index::{Fact, Kind, Line, MAX_BYTES, MAX_LINES, entry_line, parse};
     }
 }
 
