@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use dreamwork::embed::{Embedder, MiniLmEmbedder, WordVectors, cosine};
 use dreamwork::judge::boost::{self, Params};
 use dreamwork::judge::{
-    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, PairVerdict, Source, Targets, Training,
+    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, PairVerdict, Targets, Training, TrainingFile,
     both_ways, features, fold,
 };
 use dreamwork::text::{Document, Lexicon, Relation, compare};
@@ -100,11 +100,15 @@ fn pair(set: Set, label: Label, a: &str, b: &str) -> Pair {
     Pair { set, label, ab: same, ba: same, a: a.to_owned(), b: b.to_owned(), fold: fold(a, b, FOLDS) }
 }
 
-fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
+fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<TrainingFile>), String> {
     let mut pairs = Vec::new();
     let mut sources = Vec::new();
     let mut source = |file: &str, text: &str, n: usize| {
-        sources.push(Source { file: file.into(), sha256: format!("{:x}", Sha256::digest(text)), pairs: n });
+        sources.push(TrainingFile {
+            file: file.into(),
+            sha256: format!("{:x}", Sha256::digest(text)),
+            pairs: n,
+        });
     };
 
     let file = "sick/sick-train-trial.tsv";

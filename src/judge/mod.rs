@@ -97,7 +97,7 @@ pub struct Cutoffs {
 
 /// Where a model's training data came from: a file and its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
+pub struct TrainingFile {
     /// The file, relative to the data directory.
     pub file: String,
     /// Its SHA-256, hex.
@@ -127,7 +127,7 @@ pub struct Judge {
     /// The command that reproduces this file.
     pub command: String,
     /// The training data, with hashes.
-    pub sources: Vec<Source>,
+    pub sources: Vec<TrainingFile>,
     /// How the data was split and the trees grown.
     pub training: Training,
 }
