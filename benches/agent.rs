@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use dreamwork::MemoryPath;
 use dreamwork::agent::Searcher;
 use dreamwork::embed::LexicalEmbedder;
-use dreamwork::memory::MemoryPath;
 use dreamwork::store::{SharedStore, Store};
 
 const QUERY: &str = "which port does the staging database listen on";

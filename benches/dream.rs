@@ -16,8 +16,8 @@ use std::time::Instant;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{EmbedError, Embedder, LexicalEmbedder};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork::{CancelToken, Silent};
 use dreamwork_testkit::corpus::{Spec, generate, score};
 
 /// Vectors computed ahead, looked up by text: what a vector cache gives.

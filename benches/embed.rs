@@ -7,8 +7,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dreamwork::embed::{Embedder, LexicalEmbedder, VectorCache, VectorCacheWriter, embed_cached};
-use dreamwork::memory::ContentHash;
-use dreamwork::progress::{CancelToken, Silent};
+use dreamwork::{CancelToken, ContentHash, Silent};
 
 /// Memory-like texts of 8–30 words.
 fn texts(n: usize) -> Vec<String> {

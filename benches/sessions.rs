@@ -5,9 +5,10 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use dreamwork::progress::{CancelToken, Silent};
-use dreamwork::session::storage::{self, SessionStore};
+use dreamwork::fuzzing::session_file as storage;
+use dreamwork::session::SessionStore;
 use dreamwork::session::{FormatChoice, OnError, SessionFormat, parse, parse_as};
+use dreamwork::{CancelToken, Silent};
 
 /// A Claude Code transcript of `lines` lines for session `seed`: a user
 /// prompt, an assistant text + tool call, a tool result (every fifth one an

@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dreamwork::memory::{Memory, MemoryPath, Timestamp};
 use dreamwork::store::{Durability, Store, StoreOptions};
+use dreamwork::{Memory, MemoryPath, Timestamp};
 
 const SIZES: [usize; 2] = [10_000, 100_000];
 

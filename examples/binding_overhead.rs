@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dreamwork::dream::disk::{self, DiskRequest};
-use dreamwork::progress::Silent;
 use dreamwork::resolve::{Asking, LocalResolver};
 use dreamwork::{
-    CancelToken, Dream, DreamOptions, LexicalEmbedder, MemoryPath, Searcher, SharedStore, Store, StoreError,
+    CancelToken, Dream, DreamOptions, LexicalEmbedder, MemoryPath, Searcher, SharedStore, Silent, Store,
+    StoreError,
 };
 
 /// Repetitions, as in overhead.py.

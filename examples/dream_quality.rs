@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use dreamwork::CancelToken;
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice, WordVectors};
-use dreamwork::progress::CancelToken;
 use dreamwork::resolve::LocalResolver;
 use dreamwork_testkit::corpus::{Spec, generate, score};
 
@@ -73,8 +73,8 @@ struct StageClock {
     seen: Mutex<Vec<(&'static str, Instant)>>,
 }
 
-impl dreamwork::progress::Observer for StageClock {
-    fn progress(&self, event: dreamwork::progress::Progress) {
+impl dreamwork::Observer for StageClock {
+    fn progress(&self, event: dreamwork::Progress) {
         if let Ok(mut seen) = self.seen.lock()
             && seen.last().is_none_or(|(s, _)| *s != event.stage)
         {

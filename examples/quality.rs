@@ -22,8 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dreamwork::embed::{Embedder, LexicalEmbedder, VectorCache, cosine, embed_cached};
-use dreamwork::memory::ContentHash;
-use dreamwork::progress::{CancelToken, Silent};
+use dreamwork::{CancelToken, ContentHash, Silent};
 
 type Pairs = Vec<(f64, String, String)>;
 

@@ -22,7 +22,7 @@
 
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{EmbedError, Embedder, EmbedderChoice};
-use dreamwork::progress::{CancelToken, Silent};
+use dreamwork::{CancelToken, Silent};
 use dreamwork_testkit::corpus::{Spec, generate, score};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -90,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = arg("--seed").map_or(Ok(42), |s| s.parse())?;
     let session_scale: usize = arg("--session-scale").map_or(Ok(1), |s| s.parse())?;
     let corpus = generate(Spec { seed, facts, sessions, session_scale });
-    let session_tokens = dreamwork::dream::plan::naive_tokens(&[], &corpus.sessions)?;
+    let session_tokens = dreamwork::fuzzing::dream_text::naive_tokens(&[], &corpus.sessions)?;
     let input = DreamInput { memories: corpus.memories.clone(), sessions: corpus.sessions.clone() };
     let resolver = AsMessages {
         oracle: Oracle { corpus: &corpus },

@@ -34,16 +34,15 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeMap;
 
 use dreamwork::dream::Thresholds;
-use dreamwork::dream::near::{Judging, blocking_keys};
-use dreamwork::dream::plan::count_tokens;
+use dreamwork::dream::count_tokens;
 use dreamwork::embed::{
     Embedder, LexicalEmbedder, VectorCache, VectorCacheWriter, WordVectors, cosine, embed_cached,
 };
+use dreamwork::fuzzing::dream_text::{Judging, blocking_keys};
 use dreamwork::index::CandidatePair;
 use dreamwork::judge::{Judge, fold};
-use dreamwork::memory::ContentHash;
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::text::{Document, Lexicon};
+use dreamwork::{CancelToken, ContentHash, Silent};
 
 /// A labelled pair: its row in the tally ([`ROWS`]), the two texts.
 struct Pair {

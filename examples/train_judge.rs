@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use dreamwork::embed::{Embedder, MiniLmEmbedder, WordVectors, cosine};
 use dreamwork::judge::boost::{self, Params};
 use dreamwork::judge::{
-    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, Source, Targets, Training, Verdict,
+    Cutoffs, FORMAT, Judge, Judgement, MAX_WORDS, PairFeatures, PairVerdict, Targets, Training, TrainingFile,
     both_ways, features, fold,
 };
 use dreamwork::text::{Document, Lexicon, Relation, compare};
@@ -100,11 +100,15 @@ fn pair(set: Set, label: Label, a: &str, b: &str) -> Pair {
     Pair { set, label, ab: same, ba: same, a: a.to_owned(), b: b.to_owned(), fold: fold(a, b, FOLDS) }
 }
 
-fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<Source>), String> {
+fn load(dir: &Path) -> Result<(Vec<Pair>, Vec<TrainingFile>), String> {
     let mut pairs = Vec::new();
     let mut sources = Vec::new();
     let mut source = |file: &str, text: &str, n: usize| {
-        sources.push(Source { file: file.into(), sha256: format!("{:x}", Sha256::digest(text)), pairs: n });
+        sources.push(TrainingFile {
+            file: file.into(),
+            sha256: format!("{:x}", Sha256::digest(text)),
+            pairs: n,
+        });
     };
 
     let file = "sick/sick-train-trial.tsv";
@@ -356,18 +360,18 @@ fn next_up(x: f64) -> f64 {
 /// What the dream does with a pair: the rules first, then the judge; for
 /// a merge, whether the side kept is one that states everything (a merge
 /// keeping the narrower side loses a fact).
-fn decide(judge: &Judge, s: &Seen, p: &Pair) -> (Verdict, bool) {
+fn decide(judge: &Judge, s: &Seen, p: &Pair) -> (PairVerdict, bool) {
     match &s.relation {
-        Relation::Same | Relation::Contains { .. } => (Verdict::Same, true),
-        Relation::Distinct(_) => (Verdict::Different, true),
-        Relation::ValueChange { .. } => (Verdict::Conflict, true),
-        Relation::Open(_) if !s.short => (Verdict::Unsure, true),
+        Relation::Same | Relation::Contains { .. } => (PairVerdict::Same, true),
+        Relation::Distinct(_) => (PairVerdict::Different, true),
+        Relation::ValueChange { .. } => (PairVerdict::Conflict, true),
+        Relation::Open(_) if !s.short => (PairVerdict::Unsure, true),
         Relation::Open(_) => {
             let Judgement { verdict, .. } = judge.decide(&s.ab, &s.ba);
             // The dream keeps the side whose absorbing the other passes the cutoff.
             let allowed = |f: &PairFeatures| if f.vetoes.any() { 0.0 } else { judge.entails(f) };
             let kept_right = if allowed(&s.ab) >= allowed(&s.ba) { p.ab } else { p.ba };
-            (verdict, verdict != Verdict::Same || kept_right)
+            (verdict, verdict != PairVerdict::Same || kept_right)
         }
     }
 }
@@ -379,7 +383,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, p: &Pair, (v, kept_right): (Verdict, bool)) {
+    fn add(&mut self, p: &Pair, (v, kept_right): (PairVerdict, bool)) {
         let row = match (p.set, p.label) {
             (_, Label::Same) => "same",
             (Set::Sick, Label::Conflict) => "contradiction",
@@ -388,10 +392,10 @@ impl Tally {
             _ => "different",
         };
         let col = match v {
-            Verdict::Same if kept_right => 0,
-            Verdict::Same => 1,
-            Verdict::Different => 2,
-            Verdict::Conflict | Verdict::Unsure => 3,
+            PairVerdict::Same if kept_right => 0,
+            PairVerdict::Same => 1,
+            PairVerdict::Different => 2,
+            PairVerdict::Conflict | PairVerdict::Unsure => 3,
         };
         self.counts.entry((p.set, row)).or_default()[col] += 1;
     }

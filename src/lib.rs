@@ -2,16 +2,22 @@
 //! "dreams" over it: it reads the memory store and past session transcripts
 //! and writes a new, cleaner store while the input stays untouched.
 //!
-//! The parts, one module each: [`memory`] (path-addressed documents),
-//! [`store`] (the crash-safe, checksummed store), [`session`] (transcript
-//! importers and content-addressed sessions), [`embed`] (the [`Embedder`]
-//! trait, the MiniLM and lexical backends, the vector cache), [`index`]
-//! (exact and HNSW nearest neighbours), [`dream`] (the pipeline and its
-//! on-disk driver), [`resolve`] (the question/answer contract and its
-//! backends: who settles what rules cannot), [`report`], [`agent`] (the
-//! memory-tool commands, search by meaning, the MCP server), [`hosted`]
-//! (pull, push and session events of Claude Managed Agents' hosted memory
-//! stores; with the `remote` feature).
+//! The types a runtime needs are at the crate root: a [`Store`] (or a
+//! [`SharedStore`]) of [`Memory`]s at [`MemoryPath`]s, a [`Searcher`] to
+//! find them by meaning, a [`DreamRun`] that dreams over a store and its
+//! [`Session`]s, the [`Embedder`]s and the [`Resolver`]s that settle what
+//! rules cannot. The modules hold the rest, one concern each: [`store`]
+//! (the crash-safe, checksummed store and its format), [`session`]
+//! (transcript importers and content-addressed sessions), [`embed`] (the
+//! MiniLM and lexical backends, the vector cache, the model's installer),
+//! [`index`] (exact and HNSW nearest neighbours), [`dream`] (the pipeline
+//! and its on-disk driver), [`resolve`] (the question/answer contract and
+//! its backends), [`report`] (the dream's `report.json`), [`review`]
+//! (settling open questions by hand), [`agent`] (the memory-tool commands
+//! and the MCP server), [`folder`] (dreaming over a Claude Code memory
+//! folder), [`judge`] and [`text`] (the learned pair judge and the wording
+//! rules the dream applies), [`hosted`] (pull, push and session events of
+//! Claude Managed Agents' hosted memory stores; with the `remote` feature).
 //!
 //! Open a store, put, search, dream, accept:
 //!
@@ -46,8 +52,8 @@ pub mod hosted;
 mod id;
 pub mod index;
 pub mod judge;
-pub mod memory;
-pub mod progress;
+mod memory;
+mod progress;
 pub mod report;
 pub mod resolve;
 pub mod review;
@@ -55,13 +61,22 @@ pub mod session;
 pub mod store;
 pub mod text;
 
-pub use agent::{AgentStore, Hit, Searcher};
+pub use agent::{AgentStore, Hit, SearchError, Searcher};
 pub use dream::disk::DiskDream;
-pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun};
-pub use embed::{EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter};
-pub use index::{CandidatePair, Index, Neighbour};
-pub use memory::{ContentHash, Memory, MemoryError, MemoryPath, Source, Timestamp};
-pub use progress::{CancelToken, Observer, Progress};
+pub use dream::{
+    Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun, ExcerptBudget, Thresholds,
+};
+pub use embed::{
+    EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter, load_embedder,
+};
+#[cfg(feature = "minilm")]
+pub use embed::{MiniLmEmbedder, MiniLmOptions};
+pub use index::{CandidatePair, Index, IndexKind, Neighbour};
+pub use memory::{
+    ContentHash, MAX_CONTENT_BYTES, MAX_PATH_BYTES, MAX_PATH_SEGMENTS, Memory, MemoryError, MemoryPath,
+    Metadata, Source, Timestamp,
+};
+pub use progress::{CancelToken, Cancelled, Observer, Progress, Silent};
 pub use report::Report;
 pub use resolve::{Answer, Asking, ExecResolver, Journal, LocalResolver, Question, Resolver};
 pub use session::{Excerpt, Session, SessionId};

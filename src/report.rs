@@ -110,7 +110,7 @@ pub struct JudgedPair {
     /// The other.
     pub b: MemoryPath,
     /// `same` (merged) or `different` (both kept, not asked).
-    pub verdict: crate::judge::Verdict,
+    pub verdict: crate::judge::PairVerdict,
     /// The judge's calibrated probability for the verdict.
     pub probability: f64,
 }
@@ -325,7 +325,7 @@ pub struct Tokens {
     pub usage: Usage,
 }
 
-/// The [store hash](crate::memory::store_hash) of a set of memories, in hex.
+/// The [store hash](crate::Store::store_hash) of a set of memories, in hex.
 pub fn memories_hash(memories: &[Memory]) -> String {
     crate::memory::store_hash(memories).to_hex()
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use dreamwork::resolve::journal::parse;
+use dreamwork::fuzzing::resolve::parse_journal as parse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

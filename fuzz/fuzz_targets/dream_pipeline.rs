@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use arbitrary::Arbitrary;
 use dreamwork::dream::{Dream, DreamInput, DreamOptions, Thresholds};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::memory::{Memory, MemoryPath, Timestamp};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork::{CancelToken, Memory, MemoryPath, Silent, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]

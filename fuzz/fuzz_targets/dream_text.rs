@@ -5,10 +5,10 @@
 //! slugs always make valid memory paths.
 #![no_main]
 
-use dreamwork::dream::patterns::incidents::error_signature;
-use dreamwork::dream::patterns::slug;
+use dreamwork::MemoryPath;
+use dreamwork::fuzzing::dream_text::error_signature;
+use dreamwork::fuzzing::dream_text::slug;
 use dreamwork::fuzzing::exact_key;
-use dreamwork::memory::MemoryPath;
 use dreamwork::text::{Document, Lexicon, Relation, compare};
 use libfuzzer_sys::fuzz_target;
 

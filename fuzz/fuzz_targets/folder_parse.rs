@@ -4,7 +4,7 @@
 //! is classified once, and a link written for a target parses back to it.
 #![no_main]
 
-use dreamwork::folder::{frontmatter, index};
+use dreamwork::fuzzing::folder::{frontmatter, index};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,10 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use dreamwork::hosted::{
-    HostedMemory, Link, decode_created_store, decode_event_page, decode_memory, decode_memory_page, valid_id,
+use dreamwork::fuzzing::content_sha256;
+use dreamwork::fuzzing::hosted::{
+    decode_created_store, decode_event_page, decode_memory, decode_memory_page, valid_id,
 };
-use dreamwork::memory::content_sha256;
+use dreamwork::hosted::{HostedMemory, Link};
 use libfuzzer_sys::fuzz_target;
 
 fn check(m: &HostedMemory) {

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use dreamwork::progress::Silent;
+use dreamwork::Silent;
 use dreamwork::store::{ImportOptions, StoreError, import_jsonl_reader};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let skip = ImportOptions::default().with_skip_bad_lines(true);
     let mut imported = 0usize;
     let skipped = import_jsonl_reader(data, file, total, &skip, &Silent, |m| {
-        assert!(m.content.len() <= dreamwork::memory::MAX_CONTENT_BYTES);
+        assert!(m.content.len() <= dreamwork::MAX_CONTENT_BYTES);
         imported += 1;
         Ok(())
     })

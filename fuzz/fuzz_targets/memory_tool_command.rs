@@ -8,8 +8,8 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use dreamwork::agent::Command;
 use dreamwork::agent::jsonl::{answer_line, decode_line};
-use dreamwork::agent::memory_tool::Command;
 use dreamwork::store::{Durability, Store, StoreOptions};
 use libfuzzer_sys::fuzz_target;
 

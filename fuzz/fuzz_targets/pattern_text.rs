@@ -5,8 +5,8 @@
 //! shell input gives a program name or none.
 #![no_main]
 
-use dreamwork::dream::patterns::incidents::program;
-use dreamwork::dream::patterns::statements::{MAX_TEXT, clauses, directive};
+use dreamwork::fuzzing::dream_text::program;
+use dreamwork::fuzzing::dream_text::{MAX_TEXT, clauses, directive};
 use dreamwork::text::Lexicon;
 
 use libfuzzer_sys::fuzz_target;

@@ -4,9 +4,9 @@
 //! panics.
 #![no_main]
 
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::resolve::redact::{redact_question, restore};
+use dreamwork::fuzzing::resolve::{redact_question, restore};
 use dreamwork::resolve::{Answer, Question, QuestionExcerpt, QuestionKind, QuestionMemory, check};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fn question(kind: QuestionKind) -> Question {

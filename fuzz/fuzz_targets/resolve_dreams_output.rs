@@ -4,10 +4,10 @@
 //! answer applied is for its own question.
 #![no_main]
 
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::resolve::dreams::{ListPage, map_answers};
+use dreamwork::fuzzing::resolve::{dreams_list_page, dreams_replies};
 use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Question, QuestionKind, QuestionMemory};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let asked = vec![q.clone()];
     let mut encoder = Encoder::new();
     encoder.encode(&q);
-    let _ = serde_json::from_slice::<ListPage>(data);
+    let _ = dreams_list_page(data);
     // Pairs split at NUL bytes: path, content, path, content…; one of them
     // sits where the question's answer is read.
     let text = String::from_utf8_lossy(data);
@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let mut memories: Vec<(String, String)> =
         parts.chunks(2).map(|c| (c[0].to_owned(), c.get(1).copied().unwrap_or("").to_owned())).collect();
     memories.push(("/answers/q1.json".into(), parts.last().copied().unwrap_or("").to_owned()));
-    let replies = map_answers(&asked, &encoder, &memories);
+    let replies = dreams_replies(&asked, &encoder, &memories);
     assert_eq!(replies.len(), 1);
     if let Ok(a) = &replies[0] {
         assert_eq!(a.answer.id, q.id);

@@ -4,10 +4,10 @@
 //! order, and an answer applied is for its own question.
 #![no_main]
 
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::resolve::anthropic::{decode_reply, map_answers};
+use dreamwork::fuzzing::resolve::anthropic_replies;
 use dreamwork::resolve::wire::Encoder;
-use dreamwork::resolve::{Question, QuestionKind, QuestionMemory, Usage};
+use dreamwork::resolve::{Question, QuestionKind, QuestionMemory};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fn questions() -> Vec<Question> {
@@ -32,8 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let asked = questions();
     let mut encoder = Encoder::new();
     asked.iter().for_each(|q| drop(encoder.encode(q)));
-    if let Ok(reply) = decode_reply(data) {
-        let replies = map_answers(&asked, &encoder, &reply, Usage::from(reply.usage));
+    if let Some(replies) = anthropic_replies(data, &asked, &encoder) {
         assert_eq!(replies.len(), asked.len());
         for (q, r) in asked.iter().zip(&replies) {
             if let Ok(a) = r {

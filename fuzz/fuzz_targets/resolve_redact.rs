@@ -3,7 +3,7 @@
 //! gives the original back byte for byte.
 #![no_main]
 
-use dreamwork::resolve::redact::Secrets;
+use dreamwork::fuzzing::resolve::Secrets;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

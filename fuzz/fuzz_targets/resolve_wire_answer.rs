@@ -4,10 +4,10 @@
 //! expanded answer is checked (and its secrets put back) without a panic.
 #![no_main]
 
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::resolve::redact::{redact_question, restore};
+use dreamwork::fuzzing::resolve::{redact_question, restore};
 use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{Question, QuestionExcerpt, QuestionKind, QuestionMemory, check};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fn question(kind: QuestionKind) -> Question {

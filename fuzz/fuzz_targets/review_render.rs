@@ -4,10 +4,10 @@
 //! each choice passes the contract's check.
 #![no_main]
 
-use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::resolve::{Outcome, Question, QuestionKind, QuestionMemory, check};
 use dreamwork::review::answer::{Choice, answer};
 use dreamwork::review::{diff, render, view};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (u8, Vec<(String, i32)>)| {
@@ -20,7 +20,7 @@ fuzz_target!(|input: (u8, Vec<(String, i32)>)| {
     }
     let mut question_members = Vec::new();
     for (n, (text, at)) in members.iter().enumerate() {
-        if dreamwork::memory::check_content(&MemoryPath::new("/x").expect("valid"), text).is_err() {
+        if dreamwork::resolve::check_content(&MemoryPath::new("/x").expect("valid"), text).is_err() {
             return;
         }
         let path = MemoryPath::new(&format!("/m/{n}.md")).expect("a valid path");

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use dreamwork::session::storage;
+use dreamwork::fuzzing::session_file as storage;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

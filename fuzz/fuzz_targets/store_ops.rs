@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 
 use arbitrary::Arbitrary;
-use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::store::{Durability, LOG_FILE, Store, StoreOptions};
+use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]

@@ -3,7 +3,7 @@
 //! lexicon that loads compares texts without panicking.
 #![no_main]
 
-use dreamwork::text::lexicon::DEFAULT_TOML;
+use dreamwork::fuzzing::LEXICON_TOML as DEFAULT_TOML;
 use dreamwork::text::{Document, Lexicon, compare};
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 //! cut anywhere decodes to a prefix of its entries.
 #![no_main]
 
-use dreamwork::embed::cache::{decode, header};
+use dreamwork::fuzzing::vector_cache::{decode, header};
 use libfuzzer_sys::fuzz_target;
 
 const MODEL: &str = "fuzz-model";

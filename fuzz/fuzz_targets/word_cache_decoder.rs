@@ -4,7 +4,7 @@
 //! cut anywhere decodes to a prefix of its frames.
 #![no_main]
 
-use dreamwork::embed::word_cache::{decode, header, vectors_of};
+use dreamwork::fuzzing::word_cache::{decode, header, vectors_of};
 use libfuzzer_sys::fuzz_target;
 
 const MODEL: &str = "fuzz-model";

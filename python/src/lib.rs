@@ -345,8 +345,7 @@ fn discard(py: Python<'_>, out: PathBuf) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (cache_dir=None))]
 fn fetch_model<'py>(py: Python<'py>, cache_dir: Option<PathBuf>) -> PyResult<Bound<'py, PyDict>> {
-    let (model, runtime) =
-        detached(py, || core::fetch_model(cache_dir.as_deref(), &dreamwork::progress::Silent))?;
+    let (model, runtime) = detached(py, || core::fetch_model(cache_dir.as_deref(), &dreamwork::Silent))?;
     let d = PyDict::new(py);
     d.set_item("model", model)?;
     d.set_item("runtime", runtime)?;

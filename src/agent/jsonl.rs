@@ -45,7 +45,7 @@ pub fn decode_line(line: &str) -> Request {
 
 /// A `tool_result` block, as written on each output line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ToolResult {
+pub struct ToolResultLine {
     /// Always `tool_result`.
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -58,7 +58,7 @@ pub struct ToolResult {
     pub is_error: bool,
 }
 
-impl ToolResult {
+impl ToolResultLine {
     /// The result of a command (or of a line that was not one).
     pub fn new(id: Option<String>, result: Result<String, String>) -> Self {
         let (content, is_error) = match result {
@@ -70,10 +70,10 @@ impl ToolResult {
 }
 
 /// Decodes and executes one line.
-pub fn answer_line(store: &mut impl StoreAccess, line: &str) -> ToolResult {
+pub fn answer_line(store: &mut impl StoreAccess, line: &str) -> ToolResultLine {
     let request = decode_line(line);
     let result = request.command.and_then(|c| execute(store, &c).map_err(|e: ToolError| e.to_string()));
-    ToolResult::new(request.id, result)
+    ToolResultLine::new(request.id, result)
 }
 
 /// Answers every non-blank line of `input` with one line on `output`,

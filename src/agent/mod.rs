@@ -1,8 +1,9 @@
 //! Agent access: what lets an agent use a store without custom code.
 //!
-//! - [`memory_tool`]: the commands of Claude's client-side memory tool
-//!   (`view`, `create`, `str_replace`, `insert`, `delete`, `rename` under
-//!   `/memories`), with the official SDK helpers' semantics and texts.
+//! - `memory_tool`: the commands ([`Command`], run on a store by
+//!   [`execute`]) of Claude's client-side memory tool (`view`, `create`,
+//!   `str_replace`, `insert`, `delete`, `rename` under `/memories`), with
+//!   the official SDK helpers' semantics and texts.
 //! - `search`: the memories nearest in meaning to a query.
 //! - [`mcp`] (feature `mcp`): an MCP server offering both as tools; a thin
 //!   translation onto [`AgentStore`].
@@ -18,12 +19,12 @@
 pub mod jsonl;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-pub mod memory_tool;
+mod memory_tool;
 mod search;
 
 use std::path::Path;
 
-pub use memory_tool::{Command, ToolError};
+pub use memory_tool::{Command, ROOT, StoreAccess, ToolError, execute};
 pub use search::{Hit, SearchError, Searcher};
 
 use crate::embed::Embedder;

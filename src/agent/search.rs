@@ -177,7 +177,7 @@ impl Searcher {
             let mut writer = match save {
                 // Another process appending to the cache right now: embed
                 // without saving rather than wait.
-                true => match VectorCacheWriter::open(&snapshot.cache_dir, &model, dimension) {
+                true => match VectorCacheWriter::try_open(&snapshot.cache_dir, &model, dimension) {
                     Ok(writer) => Some(writer),
                     Err(crate::embed::CacheError::Locked { .. }) => None,
                     Err(e) => return Err(EmbedError::from(e).into()),

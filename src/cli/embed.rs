@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use dreamwork::embed::locate::{LocateOptions, Located, Lookup, locate};
 use dreamwork::embed::{CacheDir, CacheKind, EmbedderChoice, embed_memories, load_embedder};
 use dreamwork::index::similar_memories;
-use dreamwork::memory::{Memory, MemoryPath};
 use dreamwork::store::Store;
+use dreamwork::{Memory, MemoryPath};
 
 use super::CliResult;
 use super::progress::Bars;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
-use dreamwork::progress::CancelToken;
+use dreamwork::CancelToken;
 
 mod agent;
 mod claude_code;

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use dreamwork::progress::{Observer, Progress};
+use dreamwork::{Observer, Progress};
 
 /// Shows one bar per stage on stderr when it is a terminal; silent
 /// otherwise (cron, pipes, tests).

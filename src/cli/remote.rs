@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use dreamwork::progress::CancelToken;
+use dreamwork::CancelToken;
 use dreamwork::resolve::anthropic::{self, AnthropicOptions, AnthropicResolver};
 use dreamwork::resolve::dreams::{self, DreamsResolver};
 use dreamwork::resolve::http::{ApiKey, Client, ClientConfig, DEFAULT_BASE_URL, HttpError};

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use dreamwork::dream::calibration::calibrated;
 use dreamwork::dream::disk;
-use dreamwork::folder;
 use dreamwork::review::terminal::{self, Ending};
 use dreamwork::review::{self, AnswerLog, JournalLog, Review, editor, rewrite};
+use dreamwork::{EmbedderChoice, folder};
 
 use super::CliResult;
 use super::embed::LocateArgs;
@@ -51,7 +50,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     }
     let journal = journal.unwrap_or_else(|| review::default_journal(&out));
     let report = disk::read_report(&out)?;
-    let choice = calibrated(&report.embedder).map(|c| c.embedder).ok_or_else(|| {
+    let choice = EmbedderChoice::for_model(&report.embedder).ok_or_else(|| {
         format!(
             "{}: the dream used the embedder {:?}, which this build does not know",
             out.display(),

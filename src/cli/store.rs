@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
 
-use dreamwork::memory::MemoryPath;
+use dreamwork::MemoryPath;
 use dreamwork::store::{ExportFormat, ImportOptions, Store, StoreError};
 
 use super::CliResult;

@@ -20,7 +20,7 @@ use super::conflict::{OpenCluster, Supersession};
 use super::exact::ExactGroups;
 use super::near::{Apart, NearGroup};
 use super::patterns::Pattern;
-use crate::judge::Verdict;
+use crate::judge::PairVerdict;
 use crate::memory::{ContentHash, Memory, MemoryPath, Metadata, Source};
 use crate::report::{
     Action, DroppedEntry, EvidenceRef, InputSummary, JudgedPair, MemoryEntry, OutputSummary, PatternEntry,
@@ -455,14 +455,14 @@ fn judged_pairs(d: &Decisions<'_>) -> Vec<JudgedPair> {
             g.judged.iter().map(|&(m, probability)| JudgedPair {
                 a: path(g.representative),
                 b: path(m),
-                verdict: Verdict::Same,
+                verdict: PairVerdict::Same,
                 probability,
             })
         })
         .chain(d.apart.iter().map(|x| JudgedPair {
             a: path(x.a),
             b: path(x.b),
-            verdict: Verdict::Different,
+            verdict: PairVerdict::Different,
             probability: x.probability,
         }))
         .collect();

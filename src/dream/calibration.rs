@@ -14,6 +14,14 @@ pub use crate::embed::Thresholds;
 /// The calibration file, as built in.
 pub const CALIBRATION_TOML: &str = include_str!("calibration.toml");
 
+impl EmbedderChoice {
+    /// The backend that produces the model id `model_id`, if the
+    /// calibration file knows it (how `review` reloads a report's embedder).
+    pub fn for_model(model_id: &str) -> Option<EmbedderChoice> {
+        calibrated(model_id).map(|c| c.embedder)
+    }
+}
+
 impl Thresholds {
     /// The calibrated settings for the embedder `model_id`, if the
     /// calibration file knows it.

@@ -46,13 +46,6 @@ pub enum SettleReason {
         /// The loser's path.
         loser: MemoryPath,
     },
-    /// Both state updates; the winner's is later.
-    LaterCue {
-        /// The winner's path.
-        winner: MemoryPath,
-        /// The loser's path.
-        loser: MemoryPath,
-    },
     /// Only values differ, and the winner was written later.
     Recency {
         /// The winner's path.
@@ -69,9 +62,6 @@ impl fmt::Display for SettleReason {
         match self {
             SettleReason::Cue { winner, loser } => {
                 write!(f, "{winner} states an update about the same subject as {loser}, and is not older")
-            }
-            SettleReason::LaterCue { winner, loser } => {
-                write!(f, "both {winner} and {loser} state updates; {winner} is the later one")
             }
             SettleReason::Recency { winner, loser, changes } => {
                 let values: Vec<String> = changes.iter().map(|(old, new)| format!("{old} → {new}")).collect();
@@ -195,19 +185,19 @@ pub struct ConflictOutput {
 /// subjects: "Owner of calo: Mei", "Owner of draqu: Mei"...) and dropped.
 pub const MAX_TEMPLATE_DEGREE: usize = 3;
 
-enum Verdict {
+enum Decision {
     Beats { winner: usize, loser: usize, reason: SettleReason },
     Open(Doubt),
 }
 
-fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
+fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Decision {
     let (a, b) = (pair.a, pair.b);
     let Relation::ValueChange { changes, cue } = &pair.relation else {
         let why = match &pair.relation {
             Relation::Open(why) => why.clone(),
             _ => Doubt::PartChanged,
         };
-        return Verdict::Open(why);
+        return Decision::Open(why);
     };
     let (ua, ub) = (&units[a], &units[b]);
     let side = |s: Side| match s {
@@ -220,16 +210,16 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
         Some(s) => {
             let (w, l) = side(*s);
             if at(w) >= at(l) {
-                Verdict::Beats {
+                Decision::Beats {
                     winner: w,
                     loser: l,
                     reason: SettleReason::Cue { winner: path(w), loser: path(l) },
                 }
             } else {
-                Verdict::Open(Doubt::ConflictingCues)
+                Decision::Open(Doubt::ConflictingCues)
             }
         }
-        None if ua.updated_at == ub.updated_at => Verdict::Open(Doubt::NoEvidence),
+        None if ua.updated_at == ub.updated_at => Decision::Open(Doubt::NoEvidence),
         None => {
             let (w, l) = if ua.updated_at > ub.updated_at { (a, b) } else { (b, a) };
             let changes = if w == b {
@@ -238,7 +228,7 @@ fn decide(units: &[Unit<'_>], pair: &Unsettled) -> Verdict {
                 changes.iter().map(|(x, y)| (y.clone(), x.clone())).collect()
             };
             let reason = SettleReason::Recency { winner: path(w), loser: path(l), changes };
-            Verdict::Beats { winner: w, loser: l, reason }
+            Decision::Beats { winner: w, loser: l, reason }
         }
     }
 }
@@ -252,10 +242,10 @@ pub fn resolve(units: &[Unit<'_>], unsettled: &[Unsettled]) -> ConflictOutput {
     for pair in unsettled {
         let value = matches!(pair.relation, Relation::ValueChange { .. });
         match decide(units, pair) {
-            Verdict::Beats { winner, loser, reason } => {
+            Decision::Beats { winner, loser, reason } => {
                 beats.entry(loser).or_default().insert(winner, reason);
             }
-            Verdict::Open(why) => open.push((pair.a, pair.b, why, value)),
+            Decision::Open(why) => open.push((pair.a, pair.b, why, value)),
         }
     }
     let similarity = |a: usize, b: usize| closeness.get(&(a.min(b), a.max(b))).copied().unwrap_or(0.0);

@@ -3,13 +3,13 @@
 //!
 //! Stages, one module each, each a function with typed input and output:
 //! 1. `exact`: exact duplicates (blake3 of normalised text);
-//! 2. [`near`]: near-duplicate clusters (embedding candidates, plus pairs
+//! 2. `near`: near-duplicate clusters (embedding candidates, plus pairs
 //!    sharing a rare word and another word, confirmed by a lexical check that
 //!    never folds two subjects together);
-//! 3. [`conflict`]: contradictions and supersession, settled by explicit
+//! 3. `conflict`: contradictions and supersession, settled by explicit
 //!    update cues; the rest is open;
-//! 4. [`patterns`]: recurring mistakes and shared preferences from sessions;
-//! 5. [`plan`]: open clusters become questions with their most relevant
+//! 4. `patterns`: recurring mistakes and shared preferences from sessions;
+//! 5. `plan`: open clusters become questions with their most relevant
 //!    session excerpts under a token budget; tokens counted;
 //! 6. resolve: a [`Resolver`] answers the questions through [`Asking`]
 //!    (journal, caps, dry run); each answer is checked against its question
@@ -19,7 +19,7 @@
 //!    the other questions between what still stands, so a doubtful
 //!    look-alike never blocks a settled change; then, while answers settle
 //!    something, the pairs a full cluster left out, between what the
-//!    answers left standing (at most [`conflict::MAX_ROUNDS`]);
+//!    answers left standing (at most `conflict::MAX_ROUNDS`);
 //! 7. `apply`: the output memories and the report.
 //!
 //! Promises: the input is only read; the output and report are a pure
@@ -30,14 +30,14 @@
 //! [`DreamError::Cancelled`] and produces nothing.
 
 mod apply;
-pub mod calibration;
-pub mod conflict;
+pub(crate) mod calibration;
+pub(crate) mod conflict;
 pub mod disk;
 pub(crate) mod exact;
-pub mod near;
+pub(crate) mod near;
 mod options;
-pub mod patterns;
-pub mod plan;
+pub(crate) mod patterns;
+pub(crate) mod plan;
 mod rounds;
 mod run;
 
@@ -57,7 +57,7 @@ use crate::text::Document;
 
 pub use calibration::Thresholds;
 pub use options::DreamOptions;
-pub use plan::ExcerptBudget;
+pub use plan::{ExcerptBudget, count_tokens};
 pub use run::DreamRun;
 
 use rounds::Rounds;

@@ -24,15 +24,12 @@ use rayon::prelude::*;
 use super::Thresholds;
 use crate::embed::{WordVectors, cosine};
 use crate::index::CandidatePair;
-use crate::judge::{self, Judge, Judgement, Verdict};
+use crate::judge::{self, Judge, Judgement, PairVerdict};
 use crate::text::{DistinctProof, Document, Doubt, Lexicon, Relation, Side, compare};
 
 mod blocking;
 
-pub use blocking::{
-    BlockingKeys, MAX_BLOCK_DF, MIN_BLOCK_CHARS, MIN_BLOCK_SHARED, SECOND_KEY_DF_DIVISOR, SUBJECT_DF_DIVISOR,
-    blocking_keys, blocking_pairs, subject_words,
-};
+pub use blocking::{blocking_keys, blocking_pairs, subject_words};
 
 /// The subject words (see [`subject_words`]) of a pair: how many both
 /// name, and the ones each names alone.
@@ -108,15 +105,15 @@ pub struct Judged {
 impl Judged {
     /// Whether the pair is one memory (on the wording's proof or the judge's verdict).
     pub fn merges(&self) -> bool {
-        self.relation.merges() || self.verdict() == Some(Verdict::Same)
+        self.relation.merges() || self.verdict() == Some(PairVerdict::Same)
     }
 
     /// Whether the pair is two facts, settled without asking.
     pub fn distinct(&self) -> bool {
-        matches!(self.relation, Relation::Distinct(_)) || self.verdict() == Some(Verdict::Different)
+        matches!(self.relation, Relation::Distinct(_)) || self.verdict() == Some(PairVerdict::Different)
     }
 
-    fn verdict(&self) -> Option<Verdict> {
+    fn verdict(&self) -> Option<PairVerdict> {
         self.judgement.map(|j| j.verdict)
     }
 

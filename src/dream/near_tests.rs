@@ -82,7 +82,7 @@ fn the_judge_merges_what_the_rules_leave_open_but_never_past_a_veto() {
     assert!(merged.judged[0].1 > 0.99);
     // The negation stays a question, with the judge's verdict on it.
     assert_eq!(out.unsettled.len(), 1);
-    assert_eq!(out.unsettled[0].judgement.map(|j| j.verdict), Some(Verdict::Conflict));
+    assert_eq!(out.unsettled[0].judgement.map(|j| j.verdict), Some(PairVerdict::Conflict));
     // No judge, no word vectors needed.
     assert!(Judging::new(&d, &v, None, &t, &l).needs_words(&pairs).is_empty());
 }

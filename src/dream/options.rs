@@ -50,7 +50,7 @@ impl Default for DreamOptions {
         Self {
             thresholds: None,
             min_pattern_sessions: 2,
-            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 200 },
+            excerpts: ExcerptBudget::default(),
             instructions: String::new(),
             threads: None,
             batch_size: 256,
@@ -146,10 +146,9 @@ impl DreamOptions {
         Self {
             thresholds: saved.thresholds,
             min_pattern_sessions: saved.min_pattern_sessions.unwrap_or(default.min_pattern_sessions),
-            excerpts: ExcerptBudget {
-                max_excerpts: saved.max_excerpts.unwrap_or(default.excerpts.max_excerpts),
-                max_tokens: saved.excerpt_tokens.unwrap_or(default.excerpts.max_tokens),
-            },
+            excerpts: ExcerptBudget::default()
+                .with_max_excerpts(saved.max_excerpts.unwrap_or(default.excerpts.max_excerpts))
+                .with_max_tokens(saved.excerpt_tokens.unwrap_or(default.excerpts.max_tokens)),
             instructions: report.instructions.clone(),
             judge: saved.judge.unwrap_or(default.judge),
             index: saved.index.unwrap_or(default.index),
@@ -175,7 +174,7 @@ mod tests {
         let options = DreamOptions {
             thresholds: Thresholds::for_model("lexical-v1-512"),
             min_pattern_sessions: 4,
-            excerpts: ExcerptBudget { max_excerpts: 2, max_tokens: 90 },
+            excerpts: ExcerptBudget::default().with_max_tokens(90),
             instructions: "be brief".into(),
             threads: Some(1),
             batch_size: 7,

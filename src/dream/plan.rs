@@ -105,13 +105,35 @@ pub struct ClusterInput<'a> {
     pub vectors: Vec<&'a [f32]>,
 }
 
-/// Budget and size of the excerpts per question.
+/// Budget and size of the excerpts per question: by default 2 excerpts
+/// and 200 tokens, changed with the `with_…` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExcerptBudget {
     /// Most excerpts per question.
     pub max_excerpts: usize,
     /// Most tokens of excerpts per question.
     pub max_tokens: u64,
+}
+
+impl Default for ExcerptBudget {
+    fn default() -> Self {
+        Self { max_excerpts: 2, max_tokens: 200 }
+    }
+}
+
+impl ExcerptBudget {
+    /// Most excerpts per question.
+    pub fn with_max_excerpts(mut self, max_excerpts: usize) -> Self {
+        self.max_excerpts = max_excerpts;
+        self
+    }
+
+    /// Most tokens of excerpts per question.
+    pub fn with_max_tokens(mut self, max_tokens: u64) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
 }
 
 /// One question of a round, ready to ask, and what it cites.
@@ -495,7 +517,7 @@ mod tests {
             members: vec![qm(&a), qm(&b)],
             vectors: vec![&va, &vb],
         }];
-        let budget = ExcerptBudget { max_excerpts: 3, max_tokens: 400 };
+        let budget = ExcerptBudget::default().with_max_excerpts(3).with_max_tokens(400);
         let p = plan(&clusters, std::slice::from_ref(&s), &e, budget, "").unwrap();
         assert_eq!(p.len(), 1);
         let q = &p[0].prepared.question;
@@ -506,7 +528,7 @@ mod tests {
         let tokens = p[0].prepared.tokens;
         assert!(tokens > 0);
         assert!(naive_tokens(&[a.clone(), b.clone()], std::slice::from_ref(&s)).unwrap() > tokens / 2);
-        let tight = plan(&clusters, &[s], &e, ExcerptBudget { max_excerpts: 3, max_tokens: 5 }, "").unwrap();
+        let tight = plan(&clusters, &[s], &e, budget.with_max_tokens(5), "").unwrap();
         assert!(tight[0].prepared.question.excerpts.is_empty());
     }
 

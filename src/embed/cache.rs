@@ -45,8 +45,7 @@ use crate::memory::ContentHash;
 use crate::progress::{CancelToken, Observer, Progress};
 
 pub use super::cache_format::{
-    BATCH, DecodeError, Decoded, EXTENSION, MAGIC, MAX_MODEL_ID_BYTES, VERSION, decode, file_name,
-    frame_count, header, parse_header,
+    BATCH, DecodeError, EXTENSION, MAX_MODEL_ID_BYTES, decode, file_name, frame_count, header, parse_header,
 };
 pub(super) use super::cache_format::{
     check_header_of, check_model_id, file_stem, header_of, parse_header_of, to_cache_error, u32_at,
@@ -106,7 +105,7 @@ pub enum CacheError {
         /// The embedder's model id.
         embedder: String,
     },
-    /// The model id is empty or longer than [`MAX_MODEL_ID_BYTES`].
+    /// The model id is empty or longer than 1024 bytes (`MAX_MODEL_ID_BYTES`).
     #[error("invalid model id {0:?}")]
     ModelId(String),
 }
@@ -196,7 +195,7 @@ impl VectorCache {
 /// Vectors for `items` in input order, embedding only the hashes that
 /// `cache` lacks.
 ///
-/// Misses are embedded in batches of [`BATCH`] spread over all cores;
+/// Misses are embedded in batches of 256 (`BATCH`) spread over all cores;
 /// between batches `cancel` is checked and `observer` gets
 /// `Progress { stage: "embed", done, total }` (counting distinct misses).
 /// If `writer` is given, every vector of `items` that its file lacks —

@@ -33,7 +33,7 @@ pub struct DecodeError {
 
 /// The valid content of a cache file's bytes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Decoded {
+pub struct DecodedVectors {
     /// Entries in file order (the first of duplicate hashes wins on load).
     pub entries: Vec<(ContentHash, Vec<f32>)>,
     /// Length of the valid prefix; bytes after it are a torn tail.
@@ -182,19 +182,23 @@ pub(super) fn check_header_of(
 /// entries and where they end. A torn tail is not an error; a damaged frame
 /// with data after it is (at that frame's offset), and so is a header that
 /// does not match. Never panics, whatever the bytes.
-pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<Decoded, DecodeError> {
+pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<DecodedVectors, DecodeError> {
     let at = check_header(bytes, model_id, dimension)?;
     if at < header(model_id, dimension).len() {
-        return Ok(Decoded { entries: Vec::new(), valid_len: at as u64 });
+        return Ok(DecodedVectors { entries: Vec::new(), valid_len: at as u64 });
     }
     decode_frames(&bytes[at..], at as u64, dimension)
 }
 
 /// Decodes the frames in `bytes`, which start at byte offset `base` of the
 /// file (offsets in the result and in errors are the file's).
-pub(super) fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<Decoded, DecodeError> {
+pub(super) fn decode_frames(
+    bytes: &[u8],
+    base: u64,
+    dimension: usize,
+) -> Result<DecodedVectors, DecodeError> {
     let mut at = 0;
-    let mut out = Decoded { entries: Vec::new(), valid_len: base };
+    let mut out = DecodedVectors { entries: Vec::new(), valid_len: base };
     let flen = frame_len(dimension);
     while at < bytes.len() {
         let Some(frame) = bytes.get(at..at + flen) else {

@@ -146,7 +146,23 @@ fn foreign_files_are_refused() {
 fn second_writer_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _w = VectorCacheWriter::open(dir.path(), "m", 4).unwrap();
+    let started = std::time::Instant::now();
+    assert!(matches!(VectorCacheWriter::try_open(dir.path(), "m", 4), Err(CacheError::Locked { .. })));
+    assert!(started.elapsed() < crate::store::LOCK_PATIENCE, "try_open does not wait");
     assert!(matches!(VectorCacheWriter::open(dir.path(), "m", 4), Err(CacheError::Locked { .. })));
+    assert!(started.elapsed() >= crate::store::LOCK_PATIENCE, "open waits before refusing");
+}
+
+#[test]
+fn open_waits_for_a_writer_that_lets_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = VectorCacheWriter::open(dir.path(), "m", 4).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(first);
+    });
+    VectorCacheWriter::open(dir.path(), "m", 4).expect("opens once the first writer is dropped");
+    release.join().unwrap();
 }
 
 #[test]

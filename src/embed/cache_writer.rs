@@ -1,20 +1,24 @@
 //! Appending to a vector cache file, alone or shared with other writers.
 
 use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::cache::{CacheError, VectorCache};
 use super::cache_format::*;
 use crate::memory::ContentHash;
+use crate::store::LOCK_PATIENCE;
+use crate::store::lock::patiently;
 
 /// Appends vectors of one model to a cache directory (which may differ from
 /// the directory read from).
 ///
 /// Two ways to share the file with other writers:
 /// - [`VectorCacheWriter::open`] holds an exclusive lock on the file for the
-///   writer's lifetime: a second writer is refused (a store's cache).
+///   writer's lifetime: a second writer waits briefly, then is refused (a
+///   store's cache); [`VectorCacheWriter::try_open`] is refused at once.
 /// - [`VectorCacheWriter::open_shared`] takes the lock only around each
 ///   append (the user cache, written by every dream that runs): under the
 ///   lock it first reads the frames other writers appended since its last
@@ -38,9 +42,26 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ 
 
 impl VectorCacheWriter {
     /// Opens (creating if needed) the cache file of `model_id` in `dir`,
-    /// checks it, and cuts off a torn tail. Fails with
-    /// [`CacheError::Locked`] if another writer holds it.
+    /// checks it, and cuts off a torn tail. Another writer holding it is
+    /// waited for briefly, as the store waits for its lock
+    /// ([`LOCK_PATIENCE`]), before [`CacheError::Locked`].
     pub fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self, CacheError> {
+        Self::open_within(dir, model_id, dimension, LOCK_PATIENCE)
+    }
+
+    /// Like [`open`](Self::open), but fails with [`CacheError::Locked`] at
+    /// once if another writer holds the file (for a caller that would
+    /// rather go on without saving than wait).
+    pub fn try_open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self, CacheError> {
+        Self::open_within(dir, model_id, dimension, Duration::ZERO)
+    }
+
+    fn open_within(
+        dir: &Path,
+        model_id: &str,
+        dimension: usize,
+        patience: Duration,
+    ) -> Result<Self, CacheError> {
         check_model_id(model_id)?;
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(file_name(model_id));
@@ -48,10 +69,10 @@ impl VectorCacheWriter {
             create_with_header(dir, &path, &header(model_id, dimension))?;
         }
         let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(io(&path))?;
-        match file.try_lock() {
+        match patiently(patience, || file.try_lock()) {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(CacheError::Locked { path }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(CacheError::Io { path, source: e }),
+            Err(TryLockError::WouldBlock) => return Err(CacheError::Locked { path }),
+            Err(TryLockError::Error(e)) => return Err(CacheError::Io { path, source: e }),
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(&path))?;

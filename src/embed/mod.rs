@@ -5,17 +5,17 @@
 //! - `minilm` (feature `minilm`): all-MiniLM-L6-v2 on ONNX Runtime.
 //! - [`locate`]: where the model and the runtime are looked for.
 //! - [`fetch`] (feature `minilm`): `dreamwork model fetch`, the installer.
-//! - [`cache`]: the on-disk vector cache and [`embed_cached`], which embeds
+//! - `cache`: the on-disk vector cache ([`VectorCache`], [`VectorCacheWriter`]) and [`embed_cached`], which embeds
 //!   only what the cache lacks.
 //! - `cache_dir`: the user-level cache directory ([`CacheDir`]), where a
 //!   dream keeps the vectors it computes for the next one.
-//! - [`word_cache`]: the on-disk cache of each text's word vectors
+//! - `word_cache`: the on-disk cache of each text's word vectors
 //!   ([`WordVectors`]), kept beside the pooled one in the user cache.
 //! - `memories`: a store's memories through its cache (`STORE/vectors`).
 //! - `choice`: picking a backend by name.
 //! - [`Thresholds`]: the similarity settings that come with an embedder.
 
-pub mod cache;
+pub(crate) mod cache;
 mod cache_dir;
 mod cache_format;
 mod cache_writer;
@@ -28,7 +28,7 @@ mod memories;
 #[cfg(feature = "minilm")]
 mod minilm;
 mod thresholds;
-pub mod word_cache;
+pub(crate) mod word_cache;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
 pub use cache_dir::{CacheDir, CacheKind};

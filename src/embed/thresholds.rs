@@ -14,7 +14,7 @@ pub struct Thresholds {
     pub min_similarity: f32,
     /// A candidate the wording cannot settle and that shares little
     /// wording is about different topics below this cosine (see
-    /// [`near::rules`](crate::dream::near::rules)); at or above it, it is a question.
+    /// `dream::near::rules`); at or above it, it is a question.
     pub topic_floor: f32,
     /// Two directives of sessions this alike may be one pattern (stage 4).
     pub pattern_link: f32,

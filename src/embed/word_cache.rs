@@ -85,7 +85,7 @@ pub fn parse_header(bytes: &[u8]) -> Option<(String, usize, usize)> {
 
 /// The valid frames of a word cache file's bytes (see [`decode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Decoded {
+pub struct DecodedWordFrames {
     /// Each frame's content hash and where its payload lies in the bytes,
     /// in file order (the first of duplicate hashes wins on load).
     pub frames: Vec<(ContentHash, Range<usize>)>,
@@ -97,10 +97,10 @@ pub struct Decoded {
 /// the valid frames are and where they end. A torn tail is not an error; a
 /// damaged frame with data after it is (at that frame's offset), and so is
 /// a header that does not match. Never panics, whatever the bytes.
-pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<Decoded, DecodeError> {
+pub fn decode(bytes: &[u8], model_id: &str, dimension: usize) -> Result<DecodedWordFrames, DecodeError> {
     let at = check_header_of(MAGIC, bytes, model_id, dimension)?;
     if at < header(model_id, dimension).len() {
-        return Ok(Decoded { frames: Vec::new(), valid_len: at as u64 });
+        return Ok(DecodedWordFrames { frames: Vec::new(), valid_len: at as u64 });
     }
     let mut decoded = decode_frames(&bytes[at..], at as u64, dimension)?;
     for (_, range) in &mut decoded.frames {
@@ -116,8 +116,8 @@ pub fn vectors_of(payload: &[u8], dimension: usize) -> Option<WordVectors> {
 
 /// Decodes the frames in `bytes`, which start at byte offset `base` of the
 /// file: ranges are into `bytes`, `valid_len` and error offsets the file's.
-fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<Decoded, DecodeError> {
-    let mut out = Decoded { frames: Vec::new(), valid_len: base };
+fn decode_frames(bytes: &[u8], base: u64, dimension: usize) -> Result<DecodedWordFrames, DecodeError> {
+    let mut out = DecodedWordFrames { frames: Vec::new(), valid_len: base };
     let mut at = 0;
     while at < bytes.len() {
         let rest = &bytes[at..];
@@ -274,7 +274,7 @@ impl WordCache {
         Self { model_id: model_id.to_owned(), dimension, bytes: Vec::new(), index: BTreeMap::new() }
     }
 
-    fn from_decoded(model_id: &str, dimension: usize, bytes: Vec<u8>, decoded: Decoded) -> Self {
+    fn from_decoded(model_id: &str, dimension: usize, bytes: Vec<u8>, decoded: DecodedWordFrames) -> Self {
         let mut index = BTreeMap::new();
         for (hash, range) in decoded.frames {
             index.entry(hash).or_insert(range);

@@ -39,16 +39,16 @@
 //!   frontmatter of the file it was kept from, with `description` replaced
 //!   when the text changed.
 //! - The index's links all resolve, every surviving topic file that had an
-//!   entry keeps exactly one, new files get one, and it fits in
-//!   [`index::MAX_LINES`] lines and [`index::MAX_BYTES`] bytes: what does
+//!   entry keeps exactly one, new files get one, and it fits in 200 lines
+//!   and 25,000 bytes (`index::MAX_LINES`, `index::MAX_BYTES`): what does
 //!   not fit moves to [`OVERFLOW_FILE`], linked from its last line. Every
 //!   line removed or moved is named in the record.
 //! - The plan is a function of the folder as read and OUT: the same inputs
 //!   give the same bytes.
 
 pub mod claude_code;
-pub mod frontmatter;
-pub mod index;
+pub(crate) mod frontmatter;
+pub(crate) mod index;
 mod plan;
 mod record;
 mod write;

@@ -29,7 +29,7 @@
 //! - the API key only travels in its header ([`crate::resolve::http`]);
 //!   neither the link nor any report holds it.
 
-mod api;
+pub(crate) mod api;
 mod link;
 mod pull;
 mod push;
@@ -39,8 +39,7 @@ use std::path::PathBuf;
 
 pub use api::{
     BASIC_PAGE, EVENTS_PAGE, EventPage, FULL_PAGE, Hosted, HostedMemory, MEMORY_BETA, MemoryPage,
-    SESSIONS_BETA, Update, View, decode_created_store, decode_event_page, decode_memory, decode_memory_page,
-    valid_id,
+    SESSIONS_BETA, Update, View,
 };
 pub use link::{Base, Link};
 pub use pull::{PullReport, Side, pull, pull_into};

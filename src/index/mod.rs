@@ -6,7 +6,7 @@
 //! descending similarity, ties broken by ascending id, so that the candidate
 //! set is a pure function of the vectors.
 
-pub mod exact;
+mod exact;
 mod hnsw;
 mod similar;
 

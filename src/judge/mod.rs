@@ -49,7 +49,7 @@ pub const MAX_WORDS: usize = 64;
 /// What the judge says of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum PairVerdict {
     /// One states everything the other states (the same meaning, or one
     /// wider): merge, keeping the one that states everything.
     Same,
@@ -62,23 +62,23 @@ pub enum Verdict {
     Unsure,
 }
 
-impl std::fmt::Display for Verdict {
+impl std::fmt::Display for PairVerdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Verdict::Same => "same",
-            Verdict::Different => "different",
-            Verdict::Conflict => "conflict",
-            Verdict::Unsure => "unsure",
+            PairVerdict::Same => "same",
+            PairVerdict::Different => "different",
+            PairVerdict::Conflict => "conflict",
+            PairVerdict::Unsure => "unsure",
         })
     }
 }
 
-/// A verdict and the model's probability for it (for [`Verdict::Unsure`],
+/// A verdict and the model's probability for it (for [`PairVerdict::Unsure`],
 /// the probability of the likeliest verdict).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Judgement {
     /// The verdict.
-    pub verdict: Verdict,
+    pub verdict: PairVerdict,
     /// Its calibrated probability.
     pub probability: f64,
 }
@@ -97,7 +97,7 @@ pub struct Cutoffs {
 
 /// Where a model's training data came from: a file and its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
+pub struct TrainingFile {
     /// The file, relative to the data directory.
     pub file: String,
     /// Its SHA-256, hex.
@@ -127,7 +127,7 @@ pub struct Judge {
     /// The command that reproduces this file.
     pub command: String,
     /// The training data, with hashes.
-    pub sources: Vec<Source>,
+    pub sources: Vec<TrainingFile>,
     /// How the data was split and the trees grown.
     pub training: Training,
 }
@@ -257,16 +257,16 @@ impl Judge {
         let allowed = |f: &PairFeatures, p: f64| if f.vetoes.any() { 0.0 } else { p };
         let mergeable = allowed(ab, a_b).max(allowed(ba, b_a));
         if mergeable >= c.same {
-            return judged(Verdict::Same, mergeable);
+            return judged(PairVerdict::Same, mergeable);
         }
         let same = a_b.max(b_a);
         if ab.may_differ() && different >= c.different {
-            return judged(Verdict::Different, different);
+            return judged(PairVerdict::Different, different);
         }
         if conflict >= c.conflict || vetoes.negation {
-            return judged(Verdict::Conflict, conflict);
+            return judged(PairVerdict::Conflict, conflict);
         }
-        judged(Verdict::Unsure, same.max(different).max(conflict))
+        judged(PairVerdict::Unsure, same.max(different).max(conflict))
     }
 }
 

@@ -69,7 +69,7 @@ pub fn request_body(model: &str, max_tokens: u32, lines: &[String]) -> Value {
 
 /// What a Messages reply holds for us.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ToolReply {
+pub(crate) struct ToolReply {
     /// The tool input's `answers`, each still raw JSON (one malformed answer
     /// must not sink the others).
     pub answers: Vec<Value>,
@@ -91,7 +91,7 @@ struct Message {
 
 /// Decodes a Messages reply: the input of its `resolve_clusters` tool call.
 /// An error says what is missing (the usage, when readable, is kept).
-pub fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ReportedUsage)> {
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<ToolReply, (String, ReportedUsage)> {
     let message: Message = serde_json::from_slice(bytes)
         .map_err(|e| (format!("the reply is not a Messages response: {e}"), ReportedUsage::default()))?;
     let usage = message.usage;
@@ -308,7 +308,12 @@ impl Resolver for AnthropicResolver {
 /// question open with the reason; a question without one stays open
 /// (saying so when the model ran out of tokens). The request's usage is
 /// split over the answers.
-pub fn map_answers(batch: &[Question], encoder: &Encoder, reply: &ToolReply, usage: Usage) -> Vec<Reply> {
+pub(crate) fn map_answers(
+    batch: &[Question],
+    encoder: &Encoder,
+    reply: &ToolReply,
+    usage: Usage,
+) -> Vec<Reply> {
     let mut by_id: BTreeMap<&str, &Value> = BTreeMap::new();
     for raw in &reply.answers {
         if let Some(id) = raw.get("id").and_then(Value::as_str).and_then(|id| encoder.question_id(id)) {

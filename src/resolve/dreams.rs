@@ -249,7 +249,7 @@ struct Created {
 
 /// One page of a memory list.
 #[derive(Debug, Deserialize)]
-pub struct ListPage {
+pub(crate) struct ListPage {
     /// The memories (and, with a depth, prefixes) of the page.
     pub data: Vec<ListedMemory>,
     /// The next page's token, if any.
@@ -259,7 +259,7 @@ pub struct ListPage {
 
 /// A listed memory (`view=full`): its path and content.
 #[derive(Debug, Deserialize)]
-pub struct ListedMemory {
+pub(crate) struct ListedMemory {
     /// `memory`, or `memory_prefix` for a folder.
     #[serde(rename = "type", default)]
     pub kind: String,
@@ -535,7 +535,11 @@ impl Run<'_> {
 /// for `asked` (put with `encoder`), in order: the answer at
 /// `/answers/<id>.json` of each asked id (short or full), parsed, carrying
 /// that id and expanded ([`Encoder::answer`]). Other memories are ignored.
-pub fn map_answers(asked: &[Question], encoder: &Encoder, memories: &[(String, String)]) -> Vec<Reply> {
+pub(crate) fn map_answers(
+    asked: &[Question],
+    encoder: &Encoder,
+    memories: &[(String, String)],
+) -> Vec<Reply> {
     let mut found: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for (path, content) in memories {
         let id = path.strip_prefix(ANSWERS_DIR).and_then(|rest| rest.strip_suffix(".json"));

@@ -15,7 +15,7 @@
 //! Blank lines are ignored and stderr is passed through to a bounded buffer
 //! quoted in error messages. `examples/exec_resolver.py` is a complete
 //! resolver in 30 lines. A dream asks in rounds (at most
-//! [`MAX_ROUNDS`](crate::dream::conflict::MAX_ROUNDS)), so the program must
+//! `MAX_ROUNDS`), so the program must
 //! answer each question as it reads it, without waiting for the end of its
 //! input; stdin is closed when the dream has asked everything, and the
 //! program should then exit.

@@ -77,11 +77,11 @@ pub mod dreams;
 pub(crate) mod exec;
 #[cfg(feature = "remote")]
 pub mod http;
-pub mod journal;
+pub(crate) mod journal;
 pub(crate) mod local;
 mod question;
 mod reason;
-pub mod redact;
+pub(crate) mod redact;
 mod resolver;
 mod usage;
 pub mod wire;
@@ -91,7 +91,7 @@ pub use answer::{Answer, AnswerError, Output, OutputAction, Verdict};
 pub use ask::{AskStats, Asking, Limits, Prepared};
 pub use check::{NewPattern, Outcome, Part, PartAction, check};
 pub use exec::ExecResolver;
-pub use journal::Journal;
+pub use journal::{Journal, JournalEntry};
 pub use local::LocalResolver;
 pub use question::{
     PatternDraft, PatternKind, Question, QuestionExcerpt, QuestionKind, QuestionMemory, id_of,

@@ -3,7 +3,7 @@
 //! (numbered per question in order of first appearance; one secret, one
 //! placeholder). Redaction changes what is sent, never what is stored.
 //!
-//! What counts as a secret ([`KINDS`]): API keys and tokens of Anthropic
+//! What counts as a secret: API keys and tokens of Anthropic
 //! (`sk-ant-…`), OpenAI (`sk-…`, `sk-proj-…`), AWS (access key ids
 //! `AKIA…`/`ASIA…`), GitHub (`ghp_…`, `github_pat_…`, …), Slack (`xox?-…`,
 //! webhook URLs), Google (`AIza…`, `ya29.…`); private key blocks (`-----BEGIN
@@ -12,7 +12,11 @@
 //! values of `KEY=value` / `key: value` assignments whose name says secret,
 //! token, password, passwd, pwd, api key, access key, private key,
 //! credential or auth (a value of at least 6 characters with a digit or a
-//! symbol, or of 16 or more; any quoted value).
+//! symbol, or of 16 or more; any quoted value). The placeholder kinds, in
+//! the order their patterns are tried: `private-key`, `anthropic-key`,
+//! `openai-key`, `aws-access-key`, `github-token`, `slack-token`,
+//! `slack-webhook`, `google-key`, `google-oauth`, `url-password`,
+//! `bearer-token`, `basic-auth`, `secret-value`.
 //!
 //! Answers are restored ([`restore`]): a placeholder in an output is
 //! replaced by the secret it stands for when one of that output's sources
@@ -29,23 +33,6 @@ use regex::Regex;
 
 use super::{NewPattern, OpenReason, Outcome, Question};
 use crate::memory::check_content;
-
-/// The kinds of secret, in the order their patterns are tried.
-pub const KINDS: &[&str] = &[
-    "private-key",
-    "anthropic-key",
-    "openai-key",
-    "aws-access-key",
-    "github-token",
-    "slack-token",
-    "slack-webhook",
-    "google-key",
-    "google-oauth",
-    "url-password",
-    "bearer-token",
-    "basic-auth",
-    "secret-value",
-];
 
 struct Rule {
     kind: &'static str,

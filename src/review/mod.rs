@@ -5,7 +5,7 @@
 //! the reviewer keeps one member (the others fold into it), keeps all, or
 //! writes the merged memory; each choice becomes an answer of the resolver
 //! contract ([`crate::resolve`]) and is appended to the journal at once
-//! under the resolver name [`REVIEW`], so a review can stop and resume, and
+//! under the resolver name [`ResolverName::Review`](crate::resolve::ResolverName::Review), so a review can stop and resume, and
 //! a later dream with the journal replays it whatever its resolver. When the
 //! review ends, [`rewrite::rewrite_output`] dreams STORE again with the
 //! journal and swaps the result in for OUT atomically; STORE is only read.
@@ -171,7 +171,7 @@ pub fn view(question: &Question, position: (usize, usize)) -> ClusterView<'_> {
 }
 
 /// The journal as a review writes it: each answer appended under
-/// [`REVIEW`] and synced at once; undo cuts the file back to its length
+/// [`ResolverName::Review`](crate::resolve::ResolverName::Review) and synced at once; undo cuts the file back to its length
 /// before that answer.
 #[derive(Debug)]
 pub struct JournalLog {

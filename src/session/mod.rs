@@ -4,7 +4,7 @@
 //!
 //! One importer per format ([`claude_code`], `managed_agents`,
 //! `openai`, [`text`]), each documenting its mapping; [`detect`] picks
-//! one for `--format auto`; [`storage`] keeps sessions on disk, one
+//! one for `--format auto`; `storage` keeps sessions on disk ([`SessionStore`]), one
 //! checksummed file per session named by its id. Importers never panic on
 //! bad input: they return a [`SessionError`] naming the file and the line
 //! (or item) at fault. Directory walks visit files in sorted order, so
@@ -33,7 +33,7 @@ mod in_store;
 mod json;
 pub(crate) mod managed_agents;
 pub(crate) mod openai;
-pub mod storage;
+pub(crate) mod storage;
 pub mod text;
 
 use std::path::{Path, PathBuf};

@@ -38,7 +38,7 @@ impl Lock {
             .truncate(false)
             .open(&path)
             .map_err(StoreError::io(&path))?;
-        patiently(dir, &path, || file.try_lock())?;
+        patiently(LOCK_PATIENCE, || file.try_lock()).map_err(|e| refused(dir, &path, e))?;
         Ok(Self { _file: Some(file) })
     }
 
@@ -52,25 +52,35 @@ impl Lock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self { _file: None }),
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
-        patiently(dir, &path, || file.try_lock_shared())?;
+        patiently(LOCK_PATIENCE, || file.try_lock_shared()).map_err(|e| refused(dir, &path, e))?;
         Ok(Self { _file: Some(file) })
     }
 }
 
-/// Tries `lock` until it succeeds or [`LOCK_PATIENCE`] has passed, sleeping
-/// a little longer after each refusal.
-fn patiently(dir: &Path, path: &Path, lock: impl Fn() -> Result<(), TryLockError>) -> Result<(), StoreError> {
+/// Tries `lock` until it succeeds or `patience` has passed, sleeping a
+/// little longer after each refusal; the last refusal if it never does (an
+/// I/O error at once).
+pub(crate) fn patiently(
+    patience: Duration,
+    lock: impl Fn() -> Result<(), TryLockError>,
+) -> Result<(), TryLockError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
         match lock() {
-            Ok(()) => return Ok(()),
-            Err(TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+            Err(TryLockError::WouldBlock) if started.elapsed() < patience => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            Err(TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_owned())),
-            Err(TryLockError::Error(e)) => return Err(StoreError::Io { path: path.to_owned(), source: e }),
+            done => return done,
         }
+    }
+}
+
+/// The store's error for a lock refused on `path` in the store `dir`.
+fn refused(dir: &Path, path: &Path, e: TryLockError) -> StoreError {
+    match e {
+        TryLockError::WouldBlock => StoreError::Locked(dir.to_owned()),
+        TryLockError::Error(e) => StoreError::Io { path: path.to_owned(), source: e },
     }
 }

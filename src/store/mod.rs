@@ -107,8 +107,8 @@
 //!
 //! # Limits
 //!
-//! Paths and contents follow [`crate::memory`]: content is at most
-//! [`MAX_CONTENT_BYTES`](crate::memory::MAX_CONTENT_BYTES) (100 kB); one
+//! Paths and contents follow [`MemoryPath`] and [`Memory`]: content is at most
+//! [`MAX_CONTENT_BYTES`](crate::MAX_CONTENT_BYTES) (100 kB); one
 //! encoded record at most 256 MiB (metadata included).
 
 mod batch;
@@ -117,7 +117,7 @@ mod export;
 mod follow;
 mod history;
 mod import;
-mod lock;
+pub(crate) mod lock;
 pub(crate) mod log;
 mod options;
 mod parts;
@@ -401,7 +401,11 @@ impl Store {
         Ok(())
     }
 
-    /// The [store hash](crate::memory::store_hash) of the live memories.
+    /// The store hash of the live memories: a digest of their (path,
+    /// content) pairs, independent of history, timestamps, metadata and
+    /// order — blake3 over the tag `dreamwork store hash v1` and then, per
+    /// memory in path order, the path's length (`u64` LE), the path and the
+    /// content's blake3 hash. A dream report's hashes are the same digest.
     pub fn store_hash(&self) -> ContentHash {
         crate::memory::store_hash(self.memories.values())
     }

@@ -11,7 +11,7 @@ use super::{Kind, Lexicon, Word, words};
 pub struct Fact {
     /// The fact as written (Markdown marks around it trimmed).
     pub text: String,
-    /// Its words (see [`words`](super::words())).
+    /// Its words (see `text::words`).
     pub words: Vec<Word>,
     /// The words of the heading it sits under, if any.
     pub scope: Vec<Word>,

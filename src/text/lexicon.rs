@@ -126,7 +126,7 @@ pub struct Lexicon {
     pub auxiliaries: BTreeSet<String>,
     /// Words that place one thing relative to another ("behind", "after").
     pub relations: BTreeSet<String>,
-    /// Words of opposite meaning, by stem ([`stem`](super::stem())), each
+    /// Words of opposite meaning, by stem (`text::stem`), each
     /// pair in both orders.
     pub antonyms: BTreeSet<(String, String)>,
     /// Words that put the verb after them in the passive voice ("being").
@@ -138,7 +138,7 @@ pub struct Lexicon {
 }
 
 /// The word lists the pattern stage reads user turns with (section
-/// `[patterns]` of `lexicon.toml`), as [`plain_words`] phrases; phrase
+/// `[patterns]` of `lexicon.toml`), as `plain_words` phrases; phrase
 /// lists are sorted longest first, so "do not" wins over "do".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatternLists {

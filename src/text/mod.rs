@@ -1,8 +1,8 @@
 //! Text analysis shared by the dream, the judge and the resolvers: one
-//! tokeniser (`words::raw_words`), one stemmer ([`stem`]) and one
-//! [`Lexicon`]. On top of them: word sequences ([`words()`]), content words
-//! ([`content_words`]), phrases of a word list ([`plain_words`]), documents
-//! as facts, and the certain-or-ask comparison of two texts.
+//! tokeniser (`words::raw_words`), one stemmer (`stem`) and one
+//! [`Lexicon`]. On top of them: word sequences ([`Word`]), content words,
+//! phrases of a word list ([`Phrase`]), documents as facts ([`Document`]),
+//! and the certain-or-ask comparison of two texts ([`compare()`]).
 //!
 //! Everything here is a pure function of its input text and the
 //! [`Lexicon`], the word lists the analysis reacts to (data, in
@@ -11,14 +11,15 @@
 pub(crate) mod compare;
 pub(crate) mod content;
 pub(crate) mod facts;
-pub mod lexicon;
+pub(crate) mod lexicon;
 mod stem;
 pub(crate) mod tokens;
 pub(crate) mod words;
 
 pub use compare::{DistinctProof, Doubt, Relation, Side, compare};
-pub use content::{ContentWord, content_words, stated_target};
+pub(crate) use content::{ContentWord, content_words, stated_target};
 pub use facts::{Document, Fact};
 pub use lexicon::{Lexicon, LexiconError, PatternLists};
-pub use stem::stem;
-pub use words::{Kind, Phrase, Word, contains_any, match_at, phrase_at, plain_words, words};
+pub(crate) use stem::stem;
+pub use words::{Kind, Phrase, Word};
+pub(crate) use words::{contains_any, match_at, plain_words, words};

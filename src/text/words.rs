@@ -182,7 +182,7 @@ pub fn raw_words(text: &str) -> Vec<String> {
     words
 }
 
-/// A phrase of a word list: one or more [`plain_words`].
+/// A phrase of a word list: one or more `plain_words`.
 pub type Phrase = Vec<String>;
 
 /// The words of `text` as a reader types them, for matching phrases of a

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use dreamwork::dream::DreamOutput;
-use dreamwork::memory::{Memory, MemoryPath, Timestamp};
 use dreamwork::report::{Action, PatternKind};
 use dreamwork::session::{Role, Session, SessionFormat, SessionId, ToolCall, ToolResult, Turn};
+use dreamwork::{Memory, MemoryPath, Timestamp};
 
 /// SplitMix64: a small, seeded, portable generator.
 pub struct Rng(u64);
@@ -1195,7 +1195,7 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
     for q in &open {
         let lines = dreamwork::resolve::wire::Encoder::new().encode(q);
         s.pattern_question_tokens +=
-            dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(&lines)).unwrap_or(0);
+            dreamwork::dream::count_tokens(&dreamwork::resolve::wire::joined(&lines)).unwrap_or(0);
     }
     for (pi, planted) in corpus.patterns.iter().enumerate() {
         let hit = stated.contains_key(&pi);

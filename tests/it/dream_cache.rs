@@ -34,7 +34,7 @@ fn dream_with(embedder: &dyn Embedder, store: &Path, out: &Path, cache: Option<&
         request,
         embedder,
         &mut Asking::new(&LocalResolver),
-        &dreamwork::progress::Silent,
+        &dreamwork::Silent,
         &CancelToken::new(),
     )
     .expect("the dream runs")
@@ -231,7 +231,8 @@ fn concurrent_writers_share_one_cache_file() {
         let expected = e.embed(&[t.as_str()]).expect("embeds");
         assert_eq!(cache.get(&ContentHash::of(t.as_bytes())), Some(expected[0].as_slice()), "{t}");
     }
-    let len = std::fs::metadata(dir.join(dreamwork::embed::cache::file_name(&id))).expect("exists").len();
+    let len =
+        std::fs::metadata(dir.join(dreamwork::fuzzing::vector_cache::file_name(&id))).expect("exists").len();
     let (header, frame) = ((24 + id.len()) as u64, (8 + 32 + 4 * 16) as u64);
     assert_eq!(len, header + written as u64 * frame, "no vector was written twice");
 }
@@ -396,7 +397,8 @@ fn a_damaged_word_cache_is_reported_and_never_gives_a_wrong_vector() {
     assert_eq!(std::fs::read(&file).expect("reads"), damaged, "the damaged file is left for inspection");
 
     // Not a word cache at all (a pooled cache file): the same.
-    std::fs::write(&file, dreamwork::embed::cache::header(e.model_id(), e.dimension())).expect("writes");
+    std::fs::write(&file, dreamwork::fuzzing::vector_cache::header(e.model_id(), e.dimension()))
+        .expect("writes");
     let done = dream_with(&e, &store, &tmp.path().join("three"), Some(&cache));
     assert_eq!(done.words_computed, first.words_computed);
     assert!(done.warnings.join("\n").contains("not a vector cache"), "{:?}", done.warnings);

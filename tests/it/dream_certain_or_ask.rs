@@ -5,10 +5,9 @@
 
 use dreamwork::dream::{Dream, DreamInput, DreamOptions, DreamOutput};
 use dreamwork::embed::LexicalEmbedder;
-use dreamwork::memory::{Memory, MemoryPath, Timestamp};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::report::Action;
 use dreamwork::resolve::LocalResolver;
+use dreamwork::{CancelToken, Memory, MemoryPath, Silent, Timestamp};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {

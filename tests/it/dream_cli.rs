@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{tree, write_store};
 use assert_cmd::Command;
-use dreamwork::memory::MemoryPath;
+use dreamwork::MemoryPath;
 use dreamwork::store::Store;
 use dreamwork_testkit::corpus::{Corpus, Spec, generate};
 
@@ -350,8 +350,8 @@ fn output_vector_cache_covers_every_output_memory() {
 #[test]
 fn store_stays_writable_while_a_dream_runs() {
     use dreamwork::dream::disk::{DiskRequest, dream_store};
-    use dreamwork::progress::{CancelToken, Progress};
     use dreamwork::resolve::{Asking, LocalResolver};
+    use dreamwork::{CancelToken, Progress};
     use dreamwork::{Dream, DreamOptions, LexicalEmbedder};
 
     let tmp = tempfile::tempdir().expect("temp dir");

@@ -10,10 +10,10 @@
 
 use std::path::Path;
 
+use dreamwork::Silent;
 use dreamwork::dream::Thresholds;
-use dreamwork::dream::patterns::{Found, find};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::progress::Silent;
+use dreamwork::fuzzing::dream_text::{Found, find};
 use dreamwork::report::PatternKind;
 use dreamwork::session::{FormatChoice, Session, import_paths};
 use dreamwork::text::Lexicon;

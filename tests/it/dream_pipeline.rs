@@ -8,14 +8,13 @@ use std::sync::Mutex;
 
 use dreamwork::dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, Thresholds};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::memory::{Memory, MemoryPath, Source, Timestamp};
-use dreamwork::progress::{CancelToken, Progress, Silent};
 use dreamwork::report::Action;
 use dreamwork::resolve::{
     Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, Reply, ResolveError,
     Resolver, Watch,
 };
 use dreamwork::session::Session;
+use dreamwork::{CancelToken, Memory, MemoryPath, Progress, Silent, Source, Timestamp};
 use dreamwork_testkit::corpus::{Corpus, Rng, Spec, generate};
 use proptest::prelude::*;
 

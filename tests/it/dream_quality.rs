@@ -12,8 +12,8 @@
 
 use dreamwork::dream::{Dream, DreamInput, DreamOptions};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::LocalResolver;
+use dreamwork::{CancelToken, Silent};
 use dreamwork_testkit::corpus::{Scores, Spec, generate, score};
 
 fn run(embedder: &dyn Embedder, seed: u64) -> Scores {

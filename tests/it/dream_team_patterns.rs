@@ -13,12 +13,12 @@ use std::path::Path;
 
 use dreamwork::dream::{Dream, DreamInput, DreamOutput};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::report::PatternKind;
 use dreamwork::resolve::{
     Answer, Asking, Output, OutputAction, Question, QuestionKind, Reply, ResolveError, Resolver, Watch,
 };
 use dreamwork::session::{FormatChoice, Session, import_paths};
+use dreamwork::{CancelToken, Silent};
 
 /// A pattern of the fixtures: its kind, the sessions it is in, and words
 /// an excerpt of it holds (any one).
@@ -201,7 +201,7 @@ fn pattern_questions(out: &DreamOutput) -> (usize, u64) {
         .iter()
         .map(|q| {
             let lines = dreamwork::resolve::wire::Encoder::new().encode(q);
-            dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(&lines)).expect("counts")
+            dreamwork::dream::count_tokens(&dreamwork::resolve::wire::joined(&lines)).expect("counts")
         })
         .sum();
     (open.len(), tokens)

@@ -4,10 +4,10 @@
 //! tail and appends after it.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use dreamwork::embed::cache::{CacheError, VectorCache, VectorCacheWriter, decode, file_name};
-use dreamwork::memory::ContentHash;
+use dreamwork::ContentHash;
+use dreamwork::embed::{VectorCache, VectorCacheWriter};
+use dreamwork::fuzzing::vector_cache::{decode, file_name};
 use proptest::prelude::*;
 
 const DIM: usize = 4;
@@ -25,19 +25,10 @@ fn entries(n: usize, seed: u32) -> Vec<(ContentHash, Vec<f32>)> {
 /// Opens a writer on a file whose last writer was just dropped. Another
 /// test of this binary may be starting a process at that moment, and the
 /// child shares this process's open files (the dropped writer's locked one
-/// too) until its `exec` closes them; `Store::open` waits that out
-/// (`LOCK_PATIENCE`, 500 ms), `VectorCacheWriter::open` does not, so the
-/// test waits as the store would.
+/// too) until its `exec` closes them; `open` waits that out, as
+/// `Store::open` does (`LOCK_PATIENCE`, 500 ms).
 fn reopen(dir: &Path) -> VectorCacheWriter {
-    let start = Instant::now();
-    loop {
-        match VectorCacheWriter::open(dir, MODEL, DIM) {
-            Err(CacheError::Locked { .. }) if start.elapsed() < Duration::from_millis(500) => {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            opened => return opened.expect("writer opens"),
-        }
-    }
+    VectorCacheWriter::open(dir, MODEL, DIM).expect("writer opens")
 }
 
 fn write_file(dir: &Path, es: &[(ContentHash, Vec<f32>)], batch: usize) -> Vec<u8> {

@@ -5,8 +5,7 @@
 
 use assert_cmd::Command;
 use dreamwork::embed::{Embedder, VectorCache, VectorCacheWriter, cosine, embed_cached};
-use dreamwork::memory::ContentHash;
-use dreamwork::progress::{CancelToken, Silent};
+use dreamwork::{CancelToken, ContentHash, Silent};
 
 #[test]
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]

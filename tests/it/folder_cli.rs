@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
-use dreamwork::folder::frontmatter;
-use dreamwork::folder::{self, FolderRecord, index};
+use dreamwork::folder::{self, FolderRecord};
+use dreamwork::fuzzing::folder::{frontmatter, index};
 use dreamwork::report::Action;
 use dreamwork::resolve::Question;
 use dreamwork::review::{Choice, answer::answer};

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use crate::common::tree;
 use crate::support::standin::{Fault, KEY, Recorded, StandIn};
 use assert_cmd::Command;
-use dreamwork::memory::{MemoryPath, content_sha256};
+use dreamwork::MemoryPath;
+use dreamwork::fuzzing::content_sha256;
 use dreamwork::store::Store;
 use serde_json::{Value, json};
 

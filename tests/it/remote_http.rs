@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::support::Waits;
 use crate::support::standin::{Fault, KEY, StandIn};
-use dreamwork::progress::{CancelToken, Cancelled};
 use dreamwork::resolve::http::{ApiKey, Call, Client, ClientConfig, HttpError, Method, Wait};
+use dreamwork::{CancelToken, Cancelled};
 use serde_json::{Value, json};
 
 fn client(standin: &StandIn, timeout: Duration) -> (Client, Waits) {

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use crate::support::Waits;
 use crate::support::standin::{DreamEnd, DreamScript, KEY, StandIn, wire_questions};
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::progress::{CancelToken, Cancelled, Silent};
 use dreamwork::resolve::anthropic::{AnthropicOptions, AnthropicResolver};
 use dreamwork::resolve::dreams::{DreamsResolver, Polling};
 use dreamwork::resolve::http::{ApiKey, Client, ClientConfig, Wait};
@@ -19,6 +17,7 @@ use dreamwork::resolve::wire::Encoder;
 use dreamwork::resolve::{
     OpenReason, Question, QuestionExcerpt, QuestionKind, QuestionMemory, Resolver, Watch,
 };
+use dreamwork::{CancelToken, Cancelled, MemoryPath, Silent, Timestamp};
 use serde_json::{Value, json};
 
 fn client(standin: &StandIn, cancel: &CancelToken) -> (Client, Waits) {
@@ -311,10 +310,9 @@ fn a_hundred_questions_take_five_requests_that_read_the_cache() {
     let prepared: Vec<dreamwork::resolve::Prepared> = questions
         .iter()
         .map(|q| {
-            let tokens = dreamwork::dream::plan::count_tokens(&dreamwork::resolve::wire::joined(
-                &Encoder::new().encode(q),
-            ))
-            .unwrap();
+            let tokens =
+                dreamwork::dream::count_tokens(&dreamwork::resolve::wire::joined(&Encoder::new().encode(q)))
+                    .unwrap();
             dreamwork::resolve::Prepared { question: q.clone(), raw: q.clone(), tokens }
         })
         .collect();
@@ -325,7 +323,7 @@ fn a_hundred_questions_take_five_requests_that_read_the_cache() {
     let requests = standin.requests();
     assert!(requests.len() <= 5, "{} requests", requests.len());
     for r in &requests {
-        let tokens = dreamwork::dream::plan::count_tokens(&r.body).unwrap();
+        let tokens = dreamwork::dream::count_tokens(&r.body).unwrap();
         assert!(tokens < 100_000, "a request of {tokens} tokens");
     }
     let usage = resolver.usage();

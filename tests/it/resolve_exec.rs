@@ -263,8 +263,8 @@ fn caps_and_dry_runs_send_no_more_than_allowed() {
 
 #[test]
 fn planted_secrets_never_leave_and_answers_keep_them() {
-    use dreamwork::memory::{Memory, MemoryPath, Timestamp};
     use dreamwork::session::{Role, Session, SessionFormat, Turn};
+    use dreamwork::{Memory, MemoryPath, Timestamp};
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().to_owned();
     let store_dir = dir.join("store");

@@ -11,8 +11,8 @@
 
 use dreamwork::dream::{Dream, DreamInput};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
-use dreamwork::progress::{CancelToken, Silent};
 use dreamwork::resolve::Asking;
+use dreamwork::{CancelToken, Silent};
 use dreamwork_testkit::corpus::{Scores, Spec, generate, score};
 use dreamwork_testkit::oracle::Oracle;
 

@@ -46,7 +46,7 @@ fn options() -> (DreamOptions, Limits) {
     let options = DreamOptions::default()
         .with_thresholds(thresholds)
         .with_min_pattern_sessions(3)
-        .with_excerpts(ExcerptBudget { max_excerpts: 1, max_tokens: 80 })
+        .with_excerpts(ExcerptBudget::default().with_max_excerpts(1).with_max_tokens(80))
         .with_instructions("Prefer the newer note.")
         .with_judge(false)
         .with_index(IndexKind::Exact);

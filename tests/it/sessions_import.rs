@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dreamwork::progress::{Progress, Silent};
 use dreamwork::session::{
     self, FormatChoice, Role, Session, SessionError, SessionFormat, SessionSummary, import_file, import_paths,
 };
+use dreamwork::{Progress, Silent};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sessions").join(rel)

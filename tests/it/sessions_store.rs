@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use dreamwork::memory::Timestamp;
-use dreamwork::progress::{CancelToken, Silent};
-use dreamwork::session::storage::{self, SessionStore};
+use dreamwork::fuzzing::session_file as storage;
+use dreamwork::session::SessionStore;
 use dreamwork::session::{
     FormatChoice, OnError, Role, Session, SessionError, SessionFormat, ToolCall, ToolResult, Turn,
 };
+use dreamwork::{CancelToken, Silent, Timestamp};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sessions")

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
-use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::store::{LOG_FILE, SNAPSHOT_FILE, Store, StoreError};
+use dreamwork::{MemoryPath, Timestamp};
 
 fn p(s: &str) -> MemoryPath {
     MemoryPath::new(s).expect("valid test path")

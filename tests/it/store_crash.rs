@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use dreamwork::memory::{Memory, MemoryPath, Timestamp};
 use dreamwork::store::{LOG_FILE, SNAPSHOT_FILE, Store};
+use dreamwork::{Memory, MemoryPath, Timestamp};
 
 type Model = BTreeMap<String, String>;
 

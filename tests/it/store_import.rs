@@ -4,9 +4,8 @@
 use std::fs;
 use std::sync::Mutex;
 
-use dreamwork::memory::{ContentHash, Memory, MemoryPath, Source, Timestamp};
-use dreamwork::progress::{Progress, Silent};
 use dreamwork::store::{ExportFormat, ImportOptions, Store, StoreError};
+use dreamwork::{ContentHash, Memory, MemoryPath, Progress, Silent, Source, Timestamp};
 
 fn p(s: &str) -> MemoryPath {
     MemoryPath::new(s).expect("valid test path")
@@ -152,7 +151,7 @@ fn a_cancelled_import_writes_nothing() {
     let line = r#"{"path":"/a","content":"x"}"#;
     fs::write(&src, vec![line; 3000].join("\n")).expect("write");
     let mut store = Store::create(dir.path().join("store")).expect("create");
-    let cancel = dreamwork::progress::CancelToken::new();
+    let cancel = dreamwork::CancelToken::new();
     cancel.cancel();
     let options = ImportOptions::default().with_cancel(cancel);
     assert!(matches!(store.import(&src, &options, &Silent), Err(StoreError::Cancelled)));

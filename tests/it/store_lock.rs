@@ -3,7 +3,7 @@
 //! the store, and gets in between its operations.
 
 use assert_cmd::Command;
-use dreamwork::memory::MemoryPath;
+use dreamwork::MemoryPath;
 use dreamwork::store::{SharedStore, Store, StoreError};
 
 /// The tests of this file run one at a time: a child process spawned by one

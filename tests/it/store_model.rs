@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use dreamwork::memory::{MemoryPath, Timestamp};
 use dreamwork::store::{Durability, Store, StoreOptions};
+use dreamwork::{MemoryPath, Timestamp};
 use proptest::prelude::*;
 
 type Model = BTreeMap<String, String>;

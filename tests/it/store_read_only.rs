@@ -7,9 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use dreamwork::memory::{MemoryPath, Timestamp};
-use dreamwork::progress::Silent;
 use dreamwork::store::{ExportFormat, LOG_FILE, Store};
+use dreamwork::{MemoryPath, Silent, Timestamp};
 
 type Listing = BTreeMap<PathBuf, (Vec<u8>, SystemTime)>;
 

@@ -43,7 +43,7 @@ impl BlockingKeys<'_> {
     }
 }
 
-/// Each document's blocking keys (see [`BlockingKeys`]).
+/// Each document's blocking keys (see `BlockingKeys`).
 pub fn blocking_keys<'d>(documents: &'d [Document], lexicon: &Lexicon) -> Vec<BlockingKeys<'d>> {
     let (sets, df) = word_sets(documents, 2);
     let second_df = (documents.len() / SECOND_KEY_DF_DIVISOR).max(MAX_BLOCK_DF);

@@ -6,8 +6,8 @@ pub mod standin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dreamwork::progress::{CancelToken, Cancelled};
 use dreamwork::resolve::http::Wait;
+use dreamwork::{CancelToken, Cancelled};
 
 /// Records the waits a client asks for and returns at once; jitter is
 /// fixed at 1, so the delays are exact.

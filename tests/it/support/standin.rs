@@ -575,7 +575,7 @@ fn store_json(id: &str, store: &Store) -> Value {
 
 fn memory_json(store: &str, path: &str, id: &str, content: &str) -> Value {
     json!({"id": id, "type": "memory", "memory_store_id": store, "path": path, "content": content,
-           "content_size_bytes": content.len(), "content_sha256": dreamwork::memory::content_sha256(content),
+           "content_size_bytes": content.len(), "content_sha256": dreamwork::fuzzing::content_sha256(content),
            "memory_version_id": format!("memver_{id}"),
            "created_at": "2026-08-01T00:00:00Z", "updated_at": "2026-08-01T00:00:00Z"})
 }
@@ -664,7 +664,7 @@ fn memory_stores(r: &Recorded, rest: &[&str], body: &Value, s: &mut State) -> Re
             let Some(path) = store.path_of(mem) else {
                 return error(404, "not_found_error", "no such memory");
             };
-            let sha = dreamwork::memory::content_sha256(&store.memories[&path].1);
+            let sha = dreamwork::fuzzing::content_sha256(&store.memories[&path].1);
             if query_param(&r.query, "expected_content_sha256").is_some_and(|e| e != sha) {
                 return error(409, "memory_precondition_failed_error", "the memory changed");
             }
@@ -700,7 +700,7 @@ fn update_memory(id: &str, mem: &str, body: &Value, s: &mut State) -> Reply {
             return error(400, "invalid_request_error", "precondition.type must be content_sha256");
         }
         let stale = body["precondition"]["content_sha256"].as_str()
-            != Some(&dreamwork::memory::content_sha256(&content));
+            != Some(&dreamwork::fuzzing::content_sha256(&content));
         if stale && !(new_path == old_path && new_content == content) {
             return error(
                 409,
