@@ -26,7 +26,9 @@
 //!   `excerpts` by id, and for a cluster the short reason the device left it
 //!   open: `open`, the rules (`replaced`, `no_evidence`, `reworded`, …), and
 //!   `differ`, the words that tell the members apart; for a pattern the
-//!   device's `draft` memory, when it has one.
+//!   device's `draft` memory, when it has one, and as `members` the memories
+//!   that may already state its rule (an answer cites one with `"action":
+//!   "stated"` and its `m…` id as `path`).
 //!
 //! An answer is the contract's [`Answer`] with three shortenings, which
 //! [`Encoder::answer`] expands before it is checked, journaled or applied:
