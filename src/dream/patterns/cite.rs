@@ -5,18 +5,20 @@
 //! A memory *may* state it when it is as alike, by the embedder's cosine,
 //! to the rule or to something said in the pattern's occurrences as two
 //! occurrences of one pattern must be (`pattern_link`). It *does*, for
-//! certain, when it holds the same content words in the same order and as
-//! many negations as the rule or one of those sayings:
-//! the same statement, only worded with other grammar words, case and
-//! punctuation. Anything between is asked: the pattern question carries
-//! the memories as its members, and an answer may cite one (`stated`).
+//! certain, when the wording rules of stage 2 ([`compare`]) find it states
+//! the same facts as the rule or one of those sayings, or those and more;
+//! or when it holds the same content words in the same order and as many
+//! negations: the same statement, only worded with other grammar words,
+//! case and punctuation. Anything between is asked: the pattern question
+//! carries the memories as its members, and an answer may cite one
+//! (`stated`).
 //!
 //! Pattern memories of an earlier dream (under `/patterns/`) are never
 //! offered: a pattern found again replaces its own earlier memory.
 
 use crate::embed::cosine;
 use crate::memory::Memory;
-use crate::text::{Lexicon, content_words, words};
+use crate::text::{Document, Lexicon, Relation, Side, compare, content_words, words};
 
 /// Most memories one pattern question offers as already stating its rule.
 pub const MAX_STATING: usize = 3;
@@ -46,6 +48,7 @@ pub struct Stating {
 /// embedder's `pattern_link`.
 pub fn stating(texts: &[(&str, &[f32])], known: &[Known<'_>], link: f32, lexicon: &Lexicon) -> Stating {
     let signatures: Vec<Signature> = texts.iter().map(|(t, _)| signature(t, lexicon)).collect();
+    let documents: Vec<Document> = texts.iter().map(|(t, _)| Document::parse(t, lexicon)).collect();
     let mut scored: Vec<(bool, f32, usize)> = known
         .iter()
         .enumerate()
@@ -53,7 +56,11 @@ pub fn stating(texts: &[(&str, &[f32])], known: &[Known<'_>], link: f32, lexicon
         .filter_map(|(i, k)| {
             let best = texts.iter().map(|(_, v)| cosine(v, k.vector)).fold(f32::MIN, f32::max);
             let own = signature(&k.memory.content, lexicon);
-            let certain = !own.keys.is_empty() && signatures.contains(&own);
+            let certain = !own.keys.is_empty() && signatures.contains(&own)
+                || best >= link && {
+                    let doc = Document::parse(&k.memory.content, lexicon);
+                    documents.iter().any(|d| states(d, &doc, lexicon))
+                };
             (certain || best >= link).then_some((certain, best, i))
         })
         .collect();
@@ -65,6 +72,11 @@ pub fn stating(texts: &[(&str, &[f32])], known: &[Known<'_>], link: f32, lexicon
         certain: scored.first().filter(|s| s.0).map(|s| s.2),
         maybe: scored.into_iter().map(|s| s.2).collect(),
     }
+}
+
+/// Whether `memory` states every fact of `said` by the wording rules.
+fn states(said: &Document, memory: &Document, lexicon: &Lexicon) -> bool {
+    matches!(compare(said, memory, lexicon), Relation::Same | Relation::Contains { wider: Side::B })
 }
 
 /// What "the same statement" compares: the content words' keys in order
@@ -128,5 +140,11 @@ mod tests {
         let s = stating(&[("Always run the linter.", rule)], &known, 0.5, lex);
         assert_eq!(s, Stating { certain: None, maybe: vec![1, 0] });
         assert_eq!(stating(&[("x", &[0.0, -1.0])], &known, 0.5, lex), Stating::default());
+        // A memory that states the rule and more, by the wording rules.
+        let wider =
+            [memory("/d.md", "Run alembic upgrade head before pytest. The schema lives in migrations/.")];
+        let known: Vec<Known> = wider.iter().map(|memory| Known { memory, vector: rule }).collect();
+        let s = stating(&[("Run alembic upgrade head before pytest.", rule)], &known, 0.5, lex);
+        assert_eq!(s.certain, Some(0), "{s:?}");
     }
 }
