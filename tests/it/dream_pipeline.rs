@@ -12,8 +12,8 @@ use dreamwork::memory::{Memory, MemoryPath, Source, Timestamp};
 use dreamwork::progress::{CancelToken, Progress, Silent};
 use dreamwork::report::Action;
 use dreamwork::resolve::{
-    Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, Reply, ResolveError,
-    Resolver, Watch,
+    Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, QuestionKind, Reply,
+    ResolveError, Resolver, Watch,
 };
 use dreamwork::session::Session;
 use dreamwork_testkit::corpus::{Corpus, Rng, Spec, generate};
@@ -188,7 +188,7 @@ impl Resolver for Rewriter {
 }
 
 fn rewrite(q: &Question) -> Answer {
-    if q.members.is_empty() {
+    if q.kind == QuestionKind::Pattern {
         return Answer::outputs(q.id.clone(), vec![], "a pattern: rejected");
     }
     let content = q.members.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" / ");
