@@ -57,8 +57,13 @@ fn other_value(a: &str, b: &str) -> bool {
 }
 
 /// The answer for `choice`, or `None` when it names no member of
-/// `question`, or writes a pattern the question proposes none for.
+/// `question`, writes a pattern the question proposes none for, or is a
+/// choice for the other kind of question.
 pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
+    let for_pattern = matches!(choice, Choice::Pattern { .. } | Choice::NoPattern | Choice::Stated(_));
+    if for_pattern != (question.kind == crate::resolve::QuestionKind::Pattern) {
+        return None;
+    }
     let members = &question.members;
     let paths: Vec<String> = members.iter().map(|m| m.path.to_string()).collect();
     let folded = |at: usize, content: String, action: OutputAction| Output {
@@ -210,6 +215,7 @@ mod tests {
         assert!(outputs(&no).is_empty());
         assert_eq!(crate::resolve::check(&q, &no), crate::resolve::Outcome::Patterns(vec![]));
         assert!(answer(&q, &Choice::Stated(0)).is_none(), "no member to cite");
+        assert!(answer(&q, &Choice::KeepAll).is_none(), "a cluster's choice");
         let member = crate::resolve::QuestionMemory {
             path: crate::MemoryPath::new("/testing/db.md").unwrap(),
             content: "Tests hit a real postgres, no mocks.".into(),
