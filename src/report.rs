@@ -289,6 +289,10 @@ pub struct PatternEntry {
     pub session_hashes: Vec<String>,
     /// Number of distinct sessions supporting it.
     pub support: usize,
+    /// Whether `path` is a memory the store already had that states the
+    /// pattern's rule: cited, and no pattern memory written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stated: bool,
 }
 
 /// A question left open, for review.
@@ -439,7 +443,9 @@ impl Report {
                 PatternKind::RecurringMistake => "recurring mistake",
                 PatternKind::SharedPreference => "shared preference",
             };
-            let _ = writeln!(md, "### `{}` — {kind}, {} sessions\n", p.path, p.support);
+            let cited =
+                if p.stated { " (already stated by this memory: cited, not written again)" } else { "" };
+            let _ = writeln!(md, "### `{}` — {kind}, {} sessions{cited}\n", p.path, p.support);
             let _ = writeln!(md, "Sessions: {}\n", p.sessions.join(", "));
             if let Some(m) = after.get(&p.path) {
                 let _ = writeln!(md, "{}", quote(&m.content));

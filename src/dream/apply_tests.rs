@@ -27,8 +27,12 @@ fn an_answered_pattern_becomes_a_memory_with_its_sessions() {
     ];
     sessions.sort_by_key(|s| s.id);
     let occurrences: Vec<Excerpt> = sessions.iter().map(|s| s.excerpt(0, 1)).collect();
-    let candidate =
-        PatternCandidate { why: "maybe one mistake: the package manager".into(), occurrences, draft: None };
+    let candidate = PatternCandidate {
+        why: "maybe one mistake: the package manager".into(),
+        occurrences,
+        draft: None,
+        members: vec![],
+    };
     let plan = pattern_questions(&[candidate], &sessions, "").unwrap();
     let q = &plan[0].prepared.question;
     assert_eq!(q.kind, QuestionKind::Pattern);

@@ -288,8 +288,20 @@ impl Dream {
 
         // 4. Patterns.
         track.step("patterns", 0, sessions.len())?;
-        let found =
-            patterns::find(&sessions, embedder, &thresholds, &opts.lexicon, opts.min_pattern_sessions)?;
+        let known: Vec<patterns::cite::Known<'_>> = exact
+            .groups
+            .iter()
+            .zip(&vectors)
+            .map(|(g, v)| patterns::cite::Known { memory: &memories[g.representative], vector: v })
+            .collect();
+        let found = patterns::find(
+            &sessions,
+            &known,
+            embedder,
+            &thresholds,
+            &opts.lexicon,
+            opts.min_pattern_sessions,
+        )?;
         track.step("patterns", sessions.len(), sessions.len())?;
 
         // 5–6. Plan and resolve, in rounds.

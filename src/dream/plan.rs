@@ -183,6 +183,9 @@ pub struct PatternCandidate {
     pub occurrences: Vec<Excerpt>,
     /// The memory the device proposes, if any.
     pub draft: Option<crate::resolve::PatternDraft>,
+    /// Memories of the store that may already state its rule, sorted by
+    /// path (the question's members).
+    pub members: Vec<crate::resolve::QuestionMemory>,
 }
 
 /// The name an excerpt gives `session` (see the module doc).
@@ -255,8 +258,9 @@ pub fn pattern_questions(
                 Some(question_excerpt(s, e, names.get(&e.session)?.clone()))
             })
             .collect();
-        let question = Question::new(QuestionKind::Pattern, c.why.clone(), vec![], excerpts, instructions)
-            .drafted(c.draft.clone());
+        let question =
+            Question::new(QuestionKind::Pattern, c.why.clone(), c.members.clone(), excerpts, instructions)
+                .drafted(c.draft.clone());
         let names = names.into_iter().map(|(id, name)| (name, id)).collect();
         plan.push(planned(bpe, &question, cited, names));
     }

@@ -56,6 +56,14 @@ pub enum OutputAction {
         /// The sessions it rests on (as named in the question's excerpts).
         sessions: Vec<String>,
     },
+    /// A pattern that a member of the question (a memory the store already
+    /// has) states: the member is cited, unchanged, and no memory is written.
+    Stated {
+        /// Which kind.
+        kind: PatternKind,
+        /// The sessions it rests on (as named in the question's excerpts).
+        sessions: Vec<String>,
+    },
 }
 
 impl OutputAction {
@@ -66,6 +74,7 @@ impl OutputAction {
             OutputAction::Merged => "merged",
             OutputAction::Superseded => "superseded",
             OutputAction::Pattern { .. } => "pattern",
+            OutputAction::Stated { .. } => "stated",
         }
     }
 }
@@ -162,18 +171,23 @@ impl TryFrom<WireOutput> for Output {
             "kept" => OutputAction::Kept,
             "merged" => OutputAction::Merged,
             "superseded" => OutputAction::Superseded,
-            "pattern" => OutputAction::Pattern {
-                kind: w.kind.ok_or_else(|| {
+            "pattern" | "stated" => {
+                let kind = w.kind.ok_or_else(|| {
                     format!(
-                        "output {}: a pattern needs \"kind\": \"recurring_mistake\" or \"shared_preference\"",
-                        w.path
+                        "output {}: a {} pattern needs \"kind\": \"recurring_mistake\" or \"shared_preference\"",
+                        w.path, w.action
                     )
-                })?,
-                sessions: w.sessions.unwrap_or_default(),
-            },
+                })?;
+                let sessions = w.sessions.unwrap_or_default();
+                if w.action == "pattern" {
+                    OutputAction::Pattern { kind, sessions }
+                } else {
+                    OutputAction::Stated { kind, sessions }
+                }
+            }
             other => {
                 return Err(format!(
-                    "output {}: action {other:?} is not kept, merged, superseded or pattern",
+                    "output {}: action {other:?} is not kept, merged, superseded, pattern or stated",
                     w.path
                 ));
             }
@@ -200,7 +214,9 @@ impl From<Output> for WireOutput {
     fn from(o: Output) -> Self {
         let action = o.action.as_str().to_owned();
         let (kind, sessions) = match o.action {
-            OutputAction::Pattern { kind, sessions } => (Some(kind), Some(sessions)),
+            OutputAction::Pattern { kind, sessions } | OutputAction::Stated { kind, sessions } => {
+                (Some(kind), Some(sessions))
+            }
             _ => (None, None),
         };
         WireOutput { path: o.path, content: o.content, sources: o.sources, action, kind, sessions }

@@ -50,10 +50,14 @@ pub enum PartAction {
 /// A pattern a resolver found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPattern {
-    /// Its path, under `/patterns/`.
+    /// Its path: a new one under `/patterns/`, or, when [`stated`](Self::stated),
+    /// that of the member stating it.
     pub path: MemoryPath,
-    /// Its text.
+    /// Its text (a stated pattern's: the member's, byte for byte).
     pub content: String,
+    /// Whether a memory of the store (a member of the question) already
+    /// states it: cited, not written again.
+    pub stated: bool,
     /// Which kind.
     pub kind: PatternKind,
     /// The sessions it rests on, as the question names them, sorted, without repeats.
@@ -114,7 +118,9 @@ fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReas
                     OutputAction::Kept => PartAction::Kept,
                     OutputAction::Merged => PartAction::Merged,
                     OutputAction::Superseded => PartAction::Superseded,
-                    OutputAction::Pattern { .. } => return Err(wrong_kind(&output.action)),
+                    OutputAction::Pattern { .. } | OutputAction::Stated { .. } => {
+                        return Err(wrong_kind(&output.action));
+                    }
                 };
                 let p = path(&output.path)?;
                 let mut sources = Vec::with_capacity(output.sources.len());
@@ -172,23 +178,41 @@ fn check_inner(question: &Question, answer: &Answer) -> Result<Outcome, OpenReas
     }
 }
 
-/// One output of a pattern answer, checked.
+/// One output of a pattern answer, checked: a new memory under
+/// `/patterns/`, or a member of the question cited as stating it.
 fn pattern(
     question: &Question,
     output: &super::Output,
     wrong_kind: &dyn Fn(&OutputAction) -> OpenReason,
 ) -> Result<NewPattern, OpenReason> {
-    let OutputAction::Pattern { kind, sessions } = &output.action else {
-        return Err(wrong_kind(&output.action));
+    let (kind, sessions, stated) = match &output.action {
+        OutputAction::Pattern { kind, sessions } => (kind, sessions, false),
+        OutputAction::Stated { kind, sessions } => (kind, sessions, true),
+        other => return Err(wrong_kind(other)),
     };
     let p = path(&output.path)?;
-    if !p.starts_with("/patterns/") {
-        return Err(OpenReason::PatternPath { path: p.to_string() });
-    }
     if !output.sources.is_empty() {
         return Err(OpenReason::PatternSources { path: p.to_string() });
     }
-    content(&p, &output.content)?;
+    let content = if stated {
+        let Some(member) = question.members.iter().find(|m| m.path == p) else {
+            return Err(OpenReason::NotAMember { path: p.to_string() });
+        };
+        if output.content.trim_end() != member.content.trim_end() {
+            return Err(OpenReason::KeptChanged {
+                path: p.to_string(),
+                problem: "a stated pattern cites its member's text unchanged".to_owned(),
+            });
+        }
+        // Cited means the member's very bytes.
+        member.content.clone()
+    } else {
+        if !p.starts_with("/patterns/") {
+            return Err(OpenReason::PatternPath { path: p.to_string() });
+        }
+        content(&p, &output.content)?;
+        output.content.clone()
+    };
     let known: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
     let named: BTreeSet<&str> = sessions.iter().map(String::as_str).collect();
     if let Some(unknown) = named.iter().find(|s| !known.contains(**s)) {
@@ -201,7 +225,8 @@ fn pattern(
     }
     Ok(NewPattern {
         path: p,
-        content: output.content.clone(),
+        content,
+        stated,
         kind: *kind,
         sessions: named.into_iter().map(str::to_owned).collect(),
     })
@@ -210,7 +235,7 @@ fn pattern(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::{Output, QuestionExcerpt, port_question};
+    use crate::resolve::{Output, QuestionExcerpt, QuestionMemory, port_question};
 
     fn out(path: &str, content: &str, sources: &[&str], action: OutputAction) -> Output {
         Output {
@@ -383,6 +408,55 @@ mod tests {
         assert!(matches!(open(&q, vec![twice.clone(), twice]), OpenReason::PatternTwice { .. }));
         assert!(matches!(
             open(&q, vec![out("/patterns/a.md", "x", &[], OutputAction::Merged)]),
+            OpenReason::ActionForKind { .. }
+        ));
+    }
+
+    #[test]
+    fn a_pattern_a_member_states_is_cited_unchanged() {
+        let excerpt =
+            |s: &str| QuestionExcerpt { session: s.into(), turns: [0, 1], at: None, text: "npm".into() };
+        let member = QuestionMemory {
+            path: MemoryPath::new("/tools/pnpm.md").unwrap(),
+            content: "Use pnpm in this repo, not npm.\n".into(),
+            updated_at: crate::memory::Timestamp(1),
+        };
+        let q = Question::new(
+            QuestionKind::Pattern,
+            "maybe one mistake",
+            vec![member],
+            vec![excerpt("s1"), excerpt("s2")],
+            "",
+        );
+        let stated = |path: &str, text: &str| {
+            let action = OutputAction::Stated {
+                kind: PatternKind::RecurringMistake,
+                sessions: vec!["s1".into(), "s2".into()],
+            };
+            out(path, text, &[], action)
+        };
+        let ok = check(
+            &q,
+            &Answer::outputs(
+                q.id.clone(),
+                vec![stated("/tools/pnpm.md", "Use pnpm in this repo, not npm.")],
+                "r",
+            ),
+        );
+        let Outcome::Patterns(p) = ok else { panic!("{ok:?}") };
+        assert!(p[0].stated);
+        assert_eq!(p[0].content, "Use pnpm in this repo, not npm.\n", "the member's very bytes");
+        assert!(matches!(
+            open(&q, vec![stated("/tools/other.md", "Use pnpm in this repo, not npm.")]),
+            OpenReason::NotAMember { .. }
+        ));
+        assert!(matches!(
+            open(&q, vec![stated("/tools/pnpm.md", "Use yarn.")]),
+            OpenReason::KeptChanged { .. }
+        ));
+        let cluster = Question::new(QuestionKind::Cluster, "c", q.members.clone(), vec![], "");
+        assert!(matches!(
+            open(&cluster, vec![stated("/tools/pnpm.md", "Use pnpm in this repo, not npm.")]),
             OpenReason::ActionForKind { .. }
         ));
     }

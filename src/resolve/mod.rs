@@ -14,11 +14,12 @@
 //! ```
 //!
 //! `kind` is `cluster` (memories that may state the same fact, or a changed
-//! one) or `pattern` (no members; the excerpts are candidate occurrences,
+//! one) or `pattern` (the excerpts are candidate occurrences,
 //! across sessions, of what may be one recurring mistake or one shared
 //! preference; `"draft": {"path": "/patterns/…", "kind": …, "content": "…"}`
 //! is the device's proposed memory for it, which an answer may take as it
-//! is, rewrite or reject). `session` is the transcript's own id (a Claude Code
+//! is, rewrite or reject; its `members`, often none, are memories of the
+//! store that may already state the rule). `session` is the transcript's own id (a Claude Code
 //! `sessionId`, a Managed Agents session id), else the first 12 hex digits of
 //! its content hash. `turns` is `[start, end)`. `instructions` are the
 //! user's (`--instructions`), possibly empty. The `id` is `c-` and the first
@@ -44,8 +45,11 @@
 //! under `/patterns/`, `"sources": []`, `"action": "pattern"`, `"kind":
 //! "recurring_mistake"` or `"shared_preference"`, and the `"sessions"` it
 //! rests on (at least two of the question's) — usually one, none when the
-//! excerpts show no pattern (`"outputs": []`: rejected, settled); or
-//! unresolved. Extra fields are ignored both ways.
+//! excerpts show no pattern (`"outputs": []`: rejected, settled); where a
+//! member already states the rule, the output cites it instead: the
+//! member's `path`, its text unchanged, `"sources": []`, `"action":
+//! "stated"`, `kind` and `sessions` as for a new one (nothing is written;
+//! the report names the member); or unresolved. Extra fields are ignored both ways.
 //!
 //! An answer that breaks a rule is treated as unresolved and the report says
 //! which rule ([`OpenReason`]); so is a question a backend failed to answer.

@@ -255,9 +255,16 @@ pub fn restore(outcome: Outcome, raw: &Question, secrets: &Secrets) -> Outcome {
             // A pattern may keep what the draft held.
             let draft: Vec<&str> = raw.draft.iter().map(|d| d.content.as_str()).collect();
             let mut restored = Vec::with_capacity(found.len());
-            for NewPattern { path, content, kind, sessions } in found {
+            for NewPattern { path, content, stated, kind, sessions } in found {
+                if stated {
+                    // A cited member: its text as the question held it.
+                    let content =
+                        raw.members.iter().find(|m| m.path == path).map_or(content, |m| m.content.clone());
+                    restored.push(NewPattern { path, content, stated, kind, sessions });
+                    continue;
+                }
                 match secrets.restore(&content, &draft) {
-                    Ok(content) => restored.push(NewPattern { path, content, kind, sessions }),
+                    Ok(content) => restored.push(NewPattern { path, content, stated, kind, sessions }),
                     Err(p) => return refuse(path.to_string(), p),
                 }
             }

@@ -26,7 +26,9 @@
 //!   `excerpts` by id, and for a cluster the short reason the device left it
 //!   open: `open`, the rules (`replaced`, `no_evidence`, `reworded`, …), and
 //!   `differ`, the words that tell the members apart; for a pattern the
-//!   device's `draft` memory, when it has one.
+//!   device's `draft` memory, when it has one, and as `members` the memories
+//!   that may already state its rule (an answer cites one with `"action":
+//!   "stated"` and its `m…` id as `path`).
 //!
 //! An answer is the contract's [`Answer`] with three shortenings, which
 //! [`Encoder::answer`] expands before it is checked, journaled or applied:
@@ -358,5 +360,33 @@ mod tests {
                 sessions: vec!["alpha".into(), "beta".into()]
             }
         );
+    }
+
+    #[test]
+    fn a_pattern_answer_cites_a_member_by_its_id() {
+        let mut enc = Encoder::new();
+        let member = crate::resolve::QuestionMemory {
+            path: crate::memory::MemoryPath::new("/tools/pnpm.md").unwrap(),
+            content: "Use pnpm in this repo, not npm.".into(),
+            updated_at: Timestamp(1),
+        };
+        let q = Question::new(
+            QuestionKind::Pattern,
+            "one mistake; a memory may state it",
+            vec![member],
+            vec![excerpt("alpha", "npm fails"), excerpt("beta", "npm fails again")],
+            "",
+        );
+        let lines = enc.encode(&q);
+        assert_eq!(lines.last().unwrap(), r#"{"pattern":"q1","members":["m1"],"excerpts":["e1","e2"]}"#);
+        let wire = json!({"id": "q1", "outputs": [{"path": "m1", "sources": [], "action": "stated",
+            "kind": "recurring_mistake", "sessions": ["s1", "s2"]}], "reason": "m1 states it"});
+        let a = enc.answer(&q, &wire).unwrap();
+        let crate::resolve::Outcome::Patterns(p) = crate::resolve::check(&q, &a) else { panic!("{a:?}") };
+        assert_eq!((p[0].path.as_str(), p[0].stated), ("/tools/pnpm.md", true));
+        assert_eq!(p[0].sessions, ["alpha", "beta"]);
+        assert_eq!(Answer::parse_line(&a.to_line()).unwrap(), a, "journaled as it reads back");
+        let no_kind = json!({"id": "q1", "outputs": [{"path": "m1", "sources": [], "action": "stated"}], "reason": "r"});
+        assert!(enc.answer(&q, &no_kind).unwrap_err().contains("stated pattern needs \"kind\""));
     }
 }

@@ -14,7 +14,9 @@
 //! - write it: one `pattern` output at the proposed path (or the edited
 //!   text there), resting on every session the question quotes;
 //! - not a pattern: no output at all — the question is settled and nothing
-//!   is written.
+//!   is written;
+//! - already stated by member *i* (a memory of the store): one `stated`
+//!   output citing it, unchanged; nothing is written.
 
 use std::collections::BTreeSet;
 
@@ -42,6 +44,8 @@ pub enum Choice {
     },
     /// A pattern question: the occurrences are no pattern.
     NoPattern,
+    /// A pattern question: this member (0-based) already states the rule.
+    Stated(usize),
 }
 
 /// Whether `a` states something else than `b`: not the same facts (or a
@@ -53,8 +57,13 @@ fn other_value(a: &str, b: &str) -> bool {
 }
 
 /// The answer for `choice`, or `None` when it names no member of
-/// `question`, or writes a pattern the question proposes none for.
+/// `question`, writes a pattern the question proposes none for, or is a
+/// choice for the other kind of question.
 pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
+    let for_pattern = matches!(choice, Choice::Pattern { .. } | Choice::NoPattern | Choice::Stated(_));
+    if for_pattern != (question.kind == crate::resolve::QuestionKind::Pattern) {
+        return None;
+    }
     let members = &question.members;
     let paths: Vec<String> = members.iter().map(|m| m.path.to_string()).collect();
     let folded = |at: usize, content: String, action: OutputAction| Output {
@@ -114,6 +123,20 @@ pub fn answer(question: &Question, choice: &Choice) -> Option<Answer> {
             (vec![output], format!("reviewed: a pattern, written {how} at {}", draft.path))
         }
         Choice::NoPattern => (Vec::new(), "reviewed: not a pattern; nothing written".to_owned()),
+        Choice::Stated(i) => {
+            let (member, draft) = (members.get(*i)?, question.draft.as_ref()?);
+            let sessions: BTreeSet<&str> = question.excerpts.iter().map(|e| e.session.as_str()).collect();
+            let output = Output {
+                path: member.path.to_string(),
+                content: member.content.clone(),
+                sources: Vec::new(),
+                action: OutputAction::Stated {
+                    kind: draft.kind,
+                    sessions: sessions.into_iter().map(str::to_owned).collect(),
+                },
+            };
+            (vec![output], format!("reviewed: a pattern {} already states; nothing written", member.path))
+        }
         Choice::Write { at, content } => {
             members.get(*at)?;
             let stale = members.iter().any(|m| m.content != *content && other_value(&m.content, content));
@@ -191,6 +214,19 @@ mod tests {
         let no = answer(&q, &Choice::NoPattern).unwrap();
         assert!(outputs(&no).is_empty());
         assert_eq!(crate::resolve::check(&q, &no), crate::resolve::Outcome::Patterns(vec![]));
+        assert!(answer(&q, &Choice::Stated(0)).is_none(), "no member to cite");
+        assert!(answer(&q, &Choice::KeepAll).is_none(), "a cluster's choice");
+        let member = crate::resolve::QuestionMemory {
+            path: crate::MemoryPath::new("/testing/db.md").unwrap(),
+            content: "Tests hit a real postgres, no mocks.".into(),
+            updated_at: crate::memory::Timestamp(1),
+        };
+        let offered = Question { members: vec![member], ..q.clone() };
+        let a = answer(&offered, &Choice::Stated(0)).unwrap();
+        let crate::resolve::Outcome::Patterns(p) = crate::resolve::check(&offered, &a) else {
+            panic!("{a:?}")
+        };
+        assert_eq!((p.len(), p[0].path.as_str(), p[0].stated), (1, "/testing/db.md", true));
         let undrafted = Question::new(QuestionKind::Pattern, "maybe", vec![], vec![excerpt("s1")], "");
         assert!(answer(&undrafted, &Choice::Pattern { content: "x".into() }).is_none());
     }

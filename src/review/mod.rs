@@ -13,7 +13,9 @@
 //! A pattern question (session excerpts that may show one recurring mistake
 //! or shared preference) is shown with its occurrences and the memory the
 //! dream proposes: the reviewer writes it (`y`), rejects it (`n`: nothing is
-//! written, and the question is settled), or edits it first (`e`). The
+//! written, and the question is settled), or edits it first (`e`); where
+//! memories of the store may already state its rule (shown as its members),
+//! `1`…`9` cites the one that does, and nothing is written. The
 //! rewrite re-runs the dream with the options its report saved (embedder,
 //! instructions, thresholds, caps…; see [`crate::report`]) and the local
 //! resolver, so it reproduces a dream made through the library with other

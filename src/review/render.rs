@@ -293,17 +293,23 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
         }
     }
     if view.pattern {
-        out.extend(pattern_keys_line(width));
+        out.extend(pattern_keys_line(view.members.len(), width));
     } else {
         out.extend(keys_line(view.members.len(), width));
     }
     out
 }
 
-/// The reminder of the keys of a pattern question (one line at 80 columns), dim.
-pub fn pattern_keys_line(width: usize) -> Vec<Line> {
-    let text = "y write · n no pattern · e edit · s skip · u undo · q quit · ? help";
-    wrap(&unmarked(text), &Line::default(), "", width.max(40))
+/// The reminder of the keys of a pattern question with `members` memories
+/// that may already state it (one line at 80 columns), dim.
+pub fn pattern_keys_line(members: usize, width: usize) -> Vec<Line> {
+    let stated = match members.min(9) {
+        0 => String::new(),
+        1 => "1 cite · ".to_owned(),
+        n => format!("1-{n} cite · "),
+    };
+    let text = format!("y write · {stated}n no pattern · e edit · s skip · u undo · q quit · ? help");
+    wrap(&unmarked(&text), &Line::default(), "", width.max(40))
         .into_iter()
         .map(|l| Line(vec![(Style::Dim, l.plain())]))
         .collect()
@@ -327,7 +333,7 @@ pub fn help(width: usize) -> Vec<Line> {
     let rows = [
         (
             "1…9",
-            "keep that member; the others fold into it (superseded where older and stating another value, else merged)",
+            "keep that member; the others fold into it (superseded where older and stating another value, else merged); a pattern: cite that memory, which already states it; nothing is written",
         ),
         ("k", "keep all members as separate memories (they are different facts)"),
         (
@@ -457,6 +463,7 @@ mod tests {
     fn help_fits() {
         assert!(help(80).iter().all(|l| l.width() <= 80));
         assert_eq!(keys_line(3, 80).len(), 1);
+        assert_eq!(pattern_keys_line(3, 80).len(), 1);
         assert!(keys_line(3, 40).iter().all(|l| l.width() <= 40));
     }
 }

@@ -24,7 +24,8 @@ pub trait AnswerLog {
 /// A key the reviewer pressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
-    /// `1`…`9`: keep that member (0-based here).
+    /// `1`…`9`: keep that member (0-based here); for a pattern question,
+    /// that member already states it.
     Member(usize),
     /// `k`: keep all.
     KeepAll,
@@ -257,6 +258,11 @@ fn pattern_choice(
             }
             Ok(Choice::Pattern { content })
         }
+        Key::Member(i) if i < question.members.len() && draft.is_some() => Ok(Choice::Stated(i)),
+        Key::Member(_) if !question.members.is_empty() => Err(KeyOutcome::Refused(format!(
+            "no such memory: 1-{} cites the one that states it",
+            question.members.len().min(9)
+        ))),
         Key::Member(_) | Key::KeepAll => {
             Err(KeyOutcome::Refused("a pattern has no members to keep: y writes it, n rejects it".into()))
         }

@@ -8,15 +8,19 @@
 //! `cargo test --test it dream_patterns:: -- --include-ignored --nocapture`
 //! prints what was found.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use dreamwork::Silent;
-use dreamwork::dream::Thresholds;
+use dreamwork::dream::{Dream, DreamInput, Thresholds};
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::fuzzing::dream_text::{Found, find};
 use dreamwork::report::PatternKind;
+use dreamwork::resolve::{
+    Answer, LocalResolver, Output, OutputAction, Question, QuestionKind, Reply, ResolveError, Resolver, Watch,
+};
 use dreamwork::session::{FormatChoice, Session, import_paths};
 use dreamwork::text::Lexicon;
+use dreamwork::{CancelToken, Memory, MemoryPath, Silent, Timestamp};
 use proptest::prelude::*;
 
 fn fixtures() -> Vec<Session> {
@@ -120,7 +124,7 @@ fn score(found: &Found) -> (usize, usize, usize, usize) {
 
 fn check(embedder: &dyn Embedder) {
     let thresholds = Thresholds::for_model(embedder.model_id()).expect("a calibrated embedder");
-    let found = find(&fixtures(), embedder, &thresholds, &Lexicon::default(), 2).expect("stage 4 runs");
+    let found = find(&fixtures(), &[], embedder, &thresholds, &Lexicon::default(), 2).expect("stage 4 runs");
     let (as_pattern, as_candidate, false_patterns, false_candidates) = score(&found);
     println!(
         "{}: {as_pattern}/{} found on the device, {as_candidate} asked, {false_patterns} false patterns, {false_candidates} other candidates",
@@ -181,8 +185,74 @@ proptest! {
         let lexicon = Lexicon::default();
         let embedder = LexicalEmbedder::default();
         let thresholds = Thresholds::for_model(embedder.model_id()).expect("lexical is calibrated");
-        let a = find(&sessions, &embedder, &thresholds, &lexicon, 2).expect("runs");
-        let b = find(&shuffled, &embedder, &thresholds, &lexicon, 2).expect("runs");
+        let a = find(&sessions, &[], &embedder, &thresholds, &lexicon, 2).expect("runs");
+        let b = find(&shuffled, &[], &embedder, &thresholds, &lexicon, 2).expect("runs");
         prop_assert_eq!(a, b);
     }
+}
+
+/// Answers a pattern question whose members may state its rule by citing
+/// the first member, and leaves the rest open.
+struct CitesFirst;
+
+impl Resolver for CitesFirst {
+    fn name(&self) -> dreamwork::resolve::ResolverName {
+        "cites-first".into()
+    }
+    fn resolve(&self, batch: &[Question], watch: &Watch<'_>) -> Result<Vec<Reply>, ResolveError> {
+        watch.answered(batch.len());
+        let answer = |q: &Question| match (q.kind, q.members.first(), &q.draft) {
+            (QuestionKind::Pattern, Some(m), Some(d)) => {
+                let sessions: BTreeSet<String> = q.excerpts.iter().map(|e| e.session.clone()).collect();
+                let action = OutputAction::Stated { kind: d.kind, sessions: sessions.into_iter().collect() };
+                let cited =
+                    Output { path: m.path.to_string(), content: m.content.clone(), sources: vec![], action };
+                Answer::outputs(q.id.clone(), vec![cited], "the member states it")
+            }
+            _ => Answer::unresolved(q.id.clone(), "not asked of this resolver"),
+        };
+        Ok(batch.iter().map(|q| Ok(answer(q).into())).collect())
+    }
+}
+
+/// A memory of the store that states a pattern's rule is cited, not
+/// written again: on the device when it is the same statement in other
+/// grammar words; else the pattern question carries it as a member, and an
+/// answer that cites it writes nothing either.
+#[test]
+fn a_memory_stating_the_rule_is_cited_not_duplicated() {
+    let embedder = LexicalEmbedder::default();
+    let memory = |path: &str, text: &str| Memory::new(MemoryPath::new(path).unwrap(), text, Timestamp(1_000));
+    let dream = |memories: Vec<Memory>, resolver: &dyn Resolver| {
+        let input = DreamInput { memories, sessions: fixtures() };
+        Dream::default().run(input, &embedder, resolver, &Silent, &CancelToken::new()).expect("runs")
+    };
+    let pnpm_patterns = |out: &dreamwork::dream::DreamOutput| {
+        out.memories.iter().filter(|m| m.path.as_str().contains("pnpm")).count()
+    };
+    let alone = dream(vec![], &LocalResolver);
+    assert_eq!(pnpm_patterns(&alone), 1, "the mistake is settled on the device");
+
+    // The same statement: cited on the device.
+    let same = memory("/tools/package-manager.md", "Use pnpm here, not npm or yarn.\n");
+    let out = dream(vec![same.clone()], &LocalResolver);
+    assert_eq!(out.memories, vec![alone.memories[1].clone(), same.clone()], "nothing written twice");
+    let cited = out.report.patterns.iter().find(|p| p.path == same.path).expect("the memory is cited");
+    assert!(cited.stated && cited.support == 2, "{cited:?}");
+    assert!(out.report.to_markdown(&out.input, &out.memories).contains("already stated by this memory"));
+
+    // Other words: asked, with the memory as a member; citing it writes nothing.
+    let other = memory("/tools/pnpm.md", "Use pnpm in this repo, not npm: it is a pnpm workspace.\n");
+    let asked = dream(vec![other.clone()], &LocalResolver);
+    let q = asked
+        .questions
+        .iter()
+        .find(|q| q.members.iter().any(|m| m.path == other.path))
+        .expect("the pattern question offers the memory");
+    assert!(q.kind == QuestionKind::Pattern && q.why.contains("may already state"), "{}", q.why);
+    assert_eq!(pnpm_patterns(&asked), 1, "only the store's memory until answered");
+    let out = dream(vec![other.clone()], &CitesFirst);
+    assert_eq!(pnpm_patterns(&out), 1, "the memory, no pattern memory");
+    let cited = out.report.patterns.iter().find(|p| p.path == other.path).expect("cited");
+    assert!(cited.stated && cited.sessions.len() == 2, "{cited:?}");
 }

@@ -10,8 +10,8 @@ use dreamwork::dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput,
 use dreamwork::embed::{Embedder, LexicalEmbedder};
 use dreamwork::report::Action;
 use dreamwork::resolve::{
-    Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, Reply, ResolveError,
-    Resolver, Watch,
+    Answer, Asking, Journal, LocalResolver, OpenReason, Output, OutputAction, Question, QuestionKind, Reply,
+    ResolveError, Resolver, Watch,
 };
 use dreamwork::session::Session;
 use dreamwork::{CancelToken, Memory, MemoryPath, Progress, Silent, Source, Timestamp};
@@ -187,7 +187,7 @@ impl Resolver for Rewriter {
 }
 
 fn rewrite(q: &Question) -> Answer {
-    if q.members.is_empty() {
+    if q.kind == QuestionKind::Pattern {
         return Answer::outputs(q.id.clone(), vec![], "a pattern: rejected");
     }
     let content = q.members.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" / ");

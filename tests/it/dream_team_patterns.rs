@@ -18,7 +18,9 @@ use dreamwork::resolve::{
     Answer, Asking, Output, OutputAction, Question, QuestionKind, Reply, ResolveError, Resolver, Watch,
 };
 use dreamwork::session::{FormatChoice, Session, import_paths};
-use dreamwork::{CancelToken, Silent};
+use dreamwork::{CancelToken, Memory, Silent};
+#[cfg(feature = "minilm")]
+use dreamwork::{MemoryPath, Timestamp};
 
 /// A pattern of the fixtures: its kind, the sessions it is in, and words
 /// an excerpt of it holds (any one).
@@ -123,13 +125,22 @@ impl Perfect {
                     .filter(|e| t.words.iter().any(|w| e.text.to_lowercase().contains(w)))
                     .map(|e| e.session.as_str())
                     .collect();
-                (shown.len() >= 2).then(|| Output {
-                    path: format!("/patterns/{}.md", t.name.replace([' ', ','], "-")),
-                    content: format!("# {}\n", t.name),
-                    sources: Vec::new(),
-                    action: OutputAction::Pattern {
-                        kind: t.kind,
-                        sessions: shown.into_iter().map(str::to_owned).collect(),
+                let sessions = shown.iter().map(|s| (*s).to_owned()).collect();
+                // A member of the store that states it is cited.
+                let stating =
+                    q.members.iter().find(|m| t.words.iter().any(|w| m.content.to_lowercase().contains(w)));
+                (shown.len() >= 2).then(|| match stating {
+                    Some(m) => Output {
+                        path: m.path.to_string(),
+                        content: m.content.clone(),
+                        sources: Vec::new(),
+                        action: OutputAction::Stated { kind: t.kind, sessions },
+                    },
+                    None => Output {
+                        path: format!("/patterns/{}.md", t.name.replace([' ', ','], "-")),
+                        content: format!("# {}\n", t.name),
+                        sources: Vec::new(),
+                        action: OutputAction::Pattern { kind: t.kind, sessions },
                     },
                 })
             })
@@ -148,9 +159,20 @@ impl Resolver for Perfect {
     }
 }
 
-/// (preferences found, mistakes found, reported twice, false), printed.
-fn measure(embedder: &dyn Embedder) -> (usize, usize, usize, usize) {
-    let input = DreamInput { memories: Vec::new(), sessions: sessions() };
+/// What a dream over the team found (the lexical test reads only some).
+#[cfg_attr(not(feature = "minilm"), allow(dead_code))]
+struct Figures {
+    preferences: usize,
+    mistakes: usize,
+    twice: usize,
+    false_patterns: usize,
+    /// Patterns cited as stated by a memory of the store.
+    stated: usize,
+}
+
+/// The figures of a dream over the sessions and `memories`, printed.
+fn measure(embedder: &dyn Embedder, memories: Vec<Memory>) -> Figures {
+    let input = DreamInput { memories, sessions: sessions() };
     let asked = Dream::default()
         .run(input.clone(), embedder, &dreamwork::resolve::LocalResolver, &Silent, &CancelToken::new())
         .expect("dream runs");
@@ -185,13 +207,14 @@ fn measure(embedder: &dyn Embedder) -> (usize, usize, usize, usize) {
     }
     let twice: usize = stated.iter().map(|n| n.saturating_sub(1)).sum();
     let (prefs, mistakes) = (found(PatternKind::SharedPreference), found(PatternKind::RecurringMistake));
+    let cited = out.report.patterns.iter().filter(|p| p.stated).count();
     println!(
-        "{}: preferences {prefs}/4, mistakes {mistakes}/4, reported twice {twice}, false {false_patterns}; \
-         with the local resolver {questions} pattern questions, {:.0} tokens each",
+        "{}: preferences {prefs}/4, mistakes {mistakes}/4, reported twice {twice}, false {false_patterns}, \
+         cited as stated by a memory {cited}; with the local resolver {questions} pattern questions, {:.0} tokens each",
         embedder.model_id(),
         tokens as f64 / questions.max(1) as f64
     );
-    (prefs, mistakes, twice, false_patterns)
+    Figures { preferences: prefs, mistakes, twice, false_patterns, stated: cited }
 }
 
 /// Pattern questions left open and their tokens (each sent alone).
@@ -209,8 +232,8 @@ fn pattern_questions(out: &DreamOutput) -> (usize, u64) {
 
 #[test]
 fn hand_written_team_with_the_lexical_embedder() {
-    let (_, _, twice, false_patterns) = measure(&LexicalEmbedder::default());
-    assert_eq!((twice, false_patterns), (0, 0));
+    let f = measure(&LexicalEmbedder::default(), Vec::new());
+    assert_eq!((f.twice, f.false_patterns, f.stated), (0, 0, 0));
 }
 
 #[cfg(feature = "minilm")]
@@ -218,8 +241,29 @@ fn hand_written_team_with_the_lexical_embedder() {
 #[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
 fn hand_written_team_with_minilm_and_a_perfect_resolver() {
     let m = crate::common::minilm();
-    let (prefs, mistakes, twice, false_patterns) = measure(m);
-    assert_eq!((twice, false_patterns), (0, 0), "none twice, none false");
-    assert!(prefs >= 3, "shared preferences found: {prefs}/4");
-    assert!(mistakes >= 3, "recurring mistakes found: {mistakes}/4");
+    let f = measure(m, Vec::new());
+    assert_eq!((f.twice, f.false_patterns, f.stated), (0, 0, 0), "none twice, none false");
+    assert!(f.preferences >= 3, "shared preferences found: {}/4", f.preferences);
+    assert!(f.mistakes >= 3, "recurring mistakes found: {}/4", f.mistakes);
+}
+
+/// The team's store already states two of its preferences, in words of
+/// its own: both are cited, neither is written again, and nothing else
+/// changes.
+#[cfg(feature = "minilm")]
+#[test]
+#[ignore = "needs the MiniLM model: run `dreamwork model fetch` (scripts/test.sh does)"]
+fn memories_that_state_a_preference_are_cited_with_minilm() {
+    let memory = |path: &str, text: &str| {
+        Memory::new(MemoryPath::new(path).expect("a valid path"), text, Timestamp(1_767_225_600_000))
+    };
+    let memories = vec![
+        memory("/team/merging.md", "We squash pull requests when merging; main has no merge commits.\n"),
+        memory("/team/releases.md", "Risky changes go out behind a feature flag that can be switched off.\n"),
+        memory("/infra/staging-db.md", "The ledger's staging database listens on port 5433.\n"),
+    ];
+    let f = measure(crate::common::minilm(), memories);
+    assert_eq!((f.twice, f.false_patterns), (0, 0), "none twice, none false");
+    assert_eq!(f.stated, 2, "both memories cited");
+    assert!(f.preferences >= 3 && f.mistakes >= 3, "{}/4, {}/4", f.preferences, f.mistakes);
 }

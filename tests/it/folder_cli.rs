@@ -17,7 +17,7 @@ use assert_cmd::Command;
 use dreamwork::folder::{self, FolderRecord};
 use dreamwork::fuzzing::folder::{frontmatter, index};
 use dreamwork::report::Action;
-use dreamwork::resolve::Question;
+use dreamwork::resolve::{Question, QuestionKind};
 use dreamwork::review::{Choice, answer::answer};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-code-home");
@@ -147,12 +147,14 @@ fn a_claude_code_memory_folder_dreamed_reviewed_and_accepted_in_place() {
     assert!(diff.lines().any(|l| l.starts_with("+ patterns/mistakes/")), "{diff}");
 
     // Review from a file of answers: every open cluster but the last keeps
-    // all its members (the last stays open; accept writes it as it was).
+    // all its members, a pattern question is rejected (the last stays open;
+    // accept writes it as it was).
     let questions = open_questions(&out);
     assert!(questions.len() >= 2, "{questions:?}");
     let mut lines = String::new();
     for q in &questions[..questions.len() - 1] {
-        lines.push_str(&answer(q, &Choice::KeepAll).expect("an answer").to_line());
+        let choice = if q.kind == QuestionKind::Pattern { Choice::NoPattern } else { Choice::KeepAll };
+        lines.push_str(&answer(q, &choice).expect("an answer").to_line());
         lines.push('\n');
     }
     let answers = tmp.path().join("answers.jsonl");

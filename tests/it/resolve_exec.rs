@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::common::{tree, write_store};
 use assert_cmd::Command;
 use dreamwork::report::Report;
-use dreamwork::resolve::{OpenReason, Question};
+use dreamwork::resolve::{OpenReason, Question, QuestionKind};
 use dreamwork::store::Store;
 use dreamwork_testkit::corpus::{Spec, generate};
 
@@ -343,7 +343,9 @@ fn planted_secrets_never_leave_and_answers_keep_them() {
 
 /// The 30-line resolver of `examples/exec_resolver.py`, which the exec
 /// protocol's documentation shows, answers a real dream through the wire
-/// form: its answers (member ids, no content) are applied.
+/// form: its answers (member ids, no content; a pattern's draft by its
+/// path) are applied, and all it leaves open is what it declines to guess:
+/// patterns that a memory may already state.
 #[test]
 fn the_example_resolver_answers_from_the_wire_form() {
     let s = setup();
@@ -354,6 +356,15 @@ fn the_example_resolver_answers_from_the_wire_form() {
     let printed = dream(&s, "example", &["--resolver", "exec", "--resolver-cmd", &cmd]);
     let r = report(&s, "example");
     assert!(r.unresolved.len() < asked, "{} of {asked} still open: {printed}", r.unresolved.len());
+    let drafted = questions(&s, "local").iter().filter(|q| q.kind == QuestionKind::Pattern).count();
+    assert!(drafted > 0, "the store's sessions ask about patterns");
+    assert!(r.patterns.len() >= drafted, "{} patterns for {drafted} pattern questions", r.patterns.len());
+    let open = questions(&s, "example");
+    assert!(
+        open.iter().all(|q| q.kind == QuestionKind::Pattern && !q.members.is_empty()),
+        "left open: {:#?}",
+        open.iter().map(|q| (&q.kind, &q.why)).collect::<Vec<_>>()
+    );
     assert!(
         r.unresolved
             .iter()

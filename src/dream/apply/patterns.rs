@@ -24,8 +24,18 @@ pub(super) fn free_path(out: &[(Memory, MemoryEntry)], path: &MemoryPath) -> Opt
     })
 }
 
+/// The output memory that carries input memory `input`: the one standing
+/// for it, else the one at its path.
+fn carrier(out: &[(Memory, MemoryEntry)], input: &MemoryPath) -> Option<MemoryPath> {
+    out.iter()
+        .find(|(_, e)| e.sources.contains(input))
+        .or_else(|| out.iter().find(|(m, _)| m.path == *input))
+        .map(|(m, _)| m.path.clone())
+}
+
 /// The patterns resolvers found: one memory each, citing the excerpts of the
-/// sessions the answer names.
+/// sessions the answer names; one an answer says a memory of the store
+/// states cites that memory (as carried into the output) instead.
 pub(super) fn add_answered_patterns(
     d: &Decisions<'_>,
     out: &mut Vec<(Memory, MemoryEntry)>,
@@ -36,9 +46,29 @@ pub(super) fn add_answered_patterns(
         Outcome::Patterns(found) => found.iter().map(|p| (r, p)).collect(),
         _ => Vec::new(),
     });
-    for (r, NewPattern { path, content, kind, sessions }) in answered {
-        let Some(path) = free_path(out, path) else { continue };
+    for (r, NewPattern { path, content, stated, kind, sessions }) in answered {
         let ids: BTreeSet<SessionId> = sessions.iter().filter_map(|s| r.sessions.get(s).copied()).collect();
+        let names = || -> Vec<String> {
+            ids.iter()
+                .map(|id| {
+                    let name = r.sessions.iter().find(|(_, v)| *v == id).map(|(name, _)| name.clone());
+                    name.unwrap_or_else(|| id.to_string())
+                })
+                .collect()
+        };
+        let cited = if *stated { carrier(out, path) } else { None };
+        if let Some(path) = cited {
+            entries.push(PatternEntry {
+                kind: *kind,
+                path,
+                sessions: names(),
+                session_hashes: ids.iter().map(ToString::to_string).collect(),
+                support: ids.len(),
+                stated: true,
+            });
+            continue;
+        }
+        let Some(path) = free_path(out, path) else { continue };
         let evidence: Vec<Excerpt> =
             r.evidence.iter().filter(|e| ids.contains(&e.session)).cloned().collect();
         let times: Vec<Timestamp> = r
@@ -77,30 +107,37 @@ pub(super) fn add_answered_patterns(
         entries.push(PatternEntry {
             kind: *kind,
             path,
-            sessions: ids
-                .iter()
-                .map(|id| {
-                    let name = r.sessions.iter().find(|(_, v)| *v == id).map(|(name, _)| name.clone());
-                    name.unwrap_or_else(|| id.to_string())
-                })
-                .collect(),
+            sessions: names(),
             session_hashes: ids.iter().map(ToString::to_string).collect(),
             support: ids.len(),
+            stated: false,
         });
     }
     entries
 }
 
-/// The patterns the device found (stage 4): one memory each.
 /// Whether `m` is an input memory carried over byte for byte.
 pub(super) fn kept_as_input(inputs: &[Memory], m: &Memory) -> bool {
     inputs.binary_search_by(|x| x.path.cmp(&m.path)).is_ok_and(|i| inputs[i] == *m)
 }
 
+/// The patterns the device found (stage 4): one memory each, or, for one
+/// a memory of the store states, that memory cited.
 pub(super) fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry)>) -> Vec<PatternEntry> {
     let mut entries = Vec::new();
     let fallback = d.memories.iter().map(|m| m.updated_at).max().unwrap_or(Timestamp(0));
     for p in d.patterns {
+        if let Some(path) = p.stated_by.as_ref().and_then(|s| carrier(out, s)) {
+            entries.push(PatternEntry {
+                kind: p.kind,
+                path,
+                sessions: p.session_names.clone(),
+                session_hashes: p.sessions.iter().map(ToString::to_string).collect(),
+                support: p.sessions.len(),
+                stated: true,
+            });
+            continue;
+        }
         let dir = match p.kind {
             PatternKind::RecurringMistake => "mistakes",
             PatternKind::SharedPreference => "preferences",
@@ -167,6 +204,7 @@ pub(super) fn add_patterns(d: &Decisions<'_>, out: &mut Vec<(Memory, MemoryEntry
             sessions: p.session_names.clone(),
             session_hashes: p.sessions.iter().map(ToString::to_string).collect(),
             support: p.sessions.len(),
+            stated: false,
         });
     }
     entries

@@ -16,6 +16,10 @@
 //! - `write`: the memory a pattern becomes: the rule as an instruction,
 //!   then what happened and the evidence (sessions by their own ids, who,
 //!   when).
+//! - [`cite`]: memories of the store that state, or may state, a pattern's
+//!   rule: one that states it for certain is cited instead of writing the
+//!   pattern again ([`Pattern::stated_by`]); ones that only may are the
+//!   members of its `pattern` question, which an answer may cite.
 //!
 //! A group is a pattern candidate when it is seen in at least
 //! `min_sessions` sessions and, unless a tool failed in it or its words
@@ -30,6 +34,7 @@
 //! only on the sessions' contents, not on their order (they are taken in
 //! id order, repeats ignored) nor on the thread count.
 
+pub mod cite;
 mod group;
 pub mod incidents;
 pub mod statements;
@@ -42,9 +47,10 @@ use rayon::prelude::*;
 use crate::embed::{EmbedError, Embedder, cosine};
 use crate::memory::{MemoryPath, Timestamp};
 use crate::report::PatternKind;
-use crate::resolve::PatternDraft;
+use crate::resolve::{PatternDraft, QuestionMemory};
 use crate::session::{Excerpt, Session, SessionId};
 use crate::text::{Lexicon, plain_words};
+use cite::{Known, Stating};
 use group::PatternThresholds;
 use incidents::Incident;
 use statements::clip;
@@ -79,6 +85,9 @@ pub struct Pattern {
     pub first_at: Option<Timestamp>,
     /// Latest timestamp among the occurrences, if any is known.
     pub last_at: Option<Timestamp>,
+    /// The memory of the store that already states its rule for certain
+    /// (see [`cite`]): cited, and no pattern memory written.
+    pub stated_by: Option<MemoryPath>,
 }
 
 /// Occurrences that may be one recurring mistake or one shared preference,
@@ -95,6 +104,9 @@ pub struct OpenPattern {
     pub occurrences: Vec<CandidateOccurrence>,
     /// The memory the device proposes: the rule, what happened, the evidence.
     pub draft: PatternDraft,
+    /// Memories of the store that may already state its rule (see
+    /// [`cite`]), sorted by path: the question's members.
+    pub stating: Vec<QuestionMemory>,
 }
 
 impl OpenPattern {
@@ -107,6 +119,7 @@ impl OpenPattern {
             why: self.why.clone(),
             occurrences: self.occurrences.iter().map(|o| o.excerpt.clone()).collect(),
             draft: Some(self.draft.clone()),
+            members: self.stating.clone(),
         }
     }
 }
@@ -146,9 +159,11 @@ struct Occ {
 /// Finds the patterns of `sessions` (any order) that recur in at least
 /// `min_sessions` sessions (at least 2), using `embedder` (with its
 /// calibrated `thresholds`) to compare meaning and `lexicon` to read what
-/// users say.
+/// users say; `known` are the store's memories, whose vectors are the
+/// embedder's, that a pattern's rule may already be stated by (see [`cite`]).
 pub fn find(
     sessions: &[Session],
+    known: &[Known<'_>],
     embedder: &dyn Embedder,
     thresholds: &super::Thresholds,
     lexicon: &Lexicon,
@@ -214,20 +229,38 @@ pub fn find(
     let cores = group::groups(n, &certain, &[], &sim, t, n.max(1));
 
     let reader = Reader { sessions: &sessions, occs: &occs, lexicon, min_sessions, sim: &sim };
+    let qualified: Vec<(&Vec<usize>, Draft)> =
+        groups.iter().filter_map(|g| reader.draft(g).map(|d| (g, d))).collect();
+    // The rules, embedded once, to compare with the store's memories.
+    let rules: Vec<&str> = qualified.iter().map(|(_, d)| rule_of(&d.body)).collect();
+    let rule_vectors = if known.is_empty() { Vec::new() } else { embed(embedder, &rules)? };
     let mut found = Found::default();
-    for g in &groups {
-        if reader.qualifies(g).is_none() {
-            continue;
-        }
-        // Proved on the device: a group its certain links alone make.
-        // A group holding more than that is asked whole, so that one
-        // pattern is written for it, not two.
-        let proved = cores.iter().any(|c| c == g);
-        let done = if proved { reader.pattern(g).map(Ok) } else { reader.candidate(g).map(Err) };
+    for (k, (g, draft)) in qualified.iter().enumerate() {
+        let stating = match rule_vectors.get(k) {
+            Some(rule) => {
+                let mut compared: Vec<(&str, &[f32])> = vec![(rules[k], rule.as_slice())];
+                for &i in g.iter() {
+                    compared.extend(index_of[i].iter().map(|&x| (all[x], vectors[x].as_slice())));
+                }
+                cite::stating(&compared, known, t.link, lexicon)
+            }
+            None => Stating::default(),
+        };
+        // Proved on the device: a group its certain links alone make,
+        // whose rule the store states for certain or not at all. A group
+        // holding more than that is asked whole, so that one pattern is
+        // written for it, not two; one the store may state is asked with
+        // the memories that may.
+        let proved = cores.iter().any(|c| c == *g);
+        let done = match (proved, stating.certain) {
+            (true, Some(m)) => Ok(reader.pattern(g, draft, Some(known[m].memory.path.clone()))),
+            (true, None) if stating.maybe.is_empty() => Ok(reader.pattern(g, draft, None)),
+            _ => Err(reader.candidate(g, draft, proved, stating.maybe.iter().map(|&m| known[m].memory))),
+        };
         match done {
-            Some(Ok(p)) => found.patterns.push(p),
-            Some(Err(c)) => found.candidates.push(c),
-            None => {}
+            Ok(p) => found.patterns.push(p),
+            Err(Some(c)) => found.candidates.push(c),
+            Err(None) => {}
         }
     }
     found.patterns.sort_by(|a, b| {
@@ -269,6 +302,11 @@ fn command_of(input: &str) -> String {
         },
         _ => input.to_owned(),
     }
+}
+
+/// The rule of a pattern memory: its first line, without the heading mark.
+fn rule_of(body: &str) -> &str {
+    body.lines().next().unwrap_or_default().trim_start_matches('#').trim()
 }
 
 /// The person each session belongs to, from its working directory
@@ -381,8 +419,7 @@ impl Reader<'_> {
         Some(write::draft(kind, &cited, n_sessions, self.lexicon))
     }
 
-    fn pattern(&self, g: &[usize]) -> Option<Pattern> {
-        let draft = self.draft(g)?;
+    fn pattern(&self, g: &[usize], draft: &Draft, stated_by: Option<MemoryPath>) -> Pattern {
         let ranked = self.ranked(g);
         let evidence: Vec<Excerpt> = ranked
             .iter()
@@ -393,20 +430,28 @@ impl Reader<'_> {
             .collect();
         let by_id: BTreeMap<SessionId, usize> =
             g.iter().map(|&i| (self.sessions[self.occs[i].session].id, self.occs[i].session)).collect();
-        Some(Pattern {
+        Pattern {
             kind: draft.kind,
-            slug: draft.slug,
-            body: draft.body,
+            slug: draft.slug.clone(),
+            body: draft.body.clone(),
             sessions: by_id.keys().copied().collect(),
             session_names: by_id.values().map(|&si| self.sessions[si].display_id()).collect(),
             evidence,
             first_at: g.iter().filter_map(|&i| self.occs[i].incident.at).min(),
             last_at: g.iter().filter_map(|&i| self.occs[i].incident.at).max(),
-        })
+            stated_by,
+        }
     }
 
-    fn candidate(&self, g: &[usize]) -> Option<OpenPattern> {
-        let draft = self.draft(g)?;
+    /// The question about group `g`: whether it is one pattern (unless
+    /// `proved`) and whether one of the memories `stating` states it.
+    fn candidate<'m>(
+        &self,
+        g: &[usize],
+        draft: &Draft,
+        proved: bool,
+        stating: impl Iterator<Item = &'m crate::memory::Memory>,
+    ) -> Option<OpenPattern> {
         let mut chosen: Vec<usize> = self.ranked(g).into_iter().take(MAX_CANDIDATE_OCCURRENCES).collect();
         chosen.sort_by(|&a, &b| {
             let key = |x: usize| (self.sessions[self.occs[x].session].id, &self.occs[x].incident.excerpt);
@@ -445,16 +490,37 @@ impl Reader<'_> {
             PatternKind::SharedPreference => "one shared preference",
         };
         let path = MemoryPath::new(&draft.path).ok()?;
-        Some(OpenPattern {
-            kind: draft.kind,
-            why: format!(
+        let mut stating: Vec<QuestionMemory> = stating
+            .map(|m| QuestionMemory {
+                path: m.path.clone(),
+                content: m.content.clone(),
+                updated_at: m.updated_at,
+            })
+            .collect();
+        stating.sort_by(|a, b| a.path.cmp(&b.path));
+        let listed = stating.iter().map(|m| m.path.as_str()).collect::<Vec<_>>().join(", ");
+        let why = if proved {
+            format!(
+                "{} occurrences in {sessions} sessions{by} are {what} (the same error, fix or wording), \
+                 and {listed} may already state its rule",
+                g.len()
+            )
+        } else {
+            let stated =
+                if stating.is_empty() { String::new() } else { format!("; {listed} may already state it") };
+            format!(
                 "{} occurrences in {sessions} sessions{by} may be {what}: alike in meaning (mean cosine {:.2}), \
-                 but no shared error, fix or wording proves it",
+                 but no shared error, fix or wording proves it{stated}",
                 g.len(),
                 sum / pairs.max(1) as f32
-            ),
+            )
+        };
+        Some(OpenPattern {
+            kind: draft.kind,
+            why,
             occurrences,
-            draft: PatternDraft { path, kind: draft.kind, content: draft.body },
+            draft: PatternDraft { path, kind: draft.kind, content: draft.body.clone() },
+            stating,
         })
     }
 }

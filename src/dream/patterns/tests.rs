@@ -80,7 +80,7 @@ impl Embedder for Topics {
 fn run(sessions: &[Session]) -> Found {
     let embedder = LexicalEmbedder::default();
     let thresholds = crate::dream::Thresholds::for_model(embedder.model_id()).expect("lexical is calibrated");
-    find(sessions, &embedder, &thresholds, &Lexicon::default(), 2).expect("finds")
+    find(sessions, &[], &embedder, &thresholds, &Lexicon::default(), 2).expect("finds")
 }
 
 /// With MiniLM's calibrated thresholds: `Topics` stands in for a sentence model.
@@ -88,7 +88,7 @@ fn run_topics(sessions: &[Session]) -> Found {
     let judge = crate::judge::Judge::from_json("minilm.json", include_str!("../../judge/models/minilm.json"))
         .expect("the built-in judge parses");
     let thresholds = crate::dream::Thresholds::for_model(&judge.model_id).expect("MiniLM is calibrated");
-    find(sessions, &Topics, &thresholds, &Lexicon::default(), 2).expect("finds")
+    find(sessions, &[], &Topics, &thresholds, &Lexicon::default(), 2).expect("finds")
 }
 
 fn names(p: &Pattern) -> Vec<&str> {
