@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -129,7 +130,8 @@ def test_minilm_without_the_model_is_an_embed_error(
 
 
 # A resolver that never answers: the dream waits on it until interrupted.
-SILENT_RESOLVER = f"{sys.executable} -c 'import time; time.sleep(60)'"
+# An exec resolver that touches the file named by its argument, then never answers.
+SILENT_RESOLVER = "import sys, time\nopen(sys.argv[1], 'w').close()\ntime.sleep(60)\n"
 
 CHILD = textwrap.dedent(
     """
@@ -147,16 +149,22 @@ CHILD = textwrap.dedent(
 
 def test_ctrl_c_cancels_a_dream(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    aside = Path(tempfile.mkdtemp())
+    resolver, asked = aside / "silent.py", aside / "asked"
+    resolver.write_text(SILENT_RESOLVER)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path / "s"), str(out), SILENT_RESOLVER],
+        [sys.executable, "-c", CHILD, str(tmp_path / "s"), str(out), f"{sys.executable} {resolver} {asked}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "dreaming"
-    time.sleep(1.5)  # the dream is waiting on the resolver
-    assert child.poll() is None, child.communicate()
+    # Wait until the dream is waiting on the resolver (however loaded the machine).
+    deadline = time.monotonic() + 120
+    while not asked.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert asked.exists() and child.poll() is None, child.communicate()
     child.send_signal(signal.SIGINT)
     try:
         stdout, stderr = child.communicate(timeout=30)
