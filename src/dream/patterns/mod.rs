@@ -160,7 +160,7 @@ struct Occ {
 /// `min_sessions` sessions (at least 2), using `embedder` (with its
 /// calibrated `thresholds`) to compare meaning and `lexicon` to read what
 /// users say; `known` are the store's memories, whose vectors are the
-/// embedder's, that a pattern's rule may already be stated by (see [`cite`]).
+/// embedder's, that a pattern's rule may already be stated by (see the `cite` module).
 pub fn find(
     sessions: &[Session],
     known: &[Known<'_>],
