@@ -56,16 +56,17 @@ pub(super) fn add_answered_patterns(
                 })
                 .collect()
         };
+        let entry_at = |path: MemoryPath, stated: bool| PatternEntry {
+            kind: *kind,
+            path,
+            sessions: names(),
+            session_hashes: ids.iter().map(ToString::to_string).collect(),
+            support: ids.len(),
+            stated,
+        };
         let cited = if *stated { carrier(out, path) } else { None };
         if let Some(path) = cited {
-            entries.push(PatternEntry {
-                kind: *kind,
-                path,
-                sessions: names(),
-                session_hashes: ids.iter().map(ToString::to_string).collect(),
-                support: ids.len(),
-                stated: true,
-            });
+            entries.push(entry_at(path, true));
             continue;
         }
         let Some(path) = free_path(out, path) else { continue };
@@ -104,14 +105,7 @@ pub(super) fn add_answered_patterns(
             evidence: evidence.iter().map(evidence_ref).collect(),
         };
         out.push((memory, entry));
-        entries.push(PatternEntry {
-            kind: *kind,
-            path,
-            sessions: names(),
-            session_hashes: ids.iter().map(ToString::to_string).collect(),
-            support: ids.len(),
-            stated: false,
-        });
+        entries.push(entry_at(path, false));
     }
     entries
 }
