@@ -62,6 +62,13 @@ pub mod folder {
     }
 }
 
+/// What a reviewer sees of a cluster: the question as shown, its lines,
+/// and the word diff between its members.
+pub mod review {
+    pub use crate::review::diff::{Segment, highlight};
+    pub use crate::review::render::{Line, cluster, view};
+}
+
 /// The built-in lexicon's source (`lexicon.toml`).
 pub use crate::text::lexicon::DEFAULT_TOML as LEXICON_TOML;
 

@@ -5,8 +5,8 @@
 #![no_main]
 
 use dreamwork::resolve::{Outcome, Question, QuestionKind, QuestionMemory, check};
-use dreamwork::review::answer::{Choice, answer};
-use dreamwork::review::{diff, render, view};
+use dreamwork::fuzzing::review::{cluster, highlight, view};
+use dreamwork::review::{Choice, answer};
 use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
@@ -14,7 +14,7 @@ fuzz_target!(|input: (u8, Vec<(String, i32)>)| {
     let (width, members) = input;
     let members: Vec<(String, i32)> = members.into_iter().take(4).collect();
     let texts: Vec<&str> = members.iter().map(|(t, _)| t.as_str()).collect();
-    for (text, segments) in texts.iter().zip(diff::highlight(&texts)) {
+    for (text, segments) in texts.iter().zip(highlight(&texts)) {
         assert_eq!(segments.iter().map(|s| s.text).collect::<String>(), *text);
         assert!(segments.iter().all(|s| !(s.differs && s.text.chars().all(char::is_whitespace))));
     }
@@ -32,7 +32,7 @@ fuzz_target!(|input: (u8, Vec<(String, i32)>)| {
     }
     let question = Question::new(QuestionKind::Cluster, "why", question_members, vec![], "");
     let width = 40 + usize::from(width % 81);
-    for line in render::cluster(&view(&question, (1, 1)), width) {
+    for line in cluster(&view(&question, (1, 1)), width) {
         assert!(line.width() <= width, "line wider than {width}: {:?}", line.plain());
     }
     if question.members.len() < 2 {

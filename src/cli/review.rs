@@ -4,13 +4,13 @@
 //! [`dreamwork::review`] calls.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use dreamwork::dream::disk;
-use dreamwork::review::terminal::{self, Ending};
-use dreamwork::review::{self, AnswerLog, JournalLog, Review, editor, rewrite};
+use dreamwork::review::{self, AnswerLog, Ending, JournalLog, Review};
 use dreamwork::{EmbedderChoice, folder};
 
 use super::CliResult;
@@ -45,7 +45,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     if !disk::is_dream_output(&out) {
         return Err(dreamwork::DreamError::NotADreamOutput(out).into());
     }
-    if answers.is_none() && !terminal::is_terminal() {
+    if answers.is_none() && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(NO_TERMINAL.into());
     }
     let journal = journal.unwrap_or_else(|| review::default_journal(&out));
@@ -64,7 +64,7 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     let store = view.as_ref().map_or(store, folder::View::store_path);
     let rewrite = |answered: usize| -> CliResult {
         let bars = Bars::new();
-        let done = rewrite::rewrite_output(
+        let done = review::rewrite_output(
             &store,
             &out,
             &journal,
@@ -109,14 +109,14 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
         println!("nothing to review: {} has no open clusters", out.display());
         return Ok(());
     }
-    let editor = editor::editor_command();
+    let editor = review::editor_command();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     loop {
         seen.extend(open.iter().map(|q| q.id.clone()));
         println!("{} open clusters in {} (? for help)", open.len(), out.display());
         println!("answers go to {}", journal.display());
         let mut session = Review::new(open, log);
-        let ending = terminal::run(&mut session, &editor, super::interrupt())?;
+        let ending = review::run_in_terminal(&mut session, &editor, super::interrupt())?;
         let answered = session.answers().count();
         drop(session);
         if super::interrupt().is_cancelled() {

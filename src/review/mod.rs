@@ -7,7 +7,7 @@
 //! contract ([`crate::resolve`]) and is appended to the journal at once
 //! under the resolver name [`ResolverName::Review`](crate::resolve::ResolverName::Review), so a review can stop and resume, and
 //! a later dream with the journal replays it whatever its resolver. When the
-//! review ends, [`rewrite::rewrite_output`] dreams STORE again with the
+//! review ends, [`rewrite_output`] dreams STORE again with the
 //! journal and swaps the result in for OUT atomically; STORE is only read.
 //!
 //! A pattern question (session excerpts that may show one recurring mistake
@@ -21,21 +21,22 @@
 //! resolver, so it reproduces a dream made through the library with other
 //! options as well as one of `dreamwork dream`.
 //!
-//! The parts: [`session`] (the state: current cluster, answers, undo),
-//! [`answer`] (a choice as a contract answer), [`diff`] (the words that
-//! differ between members), [`render`] (a cluster as lines of at most 80
-//! columns), [`editor`] (the `$EDITOR` round-trip), [`rewrite`] (the atomic
-//! rewrite of OUT) and, with the `cli` feature, [`terminal`] (keys and
-//! screen).
+//! A front end drives a [`Review`] (the state: current cluster, answers,
+//! undo) with one [`Key`] at a time, writing each answer to an
+//! [`AnswerLog`] such as the [`JournalLog`]; [`answer()`] turns a
+//! [`Choice`] into a contract answer, [`edit`] is the `$EDITOR` round-trip,
+//! and [`rewrite_output`] the atomic rewrite of OUT. With the `cli` feature,
+//! [`run_in_terminal`] is the terminal front end of `dreamwork review`
+//! (keys, and each cluster laid out in lines of at most 80 columns).
 
-pub mod answer;
-pub mod diff;
-pub mod editor;
-pub mod render;
-pub mod rewrite;
-pub mod session;
+mod answer;
+pub(crate) mod diff;
+mod editor;
+pub(crate) mod render;
+mod rewrite;
+mod session;
 #[cfg(feature = "cli")]
-pub mod terminal;
+mod terminal;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -44,13 +45,14 @@ use std::path::{Path, PathBuf};
 use crate::dream::DreamError;
 use crate::dream::disk::{self, REPORT_DIR};
 use crate::resolve::journal::REVIEW;
-use crate::resolve::{
-    Answer, Answered, Journal, Outcome, Question, QuestionKind, ResolveError, Verdict, check,
-};
+use crate::resolve::{Answer, Answered, Journal, Outcome, Question, ResolveError, Verdict, check};
 
-pub use answer::Choice;
-pub use render::{ClusterView, DraftView, ExcerptView, MemberView};
-pub use session::{AnswerLog, Key, Review};
+pub use answer::{Choice, answer};
+pub use editor::{Edited, EditorError, edit, editor_command};
+pub use rewrite::rewrite_output;
+pub use session::{AnswerLog, Key, KeyOutcome, Review};
+#[cfg(feature = "cli")]
+pub use terminal::{Ending, run_in_terminal};
 
 /// The journal a review writes when none is given: `OUT/dream/journal.jsonl`.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -140,36 +142,6 @@ pub fn open_clusters(out: &Path) -> Result<Vec<Question>, ReviewError> {
         }
     }
     Ok(open)
-}
-
-/// A question as shown: `position` is its 1-based place and the count.
-pub fn view(question: &Question, position: (usize, usize)) -> ClusterView<'_> {
-    ClusterView {
-        position,
-        id: &question.id,
-        why: &question.why,
-        members: question
-            .members
-            .iter()
-            .map(|m| MemberView {
-                path: m.path.as_str(),
-                updated_at: m.updated_at.to_rfc3339(),
-                content: &m.content,
-            })
-            .collect(),
-        excerpts: question
-            .excerpts
-            .iter()
-            .map(|e| ExcerptView {
-                session: e.session.clone(),
-                turns: e.turns,
-                at: e.at.map(|t| t.to_rfc3339()),
-                text: &e.text,
-            })
-            .collect(),
-        pattern: question.kind == QuestionKind::Pattern,
-        draft: question.draft.as_ref().map(|d| DraftView { path: d.path.as_str(), content: &d.content }),
-    }
 }
 
 /// The journal as a review writes it: each answer appended under

@@ -12,6 +12,7 @@
 use unicode_width::UnicodeWidthChar;
 
 use super::diff::{Segment, highlight};
+use crate::resolve::{Question, QuestionKind};
 
 /// How a span of a line is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +329,8 @@ pub fn keys_line(members: usize, width: usize) -> Vec<Line> {
         .collect()
 }
 
-/// The help shown for `?`.
+/// The help shown for `?` (by the terminal front end).
+#[cfg(any(feature = "cli", test))]
 pub fn help(width: usize) -> Vec<Line> {
     let rows = [
         (
@@ -354,6 +356,36 @@ pub fn help(width: usize) -> Vec<Line> {
         out.extend(wrap(&unmarked(what), &first, "        ", width.max(40)));
     }
     out
+}
+
+/// A question as shown: `position` is its 1-based place and the count.
+pub fn view(question: &Question, position: (usize, usize)) -> ClusterView<'_> {
+    ClusterView {
+        position,
+        id: &question.id,
+        why: &question.why,
+        members: question
+            .members
+            .iter()
+            .map(|m| MemberView {
+                path: m.path.as_str(),
+                updated_at: m.updated_at.to_rfc3339(),
+                content: &m.content,
+            })
+            .collect(),
+        excerpts: question
+            .excerpts
+            .iter()
+            .map(|e| ExcerptView {
+                session: e.session.clone(),
+                turns: e.turns,
+                at: e.at.map(|t| t.to_rfc3339()),
+                text: &e.text,
+            })
+            .collect(),
+        pattern: question.kind == QuestionKind::Pattern,
+        draft: question.draft.as_ref().map(|d| DraftView { path: d.path.as_str(), content: &d.content }),
+    }
 }
 
 #[cfg(test)]

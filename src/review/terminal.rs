@@ -5,7 +5,7 @@
 //! Styles: paths and numbers bold, times and notes dim, the words that
 //! differ between members in reverse video.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::style::{Attribute, Print, SetAttribute};
@@ -13,9 +13,8 @@ use crossterm::{queue, terminal};
 
 use super::ReviewError;
 use super::editor;
-use super::render::{self, Line, Style};
+use super::render::{self, Line, Style, view};
 use super::session::{AnswerLog, Key, KeyOutcome, Review};
-use super::view;
 use crate::progress::CancelToken;
 
 /// How a terminal review ended.
@@ -27,19 +26,14 @@ pub enum Ending {
     Quit,
 }
 
-/// Whether standard input and output are both a terminal.
-pub fn is_terminal() -> bool {
-    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
-}
-
 /// The width to lay out for: the terminal's, between 40 and 100 columns
 /// (80 when it cannot be told).
-pub fn width() -> usize {
+fn width() -> usize {
     terminal::size().map(|(w, _)| usize::from(w).clamp(40, 100)).unwrap_or(80)
 }
 
 /// Writes styled lines.
-pub fn print_lines(out: &mut impl Write, lines: &[Line]) -> std::io::Result<()> {
+fn print_lines(out: &mut impl Write, lines: &[Line]) -> std::io::Result<()> {
     for line in lines {
         for (style, text) in &line.0 {
             let attribute = match style {
@@ -99,7 +93,7 @@ fn note(out: &mut impl Write, style: Style, text: &str) -> std::io::Result<()> {
 /// skipped, or the reviewer quits. `editor` is the `$EDITOR` command. Once
 /// `cancel` is cancelled (Ctrl-C while the editor ran, say: in raw mode
 /// Ctrl-C is a key and quits) the review stops after the key at hand.
-pub fn run<L: AnswerLog>(
+pub fn run_in_terminal<L: AnswerLog>(
     review: &mut Review<L>,
     editor: &str,
     cancel: &CancelToken,

@@ -18,7 +18,7 @@ use dreamwork::folder::{self, FolderRecord};
 use dreamwork::fuzzing::folder::{frontmatter, index};
 use dreamwork::report::Action;
 use dreamwork::resolve::{Question, QuestionKind};
-use dreamwork::review::{Choice, answer::answer};
+use dreamwork::review::{Choice, answer};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-code-home");
 
