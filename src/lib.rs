@@ -63,11 +63,10 @@ pub mod text;
 
 pub use agent::{AgentStore, Hit, SearchError, Searcher};
 pub use dream::disk::DiskDream;
-pub use dream::{
-    Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun, ExcerptBudget, Thresholds,
-};
+pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun, ExcerptBudget};
 pub use embed::{
-    EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, VectorCache, VectorCacheWriter, load_embedder,
+    EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, Thresholds, VectorCache, VectorCacheWriter,
+    load_embedder,
 };
 #[cfg(feature = "minilm")]
 pub use embed::{MiniLmEmbedder, MiniLmOptions};

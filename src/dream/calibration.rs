@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::embed::EmbedderChoice;
-pub use crate::embed::Thresholds;
+use crate::embed::{EmbedderChoice, Thresholds};
 
 /// The calibration file, as built in.
 pub const CALIBRATION_TOML: &str = include_str!("calibration.toml");

@@ -55,7 +55,10 @@ use crate::resolve::{Asking, Outcome, Question, ResolveError, Resolver};
 use crate::session::Session;
 use crate::text::Document;
 
-pub use calibration::Thresholds;
+// Defined once, in `embed` (the settings come with an embedder); named here too for the
+// dream's callers.
+#[doc(no_inline)]
+pub use crate::embed::Thresholds;
 pub use options::DreamOptions;
 pub use plan::{ExcerptBudget, count_tokens};
 pub use run::DreamRun;
