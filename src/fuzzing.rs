@@ -58,7 +58,9 @@ pub mod folder {
 
     /// The `MEMORY.md` index.
     pub mod index {
-        pub use crate::folder::index::{Fact, Kind, Line, MAX_BYTES, MAX_LINES, entry_line, parse};
+        pub use crate::folder::index::{
+            IndexFact, IndexLine, LineKind, MAX_BYTES, MAX_LINES, entry_line, parse,
+        };
     }
 }
 
@@ -66,7 +68,7 @@ pub mod folder {
 /// and the word diff between its members.
 pub mod review {
     pub use crate::review::diff::{Segment, highlight};
-    pub use crate::review::render::{Line, cluster, view};
+    pub use crate::review::render::{StyledLine, cluster, view};
 }
 
 /// The built-in lexicon's source (`lexicon.toml`).

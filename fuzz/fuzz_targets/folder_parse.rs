@@ -27,10 +27,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(lines.len(), text.lines().count());
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line.number, i + 1);
-        if let index::Kind::Link { target, .. } = &line.kind {
+        if let index::LineKind::Link { target, .. } = &line.kind {
             let written = index::entry_line("title", target, "hook");
             match &index::parse(&written)[0].kind {
-                index::Kind::Link { target: back, .. } => assert_eq!(back, target),
+                index::LineKind::Link { target: back, .. } => assert_eq!(back, target),
                 other => panic!("{written:?} parsed as {other:?}"),
             }
         }

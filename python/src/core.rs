@@ -292,11 +292,11 @@ pub(crate) fn dream(
     let resolver = parse_resolver(&args)?;
     let format: FormatChoice = args.format.parse().map_err(|e: String| Failure::Invalid(e))?;
     let view = if folder::is_folder(&args.store) {
-        Some(folder::View::open(&args.store).map_err(dream_failure)?)
+        Some(folder::FolderStore::open(&args.store).map_err(dream_failure)?)
     } else {
         None
     };
-    let input = view.as_ref().map_or_else(|| args.store.clone(), folder::View::store_path);
+    let input = view.as_ref().map_or_else(|| args.store.clone(), folder::FolderStore::store_path);
     let (sessions, format) = match view.as_ref().and_then(|v| claude_code::transcripts_dir(v.folder())) {
         Some(dir) if args.sessions.is_empty() => (vec![dir], FormatChoice::Fixed(SessionFormat::ClaudeCode)),
         _ => (args.sessions.clone(), format),

@@ -168,8 +168,9 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
             let bars = Bars::new();
             // A folder of memory files is read into a temporary store; a
             // Claude Code memory folder brings its project's transcripts.
-            let view = if folder::is_folder(&store) { Some(folder::View::open(&store)?) } else { None };
-            let input = view.as_ref().map_or_else(|| store.clone(), folder::View::store_path);
+            let view =
+                if folder::is_folder(&store) { Some(folder::FolderStore::open(&store)?) } else { None };
+            let input = view.as_ref().map_or_else(|| store.clone(), folder::FolderStore::store_path);
             let (sessions, format) =
                 match view.as_ref().and_then(|v| claude_code::transcripts_dir(v.folder())) {
                     Some(dir) if sessions.is_empty() => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
 
-use dreamwork::hosted::{self, Conflict, Hosted, Side};
+use dreamwork::hosted::{self, Conflict, ConflictWinner, Hosted};
 use dreamwork::resolve::http::{Client, ClientConfig};
 use dreamwork::store::Store;
 
@@ -94,8 +94,8 @@ pub(crate) fn run(cmd: HostedCommand) -> CliResult {
         HostedCommand::Pull { memory_store_id, store, prefer, request_timeout } => {
             let hosted = endpoints(request_timeout)?;
             let prefer = prefer.map(|p| match p {
-                Prefer::Local => Side::Local,
-                Prefer::Server => Side::Server,
+                Prefer::Local => ConflictWinner::Local,
+                Prefer::Server => ConflictWinner::Server,
             });
             let bars = Bars::new();
             let result = hosted::pull_into(&store, &hosted, &memory_store_id, prefer, &bars);
@@ -162,10 +162,10 @@ pub(crate) fn run(cmd: HostedCommand) -> CliResult {
             let (mut c, mut m, mut n, mut d) = (0, 0, 0, 0);
             for change in r.sent.iter().chain(&r.already) {
                 match change {
-                    hosted::Change::Create { .. } => c += 1,
-                    hosted::Change::Modify { .. } => m += 1,
-                    hosted::Change::Rename { .. } => n += 1,
-                    hosted::Change::Delete { .. } => d += 1,
+                    hosted::PushChange::Create { .. } => c += 1,
+                    hosted::PushChange::Modify { .. } => m += 1,
+                    hosted::PushChange::Rename { .. } => n += 1,
+                    hosted::PushChange::Delete { .. } => d += 1,
                 }
             }
             println!(

@@ -60,8 +60,9 @@ pub(crate) fn run(args: ReviewArgs) -> CliResult {
     let embedder = locate.load(choice)?;
     let cache = locate.cache_dir();
     // A folder is re-read as the dream read it (refused if it changed since).
-    let view = if folder::is_folder(&store) { Some(folder::View::for_output(&store, &out)?) } else { None };
-    let store = view.as_ref().map_or(store, folder::View::store_path);
+    let view =
+        if folder::is_folder(&store) { Some(folder::FolderStore::for_output(&store, &out)?) } else { None };
+    let store = view.as_ref().map_or(store, folder::FolderStore::store_path);
     let rewrite = |answered: usize| -> CliResult {
         let bars = Bars::new();
         let done = review::rewrite_output(

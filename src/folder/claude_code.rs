@@ -128,7 +128,7 @@ pub fn repeats(memories: &[Memory], context: &[(PathBuf, String)]) -> Vec<Repeat
     let mut out = Vec::new();
     for (file, text) in context {
         for line in index::parse(text) {
-            let index::Kind::Fact(fact) = &line.kind else { continue };
+            let index::LineKind::Fact(fact) = &line.kind else { continue };
             let key = exact_key(&fact.text);
             if key.split_whitespace().count() < 3 {
                 continue;

@@ -14,18 +14,18 @@ pub const MAX_BYTES: usize = 25_000;
 
 /// One line of an index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub struct IndexLine {
     /// 1-based line number.
     pub number: usize,
     /// The line as written (without its newline).
     pub raw: String,
     /// What it is.
-    pub kind: Kind,
+    pub kind: LineKind,
 }
 
 /// What a line of an index is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub enum LineKind {
     /// A heading, a blank line, a rule, a label ending in `:`, a comment or
     /// a code fence (and the lines inside one): kept as written.
     Structure,
@@ -36,15 +36,15 @@ pub enum Kind {
         target: String,
         /// The line with that link's markup removed (`[Title](x.md)` →
         /// `Title`), as a fact, should the target not exist.
-        as_fact: Fact,
+        as_fact: IndexFact,
     },
     /// A fact written straight into the index.
-    Fact(Fact),
+    Fact(IndexFact),
 }
 
 /// A one-line fact: its list marker (with indentation) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fact {
+pub struct IndexFact {
     /// Indentation and list marker (`"- "`, `"  * "`, `"3. "`, or `""`).
     pub prefix: String,
     /// The text after it, without trailing whitespace.
@@ -52,7 +52,7 @@ pub struct Fact {
 }
 
 /// Classifies every line of `text`.
-pub fn parse(text: &str) -> Vec<Line> {
+pub fn parse(text: &str) -> Vec<IndexLine> {
     let mut fenced = false;
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -63,25 +63,25 @@ pub fn parse(text: &str) -> Vec<Line> {
             fenced = !fenced;
         }
         let kind = if fence || fenced || is_structure(trimmed) {
-            Kind::Structure
+            LineKind::Structure
         } else {
             let fact = fact_of(raw);
             if fact.text.is_empty() {
-                Kind::Structure
+                LineKind::Structure
             } else {
                 match first_link(&fact.text) {
                     Some((start, end, label, target)) => match local_target(target) {
                         Some(target) => {
                             let text = format!("{}{label}{}", &fact.text[..start], &fact.text[end..]);
-                            Kind::Link { target, as_fact: Fact { prefix: fact.prefix, text } }
+                            LineKind::Link { target, as_fact: IndexFact { prefix: fact.prefix, text } }
                         }
-                        None => Kind::Fact(fact),
+                        None => LineKind::Fact(fact),
                     },
-                    None => Kind::Fact(fact),
+                    None => LineKind::Fact(fact),
                 }
             }
         };
-        out.push(Line { number: i + 1, raw: raw.to_owned(), kind });
+        out.push(IndexLine { number: i + 1, raw: raw.to_owned(), kind });
     }
     out
 }
@@ -96,7 +96,7 @@ fn is_structure(trimmed: &str) -> bool {
 }
 
 /// Splits off the indentation and list marker.
-fn fact_of(raw: &str) -> Fact {
+fn fact_of(raw: &str) -> IndexFact {
     let indent = raw.len() - raw.trim_start().len();
     let rest = &raw[indent..];
     let marker = if let Some(r) = rest.strip_prefix(['-', '*', '+']) {
@@ -109,7 +109,7 @@ fn fact_of(raw: &str) -> Fact {
     let body = &rest[marker..];
     let spaces = body.len() - body.trim_start().len();
     let cut = indent + marker + if marker > 0 { spaces } else { 0 };
-    Fact { prefix: raw[..cut].to_owned(), text: raw[cut..].trim_end().to_owned() }
+    IndexFact { prefix: raw[..cut].to_owned(), text: raw[cut..].trim_end().to_owned() }
 }
 
 /// The first Markdown link `[label](target)` in `text`: (start, end, label, target).
@@ -244,7 +244,7 @@ pub fn fit(lines: Vec<String>, pointer: &str) -> (Vec<String>, Vec<String>) {
 mod tests {
     use super::*;
 
-    fn kinds(text: &str) -> Vec<Kind> {
+    fn kinds(text: &str) -> Vec<LineKind> {
         parse(text).into_iter().map(|l| l.kind).collect()
     }
 
@@ -252,29 +252,29 @@ mod tests {
     fn classifies_lines() {
         let text = "# Memory\n\n- [Testing](feedback_testing.md) — run cargo test\n- The staging DB is on port 5433.\nUser:\n* see [docs](https://x.y/z) for more\n- [Gone](./sub/../gone%20file.md#top)\n```\n- in a fence\n```\n";
         let k = kinds(text);
-        assert_eq!(k[0], Kind::Structure);
-        assert_eq!(k[1], Kind::Structure);
+        assert_eq!(k[0], LineKind::Structure);
+        assert_eq!(k[1], LineKind::Structure);
         assert_eq!(
             k[2],
-            Kind::Link {
+            LineKind::Link {
                 target: "feedback_testing.md".into(),
-                as_fact: Fact { prefix: "- ".into(), text: "Testing — run cargo test".into() }
+                as_fact: IndexFact { prefix: "- ".into(), text: "Testing — run cargo test".into() }
             }
         );
         assert_eq!(
             k[3],
-            Kind::Fact(Fact { prefix: "- ".into(), text: "The staging DB is on port 5433.".into() })
+            LineKind::Fact(IndexFact { prefix: "- ".into(), text: "The staging DB is on port 5433.".into() })
         );
-        assert_eq!(k[4], Kind::Structure);
-        assert!(matches!(&k[5], Kind::Fact(f) if f.prefix == "* "));
-        assert!(matches!(&k[6], Kind::Link { target, .. } if target == "gone file.md"));
-        assert!(k[7..].iter().all(|k| *k == Kind::Structure));
+        assert_eq!(k[4], LineKind::Structure);
+        assert!(matches!(&k[5], LineKind::Fact(f) if f.prefix == "* "));
+        assert!(matches!(&k[6], LineKind::Link { target, .. } if target == "gone file.md"));
+        assert!(k[7..].iter().all(|k| *k == LineKind::Structure));
     }
 
     #[test]
     fn numbered_and_indented_facts() {
-        assert_eq!(fact_of("  12. text "), Fact { prefix: "  12. ".into(), text: "text".into() });
-        assert_eq!(fact_of("-no space"), Fact { prefix: "".into(), text: "-no space".into() });
+        assert_eq!(fact_of("  12. text "), IndexFact { prefix: "  12. ".into(), text: "text".into() });
+        assert_eq!(fact_of("-no space"), IndexFact { prefix: "".into(), text: "-no space".into() });
         assert_eq!(local_target("../outside.md"), None);
         assert_eq!(local_target("<a b.md>"), Some("a b.md".into()));
         assert_eq!(local_target("a.md \"title\""), Some("a.md".into()));
@@ -285,10 +285,10 @@ mod tests {
         let line = entry_line("A [b]", "dir/x (1)#.md", "hook\nline");
         let odd = "a\u{b}b\0c%20:d.md";
         assert!(
-            matches!(&parse(&entry_line("t", odd, ""))[0].kind, Kind::Link { target, .. } if target == odd)
+            matches!(&parse(&entry_line("t", odd, ""))[0].kind, LineKind::Link { target, .. } if target == odd)
         );
         match &parse(&line)[0].kind {
-            Kind::Link { target, as_fact } => {
+            LineKind::Link { target, as_fact } => {
                 assert_eq!(target, "dir/x (1)#.md");
                 assert_eq!(as_fact.text, "A  b — hook line");
             }

@@ -3,7 +3,7 @@
 //! `MEMORY.md` and topic files with YAML frontmatter), or any folder of
 //! `.md` files (Codex, OpenClaw, notes).
 //!
-//! The folder is an adapter in front of the ordinary store: [`View::open`]
+//! The folder is an adapter in front of the ordinary store: [`FolderStore::open`]
 //! reads it once (every file hashed with blake3 as it is read) into a
 //! temporary store, [`dream`] dreams that store with the usual pipeline into
 //! OUT and records in `OUT/dream/folder.json` the folder as read (path →
@@ -69,7 +69,7 @@ use crate::store::{Store, StoreError};
 
 pub use claude_code::Repeat;
 pub use plan::Plan;
-pub use record::{Change, ChangeKind, FolderRecord, IndexSummary, ManifestEntry, RECORD_FORMAT};
+pub use record::{ChangeKind, FileChange, FolderRecord, IndexSummary, ManifestEntry, RECORD_FORMAT};
 pub use write::{Accepted, accept};
 
 /// The index of a memory folder.
@@ -162,7 +162,7 @@ enum Role {
     Topic(Topic),
     /// [`INDEX_FILE`] or [`OVERFLOW_FILE`]: its frontmatter (raw, with its
     /// gap) and its lines, numbered as in the file.
-    Index { head: String, lines: Vec<index::Line> },
+    Index { head: String, lines: Vec<index::IndexLine> },
     /// A `CLAUDE.md`: read as context.
     Context,
     /// Anything else: carried over as it is.
@@ -346,10 +346,10 @@ impl Folder {
 
     /// The text of an index line that is a memory: a fact, or a link to a
     /// file the folder does not hold (read without its link).
-    fn fact_text<'l>(&self, line: &'l index::Line) -> Option<&'l str> {
+    fn fact_text<'l>(&self, line: &'l index::IndexLine) -> Option<&'l str> {
         match &line.kind {
-            index::Kind::Fact(f) => Some(&f.text),
-            index::Kind::Link { target, as_fact }
+            index::LineKind::Fact(f) => Some(&f.text),
+            index::LineKind::Link { target, as_fact }
                 if !self.files.contains_key(target) && target != OVERFLOW_FILE =>
             {
                 Some(&as_fact.text)
@@ -431,31 +431,31 @@ fn role_of(rel: &str, file: &Path, bytes: &[u8]) -> Result<Role, FolderError> {
 /// A folder read into a temporary store, for a dream or a review to read.
 /// The temporary store is removed when the view is dropped.
 #[derive(Debug)]
-pub struct View {
+pub struct FolderStore {
     folder: Folder,
     dir: tempfile::TempDir,
 }
 
-impl View {
+impl FolderStore {
     /// Reads the folder at `root` into a temporary store.
-    pub fn open(root: &Path) -> Result<View, FolderError> {
-        View::of(Folder::read(root)?)
+    pub fn open(root: &Path) -> Result<FolderStore, FolderError> {
+        FolderStore::of(Folder::read(root)?)
     }
 
     /// Reads the folder at `root` as the dream in `out` read it, refusing
     /// ([`FolderError::Changed`]) when its files differ from OUT's manifest;
     /// file times are the manifest's, so a re-run sees the same input.
-    pub fn for_output(root: &Path, out: &Path) -> Result<View, FolderError> {
+    pub fn for_output(root: &Path, out: &Path) -> Result<FolderStore, FolderError> {
         let record = FolderRecord::read(out)?;
         let folder = Folder::read(root)?;
         let files = folder.differences(&record.files);
         if !files.is_empty() {
             return Err(FolderError::Changed { folder: root.to_owned(), files });
         }
-        View::of(folder.with_times_of(&record.files))
+        FolderStore::of(folder.with_times_of(&record.files))
     }
 
-    fn of(folder: Folder) -> Result<View, FolderError> {
+    fn of(folder: Folder) -> Result<FolderStore, FolderError> {
         let dir = tempfile::Builder::new()
             .prefix("dreamwork-folder-")
             .tempdir()
@@ -466,7 +466,7 @@ impl View {
             batch.put_memory(m)?;
         }
         batch.commit()?;
-        Ok(View { folder, dir })
+        Ok(FolderStore { folder, dir })
     }
 
     /// The temporary store holding the folder's memories.
@@ -526,7 +526,7 @@ pub struct FolderDream {
 /// will write (`OUT/dream/folder.json`, and a section of `report.md`). OUT
 /// appears whole or not at all; the folder is only read.
 pub fn dream(
-    view: &View,
+    view: &FolderStore,
     dream: &Dream,
     request: FolderRequest,
     embedder: &dyn Embedder,
@@ -587,7 +587,7 @@ fn write_record(folder: &Folder, out: &Path, repeats: Vec<Repeat>) -> Result<Fol
 
 /// Brings the record of `out` up to date after a review rewrote it (the
 /// rewrite carries `folder.json` over but writes a new `report.md`).
-pub fn refresh(view: &View, out: &Path) -> Result<FolderRecord, FolderError> {
+pub fn refresh(view: &FolderStore, out: &Path) -> Result<FolderRecord, FolderError> {
     let old = FolderRecord::read(out)?;
     write_record(&view.folder, out, old.repeats)
 }
@@ -595,7 +595,7 @@ pub fn refresh(view: &View, out: &Path) -> Result<FolderRecord, FolderError> {
 /// What [`accept`] would do to `folder` with the dream in `out` (as
 /// recorded), and the files of `folder` that changed since the dream (then
 /// accept would refuse).
-pub fn diff(folder: &Path, out: &Path) -> Result<(Vec<Change>, Vec<String>), FolderError> {
+pub fn diff(folder: &Path, out: &Path) -> Result<(Vec<FileChange>, Vec<String>), FolderError> {
     let record = FolderRecord::read(out)?;
     let now = Folder::read(folder)?;
     let drift = now.differences(&record.files);

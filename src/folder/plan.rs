@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::frontmatter::Frontmatter;
-use super::record::{Change, ChangeKind, IndexSummary};
+use super::record::{ChangeKind, FileChange, IndexSummary};
 use super::{
     Folder, FolderError, INDEX_FILE, Layout, OVERFLOW_FILE, Role, Topic, fact_of_path, fact_path, index,
 };
@@ -31,7 +31,7 @@ pub struct Plan {
     /// Every file of the new folder, by relative path.
     pub(crate) files: BTreeMap<String, PlannedFile>,
     /// Files added, rewritten or removed, in path order.
-    pub changes: Vec<Change>,
+    pub changes: Vec<FileChange>,
     /// The index after the dream, if the folder has one.
     pub index: Option<IndexSummary>,
 }
@@ -204,7 +204,7 @@ pub(crate) fn plan(folder: &Folder, outputs: &[Memory], report: &Report) -> Resu
             }
             (None, None) => continue,
         };
-        changes.push(Change { file: rel.clone(), change, memories, reason });
+        changes.push(FileChange { file: rel.clone(), change, memories, reason });
     }
     Ok(Plan { files, changes, index })
 }
@@ -230,7 +230,7 @@ fn plan_index(
 ) -> Result<IndexSummary, FolderError> {
     let out_by: BTreeMap<&MemoryPath, &Memory> = outputs.iter().map(|m| (&m.path, m)).collect();
     let is_topic = |rel: &str| matches!(folder.files.get(rel).map(|f| &f.role), Some(Role::Topic(_)));
-    let mut sources_of: Vec<(&str, &Vec<index::Line>)> = Vec::new();
+    let mut sources_of: Vec<(&str, &Vec<index::IndexLine>)> = Vec::new();
     let mut head = None;
     for name in [INDEX_FILE, OVERFLOW_FILE] {
         if let Some(Role::Index { head: h, lines }) = folder.files.get(name).map(|f| &f.role) {
@@ -246,7 +246,9 @@ fn plan_index(
         .iter()
         .flat_map(|(_, lines)| lines.iter())
         .filter_map(|l| match &l.kind {
-            index::Kind::Link { target, .. } if folder.files.contains_key(target) => Some(target.as_str()),
+            index::LineKind::Link { target, .. } if folder.files.contains_key(target) => {
+                Some(target.as_str())
+            }
             _ => None,
         })
         .collect();
@@ -262,8 +264,8 @@ fn plan_index(
         for line in old.iter() {
             let at = format!("{file} line {}", line.number);
             let (fact, is_link) = match &line.kind {
-                index::Kind::Fact(f) => (Some(f), false),
-                index::Kind::Link { target, as_fact }
+                index::LineKind::Fact(f) => (Some(f), false),
+                index::LineKind::Link { target, as_fact }
                     if !folder.files.contains_key(target) && target != OVERFLOW_FILE =>
                 {
                     (Some(as_fact), true)
@@ -296,8 +298,8 @@ fn plan_index(
                 continue;
             }
             match &line.kind {
-                index::Kind::Link { target, .. } if target == OVERFLOW_FILE => {}
-                index::Kind::Link { target, .. } if is_topic(target) => {
+                index::LineKind::Link { target, .. } if target == OVERFLOW_FILE => {}
+                index::LineKind::Link { target, .. } if is_topic(target) => {
                     let path = topic_path(target)?;
                     if out_by.contains_key(&path) {
                         if entered.insert(target.clone()) {
@@ -433,7 +435,7 @@ fn check_links(files: &BTreeMap<String, PlannedFile>) -> Result<(), FolderError>
         let Some(f) = files.get(name) else { continue };
         let text = String::from_utf8_lossy(&f.bytes);
         for line in index::parse(&text) {
-            if let index::Kind::Link { target, .. } = &line.kind
+            if let index::LineKind::Link { target, .. } = &line.kind
                 && !files.contains_key(target)
             {
                 return Err(FolderError::Invariant(format!(

@@ -61,7 +61,7 @@ impl ChangeKind {
 
 /// A file `accept` adds, rewrites or removes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
+pub struct FileChange {
     /// The file, relative to the folder.
     pub file: String,
     /// What happens to it.
@@ -97,7 +97,7 @@ pub struct FolderRecord {
     /// The manifest: the folder's files as read.
     pub files: Vec<ManifestEntry>,
     /// What `accept` will change.
-    pub changes: Vec<Change>,
+    pub changes: Vec<FileChange>,
     /// The index after the dream, if the folder has one.
     pub index: Option<IndexSummary>,
     /// Memories that repeat a line of a `CLAUDE.md`.

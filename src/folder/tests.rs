@@ -14,7 +14,7 @@ fn word(seed: usize) -> String {
 }
 
 fn dream_into(folder: &Path, out: &Path) -> FolderDream {
-    let view = View::open(folder).unwrap();
+    let view = FolderStore::open(folder).unwrap();
     let mut asking = Asking::new(&LocalResolver);
     let request = FolderRequest { out: out.to_owned(), sessions: Vec::new(), vector_cache: None };
     super::dream(

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::record::{Change, FolderRecord};
+use super::record::{FileChange, FolderRecord};
 use super::{Folder, FolderError, io, plan};
 use crate::dream::DreamError;
 use crate::dream::disk;
@@ -19,7 +19,7 @@ pub struct Accepted {
     /// Where the old folder is kept, byte for byte (`FOLDER.bak-N`).
     pub backup: PathBuf,
     /// The files added, rewritten and removed.
-    pub changes: Vec<Change>,
+    pub changes: Vec<FileChange>,
 }
 
 /// Writes the dream in `out` back into `folder`: refuses ([`FolderError::Changed`],

@@ -71,7 +71,7 @@ pub struct EventPage {
 
 /// How much of each memory a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub enum ListView {
     /// Path and `content_sha256`, no content; pages of [`BASIC_PAGE`].
     Basic,
     /// With content; pages of [`FULL_PAGE`].
@@ -261,13 +261,13 @@ impl Hosted {
     pub fn list_memories(
         &self,
         store: &str,
-        view: View,
+        view: ListView,
         on_page: &mut dyn FnMut(usize),
     ) -> Result<Vec<HostedMemory>, HostedError> {
         check_id("memory store", store)?;
         let (name, limit) = match view {
-            View::Basic => ("basic", BASIC_PAGE),
-            View::Full => ("full", FULL_PAGE),
+            ListView::Basic => ("basic", BASIC_PAGE),
+            ListView::Full => ("full", FULL_PAGE),
         };
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();

@@ -16,7 +16,7 @@
 //!   the local version stays;
 //! - a pull never overwrites a local change: a memory changed on both sides
 //!   is a conflict, kept as it is here, unless the caller says which side
-//!   wins ([`Side`]); what a pull replaces stays in the store's history;
+//!   wins ([`ConflictWinner`]); what a pull replaces stays in the store's history;
 //! - a pull commits the store (one version) before it saves the link, and a
 //!   push saves the link after the server answered, so a crash leaves a
 //!   base that is behind, never ahead; the requests a stale base makes
@@ -38,12 +38,12 @@ mod sessions;
 use std::path::PathBuf;
 
 pub use api::{
-    BASIC_PAGE, EVENTS_PAGE, EventPage, FULL_PAGE, Hosted, HostedMemory, MEMORY_BETA, MemoryPage,
-    SESSIONS_BETA, Update, View,
+    BASIC_PAGE, EVENTS_PAGE, EventPage, FULL_PAGE, Hosted, HostedMemory, ListView, MEMORY_BETA, MemoryPage,
+    SESSIONS_BETA, Update,
 };
 pub use link::{Base, Link};
-pub use pull::{PullReport, Side, pull, pull_into};
-pub use push::{Change, NewStore, PushPlan, PushReport, linked, plan_push, push, push_new, push_store};
+pub use pull::{ConflictWinner, PullReport, pull, pull_into};
+pub use push::{NewStore, PushChange, PushPlan, PushReport, linked, plan_push, push, push_new, push_store};
 pub use sessions::{Fetched, fetch_sessions};
 
 use crate::resolve::http::HttpError;

@@ -18,16 +18,16 @@
 //! | deleted | changed | conflict |
 //!
 //! A conflict keeps the local version and the old base (so a push still
-//! refuses to overwrite the server's version) unless a [`Side`] is given:
-//! [`Side::Server`] takes the server's version (the local one stays in the
-//! store's history), [`Side::Local`] keeps the local one and moves the base
+//! refuses to overwrite the server's version) unless a [`ConflictWinner`] is given:
+//! [`ConflictWinner::Server`] takes the server's version (the local one stays in the
+//! store's history), [`ConflictWinner::Local`] keeps the local one and moves the base
 //! to the server's version, so that the next push makes the server equal to
 //! the store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::api::{Hosted, HostedMemory, View};
+use super::api::{Hosted, HostedMemory, ListView};
 use super::link::{Base, Link};
 use super::{Conflict, HostedError};
 use crate::memory::{MAX_CONTENT_BYTES, Memory, MemoryPath, Timestamp, content_sha256};
@@ -36,7 +36,7 @@ use crate::store::{LOG_FILE, Store};
 
 /// Which side wins a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub enum ConflictWinner {
     /// The store's version (the next push sends it).
     Local,
     /// The server's version.
@@ -76,7 +76,7 @@ enum Action {
     Record,
     /// The store takes the server's version (removing `from` if it moved).
     Take { from: Option<String> },
-    /// Both changed: decided by the [`Side`], or left.
+    /// Both changed: decided by the [`ConflictWinner`], or left.
     Conflict { reason: &'static str, from: Option<String> },
     /// The store cannot hold it.
     Skip(String),
@@ -87,7 +87,7 @@ pub fn pull_into(
     dir: &Path,
     hosted: &Hosted,
     memory_store_id: &str,
-    prefer: Option<Side>,
+    prefer: Option<ConflictWinner>,
     observer: &dyn Observer,
 ) -> Result<PullReport, HostedError> {
     let mut store = if dir.join(LOG_FILE).exists() { Store::open(dir)? } else { Store::create(dir)? };
@@ -100,7 +100,7 @@ pub fn pull(
     store: &mut Store,
     hosted: &Hosted,
     memory_store_id: &str,
-    prefer: Option<Side>,
+    prefer: Option<ConflictWinner>,
     observer: &dyn Observer,
 ) -> Result<PullReport, HostedError> {
     let dir = store.dir().to_owned();
@@ -115,7 +115,7 @@ pub fn pull(
         Some(link) => link,
         None => Link::new(memory_store_id),
     };
-    let view = if link.memories.is_empty() { View::Full } else { View::Basic };
+    let view = if link.memories.is_empty() { ListView::Full } else { ListView::Basic };
     let mut listed = hosted.list_memories(memory_store_id, view, &mut |n| {
         observer.progress(Progress { stage: "list", done: n as u64, total: 0 })
     })?;
@@ -185,7 +185,7 @@ pub fn pull(
     // Contents to read: what the store takes and does not hold already.
     let takes = |a: &Action| {
         matches!(a, Action::Take { .. })
-            || (matches!(a, Action::Conflict { .. }) && prefer == Some(Side::Server))
+            || (matches!(a, Action::Conflict { .. }) && prefer == Some(ConflictWinner::Server))
     };
     let wanted: Vec<usize> = actions
         .iter()
@@ -236,17 +236,17 @@ pub fn pull(
                 let here = from.clone().unwrap_or_else(|| s.path.clone());
                 let (path, settled) = match prefer {
                     None => (here, "kept as it is here; push will not overwrite the server's version"),
-                    Some(Side::Local) => {
+                    Some(ConflictWinner::Local) => {
                         (here, "kept as it is here; the next push sends it over the server's version")
                     }
-                    Some(Side::Server) => (
+                    Some(ConflictWinner::Server) => (
                         s.path.clone(),
                         "replaced by the server's version (the local one stays in the store's history)",
                     ),
                 };
                 let reason = format!("changed here and on the server ({reason}): {settled}");
                 report.conflicts.push(Conflict { path, id: Some(s.id.clone()), reason });
-                if prefer == Some(Side::Server) {
+                if prefer == Some(ConflictWinner::Server) {
                     plan.take(&s, from, &mut report)?;
                 }
                 if prefer.is_some() {
@@ -260,15 +260,15 @@ pub fn pull(
         if untouched || prefer.is_some() {
             link.memories.remove(&id);
         }
-        if (untouched || prefer == Some(Side::Server)) && local.contains_key(&base.path) {
+        if (untouched || prefer == Some(ConflictWinner::Server)) && local.contains_key(&base.path) {
             plan.removes.push(base.path.clone());
             report.deleted.push(base.path.clone());
         }
         if !untouched {
             let settled = match prefer {
                 None => "kept here; push will not bring it back",
-                Some(Side::Local) => "kept here; the next push creates it again",
-                Some(Side::Server) => "deleted here too (it stays in the store's history)",
+                Some(ConflictWinner::Local) => "kept here; the next push creates it again",
+                Some(ConflictWinner::Server) => "deleted here too (it stays in the store's history)",
             };
             let reason = format!("deleted on the server, changed here: {settled}");
             report.conflicts.push(Conflict { path: base.path, id: Some(id), reason });

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use super::api::{Hosted, HostedMemory, Update, View, is_path_conflict, is_precondition_failed};
+use super::api::{Hosted, HostedMemory, ListView, Update, is_path_conflict, is_precondition_failed};
 use super::link::{Base, Link};
 use super::{Conflict, HostedError};
 use crate::memory::{MemoryPath, check_content, content_sha256};
@@ -28,7 +28,7 @@ use crate::store::Store;
 
 /// One change a push sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub enum PushChange {
     /// A memory the server does not have.
     Create {
         /// Its path.
@@ -65,13 +65,13 @@ pub enum Change {
     },
 }
 
-impl std::fmt::Display for Change {
+impl std::fmt::Display for PushChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Change::Create { path } => write!(f, "create  {path}"),
-            Change::Modify { id, path, .. } => write!(f, "modify  {path} ({id})"),
-            Change::Rename { id, from, to, .. } => write!(f, "rename  {from} -> {to} ({id})"),
-            Change::Delete { id, path, .. } => write!(f, "delete  {path} ({id})"),
+            PushChange::Create { path } => write!(f, "create  {path}"),
+            PushChange::Modify { id, path, .. } => write!(f, "modify  {path} ({id})"),
+            PushChange::Rename { id, from, to, .. } => write!(f, "rename  {from} -> {to} ({id})"),
+            PushChange::Delete { id, path, .. } => write!(f, "delete  {path} ({id})"),
         }
     }
 }
@@ -82,7 +82,7 @@ pub struct PushPlan {
     /// The hosted store.
     pub memory_store_id: String,
     /// The changes, in the order they are sent.
-    pub changes: Vec<Change>,
+    pub changes: Vec<PushChange>,
     /// Based memories with nothing to send.
     pub unchanged: usize,
 }
@@ -93,10 +93,10 @@ impl PushPlan {
         let mut c = (0, 0, 0, 0);
         for change in &self.changes {
             match change {
-                Change::Create { .. } => c.0 += 1,
-                Change::Modify { .. } => c.1 += 1,
-                Change::Rename { .. } => c.2 += 1,
-                Change::Delete { .. } => c.3 += 1,
+                PushChange::Create { .. } => c.0 += 1,
+                PushChange::Modify { .. } => c.1 += 1,
+                PushChange::Rename { .. } => c.2 += 1,
+                PushChange::Delete { .. } => c.3 += 1,
             }
         }
         c
@@ -107,10 +107,10 @@ impl PushPlan {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
     /// Changes the server took, as planned.
-    pub sent: Vec<Change>,
+    pub sent: Vec<PushChange>,
     /// Changes found already done on the server (a deleted memory already
     /// gone, a created one already there with the same content).
-    pub already: Vec<Change>,
+    pub already: Vec<PushChange>,
     /// Changes the server refused because it changed meanwhile; nothing was
     /// overwritten, the store keeps its version.
     pub conflicts: Vec<Conflict>,
@@ -156,12 +156,15 @@ pub fn plan_push(store: &Store, link: &Link) -> Result<PushPlan, HostedError> {
         let (id, expected) = (id.to_string(), base.content_sha256.clone());
         match local.get(path) {
             Some(sha) if *sha == base.content_sha256 => unchanged += 1,
-            Some(_) => modifies.push(Change::Modify { id, path: path.to_string(), expected }),
+            Some(_) => modifies.push(PushChange::Modify { id, path: path.to_string(), expected }),
             None => match unknown.get_mut(base.content_sha256.as_str()).and_then(Vec::pop) {
-                Some(to) => {
-                    renames.push(Change::Rename { id, from: path.to_string(), to: to.to_owned(), expected })
-                }
-                None => deletes.push(Change::Delete { id, path: path.to_string(), expected }),
+                Some(to) => renames.push(PushChange::Rename {
+                    id,
+                    from: path.to_string(),
+                    to: to.to_owned(),
+                    expected,
+                }),
+                None => deletes.push(PushChange::Delete { id, path: path.to_string(), expected }),
             },
         }
     }
@@ -171,14 +174,16 @@ pub fn plan_push(store: &Store, link: &Link) -> Result<PushPlan, HostedError> {
     let mut changes = deletes;
     changes.extend(renames);
     changes.extend(modifies);
-    changes.extend(creates.into_iter().map(|p| Change::Create { path: p.to_owned() }));
+    changes.extend(creates.into_iter().map(|p| PushChange::Create { path: p.to_owned() }));
     Ok(PushPlan { memory_store_id: link.memory_store_id.clone(), changes, unchanged })
 }
 
-fn change_path(c: &Change) -> &str {
+fn change_path(c: &PushChange) -> &str {
     match c {
-        Change::Create { path } | Change::Modify { path, .. } | Change::Delete { path, .. } => path,
-        Change::Rename { to, .. } => to,
+        PushChange::Create { path } | PushChange::Modify { path, .. } | PushChange::Delete { path, .. } => {
+            path
+        }
+        PushChange::Rename { to, .. } => to,
     }
 }
 
@@ -193,17 +198,17 @@ pub fn push(
 ) -> Result<PushReport, HostedError> {
     let mut run = Run { store, hosted, link, report: PushReport::default(), on_server: None };
     let total = plan.changes.len();
-    let mut retry: Vec<&Change> = Vec::new();
+    let mut retry: Vec<&PushChange> = Vec::new();
     let mut renamed = false;
     for (n, change) in plan.changes.iter().enumerate() {
         observer.progress(Progress { stage: "push", done: n as u64, total: total as u64 });
         let outcome = run.send(change).map_err(|e| partial(&run.report, total, e))?;
         match outcome {
             // A rename onto a path another rename frees: once more at the end.
-            PushOutcome::PathTaken if matches!(change, Change::Rename { .. }) => retry.push(change),
+            PushOutcome::PathTaken if matches!(change, PushChange::Rename { .. }) => retry.push(change),
             PushOutcome::PathTaken => run.conflict(change, "its path was taken on the server meanwhile"),
             PushOutcome::Sent => {
-                renamed |= matches!(change, Change::Rename { .. });
+                renamed |= matches!(change, PushChange::Rename { .. });
             }
         }
     }
@@ -261,37 +266,37 @@ impl Run<'_> {
         self.link.memories.insert(m.id.clone(), base);
     }
 
-    fn conflict(&mut self, change: &Change, reason: &str) {
+    fn conflict(&mut self, change: &PushChange, reason: &str) {
         let (path, id) = match change {
-            Change::Create { path } => (path.clone(), None),
-            Change::Modify { id, path, .. } | Change::Delete { id, path, .. } => {
+            PushChange::Create { path } => (path.clone(), None),
+            PushChange::Modify { id, path, .. } | PushChange::Delete { id, path, .. } => {
                 (path.clone(), Some(id.clone()))
             }
-            Change::Rename { id, from, to, .. } => (format!("{from} -> {to}"), Some(id.clone())),
+            PushChange::Rename { id, from, to, .. } => (format!("{from} -> {to}"), Some(id.clone())),
         };
         let kept = match change {
-            Change::Delete { .. } => "not deleted; it stays deleted here",
+            PushChange::Delete { .. } => "not deleted; it stays deleted here",
             _ => "the server's version was kept, and so was this store's",
         };
         self.report.conflicts.push(Conflict { path, id, reason: format!("{reason}: {kept}") });
     }
 
-    fn send(&mut self, change: &Change) -> Result<PushOutcome, HostedError> {
+    fn send(&mut self, change: &PushChange) -> Result<PushOutcome, HostedError> {
         let store_id = self.link.memory_store_id.clone();
         self.report.requests += 1;
         let result = match change {
-            Change::Create { path } => {
+            PushChange::Create { path } => {
                 self.hosted.create_memory(&store_id, path, self.content(path)?).map(Some)
             }
-            Change::Modify { id, path, expected } => {
+            PushChange::Modify { id, path, expected } => {
                 let update = Update { content: Some(self.content(path)?), path: None, expected };
                 self.hosted.update_memory(&store_id, id, &update).map(Some)
             }
-            Change::Rename { id, to, expected, .. } => {
+            PushChange::Rename { id, to, expected, .. } => {
                 let update = Update { content: None, path: Some(to), expected };
                 self.hosted.update_memory(&store_id, id, &update).map(Some)
             }
-            Change::Delete { id, expected, .. } => {
+            PushChange::Delete { id, expected, .. } => {
                 self.hosted.delete_memory(&store_id, id, expected).map(|()| None)
             }
         };
@@ -300,7 +305,7 @@ impl Run<'_> {
                 match answer {
                     Some(m) => self.record(&m),
                     None => {
-                        if let Change::Delete { id, .. } = change {
+                        if let PushChange::Delete { id, .. } = change {
                             self.link.memories.remove(id);
                         }
                     }
@@ -317,7 +322,7 @@ impl Run<'_> {
             return Ok(PushOutcome::Sent);
         }
         if source.status() == Some(404) {
-            if let Change::Delete { id, .. } = change {
+            if let PushChange::Delete { id, .. } = change {
                 self.link.memories.remove(id);
                 self.report.already.push(change.clone());
             } else {
@@ -328,7 +333,7 @@ impl Run<'_> {
         if !is_path_conflict(&source) {
             return Err(HostedError::Api { what, source });
         }
-        let Change::Create { path } = change else { return Ok(PushOutcome::PathTaken) };
+        let PushChange::Create { path } = change else { return Ok(PushOutcome::PathTaken) };
         // Created by an earlier push whose answer was lost, or by an agent?
         let sha = content_sha256(self.content(path)?);
         let found = self.server_memory(path)?;
@@ -344,7 +349,8 @@ impl Run<'_> {
 
     fn server_memory(&mut self, path: &str) -> Result<Option<HostedMemory>, HostedError> {
         if self.on_server.is_none() {
-            let listed = self.hosted.list_memories(&self.link.memory_store_id, View::Basic, &mut |_| {})?;
+            let listed =
+                self.hosted.list_memories(&self.link.memory_store_id, ListView::Basic, &mut |_| {})?;
             self.report.requests += listed.len().div_ceil(super::api::BASIC_PAGE).max(1);
             self.on_server = Some(listed.into_iter().map(|m| (m.path.clone(), m)).collect());
         }
@@ -479,7 +485,7 @@ mod tests {
         );
         assert_eq!(plan.unchanged, 1);
         assert_eq!(plan.counts(), (1, 1, 1, 1));
-        let Change::Delete { expected, .. } = &plan.changes[0] else { panic!() };
+        let PushChange::Delete { expected, .. } = &plan.changes[0] else { panic!() };
         assert_eq!(*expected, content_sha256("g"));
     }
 

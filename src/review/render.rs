@@ -29,9 +29,9 @@ pub enum Style {
 
 /// One line of output: styled spans, at most the requested width in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Line(pub Vec<(Style, String)>);
+pub struct StyledLine(pub Vec<(Style, String)>);
 
-impl Line {
+impl StyledLine {
     fn push(&mut self, style: Style, text: &str) {
         match self.0.last_mut() {
             Some((s, t)) if *s == style => t.push_str(text),
@@ -130,12 +130,12 @@ const INDENT: &str = "    ";
 /// with `indent` (the first with `first` instead). Runs of spaces become one
 /// space; a line break in the text starts a new line; a word wider than a
 /// line is cut.
-fn wrap(segments: &[Segment<'_>], first: &Line, indent: &str, width: usize) -> Vec<Line> {
+fn wrap(segments: &[Segment<'_>], first: &StyledLine, indent: &str, width: usize) -> Vec<StyledLine> {
     let mut lines = Vec::new();
     let mut line = first.clone();
     let mut fresh = true; // nothing but the indent on this line yet
     let mut space = false;
-    let start_line = |lines: &mut Vec<Line>, line: &mut Line| {
+    let start_line = |lines: &mut Vec<StyledLine>, line: &mut StyledLine| {
         lines.push(std::mem::take(line));
         line.push(Style::Plain, indent);
     };
@@ -184,11 +184,11 @@ fn unmarked(text: &str) -> Vec<Segment<'_>> {
 }
 
 /// Keeps at most `max` lines, the last saying how many were left out.
-fn cap(mut lines: Vec<Line>, max: usize) -> Vec<Line> {
+fn cap(mut lines: Vec<StyledLine>, max: usize) -> Vec<StyledLine> {
     if lines.len() > max {
         let left = lines.len() - (max - 1);
         lines.truncate(max - 1);
-        let mut note = Line::default();
+        let mut note = StyledLine::default();
         note.push(Style::Plain, INDENT);
         note.push(Style::Dim, &format!("… {left} more lines"));
         lines.push(note);
@@ -197,7 +197,7 @@ fn cap(mut lines: Vec<Line>, max: usize) -> Vec<Line> {
 }
 
 /// `left` then `right` flush with column `width` (or after one space).
-fn spread(left: Line, right: &str, width: usize) -> Line {
+fn spread(left: StyledLine, right: &str, width: usize) -> StyledLine {
     let mut line = left;
     let gap = width.saturating_sub(line.width() + cols(right)).max(1);
     line.push(Style::Plain, &" ".repeat(gap));
@@ -207,21 +207,21 @@ fn spread(left: Line, right: &str, width: usize) -> Line {
 
 /// ` N  PATH` with the time flush right; a path too long for one line is
 /// cut over several, the time on the last if it fits, else below.
-fn member_title(number: usize, path: &str, time: &str, width: usize) -> Vec<Line> {
+fn member_title(number: usize, path: &str, time: &str, width: usize) -> Vec<StyledLine> {
     let head = format!("{number:>2}  ");
-    let mut first = Line::default();
+    let mut first = StyledLine::default();
     first.push(Style::Strong, &head);
     let segments = [super::diff::Segment { text: path, differs: false }];
-    let mut lines: Vec<Line> = wrap(&segments, &first, INDENT, width)
+    let mut lines: Vec<StyledLine> = wrap(&segments, &first, INDENT, width)
         .into_iter()
-        .map(|l| Line(vec![(Style::Strong, l.plain())]))
+        .map(|l| StyledLine(vec![(Style::Strong, l.plain())]))
         .collect();
     let last = lines.pop().unwrap_or_default();
     if last.width() + 1 + cols(time) <= width {
         lines.push(spread(last, time, width));
     } else {
         lines.push(last);
-        lines.push(spread(Line::default(), time, width));
+        lines.push(spread(StyledLine::default(), time, width));
     }
     lines
 }
@@ -235,10 +235,10 @@ fn short_time(rfc3339: &str) -> String {
 }
 
 /// The screen of one cluster, at most `width` columns wide.
-pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
+pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<StyledLine> {
     let width = width.max(40);
     let mut out = Vec::new();
-    let mut head = Line::default();
+    let mut head = StyledLine::default();
     let what = if view.pattern { "pattern" } else { "cluster" };
     let title = format!("── {what} {} of {} · {} ", view.position.0, view.position.1, view.id);
     let title = if cols(&title) <= width {
@@ -251,30 +251,30 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
     head.push(Style::Dim, &"─".repeat(rule));
     out.push(head);
 
-    let mut label = Line::default();
+    let mut label = StyledLine::default();
     label.push(Style::Dim, "why ");
     out.extend(cap(wrap(&unmarked(view.why), &label, INDENT, width), WHY_LINES));
 
     let texts: Vec<&str> = view.members.iter().map(|m| m.content).collect();
     for (n, (m, segments)) in view.members.iter().zip(highlight(&texts)).enumerate() {
         out.extend(member_title(n + 1, m.path, &short_time(&m.updated_at), width));
-        let mut first = Line::default();
+        let mut first = StyledLine::default();
         first.push(Style::Plain, INDENT);
         out.extend(cap(wrap(&segments, &first, INDENT, width), MEMBER_LINES));
     }
 
     if let Some(d) = &view.draft {
-        let mut title = Line::default();
+        let mut title = StyledLine::default();
         title.push(Style::Dim, "proposed ");
         title.push(Style::Strong, d.path);
         out.extend(wrap(&unmarked(""), &title, INDENT, width));
-        let mut first = Line::default();
+        let mut first = StyledLine::default();
         first.push(Style::Plain, INDENT);
         out.extend(cap(wrap(&unmarked(d.content), &first, INDENT, width), DRAFT_LINES));
     }
 
     if !view.excerpts.is_empty() {
-        let mut label = Line::default();
+        let mut label = StyledLine::default();
         label.push(Style::Dim, if view.pattern { "occurrences" } else { "evidence" });
         out.push(label);
         for e in &view.excerpts {
@@ -284,11 +284,11 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
                 about.push_str(&format!(", {}", short_time(at)));
             }
             out.extend(
-                wrap(&unmarked(&about), &Line(vec![(Style::Plain, "  ".into())]), INDENT, width)
+                wrap(&unmarked(&about), &StyledLine(vec![(Style::Plain, "  ".into())]), INDENT, width)
                     .into_iter()
-                    .map(|l| Line(vec![(Style::Dim, l.plain())])),
+                    .map(|l| StyledLine(vec![(Style::Dim, l.plain())])),
             );
-            let mut first = Line::default();
+            let mut first = StyledLine::default();
             first.push(Style::Plain, INDENT);
             out.extend(cap(wrap(&unmarked(e.text), &first, INDENT, width), EXCERPT_LINES));
         }
@@ -303,35 +303,35 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<Line> {
 
 /// The reminder of the keys of a pattern question with `members` memories
 /// that may already state it (one line at 80 columns), dim.
-pub fn pattern_keys_line(members: usize, width: usize) -> Vec<Line> {
+pub fn pattern_keys_line(members: usize, width: usize) -> Vec<StyledLine> {
     let stated = match members.min(9) {
         0 => String::new(),
         1 => "1 cite · ".to_owned(),
         n => format!("1-{n} cite · "),
     };
     let text = format!("y write · {stated}n no pattern · e edit · s skip · u undo · q quit · ? help");
-    wrap(&unmarked(&text), &Line::default(), "", width.max(40))
+    wrap(&unmarked(&text), &StyledLine::default(), "", width.max(40))
         .into_iter()
-        .map(|l| Line(vec![(Style::Dim, l.plain())]))
+        .map(|l| StyledLine(vec![(Style::Dim, l.plain())]))
         .collect()
 }
 
 /// The reminder of the keys (one line at 80 columns), dim.
-pub fn keys_line(members: usize, width: usize) -> Vec<Line> {
+pub fn keys_line(members: usize, width: usize) -> Vec<StyledLine> {
     let keep = match members.min(9) {
         0 | 1 => "1 keep".to_owned(),
         n => format!("1-{n} keep one"),
     };
     let text = format!("{keep} · k keep all · e edit · s skip · u undo · q quit · ? help");
-    wrap(&unmarked(&text), &Line::default(), "", width.max(40))
+    wrap(&unmarked(&text), &StyledLine::default(), "", width.max(40))
         .into_iter()
-        .map(|l| Line(vec![(Style::Dim, l.plain())]))
+        .map(|l| StyledLine(vec![(Style::Dim, l.plain())]))
         .collect()
 }
 
 /// The help shown for `?` (by the terminal front end).
 #[cfg(any(feature = "cli", test))]
-pub fn help(width: usize) -> Vec<Line> {
+pub fn help(width: usize) -> Vec<StyledLine> {
     let rows = [
         (
             "1…9",
@@ -351,7 +351,7 @@ pub fn help(width: usize) -> Vec<Line> {
     ];
     let mut out = Vec::new();
     for (key, what) in rows {
-        let mut first = Line::default();
+        let mut first = StyledLine::default();
         first.push(Style::Strong, &format!("  {key:<5} "));
         out.extend(wrap(&unmarked(what), &first, "        ", width.max(40)));
     }
@@ -417,7 +417,7 @@ mod tests {
         let long = "word ".repeat(60);
         let lines = cluster(&view(&long, "The staging database listens on port 5434."), 80);
         assert!(lines.iter().all(|l| l.width() <= 80), "{lines:#?}");
-        let text: Vec<String> = lines.iter().map(Line::plain).collect();
+        let text: Vec<String> = lines.iter().map(StyledLine::plain).collect();
         assert!(text[0].starts_with("── cluster 2 of 5 · c-0123456789ab ─"));
         assert!(text.iter().any(|l| l.starts_with(" 1  /infra/db.md") && l.ends_with("2026-03-01 09:12")));
         assert!(text.iter().any(|l| l == "  session 1a2b3c4d5e6f turns 12–14, 2026-03-04 17:38"));
@@ -441,10 +441,10 @@ mod tests {
 
     #[test]
     fn line_breaks_and_overlong_words() {
-        let first = Line(vec![(Style::Plain, INDENT.into())]);
+        let first = StyledLine(vec![(Style::Plain, INDENT.into())]);
         let text = format!("one\ntwo {}", "x".repeat(100));
         let lines = wrap(&unmarked(&text), &first, INDENT, 40);
-        let plain: Vec<String> = lines.iter().map(Line::plain).collect();
+        let plain: Vec<String> = lines.iter().map(StyledLine::plain).collect();
         assert_eq!(plain[0], "    one");
         assert_eq!(plain[1], "    two");
         assert!(lines.iter().all(|l| l.width() <= 40), "{plain:#?}");
@@ -481,7 +481,7 @@ mod tests {
             path: "/patterns/preferences/no-mocks.md",
             content: "# Test against the real postgres, no mocks.\n\nShared preference, seen in 2 sessions.",
         });
-        let text: Vec<String> = cluster(&v, 80).iter().map(Line::plain).collect();
+        let text: Vec<String> = cluster(&v, 80).iter().map(StyledLine::plain).collect();
         assert!(text[0].starts_with("── pattern 2 of 5"), "{text:#?}");
         assert!(text.iter().any(|l| l == "proposed /patterns/preferences/no-mocks.md"), "{text:#?}");
         assert!(text.iter().any(|l| l == "    # Test against the real postgres, no mocks."), "{text:#?}");

@@ -13,7 +13,7 @@ use crossterm::{queue, terminal};
 
 use super::ReviewError;
 use super::editor;
-use super::render::{self, Line, Style, view};
+use super::render::{self, Style, StyledLine, view};
 use super::session::{AnswerLog, Key, KeyOutcome, Review};
 use crate::progress::CancelToken;
 
@@ -33,7 +33,7 @@ fn width() -> usize {
 }
 
 /// Writes styled lines.
-fn print_lines(out: &mut impl Write, lines: &[Line]) -> std::io::Result<()> {
+fn print_lines(out: &mut impl Write, lines: &[StyledLine]) -> std::io::Result<()> {
     for line in lines {
         for (style, text) in &line.0 {
             let attribute = match style {
@@ -86,7 +86,7 @@ fn read_key() -> std::io::Result<Key> {
 }
 
 fn note(out: &mut impl Write, style: Style, text: &str) -> std::io::Result<()> {
-    print_lines(out, &[Line(vec![(style, format!("  {text}"))])])
+    print_lines(out, &[StyledLine(vec![(style, format!("  {text}"))])])
 }
 
 /// Runs the review on the terminal until every cluster is answered or
@@ -105,7 +105,7 @@ pub fn run_in_terminal<L: AnswerLog>(
         let Some((i, question)) = review.current() else { return Ok(Ending::Finished) };
         let width = width();
         if shown != Some(i) {
-            print_lines(&mut out, &[Line::default()]).map_err(io)?;
+            print_lines(&mut out, &[StyledLine::default()]).map_err(io)?;
             print_lines(&mut out, &render::cluster(&view(question, (i + 1, review.len())), width))
                 .map_err(io)?;
             shown = Some(i);
@@ -126,7 +126,7 @@ pub fn run_in_terminal<L: AnswerLog>(
             Key::Help => "?".into(),
             Key::Other(c) => c.to_string(),
         };
-        print_lines(&mut out, &[Line(vec![(Style::Plain, echo)])]).map_err(io)?;
+        print_lines(&mut out, &[StyledLine(vec![(Style::Plain, echo)])]).map_err(io)?;
         let outcome = review.press(key, &mut |text| editor::edit(editor, text))?;
         match outcome {
             KeyOutcome::Answered { summary, .. } => note(&mut out, Style::Plain, &format!("✓ {summary}")),

@@ -240,14 +240,14 @@ fn a_claude_code_memory_folder_dreamed_reviewed_and_accepted_in_place() {
     assert!(index_text.lines().count() <= index::MAX_LINES && index_text.len() <= index::MAX_BYTES);
     let mut entries: BTreeMap<String, usize> = BTreeMap::new();
     for line in index::parse(&index_text).into_iter().chain(index::parse(&more_text)) {
-        if let index::Kind::Link { target, .. } = line.kind {
+        if let index::LineKind::Link { target, .. } = line.kind {
             assert!(after.contains_key(Path::new(&target)), "MEMORY.md links {target}, which does not exist");
             *entries.entry(target).or_default() += 1;
         }
     }
     let old_index = String::from_utf8_lossy(&before[Path::new("MEMORY.md")].0).into_owned();
     for line in index::parse(&old_index) {
-        if let index::Kind::Link { target, .. } = line.kind
+        if let index::LineKind::Link { target, .. } = line.kind
             && after.contains_key(Path::new(&target))
         {
             assert_eq!(entries.get(&target), Some(&1), "{target} lost its entry or has two");
