@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::frontmatter::Frontmatter;
+use super::read::{Role, Topic, fact_of_path, fact_path};
 use super::record::{ChangeKind, FileChange, IndexSummary};
-use super::{
-    Folder, FolderError, INDEX_FILE, Layout, OVERFLOW_FILE, Role, Topic, fact_of_path, fact_path, index,
-};
+use super::{Folder, FolderError, INDEX_FILE, Layout, OVERFLOW_FILE, index};
 use crate::memory::{Memory, MemoryPath};
 use crate::report::{Action, DroppedEntry, MemoryEntry, Report};
 
