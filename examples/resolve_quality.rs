@@ -72,14 +72,9 @@ fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
-#[cfg(feature = "minilm")]
+/// The chosen embedder (only `lexical` without the `minilm` feature).
 fn load(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
     dreamwork::embed::load_embedder(choice, &dreamwork::embed::MiniLmOptions::default())
-}
-
-#[cfg(not(feature = "minilm"))]
-fn load(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
-    dreamwork::embed::load_embedder(choice)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

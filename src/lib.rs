@@ -64,12 +64,12 @@ pub mod text;
 pub use agent::{AgentStore, Hit, SearchError, Searcher};
 pub use dream::disk::DiskDream;
 pub use dream::{Dream, DreamError, DreamInput, DreamOptions, DreamOutput, DreamRun, ExcerptBudget};
-pub use embed::{
-    EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, Thresholds, VectorCache, VectorCacheWriter,
-    load_embedder,
-};
 #[cfg(feature = "minilm")]
-pub use embed::{MiniLmEmbedder, MiniLmOptions};
+pub use embed::MiniLmEmbedder;
+pub use embed::{
+    EmbedError, Embedder, EmbedderChoice, LexicalEmbedder, MiniLmOptions, Thresholds, VectorCache,
+    VectorCacheWriter, load_embedder,
+};
 pub use index::{CandidatePair, Index, IndexKind, Neighbour};
 pub use memory::{
     ContentHash, MAX_CONTENT_BYTES, MAX_PATH_BYTES, MAX_PATH_SEGMENTS, Memory, MemoryError, MemoryPath,

@@ -49,24 +49,14 @@ pub(crate) struct ModelArgs {
 }
 
 impl LocateArgs {
-    /// Loads `choice`, finding the MiniLM model where these options say.
-    #[cfg(feature = "minilm")]
+    /// Loads `choice`, finding the MiniLM model where these options say
+    /// (only `lexical` exists without the `minilm` feature).
     pub(crate) fn load(
         &self,
         choice: EmbedderChoice,
     ) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
         let options = dreamwork::embed::MiniLmOptions::default().with_locate(self.options());
         load_embedder(choice, &options)
-    }
-
-    /// Loads `choice` (only `lexical` exists without the `minilm` feature).
-    #[cfg(not(feature = "minilm"))]
-    pub(crate) fn load(
-        &self,
-        choice: EmbedderChoice,
-    ) -> Result<Box<dyn dreamwork::embed::Embedder>, dreamwork::embed::EmbedError> {
-        let _ = self.options();
-        load_embedder(choice)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::locate::LocateOptions;
 use super::{EmbedError, Embedder, LexicalEmbedder};
 
 /// A named embedder backend.
@@ -45,29 +46,51 @@ impl FromStr for EmbedderChoice {
     }
 }
 
-/// Loads the chosen embedder. `minilm` finds its model by the search order
-/// of [`locate`](super::locate) with `options`; a missing model is a
-/// one-line [`EmbedError::ModelUnavailable`] saying to run
-/// `dreamwork model fetch`.
-#[cfg(feature = "minilm")]
-pub fn load_embedder(
-    choice: EmbedderChoice,
-    options: &super::MiniLmOptions,
-) -> Result<Box<dyn Embedder>, EmbedError> {
-    match choice {
-        EmbedderChoice::MiniLm => Ok(Box::new(super::MiniLmEmbedder::load(options)?)),
-        EmbedderChoice::Lexical => Ok(Box::new(LexicalEmbedder::default())),
+/// Settings for loading the MiniLM embedder (`MiniLmEmbedder::load`, and
+/// [`load_embedder`]); defined with or without the `minilm` feature, so
+/// that turning it on adds the embedder without changing a signature.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct MiniLmOptions {
+    /// Where to look for the model and the runtime.
+    pub locate: LocateOptions,
+    /// Sessions run in parallel (default: the number of cores).
+    pub sessions: Option<usize>,
+}
+
+impl MiniLmOptions {
+    /// Where to look for the model and the runtime.
+    pub fn with_locate(mut self, locate: LocateOptions) -> Self {
+        self.locate = locate;
+        self
+    }
+
+    /// Sessions run in parallel (`None`: the number of cores).
+    pub fn with_sessions(mut self, sessions: impl Into<Option<usize>>) -> Self {
+        self.sessions = sessions.into();
+        self
     }
 }
 
-/// Loads the chosen embedder; without the `minilm` feature only `lexical`
-/// is available.
-#[cfg(not(feature = "minilm"))]
-pub fn load_embedder(choice: EmbedderChoice) -> Result<Box<dyn Embedder>, EmbedError> {
+/// Loads the chosen embedder. `minilm` finds its model by the search order
+/// of [`locate`](super::locate) with `options`; a missing model is a
+/// one-line [`EmbedError::ModelUnavailable`] saying to run
+/// `dreamwork model fetch`. Without the `minilm` feature only `lexical` is
+/// available (`minilm` is [`EmbedError::ModelUnavailable`], saying so).
+pub fn load_embedder(
+    choice: EmbedderChoice,
+    options: &MiniLmOptions,
+) -> Result<Box<dyn Embedder>, EmbedError> {
     match choice {
-        EmbedderChoice::MiniLm => Err(EmbedError::ModelUnavailable(
-            "this build has no minilm embedder (feature `minilm` is off); use --embedder lexical".into(),
-        )),
+        #[cfg(feature = "minilm")]
+        EmbedderChoice::MiniLm => Ok(Box::new(super::MiniLmEmbedder::load(options)?)),
+        #[cfg(not(feature = "minilm"))]
+        EmbedderChoice::MiniLm => {
+            let _ = options;
+            Err(EmbedError::ModelUnavailable(
+                "this build has no minilm embedder (feature `minilm` is off); use --embedder lexical".into(),
+            ))
+        }
         EmbedderChoice::Lexical => Ok(Box::new(LexicalEmbedder::default())),
     }
 }

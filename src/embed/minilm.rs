@@ -27,35 +27,11 @@ use fastembed::{
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::locate::{LocateOptions, locate};
-use super::{EmbedError, Embedder, WordVectors, normalize};
+use super::locate::locate;
+use super::{EmbedError, Embedder, MiniLmOptions, WordVectors, normalize};
 
 /// Longest input, in tokens; the rest of a longer text is ignored.
 pub const MAX_TOKENS: usize = 256;
-
-/// Settings for [`MiniLmEmbedder::load`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct MiniLmOptions {
-    /// Where to look for the model and the runtime.
-    pub locate: LocateOptions,
-    /// Sessions run in parallel (default: the number of cores).
-    pub sessions: Option<usize>,
-}
-
-impl MiniLmOptions {
-    /// Where to look for the model and the runtime.
-    pub fn with_locate(mut self, locate: LocateOptions) -> Self {
-        self.locate = locate;
-        self
-    }
-
-    /// Sessions run in parallel (`None`: the number of cores).
-    pub fn with_sessions(mut self, sessions: impl Into<Option<usize>>) -> Self {
-        self.sessions = sessions.into();
-        self
-    }
-}
 
 /// all-MiniLM-L6-v2 on ONNX Runtime (see the module doc).
 pub struct MiniLmEmbedder {

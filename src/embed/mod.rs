@@ -32,11 +32,11 @@ pub(crate) mod word_cache;
 
 pub use cache::{CacheError, VectorCache, VectorCacheWriter, embed_cached};
 pub use cache_dir::{CacheDir, CacheKind};
-pub use choice::{EmbedderChoice, load_embedder};
+pub use choice::{EmbedderChoice, MiniLmOptions, load_embedder};
 pub use lexical::LexicalEmbedder;
 pub use memories::{embed_memories, vectors_dir};
 #[cfg(feature = "minilm")]
-pub use minilm::{MiniLmEmbedder, MiniLmOptions};
+pub use minilm::MiniLmEmbedder;
 pub use thresholds::Thresholds;
 pub use word_cache::{WordCache, WordCacheWriter};
 
