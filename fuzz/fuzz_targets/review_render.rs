@@ -4,8 +4,8 @@
 //! each choice passes the contract's check.
 #![no_main]
 
-use dreamwork::resolve::{Outcome, Question, QuestionKind, QuestionMemory, check};
 use dreamwork::fuzzing::review::{cluster, highlight, view};
+use dreamwork::resolve::{Outcome, Question, QuestionKind, QuestionMemory, check};
 use dreamwork::review::{Choice, answer};
 use dreamwork::{MemoryPath, Timestamp};
 use libfuzzer_sys::fuzz_target;
