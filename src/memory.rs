@@ -166,6 +166,7 @@ pub fn check_content(path: &MemoryPath, content: &str) -> Result<(), MemoryError
 /// Where a memory came from: another memory (by path and content hash) or a
 /// stretch of a stored session.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Source {
     /// An input memory, as it was when it was used.
     Memory {

@@ -19,6 +19,7 @@ fn question(kind: QuestionKind) -> Question {
         QuestionKind::Cluster => vec![member("/a", "port 1 password=hunter22", 1), member("/b", "port 2", 2)],
         // Memories that may already state the pattern (an answer may cite one: "stated").
         QuestionKind::Pattern => vec![member("/tools/pnpm.md", "Use pnpm, not npm. token=hunter22", 3)],
+        _ => Vec::new(),
     };
     let excerpt =
         |s: &str| QuestionExcerpt { session: s.into(), turns: [0, 1], at: None, text: "npm fails".into() };

@@ -391,6 +391,7 @@ pub(crate) fn fetch_model(
         FetchOutcome::AlreadyPresent(p) => ("present", p.display().to_string()),
         FetchOutcome::Installed(p) => ("installed", p.display().to_string()),
         FetchOutcome::Unsupported(why) => ("unsupported", why),
+        other => ("unsupported", format!("{other:?}")),
     };
     Ok((part(report.model), part(report.runtime)))
 }

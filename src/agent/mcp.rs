@@ -64,6 +64,7 @@ impl MemoryServer {
 
 /// A tool of the server, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ToolName {
     /// `memory_view`.
     View,
@@ -127,6 +128,7 @@ impl ToolName {
 
 /// One tool call with its arguments checked.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ToolRequest {
     /// `memory_search`: the `k` memories nearest `query`.
     Search {

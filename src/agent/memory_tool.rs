@@ -48,6 +48,7 @@ pub const ROOT: &str = "/memories";
 /// `input` (tagged by `command`). Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Command {
     /// Show a file (numbered lines) or list a directory.
     View {

@@ -294,6 +294,7 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                     ChangeKind::Added => '+',
                     ChangeKind::Removed => '-',
                     ChangeKind::Rewritten => '~',
+                    _ => '?',
                 };
                 say!(text, "{mark} {}\t{}", c.file, c.reason);
             }
@@ -315,6 +316,8 @@ fn execute(cmd: DreamCommand, text: &mut String) -> CliResult {
                     DiffLine::Added(p) => ('+', p),
                     DiffLine::Removed(p) => ('-', p),
                     DiffLine::Changed(p) => ('~', p),
+                    // A kind of line this build does not know.
+                    _ => continue,
                 };
                 let why = report.as_ref().and_then(|r| {
                     r.memories

@@ -263,6 +263,7 @@ fn fetch(cache_dir: Option<PathBuf>, from: Option<PathBuf>) -> CliResult {
             }
             FetchOutcome::Installed(p) => println!("{name}\t{}\t(installed)", p.display()),
             FetchOutcome::Unsupported(why) => println!("{name}\t-\t({why})"),
+            other => println!("{name}\t-\t({other:?})"),
         }
     }
     Ok(())

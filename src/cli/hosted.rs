@@ -166,6 +166,7 @@ pub(crate) fn run(cmd: HostedCommand) -> CliResult {
                     hosted::PushChange::Modify { .. } => m += 1,
                     hosted::PushChange::Rename { .. } => n += 1,
                     hosted::PushChange::Delete { .. } => d += 1,
+                    _ => {}
                 }
             }
             println!(

@@ -183,6 +183,7 @@ fn render(session: &Session) -> String {
             Role::Assistant => "assistant",
             Role::System => "system",
             Role::Tool => "tool",
+            _ => "other",
         };
         let _ = write!(out, "\n[{i}] {role}");
         if let Some(author) = &turn.author {

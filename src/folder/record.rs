@@ -39,6 +39,7 @@ pub struct ManifestEntry {
 /// What `accept` does to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChangeKind {
     /// A new file.
     Added,

@@ -71,6 +71,7 @@ pub struct EventPage {
 
 /// How much of each memory a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ListView {
     /// Path and `content_sha256`, no content; pages of [`BASIC_PAGE`].
     Basic,

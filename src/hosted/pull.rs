@@ -36,6 +36,7 @@ use crate::store::{LOG_FILE, Store};
 
 /// Which side wins a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConflictWinner {
     /// The store's version (the next push sends it).
     Local,

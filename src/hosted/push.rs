@@ -28,6 +28,7 @@ use crate::store::Store;
 
 /// One change a push sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PushChange {
     /// A memory the server does not have.
     Create {

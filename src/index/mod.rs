@@ -98,6 +98,7 @@ pub enum IndexKind {
 /// A similarity index that is exact for small stores and hnsw for large
 /// ones; either way a pure function of the vectors in build order.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Index {
     /// Brute force.
     Exact(ExactIndex),

@@ -209,6 +209,7 @@ pub struct OutputSummary {
 /// What the dream did to produce an output memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Action {
     /// Unchanged from the input.
     Kept,

@@ -19,6 +19,7 @@ pub struct Answer {
 
 /// An answer's substance.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The memories the question's members become (a pattern: one new memory).
     Outputs(Vec<Output>),
@@ -42,6 +43,7 @@ pub struct Output {
 
 /// What an output memory is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OutputAction {
     /// Its one source, unchanged.
     Kept,

@@ -11,6 +11,7 @@ use crate::memory::{MemoryPath, check_content};
 
 /// What an answer settles, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A cluster's members become these output memories (every member in
     /// exactly one part's sources), sorted by path.
@@ -38,6 +39,7 @@ pub struct Part {
 
 /// What a part does to its sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum PartAction {
     /// One member, unchanged.
     Kept,

@@ -62,6 +62,7 @@ const NAME: &str = "dreams";
 
 /// How often to poll a dream, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Polling {
     /// The first wait between polls (grows by half each poll).
     pub first: Duration,
@@ -69,6 +70,14 @@ pub struct Polling {
     pub max: Duration,
     /// Polls before the dream is given up on (and canceled).
     pub max_polls: u32,
+}
+
+impl Polling {
+    /// Waits from `first` growing to `max` between polls, for at most
+    /// `max_polls` polls.
+    pub fn new(first: Duration, max: Duration, max_polls: u32) -> Self {
+        Polling { first, max, max_polls }
+    }
 }
 
 impl Default for Polling {

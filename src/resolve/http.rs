@@ -214,6 +214,7 @@ impl From<HttpError> for ResolveError {
 
 /// The HTTP method of a [`Call`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// GET.
     Get,
@@ -261,6 +262,7 @@ impl<'a> Call<'a> {
 
 /// Where and how to reach the API.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The base URL, without a trailing slash.
     pub base_url: String,

@@ -9,6 +9,7 @@ use crate::memory::{ContentHash, MemoryPath, Timestamp};
 /// Kinds of pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PatternKind {
     /// Tool errors or user corrections recurring across sessions.
     RecurringMistake,
@@ -19,6 +20,7 @@ pub enum PatternKind {
 /// What a question is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum QuestionKind {
     /// Memories that may state the same fact or a changed one.
     #[default]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// apart; [`Display`](std::fmt::Display) gives the sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "rule", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OpenReason {
     /// The resolver answered `unresolved`.
     #[error("the resolver left it open: {reason}")]

@@ -25,6 +25,7 @@ use crate::text::{Document, Lexicon, Relation, compare};
 
 /// What the reviewer chose for a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Choice {
     /// Keep this member (0-based); the others fold into it.
     Keep(usize),

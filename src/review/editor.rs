@@ -20,6 +20,7 @@ pub fn editor_command() -> String {
 
 /// What came back from the editor.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Edited {
     /// The text written (trailing white space removed; never empty).
     Text(String),

@@ -23,6 +23,7 @@ pub trait AnswerLog {
 
 /// A key the reviewer pressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Key {
     /// `1`…`9`: keep that member (0-based here); for a pattern question,
     /// that member already states it.
@@ -67,6 +68,7 @@ impl Key {
 
 /// What a key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyOutcome {
     /// The cluster was answered (and the answer journaled).
     Answered {

@@ -19,6 +19,7 @@ use crate::progress::CancelToken;
 
 /// How a terminal review ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ending {
     /// Every cluster was answered or skipped.
     Finished,

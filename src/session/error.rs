@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 /// Where in an input file a problem was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
     /// A 1-based line (JSONL files, text transcripts).
     Line(usize),

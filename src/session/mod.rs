@@ -49,6 +49,7 @@ pub use storage::{ImportSummary, OnError, SessionStore, SessionSummary};
 
 /// Who speaks in a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Role {
     /// A person (or the runtime speaking for them).
     User,
@@ -103,6 +104,7 @@ pub struct Turn {
 
 /// The transcript format a session was imported from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum SessionFormat {
     /// Claude Code JSONL (`~/.claude/projects/<project>/<session>.jsonl`).
     ClaudeCode,

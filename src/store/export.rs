@@ -17,6 +17,7 @@ use crate::progress::{Observer, Progress};
 
 /// Where [`Store::export`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ExportFormat {
     /// One file per memory under the destination directory, named by its
     /// path, with its `updated_at` as modification time.

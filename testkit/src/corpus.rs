@@ -1220,6 +1220,8 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
             }
             (false, _, true) => s.not_wanted_surfaced += 1,
             (false, _, false) => {}
+            // A kind the corpus does not plant.
+            (true, _, _) => {}
         }
     }
     s.patterns_wanted = s.mistakes_wanted + s.preferences_wanted;

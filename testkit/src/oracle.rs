@@ -98,6 +98,7 @@ impl Oracle<'_> {
                 let dir = match planted.kind {
                     PatternKind::RecurringMistake => "mistakes",
                     PatternKind::SharedPreference => "preferences",
+                    _ => "patterns",
                 };
                 let slug: String =
                     planted.marker.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();

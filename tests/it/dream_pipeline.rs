@@ -228,7 +228,7 @@ fn rewrites_replace_the_cluster() {
         .iter()
         .filter_map(|s| match s {
             Source::Memory { path, .. } => Some(path),
-            Source::Excerpt(_) => None,
+            _ => None,
         })
         .collect();
     assert_eq!(named.len(), 3, "provenance names every source");

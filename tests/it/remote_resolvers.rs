@@ -264,11 +264,11 @@ fn a_cancelled_dream_is_canceled_archived_and_deleted() {
     }
     let config = ClientConfig::new(&standin.url, ApiKey::new(KEY).unwrap()).unwrap();
     let client = Client::with_wait(config, cancel.clone(), Arc::new(CancelOnWait(cancel.clone())));
-    let resolver = DreamsResolver::new(client, "m", hosted(&["sesn_a"])).with_polling(Polling {
-        first: Duration::from_millis(1),
-        max: Duration::from_millis(2),
-        max_polls: 5,
-    });
+    let resolver = DreamsResolver::new(client, "m", hosted(&["sesn_a"])).with_polling(Polling::new(
+        Duration::from_millis(1),
+        Duration::from_millis(2),
+        5,
+    ));
     let err = resolver.resolve(&[question(1, &["sesn_a"])], &Watch::new(&Silent, &cancel, 1)).unwrap_err();
     assert_eq!(err.to_string(), "cancelled");
     let dream = &standin.dreams()[0];
@@ -283,11 +283,11 @@ fn a_dream_that_never_ends_is_given_up_and_cleaned_up() {
     standin.dream_with(answering_dream(0, DreamEnd::Forever));
     let cancel = CancelToken::new();
     let (client, _) = client(&standin, &cancel);
-    let resolver = DreamsResolver::new(client, "m", hosted(&["sesn_a"])).with_polling(Polling {
-        first: Duration::from_millis(1),
-        max: Duration::from_millis(2),
-        max_polls: 3,
-    });
+    let resolver = DreamsResolver::new(client, "m", hosted(&["sesn_a"])).with_polling(Polling::new(
+        Duration::from_millis(1),
+        Duration::from_millis(2),
+        3,
+    ));
     let replies = ask(&resolver, &[question(1, &["sesn_a"])]);
     assert!(
         matches!(&replies[0], Err(OpenReason::Backend { message, .. }) if message.contains("did not finish after 3 polls")),

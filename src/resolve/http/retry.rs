@@ -7,6 +7,7 @@ use crate::progress::{CancelToken, Cancelled};
 
 /// How often and how long to retry (the SDKs' defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
