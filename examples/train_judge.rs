@@ -373,6 +373,8 @@ fn decide(judge: &Judge, s: &Seen, p: &Pair) -> (PairVerdict, bool) {
             let kept_right = if allowed(&s.ab) >= allowed(&s.ba) { p.ab } else { p.ba };
             (verdict, verdict != PairVerdict::Same || kept_right)
         }
+        // A relation the rules may learn later: asked, as anything unproved.
+        _ => (PairVerdict::Unsure, true),
     }
 }
 
@@ -395,7 +397,7 @@ impl Tally {
             PairVerdict::Same if kept_right => 0,
             PairVerdict::Same => 1,
             PairVerdict::Different => 2,
-            PairVerdict::Conflict | PairVerdict::Unsure => 3,
+            _ => 3,
         };
         self.counts.entry((p.set, row)).or_default()[col] += 1;
     }

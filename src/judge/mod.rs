@@ -49,6 +49,7 @@ pub const MAX_WORDS: usize = 64;
 /// What the judge says of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PairVerdict {
     /// One states everything the other states (the same meaning, or one
     /// wider): merge, keeping the one that states everything.

@@ -45,6 +45,7 @@ impl Side {
 
 /// Why two texts are different subjects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum DistinctProof {
     /// One names an environment, region or platform where the other names another.
     Qualifier {
@@ -68,6 +69,7 @@ pub enum DistinctProof {
 
 /// Why a pair is a question.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Doubt {
     /// The same words in another order (roles, "X over Y").
     WordOrder,
@@ -108,6 +110,7 @@ pub enum Doubt {
 
 /// How two texts relate (see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Relation {
     /// The same facts in the same wording (after the lexicon's edits).
     Same,

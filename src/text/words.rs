@@ -13,6 +13,7 @@ use super::Lexicon;
 
 /// What a word is, as far as telling subjects from values goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// An ordinary word.
     Word,
