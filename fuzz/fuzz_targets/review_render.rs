@@ -32,7 +32,7 @@ fuzz_target!(|input: (u8, Vec<(String, i32)>)| {
     }
     let question = Question::new(QuestionKind::Cluster, "why", question_members, vec![], "");
     let width = 40 + usize::from(width % 81);
-    for line in cluster(&view(&question, (1, 1)), width) {
+    for line in cluster(&view(&question, (1, 1)), 0, width) {
         assert!(line.width() <= width, "line wider than {width}: {:?}", line.plain());
     }
     if question.members.len() < 2 {

@@ -234,8 +234,9 @@ fn short_time(rfc3339: &str) -> String {
     }
 }
 
-/// The screen of one cluster, at most `width` columns wide.
-pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<StyledLine> {
+/// The screen of one cluster, at most `width` columns wide, showing page
+/// `page` of its members (see [`members_page`]).
+pub fn cluster(view: &ClusterView<'_>, page: usize, width: usize) -> Vec<StyledLine> {
     let width = width.max(40);
     let mut out = Vec::new();
     let mut head = StyledLine::default();
@@ -255,13 +256,7 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<StyledLine> {
     label.push(Style::Dim, "why ");
     out.extend(cap(wrap(&unmarked(view.why), &label, INDENT, width), WHY_LINES));
 
-    let texts: Vec<&str> = view.members.iter().map(|m| m.content).collect();
-    for (n, (m, segments)) in view.members.iter().zip(highlight(&texts)).enumerate() {
-        out.extend(member_title(n + 1, m.path, &short_time(&m.updated_at), width));
-        let mut first = StyledLine::default();
-        first.push(Style::Plain, INDENT);
-        out.extend(cap(wrap(&segments, &first, INDENT, width), MEMBER_LINES));
-    }
+    out.extend(members_page(view, page, width));
 
     if let Some(d) = &view.draft {
         let mut title = StyledLine::default();
@@ -293,12 +288,58 @@ pub fn cluster(view: &ClusterView<'_>, width: usize) -> Vec<StyledLine> {
             out.extend(cap(wrap(&unmarked(e.text), &first, INDENT, width), EXCERPT_LINES));
         }
     }
-    if view.pattern {
-        out.extend(pattern_keys_line(view.members.len(), width));
-    } else {
-        out.extend(keys_line(view.members.len(), width));
+    out.extend(keys(view, page, width));
+    out
+}
+
+/// Members shown at once: a cluster with more is shown a page at a time,
+/// its members numbered 1…9 on each page (the keys that pick them).
+pub const MEMBERS_PER_PAGE: usize = 9;
+
+/// How many pages `members` members fill (at least one).
+pub fn pages(members: usize) -> usize {
+    members.div_ceil(MEMBERS_PER_PAGE).max(1)
+}
+
+/// The members on page `page` (0-based; past the last, the last), numbered
+/// 1…9, with the words that differ between them marked; for more than one
+/// page, a line saying which members these are and how to turn the page.
+pub fn members_page(view: &ClusterView<'_>, page: usize, width: usize) -> Vec<StyledLine> {
+    let width = width.max(40);
+    let total = view.members.len();
+    let page = page.min(pages(total) - 1);
+    let shown =
+        &view.members[(page * MEMBERS_PER_PAGE).min(total)..((page + 1) * MEMBERS_PER_PAGE).min(total)];
+    let mut out = Vec::new();
+    let texts: Vec<&str> = shown.iter().map(|m| m.content).collect();
+    for (n, (m, segments)) in shown.iter().zip(highlight(&texts)).enumerate() {
+        out.extend(member_title(n + 1, m.path, &short_time(&m.updated_at), width));
+        let mut first = StyledLine::default();
+        first.push(Style::Plain, INDENT);
+        out.extend(cap(wrap(&segments, &first, INDENT, width), MEMBER_LINES));
+    }
+    if total > MEMBERS_PER_PAGE {
+        let first = page * MEMBERS_PER_PAGE + 1;
+        let text = format!(
+            "members {first}–{} of {total}, page {} of {} · ] next page · [ previous page",
+            first + shown.len() - 1,
+            page + 1,
+            pages(total)
+        );
+        out.extend(
+            wrap(&unmarked(&text), &StyledLine::default(), "", width)
+                .into_iter()
+                .map(|l| StyledLine(vec![(Style::Dim, l.plain())])),
+        );
     }
     out
+}
+
+/// The reminder of the keys for page `page` of a question.
+pub fn keys(view: &ClusterView<'_>, page: usize, width: usize) -> Vec<StyledLine> {
+    let total = view.members.len();
+    let on_page = total.saturating_sub(page.min(pages(total) - 1) * MEMBERS_PER_PAGE).min(MEMBERS_PER_PAGE);
+    if view.pattern { pattern_keys_line(on_page, width) } else { keys_line(on_page, width) }
 }
 
 /// The reminder of the keys of a pattern question with `members` memories
@@ -335,8 +376,9 @@ pub fn help(width: usize) -> Vec<StyledLine> {
     let rows = [
         (
             "1…9",
-            "keep that member; the others fold into it (superseded where older and stating another value, else merged); a pattern: cite that memory, which already states it; nothing is written",
+            "keep that member (numbered on the page shown); the others fold into it (superseded where older and stating another value, else merged); a pattern: cite that memory, which already states it; nothing is written",
         ),
+        ("] [", "a cluster of more than 9 members: the next or the previous page of members"),
         ("k", "keep all members as separate memories (they are different facts)"),
         (
             "e",
@@ -415,7 +457,7 @@ mod tests {
     #[test]
     fn fits_the_width_and_marks_the_difference() {
         let long = "word ".repeat(60);
-        let lines = cluster(&view(&long, "The staging database listens on port 5434."), 80);
+        let lines = cluster(&view(&long, "The staging database listens on port 5434."), 0, 80);
         assert!(lines.iter().all(|l| l.width() <= 80), "{lines:#?}");
         let text: Vec<String> = lines.iter().map(StyledLine::plain).collect();
         assert!(text[0].starts_with("── cluster 2 of 5 · c-0123456789ab ─"));
@@ -434,7 +476,7 @@ mod tests {
     #[test]
     fn long_texts_are_cut_with_a_note() {
         let long = "word ".repeat(200);
-        let lines = cluster(&view(&long, "short"), 80);
+        let lines = cluster(&view(&long, "short"), 0, 80);
         assert!(lines.iter().any(|l| l.plain().contains("more lines")));
         assert!(lines.len() < 30, "{}", lines.len());
     }
@@ -458,7 +500,7 @@ mod tests {
         v.members[0].path = &path;
         v.position = (12345, 67890);
         for width in [40, 80] {
-            let lines = cluster(&v, width);
+            let lines = cluster(&v, 0, width);
             let plain: Vec<(usize, String)> = lines.iter().map(|l| (l.width(), l.plain())).collect();
             assert!(lines.iter().all(|l| l.width() <= width), "{plain:#?}");
             assert!(lines.iter().any(|l| l.plain().ends_with("2026-03-01 09:12")));
@@ -467,7 +509,7 @@ mod tests {
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
-        let lines = cluster(&view("port \u{1b}[2J5433\u{7}", "port 5434"), 80);
+        let lines = cluster(&view("port \u{1b}[2J5433\u{7}", "port 5434"), 0, 80);
         assert!(lines.iter().all(|l| l.plain().chars().all(|c| !c.is_control())));
         assert!(lines.iter().any(|l| l.plain().contains("port \u{FFFD}[2J5433\u{FFFD}")));
     }
@@ -481,7 +523,7 @@ mod tests {
             path: "/patterns/preferences/no-mocks.md",
             content: "# Test against the real postgres, no mocks.\n\nShared preference, seen in 2 sessions.",
         });
-        let text: Vec<String> = cluster(&v, 80).iter().map(StyledLine::plain).collect();
+        let text: Vec<String> = cluster(&v, 0, 80).iter().map(StyledLine::plain).collect();
         assert!(text[0].starts_with("── pattern 2 of 5"), "{text:#?}");
         assert!(text.iter().any(|l| l == "proposed /patterns/preferences/no-mocks.md"), "{text:#?}");
         assert!(text.iter().any(|l| l == "    # Test against the real postgres, no mocks."), "{text:#?}");
@@ -489,6 +531,34 @@ mod tests {
             text.last().unwrap(),
             "y write · n no pattern · e edit · s skip · u undo · q quit · ? help"
         );
+    }
+
+    #[test]
+    fn a_large_cluster_is_shown_a_page_at_a_time() {
+        let paths: Vec<String> = (1..=20).map(|n| format!("/m/{n}.md")).collect();
+        let texts: Vec<String> = (1..=20).map(|n| format!("The service listens on port {n}.")).collect();
+        let mut v = view("a", "b");
+        v.members = paths
+            .iter()
+            .zip(&texts)
+            .map(|(p, t)| MemberView { path: p, updated_at: "2026-03-01T09:12:00Z".into(), content: t })
+            .collect();
+        let page = |n: usize| -> Vec<String> { cluster(&v, n, 80).iter().map(StyledLine::plain).collect() };
+        let first = page(0);
+        assert!(first.iter().any(|l| l.starts_with(" 1  /m/1.md")), "{first:#?}");
+        assert!(first.iter().any(|l| l.starts_with(" 9  /m/9.md")), "{first:#?}");
+        assert!(!first.iter().any(|l| l.contains("/m/10.md")), "{first:#?}");
+        assert!(first.iter().any(|l| l.starts_with("members 1–9 of 20, page 1 of 3 · ] next page")));
+        assert!(first.last().unwrap().starts_with("1-9 keep one"));
+        let last = page(2);
+        assert!(last.iter().any(|l| l.starts_with(" 1  /m/19.md")), "{last:#?}");
+        assert!(last.iter().any(|l| l.starts_with(" 2  /m/20.md")), "{last:#?}");
+        assert!(last.iter().any(|l| l.starts_with("members 19–20 of 20, page 3 of 3")));
+        assert!(last.last().unwrap().starts_with("1-2 keep one"));
+        assert_eq!(page(7), last, "a page past the last shows the last");
+        assert_eq!(pages(0), 1);
+        assert_eq!(pages(9), 1);
+        assert_eq!(pages(10), 2);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::ReviewError;
 use super::answer::{Choice, answer};
 use super::editor::{Edited, EditorError};
+use super::render::{self, MEMBERS_PER_PAGE};
 use crate::memory::{MemoryPath, check_content};
 use crate::resolve::{Answer, Outcome as Checked, Question, QuestionKind, check};
 
@@ -25,9 +26,13 @@ pub trait AnswerLog {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Key {
-    /// `1`…`9`: keep that member (0-based here); for a pattern question,
-    /// that member already states it.
+    /// `1`…`9`: keep that member of the page shown (0-based here); for a
+    /// pattern question, that member already states it.
     Member(usize),
+    /// `]`: the next page of a cluster's members.
+    NextPage,
+    /// `[`: the previous page.
+    PreviousPage,
     /// `k`: keep all.
     KeepAll,
     /// `e`: write the merged memory (a pattern: edit the proposed one) in the editor.
@@ -53,6 +58,8 @@ impl Key {
     pub fn from_char(c: char) -> Key {
         match c {
             '1'..='9' => Key::Member(c as usize - '1' as usize),
+            ']' => Key::NextPage,
+            '[' => Key::PreviousPage,
             'k' | 'K' => Key::KeepAll,
             'e' | 'E' => Key::Edit,
             'y' | 'Y' => Key::Yes,
@@ -89,8 +96,13 @@ pub enum KeyOutcome {
     },
     /// `u` with no answer given in this review.
     NothingToUndo,
-    /// A member number the cluster does not have (1-based).
+    /// A member number the page shown does not have (1-based).
     NoSuchMember(usize),
+    /// The page of members shown is now this one (0-based; see
+    /// [`Review::page`]).
+    Paged(usize),
+    /// `]` on the last page or `[` on the first.
+    NoOtherPage,
     /// The editor gave no text, or a text the store cannot hold; nothing recorded.
     EditAbandoned(String),
     /// The answer fails the contract's check (see [`check()`]); nothing recorded.
@@ -111,6 +123,8 @@ pub struct Review<L: AnswerLog> {
     questions: Vec<Question>,
     answers: Vec<Option<Answer>>,
     pos: usize,
+    /// The page of the current cluster's members shown (0-based).
+    page: usize,
     history: Vec<(usize, L::Receipt)>,
     log: L,
 }
@@ -119,13 +133,19 @@ impl<L: AnswerLog> Review<L> {
     /// A review of `questions` (in the order shown), writing to `log`.
     pub fn new(questions: Vec<Question>, log: L) -> Self {
         let answers = vec![None; questions.len()];
-        Review { questions, answers, pos: 0, history: Vec::new(), log }
+        Review { questions, answers, pos: 0, page: 0, history: Vec::new(), log }
     }
 
     /// The cluster to show now (its 0-based place and question), `None` when
     /// every cluster has been answered or skipped.
     pub fn current(&self) -> Option<(usize, &Question)> {
         (self.pos..self.questions.len()).find(|&i| self.answers[i].is_none()).map(|i| (i, &self.questions[i]))
+    }
+
+    /// The page of the current cluster's members shown (0-based): keys
+    /// `1`…`9` pick members of this page; a new cluster starts on page 0.
+    pub fn page(&self) -> usize {
+        self.page
     }
 
     /// How many clusters the review holds.
@@ -162,6 +182,21 @@ impl<L: AnswerLog> Review<L> {
         let question = &self.questions[i];
         let members = question.members.len();
         let pattern = question.kind == QuestionKind::Pattern;
+        let pages = render::pages(members);
+        let key = match key {
+            Key::Member(m) if m < MEMBERS_PER_PAGE => Key::Member(self.page * MEMBERS_PER_PAGE + m),
+            Key::Member(m) => return Ok(KeyOutcome::NoSuchMember(m + 1)),
+            Key::NextPage if self.page + 1 < pages => {
+                self.page += 1;
+                return Ok(KeyOutcome::Paged(self.page));
+            }
+            Key::PreviousPage if self.page > 0 => {
+                self.page -= 1;
+                return Ok(KeyOutcome::Paged(self.page));
+            }
+            Key::NextPage | Key::PreviousPage => return Ok(KeyOutcome::NoOtherPage),
+            other => other,
+        };
         let choice = match key {
             Key::Yes | Key::No | Key::Edit | Key::Member(_) | Key::KeepAll if pattern => {
                 match pattern_choice(question, key, edit) {
@@ -172,7 +207,7 @@ impl<L: AnswerLog> Review<L> {
             Key::Yes => return Ok(KeyOutcome::Unknown('y')),
             Key::No => return Ok(KeyOutcome::Unknown('n')),
             Key::Member(m) if m < members => Choice::Keep(m),
-            Key::Member(m) => return Ok(KeyOutcome::NoSuchMember(m + 1)),
+            Key::Member(m) => return Ok(KeyOutcome::NoSuchMember(m - self.page * MEMBERS_PER_PAGE + 1)),
             Key::KeepAll => Choice::KeepAll,
             Key::Edit => {
                 // Start from the newest member (the last of equals).
@@ -197,12 +232,13 @@ impl<L: AnswerLog> Review<L> {
             Key::Skip => {
                 let id = question.id.clone();
                 self.pos = i + 1;
+                self.page = 0;
                 return Ok(KeyOutcome::Skipped { id });
             }
             Key::Quit => return Ok(KeyOutcome::Quit),
             Key::Help => return Ok(KeyOutcome::Help),
             Key::Other(c) => return Ok(KeyOutcome::Unknown(c)),
-            Key::Undo => unreachable!("handled above"),
+            Key::Undo | Key::NextPage | Key::PreviousPage => unreachable!("handled above"),
         };
         let answer = answer(question, &choice)
             .ok_or_else(|| ReviewError::Invariant(format!("choice {choice:?} names no member")))?;
@@ -217,6 +253,7 @@ impl<L: AnswerLog> Review<L> {
         self.answers[i] = Some(answer);
         self.history.push((i, receipt));
         self.pos = i + 1;
+        self.page = 0;
         Ok(outcome)
     }
 
@@ -225,6 +262,7 @@ impl<L: AnswerLog> Review<L> {
         self.log.retract(receipt)?;
         self.answers[i] = None;
         self.pos = i;
+        self.page = 0;
         Ok(KeyOutcome::Undone { id: self.questions[i].id.clone() })
     }
 }
@@ -355,6 +393,39 @@ mod tests {
         assert_eq!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::NothingToUndo);
         assert_eq!(r.current().unwrap().0, 0);
         assert_eq!(r.press(Key::Quit, &mut no_editor).unwrap(), KeyOutcome::Quit);
+    }
+
+    #[test]
+    fn a_large_cluster_is_paged_and_its_keys_pick_from_the_page_shown() {
+        let members = (1..=12)
+            .map(|n| QuestionMemory {
+                path: MemoryPath::new(&format!("/m/{n}")).unwrap(),
+                content: format!("the service listens on port {n}"),
+                updated_at: Timestamp(n),
+            })
+            .collect();
+        let big = Question::new(QuestionKind::Cluster, "look-alikes", members, vec![], "");
+        let mut r = Review::new(vec![big, question("ci")], Memory::default());
+        assert_eq!(r.press(Key::PreviousPage, &mut no_editor).unwrap(), KeyOutcome::NoOtherPage);
+        assert_eq!(r.press(Key::NextPage, &mut no_editor).unwrap(), KeyOutcome::Paged(1));
+        assert_eq!(r.page(), 1);
+        assert_eq!(r.press(Key::NextPage, &mut no_editor).unwrap(), KeyOutcome::NoOtherPage);
+        // Page 2 holds members 10-12: key 4 names none of them.
+        assert_eq!(r.press(Key::Member(3), &mut no_editor).unwrap(), KeyOutcome::NoSuchMember(4));
+        // Key 3 on page 2 keeps member 12; the next cluster starts on page 1.
+        assert!(matches!(r.press(Key::Member(2), &mut no_editor).unwrap(), KeyOutcome::Answered { .. }));
+        assert_eq!(r.page(), 0);
+        let (_, kept) = &r.log().0[0];
+        let Verdict::Outputs(o) = &kept.verdict else { panic!("settled") };
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].path.as_str(), "/m/12");
+        // Undo shows the large cluster again from its first page.
+        assert!(matches!(r.press(Key::Undo, &mut no_editor).unwrap(), KeyOutcome::Undone { .. }));
+        assert_eq!(r.page(), 0);
+        assert!(matches!(r.press(Key::Member(0), &mut no_editor).unwrap(), KeyOutcome::Answered { .. }));
+        let (_, kept) = &r.log().0[0];
+        let Verdict::Outputs(o) = &kept.verdict else { panic!("settled") };
+        assert_eq!(o[0].path.as_str(), "/m/1");
     }
 
     #[test]

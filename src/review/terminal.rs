@@ -107,8 +107,11 @@ pub fn run_in_terminal<L: AnswerLog>(
         let width = width();
         if shown != Some(i) {
             print_lines(&mut out, &[StyledLine::default()]).map_err(io)?;
-            print_lines(&mut out, &render::cluster(&view(question, (i + 1, review.len())), width))
-                .map_err(io)?;
+            print_lines(
+                &mut out,
+                &render::cluster(&view(question, (i + 1, review.len())), review.page(), width),
+            )
+            .map_err(io)?;
             shown = Some(i);
         }
         queue!(out, SetAttribute(Attribute::Bold), Print("answer> "), SetAttribute(Attribute::Reset))
@@ -117,6 +120,8 @@ pub fn run_in_terminal<L: AnswerLog>(
         let key = read_key().map_err(io)?;
         let echo = match key {
             Key::Member(m) => (m + 1).to_string(),
+            Key::NextPage => "]".into(),
+            Key::PreviousPage => "[".into(),
             Key::KeepAll => "k".into(),
             Key::Edit => "e".into(),
             Key::Yes => "y".into(),
@@ -140,8 +145,18 @@ pub fn run_in_terminal<L: AnswerLog>(
             KeyOutcome::NoSuchMember(n) => note(
                 &mut out,
                 Style::Dim,
-                &format!("there is no member {n} (this cluster has {})", question_len(review)),
+                &format!("there is no member {n} on this page (it shows {})", members_on_page(review)),
             ),
+            KeyOutcome::Paged(page) => match review.current() {
+                Some((i, question)) => {
+                    let shown = view(question, (i + 1, review.len()));
+                    let mut lines = render::members_page(&shown, page, width);
+                    lines.extend(render::keys(&shown, page, width));
+                    print_lines(&mut out, &lines)
+                }
+                None => Ok(()),
+            },
+            KeyOutcome::NoOtherPage => note(&mut out, Style::Dim, "there is no other page that way"),
             KeyOutcome::EditAbandoned(why) => {
                 shown = None;
                 note(&mut out, Style::Plain, &why)
@@ -161,6 +176,8 @@ pub fn run_in_terminal<L: AnswerLog>(
     }
 }
 
-fn question_len<L: AnswerLog>(review: &Review<L>) -> usize {
-    review.current().map_or(0, |(_, q)| q.members.len())
+/// How many members the page shown holds.
+fn members_on_page<L: AnswerLog>(review: &Review<L>) -> usize {
+    let members = review.current().map_or(0, |(_, q)| q.members.len());
+    members.saturating_sub(review.page() * render::MEMBERS_PER_PAGE).min(render::MEMBERS_PER_PAGE)
 }
