@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::memory::{ContentHash, Memory};
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// A set of input memories with the same normalised content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +71,12 @@ pub fn exact_key(content: &str) -> String {
     for line in nfc.lines() {
         let marked: Vec<char> = line.chars().filter(|c| !matches!(c, '*' | '`' | '~')).collect();
         // `_` is emphasis around words but part of an identifier inside one
-        // (`MAX_CONN` is not `MAXCONN`).
+        // (`MAX_CONN` is not `MAXCONN`). Before it, combining marks belong
+        // to the letter they follow: lower-casing `İ` gives `i` and a
+        // combining dot, and the key of the key must keep the same `_`.
         let inner = |i: usize| {
-            i > 0 && marked[i - 1].is_alphanumeric() && marked.get(i + 1).is_some_and(|c| c.is_alphanumeric())
+            marked[..i].iter().rev().find(|c| !is_combining_mark(**c)).is_some_and(|c| c.is_alphanumeric())
+                && marked.get(i + 1).is_some_and(|c| c.is_alphanumeric())
         };
         let plain: String =
             marked.iter().enumerate().filter(|&(i, &c)| c != '_' || inner(i)).map(|(_, &c)| c).collect();
@@ -142,5 +146,14 @@ mod tests {
         let once = exact_key("1ml\0sry_\u{301})1 ?");
         assert_eq!(exact_key(&once), once);
         assert_eq!(exact_key("café"), exact_key("cafe_\u{301}"));
+    }
+
+    #[test]
+    fn exact_key_is_idempotent_when_lower_casing_adds_a_combining_mark() {
+        // `İ` lower-cases to `i` and U+0307; the `_` after it stays inside
+        // the word both times (found by the `dream_text` fuzz target).
+        let once = exact_key("?\u{130}_7h0");
+        assert_eq!(exact_key(&once), once);
+        assert_eq!(once, "?i\u{307}_7h0");
     }
 }
