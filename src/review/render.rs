@@ -235,7 +235,7 @@ fn short_time(rfc3339: &str) -> String {
 }
 
 /// The screen of one cluster, at most `width` columns wide, showing page
-/// `page` of its members (see [`members_page`]).
+/// `page` of its members (see `members_page`).
 pub fn cluster(view: &ClusterView<'_>, page: usize, width: usize) -> Vec<StyledLine> {
     let width = width.max(40);
     let mut out = Vec::new();
