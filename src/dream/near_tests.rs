@@ -47,10 +47,9 @@ fn credulous_judge() -> Judge {
         training: judge::Training {
             folds: 5,
             fit_folds: vec![],
-            dev_fold: 0,
             test_fold: 0,
             params: judge::boost::Params::default(),
-            targets: judge::Targets { false_same: 0.0, false_different: 0.0 },
+            targets: judge::Targets { false_same: Default::default(), false_different: 0.0 },
         },
     }
 }

@@ -149,7 +149,7 @@ pub fn sigmoid(x: f64) -> f64 {
 }
 
 /// Fits a booster to rows `x` with labels `y` (true = yes) and weights `w`.
-/// Platt scaling is left as the identity; see [`calibrate`].
+/// Platt scaling is left as the identity; see [`platt`].
 pub fn fit(x: &[Vec<f64>], y: &[bool], w: &[f64], params: &Params) -> Booster {
     let n = x.len();
     let features = x.first().map_or(0, Vec::len);
@@ -184,10 +184,9 @@ pub fn fit(x: &[Vec<f64>], y: &[bool], w: &[f64], params: &Params) -> Booster {
     Booster { base, trees, scale: 1.0, shift: 0.0 }
 }
 
-/// Sets `booster`'s Platt scaling by fitting σ(a·score + b) to held-out
-/// rows (Newton's method on the weighted log loss).
-pub fn calibrate(booster: &mut Booster, x: &[Vec<f64>], y: &[bool], w: &[f64]) {
-    let scores: Vec<f64> = x.iter().map(|r| booster.score(r)).collect();
+/// The Platt scaling `(a, b)` that fits σ(a·score + b) to held-out scores
+/// (Newton's method on the weighted log loss); `None` if it diverges.
+pub fn platt(scores: &[f64], y: &[bool], w: &[f64]) -> Option<(f64, f64)> {
     let (mut a, mut b) = (1.0f64, 0.0f64);
     for _ in 0..50 {
         let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
@@ -213,10 +212,7 @@ pub fn calibrate(booster: &mut Booster, x: &[Vec<f64>], y: &[bool], w: &[f64]) {
             break;
         }
     }
-    if a.is_finite() && b.is_finite() {
-        booster.scale = a;
-        booster.shift = b;
-    }
+    (a.is_finite() && b.is_finite()).then_some((a, b))
 }
 
 /// Up to `MAX_BINS − 1` cut points at quantiles of the distinct values.
@@ -346,14 +342,24 @@ mod tests {
     #[test]
     fn calibration_and_checks() {
         let (x, y, w) = data();
-        let mut m = fit(&x, &y, &w, &Params { rounds: 10, ..Params::default() });
-        calibrate(&mut m, &x, &y, &w);
-        assert!(m.scale > 0.0);
+        let m = fit(&x, &y, &w, &Params { rounds: 10, ..Params::default() });
+        let scores: Vec<f64> = x.iter().map(|r| m.score(r)).collect();
+        assert!(platt(&scores, &y, &w).is_some_and(|(scale, _)| scale > 0.0));
         let mut bad = m.clone();
         bad.trees[0][0] = Node::Split { feature: 0, at: 1.0, left: 0, right: 0 };
         assert!(bad.check(2).is_err());
         let mut bad = m.clone();
         bad.trees[0] = vec![Node::Split { feature: 9, at: 1.0, left: 1, right: 2 }];
         assert!(bad.check(2).is_err());
+    }
+
+    #[test]
+    fn platt_scaling_fits_held_out_scores() {
+        // Scores of 2 are right three times in four, of −2 once in four.
+        let scores = [2.0, 2.0, 2.0, 2.0, -2.0, -2.0, -2.0, -2.0];
+        let y = [true, true, true, false, false, false, false, true];
+        let (a, b) = platt(&scores, &y, &[1.0; 8]).unwrap();
+        assert!((sigmoid(a * 2.0 + b) - 0.75).abs() < 1e-6, "{a} {b}");
+        assert!((sigmoid(-a * 2.0 + b) - 0.25).abs() < 1e-6, "{a} {b}");
     }
 }

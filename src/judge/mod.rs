@@ -9,8 +9,8 @@
 //! text analysis), learned from public labelled pairs only (SICK, MRPC,
 //! STS-B, QQP; never the project's own corpus) by
 //! `cargo run --release --example train_judge`, which writes the model file
-//! for the embedder (`src/judge/models/`). Its thresholds were chosen on a
-//! dev split for the error rates the file records. An embedder without a
+//! for the embedder (`src/judge/models/`). Its thresholds were chosen on
+//! out-of-fold scores for the error rates the file records. An embedder without a
 //! model file (the lexical one) gets no judge: the rules alone decide.
 //!
 //! A merge is never settled when an exact signal forbids it
@@ -20,6 +20,8 @@
 
 pub mod boost;
 pub mod features;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -138,24 +140,24 @@ pub struct Judge {
 pub struct Training {
     /// Folds (by a hash of the pair's text) each data set is cut into.
     pub folds: usize,
-    /// Folds the trees were fitted on.
+    /// Folds the trees were fitted on. Calibration and cutoffs come from
+    /// out-of-fold scores of the same folds: each fold scored by trees
+    /// fitted on the others.
     pub fit_folds: Vec<usize>,
-    /// The fold calibration and cutoffs were chosen on.
-    pub dev_fold: usize,
     /// The fold left untouched for reporting.
     pub test_fold: usize,
     /// Tree settings.
     pub params: boost::Params,
-    /// The error rates the cutoffs were chosen for, on the dev fold.
+    /// The error rates the cutoffs were chosen for, on out-of-fold scores.
     pub targets: Targets,
 }
 
-/// Error rates the cutoffs are chosen for, on the dev fold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Error rates the cutoffs are chosen for, on out-of-fold scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Targets {
-    /// Most share of pairs that may merge wrongly (neither states the other,
-    /// or the narrower one would be kept), per data set.
-    pub false_same: f64,
+    /// Most share of a labelled set's pairs that may merge wrongly (neither
+    /// states the other, or the narrower one would be kept), by set name.
+    pub false_same: BTreeMap<String, f64>,
     /// Most share of same-meaning pairs that may be called different.
     pub false_different: f64,
 }
@@ -170,7 +172,7 @@ pub fn fold(a: &str, b: &str, folds: usize) -> usize {
 }
 
 /// The format string of a model file.
-pub const FORMAT: &str = "dreamwork-judge/1";
+pub const FORMAT: &str = "dreamwork-judge/2";
 
 /// Why a model file cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -1104,7 +1104,8 @@ pub fn score(corpus: &Corpus, out: &DreamOutput) -> Scores {
                     let text = |p: &MemoryPath| {
                         corpus.memories.iter().find(|m| &m.path == p).map(|m| m.content.as_str())
                     };
-                    eprintln!("duplicate not merged: {:?} || {:?}", text(a), text(b));
+                    let how = if asked.contains(&key) { "asked" } else { "NOT ASKED" };
+                    eprintln!("duplicate not merged ({how}): {:?} || {:?}", text(a), text(b));
                 }
             }
         }
