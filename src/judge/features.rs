@@ -106,6 +106,12 @@ pub struct PairFeatures {
     /// more often than not, so the pair is never settled as two different
     /// facts without asking.
     pub same_values: bool,
+    /// Both sides name things and the same ones ("CI for kobartor:
+    /// Jenkins" / "kobartor is built and tested on Jenkins in CI"): as with
+    /// values, two notes naming only the same things are about one thing
+    /// more often than not, so the pair is never settled as two different
+    /// facts without asking.
+    pub same_names: bool,
     /// The two sides do not state the same values.
     pub values_differ: bool,
 }
@@ -113,9 +119,14 @@ pub struct PairFeatures {
 impl PairFeatures {
     /// Whether the judge may settle the pair as two different facts: no
     /// negation or value differs, no update cue, not another name for one
-    /// attribute, not the same values.
+    /// attribute, not the same values nor the same names.
     pub fn may_differ(&self) -> bool {
-        !self.vetoes.negation && !self.values_differ && !self.cue && !self.other_names && !self.same_values
+        !self.vetoes.negation
+            && !self.values_differ
+            && !self.cue
+            && !self.other_names
+            && !self.same_values
+            && !self.same_names
     }
 }
 
@@ -308,8 +319,17 @@ pub fn features(
     let (names_a, names_b) = (names(a), names(b));
     let other_names = !names_a.is_subset(&ws_b) && !names_b.is_subset(&ws_a);
     let same_values = !values_a.is_empty() && values_a == values_b;
+    let same_names = !names_a.is_empty() && names_a == names_b;
     let values_differ = values_a != values_b;
-    PairFeatures { values, vetoes, cue: cue(&sa) || cue(&sb), other_names, same_values, values_differ }
+    PairFeatures {
+        values,
+        vetoes,
+        cue: cue(&sa) || cue(&sb),
+        other_names,
+        same_values,
+        same_names,
+        values_differ,
+    }
 }
 
 /// The stems of a document's name-like words: capitalised inside a
@@ -472,5 +492,23 @@ mod tests {
         assert!(pair("the staging port", "the production port").qualifiers);
         assert!(pair("A man is sitting", "A man is standing").antonym);
         assert!(!pair("A man plays a guitar", "A guitar is played by a man").any());
+    }
+
+    #[test]
+    fn notes_naming_the_same_things_are_never_settled_as_different() {
+        let l = Lexicon::default();
+        let w = wv(&[("x", [1.0, 0.0])]);
+        let pair = |a: &str, b: &str| {
+            let (da, db) = (Document::parse(a, &l), Document::parse(b, &l));
+            features(&da, &db, &w, &w, 0.6, &Relation::Open(Doubt::Reworded), &l)
+        };
+        let f = pair("CI for kobartor: Jenkins", "kobartor is built and tested on Jenkins in CI.");
+        assert!(f.same_names && !f.may_differ());
+        // Other names on each side: asked as a possible update, not as the same names.
+        let f = pair("CI for kobartor: Jenkins", "CI for kobartor: Drone");
+        assert!(!f.same_names && f.other_names && !f.may_differ());
+        // Nothing named: the judge may settle the pair as two facts.
+        let f = pair("billing keeps a large queue", "search keeps a small cache");
+        assert!(!f.same_names && f.may_differ());
     }
 }
