@@ -285,30 +285,30 @@ fn examples(
     task: usize,
 ) -> (Vec<Vec<f64>>, Vec<bool>, Vec<f64>) {
     let (name, label) = TASKS[task];
-    let set_weight = |set: Set| -> f64 {
-        let var = format!("JUDGE_W_{name}_{set:?}").to_uppercase();
-        std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(1.0)
-    };
+    // Each set's weight (1 unless `JUDGE_W_<TASK>_<SET>` says otherwise), read once.
+    let weights: BTreeMap<Set, f64> = [Set::Sick, Set::Mrpc, Set::Stsb, Set::Qqp]
+        .into_iter()
+        .map(|set| {
+            let var = format!("JUDGE_W_{name}_{set:?}").to_uppercase();
+            (set, std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(1.0))
+        })
+        .collect();
     let x = rows.iter().flat_map(|&i| [seen[i].ab.values.to_vec(), seen[i].ba.values.to_vec()]).collect();
     let y = rows.iter().flat_map(|&i| [label(&pairs[i], true), label(&pairs[i], false)]).collect();
-    let w = rows.iter().flat_map(|&i| [set_weight(pairs[i].set); 2]).collect();
+    let w = rows.iter().flat_map(|&i| [weights[&pairs[i].set]; 2]).collect();
     (x, y, w)
 }
 
-/// The three models (uncalibrated) fitted on `rows`.
-fn fit(pairs: &[Pair], seen: &[Seen], rows: &[usize], params: &Params) -> Vec<Booster> {
-    (0..TASKS.len())
-        .into_par_iter()
-        .map(|task| {
-            let (x, y, w) = examples(pairs, seen, rows, task);
-            boost::fit(&x, &y, &w, params)
-        })
-        .collect()
+/// The three models (uncalibrated) fitted on `rows`, in [`TASKS`] order.
+fn fit(pairs: &[Pair], seen: &[Seen], rows: &[usize], params: &Params) -> [Booster; 3] {
+    std::array::from_fn(|task| {
+        let (x, y, w) = examples(pairs, seen, rows, task);
+        boost::fit(&x, &y, &w, params)
+    })
 }
 
 /// A judge of three fitted models, with the given cutoffs.
-fn judge_of(models: Vec<Booster>, cutoffs: Cutoffs, params: &Params) -> Judge {
-    let [entails, different, conflict]: [Booster; 3] = models.try_into().expect("three models");
+fn judge_of([entails, different, conflict]: [Booster; 3], cutoffs: Cutoffs, params: &Params) -> Judge {
     Judge {
         format: FORMAT.into(),
         model_id: String::new(),
@@ -337,13 +337,19 @@ fn train(pairs: &[Pair], seen: &[Seen], folds: &[usize], params: &Params) -> Jud
     let rows_in = |f: &dyn Fn(usize) -> bool| -> Vec<usize> {
         (0..pairs.len()).filter(|&i| f(pairs[i].fold)).collect()
     };
-    let inner: Vec<(Vec<Booster>, Vec<usize>)> = folds
-        .par_iter()
-        .map(|&held| {
-            let models = fit(pairs, seen, &rows_in(&|f| f != held && folds.contains(&f)), params);
-            (models, rows_in(&|f| f == held))
-        })
-        .collect();
+    // The shipped trees fit beside the out-of-fold ones.
+    let (inner, models): (Vec<([Booster; 3], Vec<usize>)>, _) = rayon::join(
+        || {
+            folds
+                .par_iter()
+                .map(|&held| {
+                    let models = fit(pairs, seen, &rows_in(&|f| f != held && folds.contains(&f)), params);
+                    (models, rows_in(&|f| f == held))
+                })
+                .collect()
+        },
+        || fit(pairs, seen, &rows_in(&|f| folds.contains(&f)), params),
+    );
     let platt: Vec<(f64, f64)> = (0..TASKS.len())
         .map(|task| {
             let (mut scores, mut ys, mut ws) = (Vec::new(), Vec::new(), Vec::new());
@@ -356,7 +362,7 @@ fn train(pairs: &[Pair], seen: &[Seen], folds: &[usize], params: &Params) -> Jud
             boost::platt(&scores, &ys, &ws).unwrap_or((1.0, 0.0))
         })
         .collect();
-    let scaled = |mut models: Vec<Booster>| {
+    let scaled = |mut models: [Booster; 3]| {
         for (m, (scale, shift)) in models.iter_mut().zip(&platt) {
             (m.scale, m.shift) = (*scale, *shift);
         }
@@ -376,8 +382,7 @@ fn train(pairs: &[Pair], seen: &[Seen], folds: &[usize], params: &Params) -> Jud
         })
         .collect();
     let cutoffs = cutoffs(pairs, seen, &held_out);
-    let mut judge =
-        judge_of(scaled(fit(pairs, seen, &rows_in(&|f| folds.contains(&f)), params)), cutoffs, params);
+    let mut judge = judge_of(scaled(models), cutoffs, params);
     judge.training.fit_folds = folds.to_vec();
     judge
 }

@@ -476,14 +476,18 @@ mod tests {
         assert!(!f.vetoes.any());
     }
 
-    #[test]
-    fn exact_signals_are_vetoes() {
+    /// The features of two texts the rules call reworded, with one-word
+    /// vectors (what the exact signals read is the text).
+    fn reworded(a: &str, b: &str, cos: f32) -> PairFeatures {
         let l = Lexicon::default();
         let w = wv(&[("x", [1.0, 0.0])]);
-        let pair = |a: &str, b: &str| {
-            let (da, db) = (Document::parse(a, &l), Document::parse(b, &l));
-            features(&da, &db, &w, &w, 0.9, &Relation::Open(Doubt::Reworded), &l).vetoes
-        };
+        let (da, db) = (Document::parse(a, &l), Document::parse(b, &l));
+        features(&da, &db, &w, &w, cos, &Relation::Open(Doubt::Reworded), &l)
+    }
+
+    #[test]
+    fn exact_signals_are_vetoes() {
+        let pair = |a: &str, b: &str| reworded(a, b, 0.9).vetoes;
         assert!(pair("We deploy on Fridays", "We never deploy on Fridays").negation);
         assert!(pair("port 5433", "port 5434").values);
         // Values veto a merge only when the side kept lacks one.
@@ -496,12 +500,7 @@ mod tests {
 
     #[test]
     fn notes_naming_the_same_things_are_never_settled_as_different() {
-        let l = Lexicon::default();
-        let w = wv(&[("x", [1.0, 0.0])]);
-        let pair = |a: &str, b: &str| {
-            let (da, db) = (Document::parse(a, &l), Document::parse(b, &l));
-            features(&da, &db, &w, &w, 0.6, &Relation::Open(Doubt::Reworded), &l)
-        };
+        let pair = |a: &str, b: &str| reworded(a, b, 0.6);
         let f = pair("CI for kobartor: Jenkins", "kobartor is built and tested on Jenkins in CI.");
         assert!(f.same_names && !f.may_differ());
         // Other names on each side: asked as a possible update, not as the same names.
